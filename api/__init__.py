@@ -1,0 +1,1 @@
+"""The HTTP side: settings, per-request context, the GraphQL view, health."""

@@ -1,0 +1,40 @@
+"""The GraphQL HTTP view: builds each request's context, with fresh DataLoaders."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.services import Services
+from loaders.dataloaders import Loaders
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def request_id_for(request: Request | WebSocket) -> str:
+    """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+class GraphQLView(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        services: Services = request.state.services
+        request_id = request_id_for(request)
+        if isinstance(response, Response):
+            response.headers["X-Request-ID"] = request_id
+        return Context(
+            request=request,  # type: ignore[arg-type]  # no websocket routes are mounted
+            response=response,  # type: ignore[arg-type]
+            services=services,
+            loaders=Loaders.create(services.pool, services.lookup),
+            request_id=request_id,
+        )

@@ -1,0 +1,65 @@
+"""Typed rows, built from asyncpg records in one place so columns are named once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class MicroServiceRecord:
+    id: UUID
+    slug: str
+    name: str
+    category: str
+    subcategory: str
+    description: str
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> MicroServiceRecord:
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            category=row["category"],
+            subcategory=row["subcategory"],
+            description=row["description"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: UUID
+    micro_id: str
+    micro_uuid: UUID | None
+    answers: dict[str, Any]
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> JobRecord:
+        return cls(
+            id=row["id"],
+            micro_id=row["micro_id"],
+            micro_uuid=row["micro_uuid"],
+            answers=row["answers"],
+            status=row["status"],
+            created_at=row["created_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubcategoryRow:
+    category: str
+    slug: str
+    name: str

@@ -1,0 +1,53 @@
+"""Repository functions: each takes a connection (or pool) and keyword-only arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from db import queries
+from db.pool import Connection
+from db.records import CategoryRow, JobRecord, MicroServiceRecord, SubcategoryRow
+
+Executor = asyncpg.Pool | Connection
+
+
+async def fetch_micro_services_by_slugs(
+    db: Executor, *, slugs: Sequence[str]
+) -> dict[str, MicroServiceRecord]:
+    """Active micro services for `slugs`, keyed by slug, in one statement."""
+    rows = await db.fetch(queries.SELECT_MICRO_SERVICES_BY_SLUGS, list(slugs))
+    return {row["slug"]: MicroServiceRecord.from_row(row) for row in rows}
+
+
+async def list_micro_services(
+    db: Executor, *, category: str | None = None, subcategory: str | None = None
+) -> list[MicroServiceRecord]:
+    rows = await db.fetch(queries.SELECT_MICRO_SERVICES_FILTERED, category, subcategory)
+    return [MicroServiceRecord.from_row(row) for row in rows]
+
+
+async def list_categories(db: Executor) -> list[CategoryRow]:
+    return [CategoryRow(r["slug"], r["name"]) for r in await db.fetch(queries.SELECT_CATEGORIES)]
+
+
+async def list_subcategories(db: Executor) -> list[SubcategoryRow]:
+    rows = await db.fetch(queries.SELECT_SUBCATEGORIES)
+    return [SubcategoryRow(r["category"], r["slug"], r["name"]) for r in rows]
+
+
+async def insert_job(
+    conn: Connection, *, micro_id: str, micro_uuid: UUID | None, answers: dict[str, Any]
+) -> JobRecord:
+    """Store one job; the caller owns the transaction."""
+    row = await conn.fetchrow(queries.INSERT_JOB, micro_id, micro_uuid, answers)
+    assert row is not None  # INSERT ... RETURNING always yields the row
+    return JobRecord.from_row(row)
+
+
+async def fetch_jobs_by_ids(db: Executor, *, ids: Sequence[UUID]) -> dict[UUID, JobRecord]:
+    rows = await db.fetch(queries.SELECT_JOBS_BY_IDS, list(ids))
+    return {row["id"]: JobRecord.from_row(row) for row in rows}

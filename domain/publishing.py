@@ -1,0 +1,68 @@
+"""publishJob's rules: which micro service, which UUID, which answers; stored whole or not
+at all."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from db.errors import is_transient
+from db.records import JobRecord
+from db.repository import insert_job
+from domain.answers import validate_answers
+from domain.catalogue import Catalogue
+from domain.errors import BadUserInputError, ServiceUnavailableError
+from loaders.dataloaders import MicroServiceLoader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobDraft:
+    micro_id: str
+    micro_uuid: UUID | None
+    answers: Any
+
+
+async def publish_job(
+    *,
+    pool: asyncpg.Pool,
+    catalogue: Catalogue,
+    micro_services: MicroServiceLoader,
+    draft: JobDraft,
+) -> JobRecord:
+    """Validate `draft` and store it as a job; raise a `DomainError` for anything the client
+    should see (nothing is stored then)."""
+    spec = catalogue.micro_service(draft.micro_id)
+    if spec is None:
+        # The questions come from the catalogue file; without them no answer can be checked.
+        raise BadUserInputError(
+            f"Unknown micro service '{draft.micro_id}'.",
+            fields={"microId": "No micro service has this slug."},
+        )
+    answers = validate_answers(spec, draft.answers)
+    record = await micro_services.load(draft.micro_id)
+    if draft.micro_uuid is not None and (record is None or record.id != draft.micro_uuid):
+        raise BadUserInputError(
+            f"microUuid does not match micro service '{draft.micro_id}'.",
+            fields={"microUuid": f"This is not the UUID of '{draft.micro_id}'."},
+        )
+    # No catalogue row yet (the file is ahead of the database): store the job slug-only, as old
+    # jobs are; the UUID backfill fills it in once the row exists.
+    micro_uuid = record.id if record is not None else None
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            return await insert_job(
+                conn, micro_id=draft.micro_id, micro_uuid=micro_uuid, answers=answers
+            )
+    except Exception as exc:
+        if is_transient(exc):
+            log.warning("job insert failed, nothing stored: %r", exc)
+            raise ServiceUnavailableError(
+                "The job could not be stored right now; retry with the same idempotency key."
+            ) from exc
+        raise

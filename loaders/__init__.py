@@ -1,0 +1,1 @@
+"""Per-request DataLoaders and the one lookup every slug resolution goes through."""

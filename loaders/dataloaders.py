@@ -1,0 +1,47 @@
+"""The request-scoped DataLoaders. Built fresh for every request in the view's `get_context`:
+a DataLoader memoizes, and a memo shared across requests would serve stale rows to strangers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from aiodataloader import DataLoader
+
+from db.records import JobRecord, MicroServiceRecord
+from db.repository import fetch_jobs_by_ids
+from loaders.lookup import MicroServiceLookup
+
+
+class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
+    """Slug -> micro service; all the slugs of one tick become one lookup."""
+
+    def __init__(self, lookup: MicroServiceLookup) -> None:
+        super().__init__()
+        self._lookup = lookup
+
+    async def batch_load_fn(self, slugs: list[str]) -> list[MicroServiceRecord | None]:
+        return await self._lookup.resolve(slugs)
+
+
+class JobLoader(DataLoader[UUID, JobRecord | None]):
+    """Job id -> job, so that many `job(id:)` fields cost one statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    async def batch_load_fn(self, ids: list[UUID]) -> list[JobRecord | None]:
+        found = await fetch_jobs_by_ids(self._pool, ids=ids)
+        return [found.get(job_id) for job_id in ids]
+
+
+@dataclass(slots=True)
+class Loaders:
+    micro_services: MicroServiceLoader
+    jobs: JobLoader
+
+    @classmethod
+    def create(cls, pool: asyncpg.Pool, lookup: MicroServiceLookup) -> Loaders:
+        return cls(micro_services=MicroServiceLoader(lookup), jobs=JobLoader(pool))

@@ -1,0 +1,129 @@
+"""The one place where exceptions become GraphQL error codes.
+
+Every error leaves with `extensions.code`. Domain errors keep their message; anything unexpected
+is replaced by a generic message with the request id, and its stack trace goes to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+
+from domain.errors import (
+    BadUserInputError,
+    DomainError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+
+log = logging.getLogger("jobwizard.errors")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+_CODES: dict[type[DomainError], str] = {
+    BadUserInputError: BAD_USER_INPUT,
+    NotFoundError: NOT_FOUND,
+    ServiceUnavailableError: SERVICE_UNAVAILABLE,
+}
+MASKED_MESSAGE = "Internal server error. Quote the request id when reporting it."
+
+
+def request_id_of(execution_context: ExecutionContext | None) -> str | None:
+    context = getattr(execution_context, "context", None)
+    return getattr(context, "request_id", None)
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error raised while resolving a field that is not one of ours: a bug or an outage
+    we did not classify. Parse, validation and variable errors carry no path and are the
+    client's, not ours."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return False
+    if original is None and error.path is None:
+        return False
+    return error.path is not None or not isinstance(original, ValueError | TypeError)
+
+
+def _code_for(error: GraphQLError) -> str:
+    original = error.original_error
+    for kind, code in _CODES.items():
+        if isinstance(original, kind):
+            return code
+    if is_unexpected(error):
+        return INTERNAL_SERVER_ERROR
+    if error.message.startswith("Syntax Error"):
+        return GRAPHQL_PARSE_FAILED
+    if error.message.startswith("Variable '$"):
+        return BAD_USER_INPUT
+    return GRAPHQL_VALIDATION_FAILED
+
+
+def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """`error` with its `extensions.code` (and details), masked when unexpected."""
+    code = _code_for(error)
+    extensions: dict[str, Any] = dict(error.extensions or {})
+    extensions["code"] = code
+    message = error.message
+    original = error.original_error
+    if isinstance(original, BadUserInputError) and original.fields:
+        extensions["fields"] = original.fields
+    if code == SERVICE_UNAVAILABLE:
+        extensions["retryable"] = True
+    if code == INTERNAL_SERVER_ERROR:
+        message = MASKED_MESSAGE
+        extensions = {"code": code}
+        original = None
+    if request_id is not None and code in (INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE):
+        extensions["requestId"] = request_id
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=original,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrites every error of a result into its coded (and, where needed, masked) form."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult) and result.errors:
+            request_id = request_id_of(self.execution_context)
+            result.errors = [coded(error, request_id) for error in result.errors]
+
+
+def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    """Stack traces of unexpected errors to the log; expected ones at debug level only."""
+    request_id = request_id_of(execution_context)
+    for error in errors:
+        if is_unexpected(error):
+            original = error.original_error
+            log.error(
+                "unexpected error in %s (request %s): %s",
+                ".".join(map(str, error.path or ())) or "operation",
+                request_id,
+                error.message,
+                exc_info=(type(original), original, original.__traceback__)
+                if original is not None
+                else None,
+            )
+        else:
+            log.debug("client error (request %s): %s", request_id, error.message)
