@@ -1,0 +1,87 @@
+"""Fixtures: one real PostgreSQL server per run (TEST_DATABASE_URL, else 127.0.0.1:5432, else an
+embedded pgserver), a migrated and seeded database of this run's own, dropped at the end."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from db.migrate import apply_migrations
+from db.seed import seed_catalogue
+from domain.catalogue import Catalogue, load_catalogue
+from tests.support import AppHarness, create_database, drop_database, running_app, with_database
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Keeps the embedded server (when one is used) alive for the whole run.
+_embedded_handles: list[Any] = []
+
+
+async def _answers(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+@pytest.fixture(scope="session")
+def _embedded_dir() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="jw-pg-") as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+async def server_url(_embedded_dir: str) -> str:
+    """A maintenance-database URL on the PostgreSQL server the tests use."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        return given
+    if await _answers(LOCAL_SERVER):
+        return LOCAL_SERVER
+    from db.embedded import start_embedded_postgres
+
+    url, handle = start_embedded_postgres(Path(_embedded_dir) / "data")
+    _embedded_handles.append(handle)
+    return url
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str, catalogue: Catalogue) -> AsyncIterator[str]:
+    """This run's database, migrated and seeded once; dropped when the run ends."""
+    name = await create_database(server_url)
+    url = with_database(server_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await apply_migrations(conn)
+        await seed_catalogue(conn, catalogue)
+    finally:
+        await conn.close()
+    yield url
+    await drop_database(server_url, name)
+
+
+@pytest.fixture
+async def empty_database_url(server_url: str) -> AsyncIterator[str]:
+    """A brand-new empty database for one test."""
+    name = await create_database(server_url, prefix="jw_empty")
+    yield with_database(server_url, name)
+    await drop_database(server_url, name)
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[AppHarness]:
+    """The app on this run's database, migrations and seed skipped (already done)."""
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as harness:
+        yield harness

@@ -1,0 +1,99 @@
+"""Test helpers shared by the suites: a real PostgreSQL per run, apps wired to it, and a
+recorder of the statements the app's pool actually sent."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+
+from api.settings import Settings
+from server import create_app
+
+LOOKUP_STATEMENT = "slug = ANY($1::text[])"
+
+
+class StatementRecorder:
+    """asyncpg query logger: every statement the app's connections executed, in order."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, record: Any) -> None:
+        self.statements.append(record.query)
+
+    def clear(self) -> None:
+        self.statements.clear()
+
+    def matching(self, fragment: str) -> list[str]:
+        return [s for s in self.statements if fragment in s]
+
+    @property
+    def lookups(self) -> list[str]:
+        return self.matching(LOOKUP_STATEMENT)
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` pointed at another database (works for TCP and unix-socket URLs)."""
+    head, sep, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{database}{sep}{query}"
+
+
+async def create_database(server_url: str, prefix: str = "jw_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def test_settings(**overrides: Any) -> Settings:
+    base = Settings.from_env({})
+    return dataclasses.replace(base, db_pool_min=1, db_pool_max=5, **overrides)
+
+
+@dataclasses.dataclass
+class AppHarness:
+    client: httpx.AsyncClient
+    statements: StatementRecorder
+    app: Any
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, **kw
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@asynccontextmanager
+async def running_app(database_url: str, **overrides: Any) -> AsyncIterator[AppHarness]:
+    """The real app (lifespan included) on `database_url`, behind an in-process HTTP client."""
+    recorder = StatementRecorder()
+    app = create_app(
+        test_settings(**overrides), database_url=database_url, query_loggers=[recorder]
+    )
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield AppHarness(client=client, statements=recorder, app=app)
