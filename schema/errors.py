@@ -46,15 +46,10 @@ def request_id_of(execution_context: ExecutionContext | None) -> str | None:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """An error raised while resolving a field that is not one of ours: a bug or an outage
-    we did not classify. Parse, validation and variable errors carry no path and are the
-    client's, not ours."""
-    original = error.original_error
-    if isinstance(original, DomainError):
-        return False
-    if original is None and error.path is None:
-        return False
-    return error.path is not None or not isinstance(original, ValueError | TypeError)
+    """An error raised while resolving a field that is not one of ours: a bug or an outage we
+    did not classify. Errors without a path come from parsing, validation or variable coercion
+    before any resolver ran: they describe the client's request, not our failure."""
+    return error.path is not None and not isinstance(error.original_error, DomainError)
 
 
 def _code_for(error: GraphQLError) -> str:

@@ -17,6 +17,18 @@ from api.settings import Settings
 from server import create_app
 
 LOOKUP_STATEMENT = "slug = ANY($1::text[])"
+# A complete, valid set of answers for the fixed `wall-painting` micro service.
+WALL_PAINTING_ANSWERS = {
+    "room_type": "bedroom",
+    "wall_count": 4,
+    "wall_condition": "good",
+    "paint_supplied": False,
+    "property_type": "flat_apartment",
+    "floor_level": "ground",
+    "parking": "driveway",
+    "start_timing": "flexible",
+    "budget_range": "under_250",
+}
 
 
 class StatementRecorder:

@@ -1,0 +1,90 @@
+"""Batching proved from the statements the app's connections really sent to PostgreSQL."""
+
+from uuid import UUID
+
+import asyncpg
+
+from tests.support import WALL_PAINTING_ANSWERS, AppHarness
+
+
+async def _slugs(database_url: str, count: int) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT slug FROM micro_services ORDER BY slug LIMIT $1", count)
+    finally:
+        await conn.close()
+    return [r["slug"] for r in rows]
+
+
+async def test_fifty_aliased_lookups_send_one_query(api: AppHarness, database_url: str) -> None:
+    slugs = await _slugs(database_url, 50)
+    fields = " ".join(f'a{i}: microService(slug: "{s}") {{ id slug }}' for i, s in enumerate(slugs))
+    api.statements.clear()
+    body = await api.graphql(f"{{ {fields} }}")
+    assert "errors" not in body
+    assert [body["data"][f"a{i}"]["slug"] for i in range(50)] == slugs
+    assert len(api.statements.lookups) == 1
+    # ... and nothing else reached the database for this request.
+    assert [s for s in api.statements.statements if "micro_services" in s] == api.statements.lookups
+
+
+async def test_slugs_argument_is_one_query_in_order_with_unknowns_left_out(api: AppHarness) -> None:
+    api.statements.clear()
+    body = await api.graphql(
+        '{ microServices(slugs: ["wall-painting", "nope", "ceiling-painting", "wall-painting"])'
+        " { slug } }"
+    )
+    assert [m["slug"] for m in body["data"]["microServices"]] == [
+        "wall-painting",
+        "ceiling-painting",
+        "wall-painting",
+    ]
+    assert len(api.statements.lookups) == 1
+
+
+async def test_unknown_slugs_come_back_null_in_order(api: AppHarness) -> None:
+    api.statements.clear()
+    body = await api.graphql(
+        '{ a: microService(slug: "nope-1") { slug } b: microService(slug: "wall-painting") '
+        '{ slug } c: microService(slug: "nope-2") { slug } }'
+    )
+    assert body["data"] == {"a": None, "b": {"slug": "wall-painting"}, "c": None}
+    assert len(api.statements.lookups) == 1
+
+
+async def test_wizard_and_lookups_in_one_request_share_one_query(api: AppHarness) -> None:
+    api.statements.clear()
+    body = await api.graphql(
+        '{ wizardQuestions(categories: ["painting", "interior", "wall-painting"]) { microUuid } '
+        'x: microService(slug: "ceiling-painting") { id } '
+        'microServices(slugs: ["wall-painting", "woodwork-painting"]) { id } }'
+    )
+    assert "errors" not in body
+    assert body["data"]["wizardQuestions"]["microUuid"] == body["data"]["microServices"][0]["id"]
+    assert len(api.statements.lookups) == 1
+
+
+async def test_many_jobs_resolve_their_micro_services_in_one_query(api: AppHarness) -> None:
+    ids: list[str] = []
+    for _ in range(5):
+        body = await api.graphql(
+            "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
+            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+        )
+        ids.append(body["data"]["publishJob"]["job"]["id"])
+    fields = " ".join(
+        f'j{i}: job(id: "{UUID(job_id)}") {{ microService {{ slug }} }}'
+        for i, job_id in enumerate(ids)
+    )
+    api.statements.clear()
+    body = await api.graphql(f"{{ {fields} }}")
+    assert all(body["data"][f"j{i}"]["microService"]["slug"] == "wall-painting" for i in range(5))
+    assert len(api.statements.lookups) == 1
+    assert len(api.statements.matching("FROM jobs WHERE id = ANY")) == 1
+
+
+async def test_loaders_are_per_request_not_shared(api: AppHarness) -> None:
+    for _ in range(2):
+        api.statements.clear()
+        await api.graphql('{ microService(slug: "wall-painting") { id } }')
+        assert len(api.statements.lookups) == 1

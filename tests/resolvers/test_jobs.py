@@ -1,0 +1,132 @@
+from typing import Any
+
+import asyncpg
+import pytest
+
+from db.migrate import apply_migrations
+from db.seed import seed_catalogue
+from domain.catalogue import Catalogue
+from tests.support import WALL_PAINTING_ANSWERS, AppHarness, running_app
+
+PUBLISH = """
+mutation Publish($i: PublishJobInput!) {
+  publishJob(input: $i) {
+    job { id microId microUuid status createdAt answers microService { id slug } }
+  }
+}
+"""
+READ = """
+query($id: UUID!) { job(id: $id) { id microId microUuid answers status microService { slug } } }
+"""
+
+
+async def _job_count(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
+    finally:
+        await conn.close()
+    return count
+
+
+async def _publish(api: AppHarness, **fields: Any) -> dict[str, Any]:
+    return await api.graphql(PUBLISH, {"i": {"microId": "wall-painting", **fields}})
+
+
+async def test_publish_stores_both_identifiers_and_reads_back(api: AppHarness) -> None:
+    body = await _publish(api, answers=WALL_PAINTING_ANSWERS)
+    job = body["data"]["publishJob"]["job"]
+    assert job["microId"] == "wall-painting"
+    assert job["microUuid"] == job["microService"]["id"]
+    assert job["status"] == "PUBLISHED"
+    assert job["answers"] == WALL_PAINTING_ANSWERS
+
+    read = await api.graphql(READ, {"id": job["id"]})
+    assert read["data"]["job"]["microUuid"] == job["microUuid"]
+    assert read["data"]["job"]["answers"] == WALL_PAINTING_ANSWERS
+
+
+async def test_matching_micro_uuid_is_accepted(api: AppHarness) -> None:
+    uuid = (await api.graphql('{ microService(slug: "wall-painting") { id } }'))["data"][
+        "microService"
+    ]["id"]
+    body = await _publish(api, microUuid=uuid, answers=WALL_PAINTING_ANSWERS)
+    assert body["data"]["publishJob"]["job"]["microUuid"] == uuid
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message_start"),
+    [
+        ({"wall_count": None}, "wall_count", "This question is required"),
+        ({"wall_count": "four"}, "wall_count", "Expected a number"),
+        ({"room_type": "castle"}, "room_type", "'castle' is not an offered option"),
+        ({"wall_count": 51}, "wall_count", "Must be at most 50"),
+        ({"favourite_colour": "red"}, "favourite_colour", "Unknown question id"),
+    ],
+)
+async def test_each_validation_fault_is_reported_and_nothing_is_stored(
+    api: AppHarness, database_url: str, change: dict[str, Any], field: str, message_start: str
+) -> None:
+    before = await _job_count(database_url)
+    body = await _publish(api, answers={**WALL_PAINTING_ANSWERS, **change})
+    error = body["errors"][0]
+    assert body["data"] is None
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert list(error["extensions"]["fields"]) == [field]
+    assert error["extensions"]["fields"][field].startswith(message_start)
+    assert await _job_count(database_url) == before
+
+
+async def test_unknown_micro_id_is_bad_user_input(api: AppHarness) -> None:
+    body = await api.graphql(PUBLISH, {"i": {"microId": "moon-painting", "answers": {}}})
+    assert body["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "fields": {"microId": "No micro service has this slug."},
+    }
+
+
+async def test_mismatched_micro_uuid_is_bad_user_input(api: AppHarness, database_url: str) -> None:
+    other = (await api.graphql('{ microService(slug: "ceiling-painting") { id } }'))["data"][
+        "microService"
+    ]["id"]
+    before = await _job_count(database_url)
+    body = await _publish(api, microUuid=other, answers=WALL_PAINTING_ANSWERS)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "microUuid" in body["errors"][0]["extensions"]["fields"]
+    assert await _job_count(database_url) == before
+
+
+async def test_job_that_does_not_exist_is_null(api: AppHarness) -> None:
+    body = await api.graphql(READ, {"id": "00000000-0000-4000-8000-000000000000"})
+    assert body == {"data": {"job": None}}
+
+
+@pytest.fixture
+async def unseeded_row_db(empty_database_url: str, catalogue: Catalogue) -> str:
+    """A database whose catalogue lacks the wall-painting row while the file still has it."""
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await apply_migrations(conn)
+        await seed_catalogue(conn, catalogue)
+        await conn.execute("DELETE FROM micro_services WHERE slug = 'wall-painting'")
+    finally:
+        await conn.close()
+    return empty_database_url
+
+
+async def test_questions_without_catalogue_row_store_a_slug_only_job(unseeded_row_db: str) -> None:
+    async with running_app(unseeded_row_db, migrate_on_start=False, seed_on_start=False) as api:
+        body = await _publish(api, answers=WALL_PAINTING_ANSWERS)
+        job = body["data"]["publishJob"]["job"]
+        assert job["microUuid"] is None
+        assert job["microService"] is None
+        read = await api.graphql(READ, {"id": job["id"]})
+        assert read["data"]["job"]["microId"] == "wall-painting"
+        assert read["data"]["job"]["microUuid"] is None
+    conn = await asyncpg.connect(unseeded_row_db)
+    try:
+        row = await conn.fetchrow("SELECT micro_id, micro_uuid FROM jobs")
+    finally:
+        await conn.close()
+    assert row is not None
+    assert (row["micro_id"], row["micro_uuid"]) == ("wall-painting", None)

@@ -1,0 +1,43 @@
+import pytest
+
+from tests.support import AppHarness
+
+QUERY = """
+query($p: [String!]!) {
+  wizardQuestions(categories: $p) { microId microUuid questions { id type } }
+}
+"""
+
+
+async def test_fixed_path_answers_with_questions_and_uuid(api: AppHarness) -> None:
+    body = await api.graphql(QUERY, {"p": ["painting", "interior", "wall-painting"]})
+    wizard = body["data"]["wizardQuestions"]
+    assert wizard["microId"] == "wall-painting"
+    lookup = await api.graphql('{ microService(slug: "wall-painting") { id } }')
+    assert wizard["microUuid"] == lookup["data"]["microService"]["id"]
+    types = {q["id"]: q["type"] for q in wizard["questions"]}
+    assert types["room_type"] == "SINGLE_SELECT"
+    assert types["wall_count"] == "NUMBER"
+    assert {"property_type", "start_timing", "budget_range"} <= set(types)
+
+
+@pytest.mark.parametrize("path", [["wall-painting"], ["painting", "wall-painting"]])
+async def test_shorter_paths_are_accepted(api: AppHarness, path: list[str]) -> None:
+    body = await api.graphql(QUERY, {"p": path})
+    assert body["data"]["wizardQuestions"]["microId"] == "wall-painting"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [[], ["plumbing", "interior", "wall-painting"], ["a", "painting", "interior", "wall-painting"]],
+)
+async def test_inconsistent_paths_are_bad_user_input(api: AppHarness, path: list[str]) -> None:
+    body = await api.graphql(QUERY, {"p": path})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_unknown_micro_service_is_not_found(api: AppHarness) -> None:
+    body = await api.graphql(QUERY, {"p": ["painting", "interior", "moon-painting"]})
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "moon-painting" in body["errors"][0]["message"]

@@ -1,0 +1,79 @@
+"""`python server.py` as a real process: migrates, seeds, serves, answers, and stops."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from api.settings import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server did not become healthy:\n{log.read_text()}")
+
+
+def test_server_process_migrates_seeds_and_answers(empty_database_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "DATABASE_URL": empty_database_url, "PORT": str(port), "HOST": "127.0.0.1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log)
+        response = httpx.post(
+            f"{url}/graphql",
+            json={
+                "query": "{ wizardQuestions(categories: "
+                '["painting", "interior", "wall-painting"]) { microId microUuid } }'
+            },
+            timeout=5,
+        )
+        wizard = response.json()["data"]["wizardQuestions"]
+        assert wizard["microId"] == "wall-painting"
+        assert wizard["microUuid"] is not None
+        graphiql = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"}, timeout=5)
+        assert graphiql.status_code == 200
+        assert "graphiql" in graphiql.text.lower()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    assert process.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
+def test_bad_setting_stops_with_a_message_naming_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Config 'PORT' must be an integer, got 'eighty'." in result.stderr
