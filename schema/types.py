@@ -14,16 +14,14 @@ from strawberry.scalars import JSON
 from api.context import Context, Info
 from db.records import JobRecord, MicroServiceRecord
 from domain.catalogue import Question as QuestionSpec
+from domain.catalogue import QuestionKind
 
-
-@strawberry.enum(description="How a question is answered, and what `answers` holds for it.")
-class QuestionType(Enum):
-    SINGLE_SELECT = "single_select"
-    MULTI_SELECT = "multi_select"
-    NUMBER = "number"
-    TEXT = "text"
-    BOOLEAN = "boolean"
-    DATE = "date"
+# The domain's enum, exposed as is: one list of question kinds, not two to keep in step.
+QuestionType = strawberry.enum(
+    QuestionKind,
+    name="QuestionType",
+    description="How a question is answered, and what `answers` holds for it.",
+)
 
 
 @strawberry.enum
@@ -43,7 +41,7 @@ class QuestionOption:
 class Question:
     id: str = strawberry.field(description="The key of this question in `answers`.")
     label: str
-    type: QuestionType
+    type: QuestionKind  # registered with Strawberry above as `QuestionType`
     required: bool
     options: list[QuestionOption] = strawberry.field(description="Empty unless a select.")
     min: float | None = strawberry.field(description="Lowest number, or shortest text.")
@@ -59,7 +57,7 @@ class Question:
         return cls(
             id=spec.id,
             label=spec.label,
-            type=QuestionType(spec.kind.value),
+            type=spec.kind,
             required=spec.required,
             options=[QuestionOption(value=o.value, label=o.label) for o in spec.options],
             min=spec.min,

@@ -5,18 +5,9 @@ import pytest
 from domain.answers import REQUIRED, validate_answers
 from domain.catalogue import Catalogue, MicroServiceSpec
 from domain.errors import BadUserInputError
+from tests.support import WALL_PAINTING_ANSWERS
 
-VALID: dict[str, Any] = {
-    "room_type": "bedroom",
-    "wall_count": 4,
-    "wall_condition": "good",
-    "paint_supplied": False,
-    "property_type": "flat_apartment",
-    "floor_level": "ground",
-    "parking": "driveway",
-    "start_timing": "flexible",
-    "budget_range": "under_250",
-}
+VALID: dict[str, Any] = WALL_PAINTING_ANSWERS
 
 
 @pytest.fixture
