@@ -158,11 +158,20 @@ class MicroServiceLookup:
             ) from exc
 
     async def _query(self, slugs: list[str]) -> dict[str, MicroServiceRecord]:
-        # Bounds the whole attempt (pool acquire and connect included), not just the statement.
-        async with asyncio.timeout(self.statement_timeout):
-            return await fetch_micro_services_by_slugs(
-                self._pool, slugs=slugs, statement_timeout=self.statement_timeout
-            )
+        # One deadline for the whole attempt, pool acquire and connect included.
+        deadline = asyncio.get_running_loop().time() + self.statement_timeout
+        async with asyncio.timeout_at(deadline):
+            conn = await self._pool.acquire()
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await fetch_micro_services_by_slugs(conn, slugs=slugs)
+        except (TimeoutError, asyncio.CancelledError):
+            # A connection whose statement was abandoned is in an unknown state, and a polite
+            # cancel-and-reset would wait on the very network that is slow: drop it instead.
+            conn.terminate()
+            raise
+        finally:
+            await self._pool.release(conn)
 
     @staticmethod
     def _slot(answer: CachedLookup | None, failure: LookupUnavailableError | None) -> Resolved:
