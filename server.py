@@ -124,8 +124,12 @@ async def _seed(database_url: str, catalogue: Catalogue, settings: Settings) -> 
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
     finally:
         await conn.close()
+    if not settings.redis_url or not result.touched:
+        return
     if await invalidate_shared_cache(settings, result.touched):
         print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
+    else:
+        print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
