@@ -28,16 +28,18 @@ from api.view import GraphQLView
 from db.embedded import start_embedded_postgres
 from db.migrate import apply_migrations
 from db.pool import Connection, QueryLogger, create_pool
-from db.seed import seed_catalogue
+from db.seed import SeedResult, seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
 from domain.errors import CatalogueError
-from loaders.lookup import MicroServiceLookup
+from loaders.setup import create_lookup, invalidate_shared_cache, start_lookup
 from schema import schema
 
 log = logging.getLogger("jobwizard")
 
 
-async def prepare_database(conn: Connection, settings: Settings, catalogue: Catalogue) -> None:
+async def prepare_database(
+    conn: Connection, settings: Settings, catalogue: Catalogue
+) -> SeedResult | None:
     if settings.migrate_on_start:
         await apply_migrations(conn)
     if settings.seed_on_start:
@@ -47,6 +49,8 @@ async def prepare_database(conn: Connection, settings: Settings, catalogue: Cata
             len(result.changed),
             len(result.deactivated),
         )
+        return result
+    return None
 
 
 def create_app(
@@ -65,14 +69,23 @@ def create_app(
         )
         try:
             async with pool.acquire() as conn:
-                await prepare_database(conn, settings, catalogue)
-            services = Services(
-                settings=settings,
-                pool=pool,
-                catalogue=catalogue,
-                lookup=MicroServiceLookup(pool),
-            )
-            yield {"services": services}
+                seeded = await prepare_database(conn, settings, catalogue)
+            lookup = create_lookup(pool, settings)
+            try:
+                await start_lookup(
+                    lookup,
+                    stale=seeded.touched if seeded is not None else (),
+                    warm_up=settings.cache_warm_up,
+                )
+                services = Services(
+                    settings=settings,
+                    pool=pool,
+                    catalogue=catalogue,
+                    lookup=lookup,
+                )
+                yield {"services": services}
+            finally:
+                await lookup.close()
         finally:
             await pool.close()
 
@@ -102,7 +115,7 @@ async def _migrate(database_url: str) -> None:
         await conn.close()
 
 
-async def _seed(database_url: str, catalogue: Catalogue) -> None:
+async def _seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await apply_migrations(conn)
@@ -111,6 +124,12 @@ async def _seed(database_url: str, catalogue: Catalogue) -> None:
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
     finally:
         await conn.close()
+    if not settings.redis_url or not result.touched:
+        return
+    if await invalidate_shared_cache(settings, result.touched):
+        print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
+    else:
+        print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(database_url))
             return 0
         if args.command == "seed":
-            asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path)))
+            asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path), settings))
             return 0
         app = create_app(settings, database_url=database_url)
     except CatalogueError as exc:

@@ -1,4 +1,12 @@
-"""GET /health: liveness and readiness in one JSON document."""
+"""GET /health: liveness and readiness in one JSON document.
+
+status / HTTP code:
+- "ok" / 200: the database answers and the lookup breaker is closed;
+- "degraded" / 200: the database does not answer (or the breaker is not closed) but the lookup
+  cache holds entries, so the wizard, cached lookups and slug-only job taking still work:
+  keep this instance in rotation, it is as good as any other while the shared database is out;
+- "unavailable" / 503: the database does not answer and the cache is empty (nothing to serve).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from starlette.responses import JSONResponse
 from api.services import Services
 
 DATABASE_PROBE_TIMEOUT = 1.0
+REDIS_PROBE_TIMEOUT = 0.5
 
 
 async def health(request: Request) -> JSONResponse:
@@ -20,10 +29,33 @@ async def health(request: Request) -> JSONResponse:
         await asyncio.wait_for(services.pool.fetchval("SELECT 1"), DATABASE_PROBE_TIMEOUT)
     except Exception as exc:  # any failure means "not ready"; the reason helps the operator
         database = {"reachable": False, "error": type(exc).__name__}
-    ready = bool(database["reachable"])
+    lookup = services.lookup
+    cache: dict[str, Any] = {
+        "backend": lookup.cache.backend,
+        "entries": len(lookup.cache.local),
+        "maxEntries": lookup.cache.local.max_entries,
+    }
+    if lookup.cache.redis is not None:
+        try:
+            async with asyncio.timeout(REDIS_PROBE_TIMEOUT):
+                reachable = await lookup.cache.redis_reachable()
+        except TimeoutError:
+            reachable = False
+        cache["redis"] = {"reachable": reachable, "errors": lookup.cache.redis_errors}
+    breaker = {"state": lookup.breaker_state, "failures": lookup.breaker.fail_counter}
+    if database["reachable"] and breaker["state"] == "closed":
+        status, code = "ok", 200
+    elif cache["entries"] > 0:
+        status, code = "degraded", 200
+    elif database["reachable"]:
+        status, code = "degraded", 200  # the breaker is recovering; the database answers
+    else:
+        status, code = "unavailable", 503
     body = {
-        "status": "ok" if ready else "unavailable",
+        "status": status,
         "database": database,
         "catalogue": {"microServices": len(services.catalogue.by_slug)},
+        "breaker": breaker,
+        "cache": cache,
     }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    return JSONResponse(body, status_code=code)

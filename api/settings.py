@@ -28,6 +28,19 @@ class Settings:
     catalogue_path: Path
     log_level: str
     graphiql: bool
+    # --- resilient lookups (issue 3) ---
+    redis_url: str | None = None
+    cache_ttl_seconds: float = 1800.0
+    cache_max_entries: int = 10_000
+    cache_negative_ttl_seconds: float = 60.0
+    cache_namespace: str = "jobwizard:ms"
+    cache_redis_timeout_ms: int = 100
+    breaker_fail_max: int = 5
+    breaker_reset_seconds: float = 30.0
+    retry_attempts: int = 3
+    retry_budget_ms: int = 250
+    lookup_statement_timeout_ms: int = 1000
+    cache_warm_up: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,7 +61,27 @@ class Settings:
             ),
             log_level=(reader.text("LOG_LEVEL", "info") or "info").upper(),
             graphiql=reader.boolean("GRAPHIQL", True),
+            redis_url=reader.text("REDIS_URL", None),
+            cache_ttl_seconds=reader.number("CACHE_TTL_SECONDS", 1800.0, low=0.001),
+            cache_max_entries=reader.integer("CACHE_MAX_ENTRIES", 10_000, low=1, high=10**8),
+            cache_negative_ttl_seconds=reader.number("CACHE_NEGATIVE_TTL_SECONDS", 60.0, low=0.001),
+            cache_namespace=reader.text("CACHE_NAMESPACE", None) or "jobwizard:ms",
+            cache_redis_timeout_ms=reader.integer(
+                "CACHE_REDIS_TIMEOUT_MS", 100, low=1, high=60_000
+            ),
+            breaker_fail_max=reader.integer("BREAKER_FAIL_MAX", 5, low=1, high=10_000),
+            breaker_reset_seconds=reader.number("BREAKER_RESET_SECONDS", 30.0, low=0.001),
+            retry_attempts=reader.integer("RETRY_ATTEMPTS", 3, low=1, high=100),
+            retry_budget_ms=reader.integer("RETRY_BUDGET_MS", 250, low=0, high=600_000),
+            lookup_statement_timeout_ms=reader.integer(
+                "LOOKUP_STATEMENT_TIMEOUT_MS", 1000, low=1, high=600_000
+            ),
+            cache_warm_up=reader.boolean("CACHE_WARM_UP", True),
         )
+        if settings.redis_url is not None and not settings.redis_url.startswith("redis://"):
+            raise ConfigError(
+                f"Config 'REDIS_URL' must start with redis://, got {settings.redis_url!r}."
+            )
         if settings.db_pool_min > settings.db_pool_max:
             raise ConfigError("Config 'DB_POOL_MIN' must not be greater than 'DB_POOL_MAX'.")
         return settings

@@ -16,10 +16,13 @@ Executor = asyncpg.Pool | Connection
 
 
 async def fetch_micro_services_by_slugs(
-    db: Executor, *, slugs: Sequence[str]
+    db: Executor, *, slugs: Sequence[str], statement_timeout: float | None = None
 ) -> dict[str, MicroServiceRecord]:
-    """Active micro services for `slugs`, keyed by slug, in one statement."""
-    rows = await db.fetch(queries.SELECT_MICRO_SERVICES_BY_SLUGS, list(slugs))
+    """Active micro services for `slugs`, keyed by slug, in one statement (cancelled on the
+    server when `statement_timeout` seconds pass)."""
+    rows = await db.fetch(
+        queries.SELECT_MICRO_SERVICES_BY_SLUGS, list(slugs), timeout=statement_timeout
+    )
     return {row["slug"]: MicroServiceRecord.from_row(row) for row in rows}
 
 

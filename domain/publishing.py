@@ -17,6 +17,7 @@ from domain.answers import validate_answers
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from loaders.dataloaders import MicroServiceLoader
+from loaders.errors import LookupUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,20 @@ async def publish_job(
             fields={"microId": "No micro service has this slug."},
         )
     answers = validate_answers(spec, draft.answers)
-    record = await micro_services.load(draft.micro_id)
-    if draft.micro_uuid is not None and (record is None or record.id != draft.micro_uuid):
+    try:
+        record = await micro_services.load(draft.micro_id)
+        lookup_down = False
+    except LookupUnavailableError as exc:
+        # The lookup is down but the insert may well work: take the job slug-only rather than
+        # turn the customer away; the UUID backfill fills it in once lookups recover. A
+        # microUuid the client sent cannot be checked now, so it is not stored either.
+        log.warning("lookup unavailable (%s); storing job slug-only", exc.cause_kind)
+        record, lookup_down = None, True
+    if (
+        draft.micro_uuid is not None
+        and not lookup_down
+        and (record is None or record.id != draft.micro_uuid)
+    ):
         raise BadUserInputError(
             f"microUuid does not match micro service '{draft.micro_id}'.",
             fields={"microUuid": f"This is not the UUID of '{draft.micro_id}'."},

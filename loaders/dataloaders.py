@@ -11,7 +11,7 @@ from aiodataloader import DataLoader
 
 from db.records import JobRecord, MicroServiceRecord
 from db.repository import fetch_jobs_by_ids
-from loaders.lookup import MicroServiceLookup
+from loaders.lookup import MicroServiceLookup, Resolved
 
 
 class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
@@ -21,8 +21,11 @@ class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
         super().__init__()
         self._lookup = lookup
 
-    async def batch_load_fn(self, slugs: list[str]) -> list[MicroServiceRecord | None]:
-        return await self._lookup.resolve(slugs)
+    # aiodataloader's annotation omits the per-key Exception values it documents and supports.
+    async def batch_load_fn(self, slugs: list[str]) -> list[Resolved]:  # type: ignore[override]
+        # A slug the lookup cannot answer now gets its LookupUnavailableError in its own slot
+        # (aiodataloader rejects just that key), so cached slugs of the same batch still load.
+        return await self._lookup.resolve_each(slugs)
 
 
 class JobLoader(DataLoader[UUID, JobRecord | None]):

@@ -4,10 +4,16 @@ Every slug resolution of the application — the DataLoader's batches, publishJo
 ends here, so that whatever wraps this call (cache, circuit breaker, retries, lookup events)
 applies to all of them. One instance lives for the process; the per-request memo is the
 DataLoader's job, not this one's.
+
+The pipeline of one batch: cache multi-get -> the misses, through the retry policy and the
+circuit breaker, in one SQL statement with a timeout -> cache multi-set (rows and definite
+misses) -> one `LookupEvent` per slug to the observers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +22,15 @@ from uuid import UUID
 
 import asyncpg
 
+from db.errors import is_transient
 from db.records import MicroServiceRecord
-from db.repository import fetch_micro_services_by_slugs
+from db.repository import fetch_micro_services_by_slugs, list_micro_services
+from loaders.breaker import BreakerOpen, LookupBreaker
+from loaders.cache import NOT_FOUND, CachedLookup, LookupCache
+from loaders.errors import LookupUnavailableError, UUIDLookupError
+from loaders.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,47 +53,163 @@ class LookupObserver(Protocol):
     def on_lookups(self, events: Sequence[LookupEvent]) -> None: ...
 
 
+Resolved = MicroServiceRecord | None | LookupUnavailableError
+"""One slot of `resolve_each`: the row, None for "no such slug", or why it is unknown now."""
+
+
 class MicroServiceLookup:
-    def __init__(self, pool: asyncpg.Pool, observers: Sequence[LookupObserver] = ()) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        observers: Sequence[LookupObserver] = (),
+        *,
+        cache: LookupCache | None = None,
+        breaker: LookupBreaker | None = None,
+        retry: RetryPolicy | None = None,
+        statement_timeout: float = 1.0,
+    ) -> None:
         self._pool = pool
         self._observers = tuple(observers)
+        self.cache = cache if cache is not None else LookupCache.create()
+        self.breaker = breaker if breaker is not None else LookupBreaker(is_failure=is_transient)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.statement_timeout = statement_timeout
+
+    @property
+    def breaker_state(self) -> str:
+        """ "closed", "open" or "half-open": for /health, alerts and metrics."""
+        return self.breaker.state
 
     async def resolve(self, slugs: Sequence[str]) -> list[MicroServiceRecord | None]:
-        """Rows for `slugs`, aligned with them (None for an unknown slug), in one statement."""
+        """Rows for `slugs`, aligned with them (None for an unknown slug), in at most one
+        statement; raise `LookupUnavailableError` when any of them cannot be had now."""
+        results = await self.resolve_each(slugs)
+        for result in results:
+            if isinstance(result, UUIDLookupError):
+                raise result
+        return [r for r in results if not isinstance(r, UUIDLookupError)]
+
+    async def resolve_each(self, slugs: Sequence[str]) -> list[Resolved]:
+        """Like `resolve`, but a slug that cannot be had now gets a `LookupUnavailableError`
+        in its slot while the cached ones are still answered (the DataLoader's contract)."""
         unique = list(dict.fromkeys(slugs))
         if not unique:
             return []
         started = time.perf_counter()
+        cached = await self.cache.get_many(unique)
+        answers: dict[str, CachedLookup] = {
+            slug: value for slug, value in zip(unique, cached, strict=True) if value is not None
+        }
+        hits = set(answers)
+        cache_ms = (time.perf_counter() - started) * 1000.0
+        misses = [slug for slug in unique if slug not in hits]
+        failure: LookupUnavailableError | None = None
+        if misses:
+            try:
+                found = await self._fetch(misses)
+            except LookupUnavailableError as exc:
+                failure = exc
+            except BaseException as exc:  # unexpected, or cancelled: reported, then re-raised
+                self._report(
+                    unique, answers, hits, started, cache_ms, type(exc).__name__, degraded=False
+                )
+                raise
+            else:
+                not_found = [slug for slug in misses if slug not in found]
+                answers.update(found)
+                answers.update((slug, NOT_FOUND) for slug in not_found)
+                await self.cache.set_many(found, not_found)
+        cause = None if failure is None else failure.cause_kind
+        self._report(unique, answers, hits, started, cache_ms, cause, degraded=True)
+        return [self._slot(answers.get(slug), failure) for slug in slugs]
+
+    async def warm_up(self) -> int:
+        """Load every active micro service into the cache in one statement; return how many."""
+        async with asyncio.timeout(self.statement_timeout):
+            records = await list_micro_services(self._pool)
+        await self.cache.set_many({record.slug: record for record in records})
+        return len(records)
+
+    async def invalidate(self, slugs: Sequence[str]) -> None:
+        """Forget the cached answers for `slugs` (both levels): the catalogue changed."""
+        await self.cache.invalidate(slugs)
+
+    async def close(self) -> None:
+        await self.cache.close()
+
+    async def _fetch(self, slugs: list[str]) -> dict[str, MicroServiceRecord]:
+        async def attempt() -> dict[str, MicroServiceRecord]:
+            return await self.breaker.call(lambda: self._query(slugs))
+
         try:
-            found = await fetch_micro_services_by_slugs(self._pool, slugs=unique)
+            return await self.retry.call(attempt, retry_on=is_transient)
+        except BreakerOpen as exc:
+            raise LookupUnavailableError(
+                "Micro service lookups are paused after repeated database failures; retry shortly.",
+                cause_kind=type(exc.__cause__ or exc).__name__,
+            ) from exc
         except Exception as exc:
-            self._report(unique, {}, started, error=exc)
+            if not is_transient(exc):
+                raise
+            log.warning("lookup of %d slug(s) failed after retries: %r", len(slugs), exc)
+            raise LookupUnavailableError(
+                "The micro service catalogue is not answering right now; retry shortly.",
+                cause_kind=type(exc).__name__,
+            ) from exc
+
+    async def _query(self, slugs: list[str]) -> dict[str, MicroServiceRecord]:
+        # One deadline for the whole attempt, pool acquire and connect included.
+        deadline = asyncio.get_running_loop().time() + self.statement_timeout
+        async with asyncio.timeout_at(deadline):
+            conn = await self._pool.acquire()
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await fetch_micro_services_by_slugs(conn, slugs=slugs)
+        except (TimeoutError, asyncio.CancelledError):
+            # A connection whose statement was abandoned is in an unknown state, and a polite
+            # cancel-and-reset would wait on the very network that is slow: drop it instead.
+            conn.terminate()
             raise
-        self._report(unique, found, started)
-        return [found.get(slug) for slug in slugs]
+        finally:
+            await self._pool.release(conn)
+
+    @staticmethod
+    def _slot(answer: CachedLookup | None, failure: LookupUnavailableError | None) -> Resolved:
+        if answer is None:
+            assert failure is not None  # every slug is answered unless the fetch failed
+            return failure
+        return answer if isinstance(answer, MicroServiceRecord) else None  # else NOT_FOUND
 
     def _report(
         self,
         slugs: Sequence[str],
-        found: dict[str, MicroServiceRecord],
+        answers: dict[str, CachedLookup],
+        hits: set[str],
         started: float,
+        cache_ms: float,
+        error_kind: str | None,
         *,
-        error: BaseException | None = None,
+        degraded: bool,
     ) -> None:
         if not self._observers:
             return
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        events = [
-            LookupEvent(
-                slug=slug,
-                uuid=record.id if (record := found.get(slug)) is not None else None,
-                lookup_time_ms=elapsed_ms,
-                cache_hit=False,
-                success=error is None,
-                fallback_used=False,
-                error_kind=None if error is None else type(error).__name__,
+        events = []
+        for slug in slugs:
+            answer = answers.get(slug)
+            answered = answer is not None
+            events.append(
+                LookupEvent(
+                    slug=slug,
+                    uuid=answer.id if isinstance(answer, MicroServiceRecord) else None,
+                    lookup_time_ms=cache_ms if slug in hits else elapsed_ms,
+                    cache_hit=slug in hits,
+                    success=answered,
+                    # Unanswered slugs reach their caller as LookupUnavailableError: it serves
+                    # them without a UUID (wizard, publishJob) or as SERVICE_UNAVAILABLE.
+                    fallback_used=degraded and not answered,
+                    error_kind=None if answered else error_kind,
+                )
             )
-            for slug in slugs
-        ]
         for observer in self._observers:
             observer.on_lookups(events)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 
 from api.context import Info
-from db import repository
+from loaders import listing
 from schema.types import Category, MicroService, Subcategory
 
 
@@ -31,27 +30,37 @@ async def micro_services(
             and (category is None or r.category == category)
             and (subcategory is None or r.subcategory == subcategory)
         ]
-    rows = await repository.list_micro_services(
-        info.context.services.pool, category=category, subcategory=subcategory
+    services = info.context.services
+    rows = await listing.list_micro_services(
+        services.pool,
+        services.catalogue,
+        info.context.loaders.micro_services,
+        statement_timeout=services.lookup.statement_timeout,
+        category=category,
+        subcategory=subcategory,
     )
     return [MicroService.from_record(r) for r in rows]
 
 
 async def categories(info: Info) -> list[Category]:
-    pool = info.context.services.pool
-    cats, subs, services = await asyncio.gather(
-        repository.list_categories(pool),
-        repository.list_subcategories(pool),
-        repository.list_micro_services(pool),
+    services = info.context.services
+    tree = await listing.category_tree(
+        services.pool,
+        services.catalogue,
+        info.context.loaders.micro_services,
+        statement_timeout=services.lookup.statement_timeout,
     )
     by_subcategory: defaultdict[tuple[str, str], list[MicroService]] = defaultdict(list)
-    for record in services:
+    for record in tree.micro_services:
         by_subcategory[record.category, record.subcategory].append(MicroService.from_record(record))
     by_category: defaultdict[str, list[Subcategory]] = defaultdict(list)
-    for sub in subs:
+    for sub in tree.subcategories:
         by_category[sub.category].append(
             Subcategory(
                 slug=sub.slug, name=sub.name, micro_services=by_subcategory[sub.category, sub.slug]
             )
         )
-    return [Category(slug=c.slug, name=c.name, subcategories=by_category[c.slug]) for c in cats]
+    return [
+        Category(slug=c.slug, name=c.name, subcategories=by_category[c.slug])
+        for c in tree.categories
+    ]

@@ -22,6 +22,7 @@ from domain.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from loaders.errors import LookupUnavailableError, MicroServiceNotFoundError
 
 log = logging.getLogger("jobwizard.errors")
 
@@ -33,6 +34,10 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 _CODES: dict[type[DomainError], str] = {
+    # A lookup that could not be answered where no caller degraded it (catalogue fields):
+    # the client may retry; cached slugs were still served.
+    LookupUnavailableError: SERVICE_UNAVAILABLE,
+    MicroServiceNotFoundError: NOT_FOUND,
     BadUserInputError: BAD_USER_INPUT,
     NotFoundError: NOT_FOUND,
     ServiceUnavailableError: SERVICE_UNAVAILABLE,

@@ -124,6 +124,11 @@ class WizardQuestions:
     )
     name: str
     questions: list[Question]
+    degraded: bool = strawberry.field(
+        default=False,
+        description="True when the UUID lookup was unavailable (database failing): the "
+        "questions are served as usual and microUuid is null; publishJob still accepts the job.",
+    )
 
 
 @strawberry.type
@@ -155,6 +160,15 @@ class Job:
         )
 
 
+def _stored_slug_only(root: PublishJobPayload) -> bool:
+    return root.job.micro_uuid is None
+
+
 @strawberry.type
 class PublishJobPayload:
     job: Job
+    degraded: bool = strawberry.field(
+        resolver=_stored_slug_only,
+        description="True when the job was stored slug-only (microUuid null), e.g. because "
+        "the UUID lookup was unavailable; the UUID backfill fills it in later.",
+    )

@@ -85,3 +85,13 @@ async def api(database_url: str) -> AsyncIterator[AppHarness]:
     """The app on this run's database, migrations and seed skipped (already done)."""
     async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as harness:
         yield harness
+
+
+@pytest.fixture
+async def redis_namespace() -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    from tests.resilience import drop_namespace, unique_namespace
+
+    name = unique_namespace()
+    yield name
+    await drop_namespace(name)

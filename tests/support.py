@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
+from api.services import Services
 from api.settings import Settings
 from server import create_app
 
@@ -86,6 +87,12 @@ class AppHarness:
     client: httpx.AsyncClient
     statements: StatementRecorder
     app: Any
+    state: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the lifespan yielded
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.state["services"]
+        return services
 
     async def graphql(
         self, query: str, variables: dict[str, Any] | None = None, **kw: Any
@@ -108,4 +115,6 @@ async def running_app(database_url: str, **overrides: Any) -> AsyncIterator[AppH
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield AppHarness(client=client, statements=recorder, app=app)
+            # asgi-lifespan keeps the lifespan's state privately; tests need the services.
+            state: dict[str, Any] = manager._state
+            yield AppHarness(client=client, statements=recorder, app=app, state=state)

@@ -1,10 +1,78 @@
-from tests.support import AppHarness
+"""GET /health: database, breaker state, cache backend and reachability, 200/503 semantics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.proxy import TcpProxy, proxy_to
+from tests.support import running_app
+
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
 
 
-async def test_health_reports_database_and_catalogue(api: AppHarness) -> None:
-    response = await api.client.get("/health")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ok"
-    assert body["database"] == {"reachable": True}
-    assert body["catalogue"]["microServices"] >= 120
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    async with proxy_to(database_url) as proxy:
+        yield proxy
+
+
+async def test_health_reports_breaker_and_cache_when_all_is_well(database_url: str) -> None:
+    async with running_app(database_url, **BASE) as api:
+        response = await api.client.get("/health")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ok"
+        assert body["database"] == {"reachable": True}
+        assert body["breaker"] == {"state": "closed", "failures": 0}
+        assert body["cache"]["backend"] == "memory"
+        assert body["cache"]["entries"] == body["catalogue"]["microServices"]  # warmed
+
+
+async def test_health_with_redis_reports_its_reachability(
+    database_url: str, redis_namespace: str
+) -> None:
+    async with proxy_to("redis://127.0.0.1:6379/0") as redis_proxy:
+        url = redis_proxy.url_for("redis://127.0.0.1:6379/0")
+        async with running_app(
+            database_url, redis_url=url, cache_namespace=redis_namespace, **BASE
+        ) as api:
+            body = (await api.client.get("/health")).json()
+            assert body["cache"]["backend"] == "memory+redis"
+            assert body["cache"]["redis"]["reachable"] is True
+            await redis_proxy.refuse()
+            response = await api.client.get("/health")
+            assert response.status_code == 200  # Redis is optional
+            assert response.json()["cache"]["redis"]["reachable"] is False
+
+
+async def test_database_down_with_a_warm_cache_is_degraded_not_unavailable(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
+        await pg_proxy.refuse()
+        await asyncio.sleep(0.05)
+        response = await api.client.get("/health")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "degraded"
+        assert body["database"]["reachable"] is False
+
+
+async def test_database_down_with_a_cold_cache_is_unavailable(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(
+        pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
+    ) as api:
+        await pg_proxy.refuse()
+        await asyncio.sleep(0.05)
+        await api.graphql('query { microService(slug: "wall-painting") { id } }')
+        response = await api.client.get("/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unavailable"
+        assert body["breaker"]["state"] == "open"

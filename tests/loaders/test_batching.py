@@ -1,10 +1,24 @@
-"""Batching proved from the statements the app's connections really sent to PostgreSQL."""
+"""Batching proved from the statements the app's connections really sent to PostgreSQL.
 
+The app here starts with a cold lookup cache (no warm-up), so the first request of each test
+must reach the database, and the count of lookup statements is what batching made of it."""
+
+import asyncio
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
+import pytest
 
-from tests.support import WALL_PAINTING_ANSWERS, AppHarness
+from tests.support import AppHarness, running_app
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[AppHarness]:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, cache_warm_up=False
+    ) as harness:
+        yield harness
 
 
 async def _slugs(database_url: str, count: int) -> list[str]:
@@ -64,27 +78,55 @@ async def test_wizard_and_lookups_in_one_request_share_one_query(api: AppHarness
     assert len(api.statements.lookups) == 1
 
 
-async def test_many_jobs_resolve_their_micro_services_in_one_query(api: AppHarness) -> None:
-    ids: list[str] = []
-    for _ in range(5):
-        body = await api.graphql(
-            "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
-            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+async def test_many_jobs_resolve_their_micro_services_in_one_query(
+    api: AppHarness, database_url: str
+) -> None:
+    slugs = await _slugs(database_url, 5)
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "INSERT INTO jobs (micro_id, answers) SELECT s, '{}'::jsonb FROM unnest($1::text[]) s "
+            "RETURNING id, micro_id",
+            slugs,
         )
-        ids.append(body["data"]["publishJob"]["job"]["id"])
+    finally:
+        await conn.close()
     fields = " ".join(
-        f'j{i}: job(id: "{UUID(job_id)}") {{ microService {{ slug }} }}'
-        for i, job_id in enumerate(ids)
+        f'j{i}: job(id: "{UUID(str(row["id"]))}") {{ microService {{ slug }} }}'
+        for i, row in enumerate(rows)
     )
     api.statements.clear()
     body = await api.graphql(f"{{ {fields} }}")
-    assert all(body["data"][f"j{i}"]["microService"]["slug"] == "wall-painting" for i in range(5))
+    assert [body["data"][f"j{i}"]["microService"]["slug"] for i in range(5)] == [
+        row["micro_id"] for row in rows
+    ]
     assert len(api.statements.lookups) == 1
     assert len(api.statements.matching("FROM jobs WHERE id = ANY")) == 1
 
 
-async def test_loaders_are_per_request_not_shared(api: AppHarness) -> None:
-    for _ in range(2):
+async def test_loaders_are_per_request_not_shared(database_url: str) -> None:
+    # With the shared cache expiring at once, only a DataLoader memo kept across requests
+    # could spare the second request its lookup.
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        cache_warm_up=False,
+        cache_ttl_seconds=0.001,
+    ) as api:
+        for _ in range(2):
+            api.statements.clear()
+            await api.graphql('{ microService(slug: "wall-painting") { id } }')
+            assert len(api.statements.lookups) == 1
+            await asyncio.sleep(0.01)
+
+
+async def test_a_warm_cache_sends_no_lookup_at_all(database_url: str) -> None:
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as api:
         api.statements.clear()
-        await api.graphql('{ microService(slug: "wall-painting") { id } }')
-        assert len(api.statements.lookups) == 1
+        body = await api.graphql(
+            '{ a: microService(slug: "wall-painting") { id } '
+            'b: microServices(slugs: ["ceiling-painting", "woodwork-painting"]) { id } }'
+        )
+        assert "errors" not in body
+        assert api.statements.lookups == []

@@ -14,7 +14,6 @@ async def test_unexpected_exception_is_masked_with_request_id_and_logged(
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
     monkeypatch.setattr(db.repository, "list_categories", broken)
-    monkeypatch.setattr("resolvers.catalogue.repository.list_categories", broken)
     with caplog.at_level(logging.ERROR, logger="jobwizard.errors"):
         response = await api.client.post("/graphql", json={"query": "{ categories { slug } }"})
     assert response.status_code == 200

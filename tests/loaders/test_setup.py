@@ -1,0 +1,101 @@
+"""Start-up wiring of the lookup: warm-up, and cache invalidation by re-seeding."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+
+import asyncpg
+import pytest
+
+from api.settings import Settings
+from db.migrate import apply_migrations
+from db.records import MicroServiceRecord
+from domain.catalogue import Catalogue
+from loaders.cache import LookupCache
+from server import _seed
+from tests.resilience import REDIS_URL
+from tests.support import running_app
+
+STALE = MicroServiceRecord(
+    id=uuid.UUID(int=1),
+    slug="wall-painting",
+    name="Stale name",
+    category="painting",
+    subcategory="interior",
+    description="",
+)
+
+
+async def _plant_stale_entry(namespace: str) -> None:
+    cache = LookupCache.create(namespace=namespace, redis_url=REDIS_URL)
+    try:
+        await cache.set_many({STALE.slug: STALE})
+    finally:
+        await cache.close()
+
+
+async def _shared_entry(namespace: str) -> object:
+    cache = LookupCache.create(namespace=namespace, redis_url=REDIS_URL)
+    try:
+        [value] = await cache.get_many([STALE.slug])
+    finally:
+        await cache.close()
+    return value
+
+
+async def test_warm_up_loads_every_active_micro_service_in_one_query(
+    database_url: str, catalogue: Catalogue
+) -> None:
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as api:
+        assert len(api.services.lookup.cache.local) == len(catalogue.by_slug)
+        assert len(api.statements.matching("FROM micro_services")) == 1
+        api.statements.clear()
+        body = await api.graphql('query { microService(slug: "wall-painting") { slug } }')
+        assert body["data"]["microService"]["slug"] == "wall-painting"
+        assert api.statements.statements == []  # the first request is a hit
+
+
+async def test_a_failed_warm_up_is_logged_and_the_server_still_starts(
+    empty_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="loaders.setup")
+    # No tables: the warm-up query fails for real.
+    async with running_app(empty_database_url, migrate_on_start=False, seed_on_start=False) as api:
+        assert (await api.client.get("/health")).status_code in (200, 503)
+        assert len(api.services.lookup.cache.local) == 0
+    assert any("warm-up failed" in r.message for r in caplog.records)
+
+
+async def test_the_start_up_seed_invalidates_the_entries_it_changed_in_redis(
+    empty_database_url: str, redis_namespace: str
+) -> None:
+    await _plant_stale_entry(redis_namespace)
+    async with running_app(
+        empty_database_url,
+        redis_url=REDIS_URL,
+        cache_namespace=redis_namespace,
+        cache_warm_up=False,
+    ) as api:
+        api.statements.clear()  # the seed's own statements
+        body = await api.graphql('query { microService(slug: "wall-painting") { id name } }')
+        assert body["data"]["microService"]["id"] != str(STALE.id)
+        assert len(api.statements.lookups) == 1  # the stale entry was gone: read from SQL
+
+
+async def test_the_seed_command_invalidates_the_shared_cache(
+    empty_database_url: str, redis_namespace: str, catalogue: Catalogue
+) -> None:
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    await _plant_stale_entry(redis_namespace)
+    assert await _shared_entry(redis_namespace) == STALE
+    settings = dataclasses.replace(
+        Settings.from_env({}), redis_url=REDIS_URL, cache_namespace=redis_namespace
+    )
+    await _seed(empty_database_url, catalogue, settings)
+    assert await _shared_entry(redis_namespace) is None

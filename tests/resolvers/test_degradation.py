@@ -1,0 +1,205 @@
+"""What clients see when lookups fail: the documented degraded answers or SERVICE_UNAVAILABLE,
+within the budget, never a stack trace. The real app, on the real PostgreSQL, behind a proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.proxy import TcpProxy, proxy_to
+from tests.resilience import SLUGS, WALL_PAINTING_ANSWERS
+from tests.support import AppHarness, running_app
+
+WIZARD = """
+query { wizardQuestions(categories: ["painting", "interior", "wall-painting"]) {
+  microId microUuid degraded questions { id } } }
+"""
+MICRO_SERVICES = "query($s: [String!]) { microServices(slugs: $s) { id slug } }"
+ONE = 'query { microService(slug: "ceiling-painting") { id slug } }'
+PUBLISH = """
+mutation($input: PublishJobInput!) { publishJob(input: $input) {
+  degraded job { id microId microUuid answers } } }
+"""
+JOB = "query($id: UUID!) { job(id: $id) { id microId microUuid status } }"
+CATEGORIES = "query { categories { slug subcategories { slug microServices { id slug } } } }"
+
+BASE: dict[str, Any] = {
+    "migrate_on_start": False,
+    "seed_on_start": False,
+    "breaker_reset_seconds": 30.0,
+    "lookup_statement_timeout_ms": 300,
+}
+
+
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    async with proxy_to(database_url) as proxy:
+        yield proxy
+
+
+async def _outage(proxy: TcpProxy) -> None:
+    await proxy.refuse()
+    await asyncio.sleep(0.05)
+
+
+def _codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def _no_stack_traces(body: dict[str, Any]) -> None:
+    text = json.dumps(body)
+    assert "Traceback" not in text
+    assert "asyncpg" not in text
+
+
+async def _publish(api: AppHarness) -> dict[str, Any]:
+    return await api.graphql(
+        PUBLISH, {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}}
+    )
+
+
+async def test_warm_cache_serves_lookups_with_the_database_cut_and_zero_sql(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
+        api.statements.clear()
+        await _outage(pg_proxy)
+        body = await api.graphql(MICRO_SERVICES, {"s": list(SLUGS)})
+        assert "errors" not in body
+        assert [m["slug"] for m in body["data"]["microServices"]] == list(SLUGS)
+        wizard = await api.graphql(WIZARD)
+        assert wizard["data"]["wizardQuestions"]["microUuid"] is not None
+        assert wizard["data"]["wizardQuestions"]["degraded"] is False
+        # The category tree is rebuilt from the catalogue file and the warm cache.
+        tree = await api.graphql(CATEGORIES)
+        assert "errors" not in tree
+        served = {
+            m["slug"]
+            for c in tree["data"]["categories"]
+            for s in c["subcategories"]
+            for m in s["microServices"]
+        }
+        assert set(SLUGS) <= served
+        assert api.statements.lookups == []
+        assert api.statements.statements == []
+
+
+async def test_wizard_serves_questions_degraded_when_the_lookup_is_unavailable(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), cache_warm_up=False, **BASE) as api:
+        await _outage(pg_proxy)
+        started = time.perf_counter()
+        body = await api.graphql(WIZARD)
+        assert time.perf_counter() - started < 0.25 + 0.3 + 0.1
+        assert "errors" not in body
+        wizard = body["data"]["wizardQuestions"]
+        assert wizard["degraded"] is True
+        assert wizard["microUuid"] is None
+        assert {"room_type", "wall_count"} <= {q["id"] for q in wizard["questions"]}
+
+
+async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_the_budget(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), cache_warm_up=False, **BASE) as api:
+        assert "errors" not in await api.graphql(MICRO_SERVICES, {"s": [SLUGS[0]]})
+        await _outage(pg_proxy)
+        for query, variables in ((ONE, None), (CATEGORIES, None)):
+            started = time.perf_counter()
+            body = await api.graphql(query, variables)
+            assert time.perf_counter() - started < 0.25 + 0.3 + 0.1
+            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert body["errors"][0]["extensions"]["retryable"] is True
+            _no_stack_traces(body)
+        # In one batch, the cached slug is served and only the other field fails.
+        both = await api.graphql(
+            f'query {{ a: microService(slug: "{SLUGS[0]}") {{ slug }} '
+            f'b: microService(slug: "{SLUGS[1]}") {{ slug }} }}'
+        )
+        assert both["data"] == {"a": {"slug": SLUGS[0]}, "b": None}
+        assert _codes(both) == ["SERVICE_UNAVAILABLE"]
+        assert both["errors"][0]["path"] == ["b"]
+
+
+async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_read_back(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(
+        pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
+    ) as api:
+        await _outage(pg_proxy)
+        assert _codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
+        assert api.services.lookup.breaker_state == "open"
+        await pg_proxy.restore()  # the database is back; the breaker still says "not yet"
+
+        body = await _publish(api)
+        assert "errors" not in body, body
+        payload = body["data"]["publishJob"]
+        assert payload["degraded"] is True
+        assert payload["job"]["microUuid"] is None
+        job_id = payload["job"]["id"]
+
+        read = await api.graphql(JOB, {"id": job_id})
+        assert read["data"]["job"] == {
+            "id": job_id,
+            "microId": "wall-painting",
+            "microUuid": None,
+            "status": "PUBLISHED",
+        }
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow("SELECT micro_id, micro_uuid FROM jobs WHERE id = $1", job_id)
+    finally:
+        await conn.close()
+    assert row is not None
+    assert (row["micro_id"], row["micro_uuid"]) == ("wall-painting", None)
+
+
+async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_stored(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        before = await conn.fetchval("SELECT count(*) FROM jobs")
+        async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
+            await _outage(pg_proxy)
+            body = await _publish(api)
+            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            _no_stack_traces(body)
+        assert await conn.fetchval("SELECT count(*) FROM jobs") == before
+    finally:
+        await conn.close()
+
+
+async def test_a_job_published_normally_is_not_degraded(database_url: str) -> None:
+    async with running_app(database_url, **BASE) as api:
+        body = await _publish(api)
+        assert body["data"]["publishJob"]["degraded"] is False
+        assert body["data"]["publishJob"]["job"]["microUuid"] is not None
+
+
+async def test_two_app_instances_share_the_redis_level(
+    database_url: str, redis_namespace: str
+) -> None:
+    shared = {
+        **BASE,
+        "cache_warm_up": False,
+        "redis_url": "redis://127.0.0.1:6379/0",
+        "cache_namespace": redis_namespace,
+    }
+    async with (
+        running_app(database_url, **shared) as one,
+        running_app(database_url, **shared) as two,
+    ):
+        assert "errors" not in await one.graphql(ONE)
+        assert len(one.statements.lookups) == 1
+        body = await two.graphql(ONE)
+        assert body["data"]["microService"]["slug"] == "ceiling-painting"
+        assert two.statements.lookups == []
