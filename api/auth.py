@@ -11,7 +11,9 @@ import asyncpg
 from starlette.datastructures import Headers
 
 from db.api_keys import find_live_key
+from db.errors import is_transient
 from domain.api_keys import ApiKey, hash_key, matches, require_caller, require_scope
+from domain.errors import ServiceUnavailableError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
 
@@ -57,7 +59,12 @@ class RequestAuth:
         token = self._token
         if token is None or len(token) > _MAX_KEY_LENGTH:
             return None
-        found = await find_live_key(self._pool, key_sha256=hash_key(token))
+        try:
+            found = await find_live_key(self._pool, key_sha256=hash_key(token))
+        except Exception as exc:
+            if is_transient(exc):  # the database is down: "retry", not "your key is wrong"
+                raise ServiceUnavailableError("API keys cannot be checked right now.") from exc
+            raise
         # The index lookup found the row by hash; comparing again in constant time means no
         # code path decides on a key by a short-circuiting string comparison.
         if found is None or not matches(token, found.key_sha256):

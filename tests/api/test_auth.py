@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from db.api_keys import list_api_keys, revoke_api_key
 from tests.jobs import PUBLISH, READ_JOB, error_codes, publish_input
@@ -179,3 +180,15 @@ async def test_create_api_key_refuses_an_unknown_scope(database_url: str) -> Non
     )
     assert code == 2
     assert "jobs:delete" in err
+
+
+async def test_keys_that_cannot_be_checked_give_service_unavailable(
+    api: AppHarness, jobs_writer_key: IssuedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database outage cannot be produced on demand against the shared server: fake it here.
+    async def unreachable(*_args: object, **_kwargs: object) -> None:
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr("api.auth.find_live_key", unreachable)
+    body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
