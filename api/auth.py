@@ -7,6 +7,8 @@ in every worker.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from starlette.datastructures import Headers
 
@@ -32,8 +34,7 @@ class RequestAuth:
     def __init__(self, pool: asyncpg.Pool, token: str | None) -> None:
         self._pool = pool
         self._token = token
-        self._resolved = False
-        self._caller: ApiKey | None = None
+        self._lookup_task: asyncio.Future[ApiKey | None] | None = None
 
     @property
     def presented(self) -> bool:
@@ -42,10 +43,11 @@ class RequestAuth:
 
     async def caller(self) -> ApiKey | None:
         """The valid key of this request, or None (no key, unknown or revoked)."""
-        if not self._resolved:
-            self._caller = await self._lookup()
-            self._resolved = True
-        return self._caller
+        # One lookup shared by every field of the request: sibling resolvers that ask at once
+        # wait for the same query, and resume together (so their DataLoader loads still batch).
+        if self._lookup_task is None:
+            self._lookup_task = asyncio.ensure_future(self._lookup())
+        return await self._lookup_task
 
     async def require_key(self) -> ApiKey:
         """The caller; UNAUTHENTICATED without a valid key."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import WALL_PAINTING_ANSWERS
+
 PUBLISH = """
 mutation Publish($input: PublishJobInput!) {
   publishJob(input: $input) { job { id microId microUuid answers status } }
@@ -13,19 +15,7 @@ READ_JOB = "query Job($id: UUID!) { job(id: $id) { id microId } }"
 
 
 def wall_painting_answers(**changes: Any) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        "room_type": "bedroom",
-        "wall_count": 4,
-        "wall_condition": "good",
-        "paint_supplied": False,
-        "property_type": "terraced_house",
-        "floor_level": "ground",
-        "parking": "driveway",
-        "start_timing": "within_a_month",
-        "budget_range": "from_250_to_500",
-    }
-    answers.update(changes)
-    return answers
+    return {**WALL_PAINTING_ANSWERS, **changes}
 
 
 def publish_input(idempotency_key: str | None = None, **changes: Any) -> dict[str, Any]:

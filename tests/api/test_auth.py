@@ -192,3 +192,15 @@ async def test_keys_that_cannot_be_checked_give_service_unavailable(
     monkeypatch.setattr("api.auth.find_live_key", unreachable)
     body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
     assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+
+
+async def test_a_request_checks_its_key_once_however_many_fields_need_it(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    published = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    job_id = published["data"]["publishJob"]["job"]["id"]
+    fields = " ".join(f'j{i}: job(id: "{job_id}") {{ id }}' for i in range(5))
+    api.statements.clear()
+    body = await api.graphql(f"{{ {fields} }}", headers=jobs_writer_key.headers)
+    assert "errors" not in body, body
+    assert len(api.statements.matching("FROM api_keys")) == 1

@@ -4,6 +4,7 @@ from uuid import UUID
 
 import asyncpg
 
+from tests.keys import IssuedKey
 from tests.support import WALL_PAINTING_ANSWERS, AppHarness
 
 
@@ -64,12 +65,15 @@ async def test_wizard_and_lookups_in_one_request_share_one_query(api: AppHarness
     assert len(api.statements.lookups) == 1
 
 
-async def test_many_jobs_resolve_their_micro_services_in_one_query(api: AppHarness) -> None:
+async def test_many_jobs_resolve_their_micro_services_in_one_query(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
     ids: list[str] = []
     for _ in range(5):
         body = await api.graphql(
             "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
             {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+            headers=jobs_writer_key.headers,
         )
         ids.append(body["data"]["publishJob"]["job"]["id"])
     fields = " ".join(
@@ -77,7 +81,7 @@ async def test_many_jobs_resolve_their_micro_services_in_one_query(api: AppHarne
         for i, job_id in enumerate(ids)
     )
     api.statements.clear()
-    body = await api.graphql(f"{{ {fields} }}")
+    body = await api.graphql(f"{{ {fields} }}", headers=jobs_writer_key.headers)
     assert all(body["data"][f"j{i}"]["microService"]["slug"] == "wall-painting" for i in range(5))
     assert len(api.statements.lookups) == 1
     assert len(api.statements.matching("FROM jobs WHERE id = ANY")) == 1
