@@ -3,6 +3,10 @@
 python server.py            serve (migrates and seeds first unless told not to)
 python server.py migrate    apply pending migrations and exit
 python server.py seed       write db/catalogue.json into the database and exit
+python server.py create-api-key --name NAME [--scope jobs:write ...]   the key is the last line
+python server.py revoke-api-key --id KEY_ID | list-api-keys
+python server.py purge-idempotency-keys [--older-than-hours 24]
+python server.py export-schema [--output schema.graphql]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +26,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from api import commands
+from api.cors import cors_middleware
 from api.health import health
+from api.persisted_queries import PersistedQueries
 from api.services import Services
 from api.settings import ConfigError, Settings
 from api.view import GraphQLView
@@ -71,6 +79,7 @@ def create_app(
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
             lookup = create_lookup(pool, settings)
+            persisted_queries = PersistedQueries.from_settings(settings)
             try:
                 await start_lookup(
                     lookup,
@@ -82,9 +91,11 @@ def create_app(
                     pool=pool,
                     catalogue=catalogue,
                     lookup=lookup,
+                    persisted_queries=persisted_queries,
                 )
                 yield {"services": services}
             finally:
+                await persisted_queries.close()
                 await lookup.close()
         finally:
             await pool.close()
@@ -96,6 +107,7 @@ def create_app(
             Route("/health", health, methods=["GET"]),
         ],
         lifespan=lifespan,
+        middleware=cors_middleware(settings),
     )
 
 
@@ -132,11 +144,45 @@ async def _seed(database_url: str, catalogue: Catalogue, settings: Settings) -> 
         print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
 
 
+OPERATOR_COMMANDS = (
+    "create-api-key",
+    "revoke-api-key",
+    "list-api-keys",
+    "purge-idempotency-keys",
+)
+COMMANDS = ["serve", "migrate", "seed", *OPERATOR_COMMANDS, "export-schema"]
+
+
+def _add_operator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", help="create-api-key: who the key is for")
+    parser.add_argument(
+        "--scope", action="append", default=[], help="create-api-key: a scope (repeatable)"
+    )
+    parser.add_argument("--id", help="revoke-api-key: the key's id (see list-api-keys)")
+    parser.add_argument("--older-than-hours", type=float, default=24.0)
+    parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "schema.graphql"))
+
+
+async def _operator_command(args: argparse.Namespace, database_url: str) -> int:
+    if args.command == "create-api-key":
+        return await commands.create_api_key(database_url, name=args.name, scopes=args.scope)
+    if args.command == "revoke-api-key":
+        return await commands.revoke(database_url, key_id=args.id)
+    if args.command == "list-api-keys":
+        return await commands.list_keys(database_url)
+    return await commands.purge_idempotency_keys(
+        database_url, older_than_hours=args.older_than_hours
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Job-posting wizard GraphQL API")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "seed"])
+    parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
     parser.add_argument("--no-migrate", action="store_true", help="do not migrate or seed at start")
+    _add_operator_arguments(parser)
     args = parser.parse_args(argv)
+    if args.command == "export-schema":
+        return commands.export_schema(schema.as_str(), Path(args.output))
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -155,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed":
             asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path), settings))
             return 0
+        if args.command in OPERATOR_COMMANDS:
+            return asyncio.run(_operator_command(args, database_url))
         app = create_app(settings, database_url=database_url)
     except CatalogueError as exc:
         print(f"Catalogue error: {exc}", file=sys.stderr)

@@ -8,6 +8,7 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.auth import RequestAuth
 from api.services import Services
 from loaders.dataloaders import Loaders
 
@@ -19,6 +20,7 @@ class Context:
     services: Services
     loaders: Loaders  # fresh for this request only
     request_id: str
+    auth: RequestAuth  # the caller's API key, looked up on first use, for this request only
 
 
 Info = strawberry.Info[Context, None]

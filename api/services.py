@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
+from api.persisted_queries import PersistedQueries
 from api.settings import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
@@ -17,3 +18,4 @@ class Services:
     pool: asyncpg.Pool
     catalogue: Catalogue
     lookup: MicroServiceLookup
+    persisted_queries: PersistedQueries = field(default_factory=PersistedQueries.in_memory)

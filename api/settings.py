@@ -41,6 +41,16 @@ class Settings:
     retry_budget_ms: int = 250
     lookup_statement_timeout_ms: int = 1000
     cache_warm_up: bool = True
+    # Request limits (issue 5): each rejection happens before any resolver runs.
+    max_query_depth: int = 12
+    max_aliases: int = 200
+    max_tokens: int = 5000
+    max_body_bytes: int = 100 * 1024
+    max_list_length: int = 500  # items in one list argument, e.g. microServices(slugs:)
+    introspection: bool = True
+    cors_origins: tuple[str, ...] = ()
+    persisted_query_ttl: int = 7 * 24 * 3600  # seconds; 0 keeps them until evicted
+    persisted_query_prefix: str = "jobwizard:apq:"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +87,21 @@ class Settings:
                 "LOOKUP_STATEMENT_TIMEOUT_MS", 1000, low=1, high=600_000
             ),
             cache_warm_up=reader.boolean("CACHE_WARM_UP", True),
+            max_query_depth=reader.integer("MAX_QUERY_DEPTH", 12, low=1, high=1000),
+            max_aliases=reader.integer("MAX_ALIASES", 200, low=0, high=100_000),
+            max_tokens=reader.integer("MAX_TOKENS", 5000, low=10, high=10_000_000),
+            max_body_bytes=reader.integer("MAX_BODY_BYTES", 100 * 1024, low=1024, high=2**30),
+            max_list_length=reader.integer("MAX_LIST_LENGTH", 500, low=1, high=1_000_000),
+            introspection=reader.boolean("INTROSPECTION", True),
+            cors_origins=tuple(
+                origin.strip()
+                for origin in (reader.text("CORS_ORIGINS", None) or "").split(",")
+                if origin.strip()
+            ),
+            persisted_query_ttl=reader.integer(
+                "PERSISTED_QUERY_TTL", 7 * 24 * 3600, low=0, high=10 * 365 * 24 * 3600
+            ),
+            persisted_query_prefix=reader.text("PERSISTED_QUERY_PREFIX", None) or "jobwizard:apq:",
         )
         if settings.redis_url is not None and not settings.redis_url.startswith("redis://"):
             raise ConfigError(

@@ -7,10 +7,13 @@ import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.auth import RequestAuth, bearer_token
 from api.context import Context
+from api.graphql_http import serve
 from api.services import Services
 from loaders.dataloaders import Loaders
 
@@ -24,6 +27,15 @@ def request_id_for(request: Request | WebSocket) -> str:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # HTTP goes through our GraphQL-over-HTTP handler (content negotiation, status codes,
+        # limits, persisted queries: api/graphql_http.py); anything else stays Strawberry's.
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response = await serve(self, Request(scope, receive))
+        await response(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -37,4 +49,5 @@ class GraphQLView(GraphQL[Context, None]):
             services=services,
             loaders=Loaders.create(services.pool, services.lookup),
             request_id=request_id,
+            auth=RequestAuth(services.pool, bearer_token(request.headers)),
         )

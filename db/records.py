@@ -39,6 +39,7 @@ class JobRecord:
     answers: dict[str, Any]
     status: str
     created_at: datetime
+    api_key_id: UUID | None = None  # the key that published it; None for keyless old jobs
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
@@ -49,6 +50,7 @@ class JobRecord:
             answers=row["answers"],
             status=row["status"],
             created_at=row["created_at"],
+            api_key_id=row["api_key_id"],
         )
 
 

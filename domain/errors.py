@@ -12,9 +12,17 @@ class DomainError(Exception):
 class BadUserInputError(DomainError):
     """The request is well-formed GraphQL but its values are wrong."""
 
-    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        reason: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.fields: dict[str, str] = dict(fields or {})
+        # A stable machine-readable sub-code (e.g. IDEMPOTENCY_KEY_REUSED) for clients to branch on.
+        self.reason = reason
 
 
 class NotFoundError(DomainError):
@@ -23,6 +31,14 @@ class NotFoundError(DomainError):
 
 class ServiceUnavailableError(DomainError):
     """A dependency failed; the same request may succeed when retried."""
+
+
+class UnauthenticatedError(DomainError):
+    """No valid API key was presented (missing, unknown or revoked)."""
+
+
+class ForbiddenError(DomainError):
+    """The API key is valid but lacks the scope or ownership this needs."""
 
 
 class CatalogueError(Exception):

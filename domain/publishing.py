@@ -12,10 +12,10 @@ import asyncpg
 
 from db.errors import is_transient
 from db.records import JobRecord
-from db.repository import insert_job
 from domain.answers import validate_answers
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError, ServiceUnavailableError
+from domain.idempotency import store_job
 from loaders.dataloaders import MicroServiceLoader
 from loaders.errors import LookupUnavailableError
 
@@ -27,6 +27,8 @@ class JobDraft:
     micro_id: str
     micro_uuid: UUID | None
     answers: Any
+    api_key_id: UUID | None = None  # the publishing API key; it may read the job back
+    idempotency_key: str | None = None  # see domain/idempotency.py
 
 
 async def publish_job(
@@ -68,9 +70,14 @@ async def publish_job(
     # jobs are; the UUID backfill fills it in once the row exists.
     micro_uuid = record.id if record is not None else None
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            return await insert_job(
-                conn, micro_id=draft.micro_id, micro_uuid=micro_uuid, answers=answers
+        async with pool.acquire() as conn:
+            return await store_job(
+                conn,
+                micro_id=draft.micro_id,
+                micro_uuid=micro_uuid,
+                answers=answers,
+                api_key_id=draft.api_key_id,
+                idempotency_key=draft.idempotency_key,
             )
     except Exception as exc:
         if is_transient(exc):

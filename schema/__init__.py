@@ -7,6 +7,7 @@ from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
 
 from schema.errors import ErrorCodes, log_errors
+from schema.limits import RequestLimits
 from schema.mutation import Mutation
 from schema.query import Query
 
@@ -20,7 +21,7 @@ class AppSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AppSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes])
+    return AppSchema(query=Query, mutation=Mutation, extensions=[RequestLimits, ErrorCodes])
 
 
 schema = build_schema()

@@ -7,6 +7,7 @@ is replaced by a generic message with the request id, and its stack trace goes t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +20,10 @@ from strawberry.types.execution import ExecutionResult as StrawberryExecutionRes
 from domain.errors import (
     BadUserInputError,
     DomainError,
+    ForbiddenError,
     NotFoundError,
     ServiceUnavailableError,
+    UnauthenticatedError,
 )
 from loaders.errors import LookupUnavailableError, MicroServiceNotFoundError
 
@@ -32,6 +35,16 @@ SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+# Request limits (schema/limits.py), rejected while validating, before any resolver runs. The
+# codes of requests refused before GraphQL sees them are in api/http_errors.py.
+MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
+MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
+MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
+INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+# `extensions.reason` under BAD_USER_INPUT for a list argument past MAX_LIST_LENGTH.
+LIST_TOO_LONG = "LIST_TOO_LONG"
 
 _CODES: dict[type[DomainError], str] = {
     # A lookup that could not be answered where no caller degraded it (catalogue fields):
@@ -41,7 +54,10 @@ _CODES: dict[type[DomainError], str] = {
     BadUserInputError: BAD_USER_INPUT,
     NotFoundError: NOT_FOUND,
     ServiceUnavailableError: SERVICE_UNAVAILABLE,
+    UnauthenticatedError: UNAUTHENTICATED,
+    ForbiddenError: FORBIDDEN,
 }
+_TOO_MANY_TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ tokens\b")
 MASKED_MESSAGE = "Internal server error. Quote the request id when reporting it."
 
 
@@ -62,8 +78,13 @@ def _code_for(error: GraphQLError) -> str:
     for kind, code in _CODES.items():
         if isinstance(original, kind):
             return code
+    preset = (error.extensions or {}).get("code")
+    if isinstance(preset, str) and original is None:
+        return preset  # a validation rule of ours already chose the code (schema/limits.py)
     if is_unexpected(error):
         return INTERNAL_SERVER_ERROR
+    if _TOO_MANY_TOKENS.match(error.message):
+        return MAX_TOKENS_EXCEEDED
     if error.message.startswith("Syntax Error"):
         return GRAPHQL_PARSE_FAILED
     if error.message.startswith("Variable '$"):
@@ -80,6 +101,8 @@ def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
     original = error.original_error
     if isinstance(original, BadUserInputError) and original.fields:
         extensions["fields"] = original.fields
+    if isinstance(original, BadUserInputError) and original.reason:
+        extensions["reason"] = original.reason
     if code == SERVICE_UNAVAILABLE:
         extensions["retryable"] = True
     if code == INTERNAL_SERVER_ERROR:

@@ -24,7 +24,10 @@ class Query:
         description='The wizard\'s questions for a selection path such as ["painting", '
         '"interior", "wall-painting"]; the last element is the micro service slug.',
     )
-    job: Job | None = strawberry.field(resolver=jobs.job)
+    job: Job | None = strawberry.field(
+        resolver=jobs.job,
+        description="One job by id; needs the API key that published it, or one with jobs:read.",
+    )
     categories: list[Category] = strawberry.field(
         resolver=catalogue.categories,
         description="The catalogue as the wizard walks it: categories, their subcategories, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
+from tests.keys import IssuedKey, issue_api_key
 from tests.support import AppHarness, create_database, drop_database, running_app, with_database
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -95,3 +96,23 @@ async def redis_namespace() -> AsyncIterator[str]:
     name = unique_namespace()
     yield name
     await drop_namespace(name)
+
+
+@pytest.fixture
+async def make_api_key(database_url: str) -> AsyncIterator[Callable[..., Awaitable[IssuedKey]]]:
+    """Issue a real API key (stored hashed, as `create-api-key` does) with the given scopes."""
+    conn = await asyncpg.connect(database_url)
+
+    async def issue(*scopes: str, name: str = "test partner") -> IssuedKey:
+        return await issue_api_key(conn, name=name, scopes=scopes)
+
+    try:
+        yield issue
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def jobs_writer_key(make_api_key: Callable[..., Awaitable[IssuedKey]]) -> IssuedKey:
+    """A key with jobs:write: what publishJob needs."""
+    return await make_api_key("jobs:write")

@@ -4,12 +4,13 @@ The app here starts with a cold lookup cache (no warm-up), so the first request 
 must reach the database, and the count of lookup statements is what batching made of it."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
 import pytest
 
+from tests.keys import IssuedKey
 from tests.support import AppHarness, running_app
 
 
@@ -79,7 +80,7 @@ async def test_wizard_and_lookups_in_one_request_share_one_query(api: AppHarness
 
 
 async def test_many_jobs_resolve_their_micro_services_in_one_query(
-    api: AppHarness, database_url: str
+    api: AppHarness, database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
 ) -> None:
     slugs = await _slugs(database_url, 5)
     conn = await asyncpg.connect(database_url)
@@ -96,7 +97,8 @@ async def test_many_jobs_resolve_their_micro_services_in_one_query(
         for i, row in enumerate(rows)
     )
     api.statements.clear()
-    body = await api.graphql(f"{{ {fields} }}")
+    reader = await make_api_key("jobs:read")
+    body = await api.graphql(f"{{ {fields} }}", headers=reader.headers)
     assert [body["data"][f"j{i}"]["microService"]["slug"] for i in range(5)] == [
         row["micro_id"] for row in rows
     ]

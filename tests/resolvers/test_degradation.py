@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.keys import IssuedKey
 from tests.proxy import TcpProxy, proxy_to
 from tests.resilience import SLUGS, WALL_PAINTING_ANSWERS
 from tests.support import AppHarness, running_app
@@ -58,9 +59,11 @@ def _no_stack_traces(body: dict[str, Any]) -> None:
     assert "asyncpg" not in text
 
 
-async def _publish(api: AppHarness) -> dict[str, Any]:
+async def _publish(api: AppHarness, key: IssuedKey) -> dict[str, Any]:
     return await api.graphql(
-        PUBLISH, {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}}
+        PUBLISH,
+        {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+        headers=key.headers,
     )
 
 
@@ -129,7 +132,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
 
 
 async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_read_back(
-    database_url: str, pg_proxy: TcpProxy
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
 ) -> None:
     async with running_app(
         pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
@@ -139,14 +142,14 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
         assert api.services.lookup.breaker_state == "open"
         await pg_proxy.restore()  # the database is back; the breaker still says "not yet"
 
-        body = await _publish(api)
+        body = await _publish(api, jobs_writer_key)
         assert "errors" not in body, body
         payload = body["data"]["publishJob"]
         assert payload["degraded"] is True
         assert payload["job"]["microUuid"] is None
         job_id = payload["job"]["id"]
 
-        read = await api.graphql(JOB, {"id": job_id})
+        read = await api.graphql(JOB, {"id": job_id}, headers=jobs_writer_key.headers)
         assert read["data"]["job"] == {
             "id": job_id,
             "microId": "wall-painting",
@@ -163,14 +166,14 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
 
 
 async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_stored(
-    database_url: str, pg_proxy: TcpProxy
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         before = await conn.fetchval("SELECT count(*) FROM jobs")
         async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
             await _outage(pg_proxy)
-            body = await _publish(api)
+            body = await _publish(api, jobs_writer_key)
             assert _codes(body) == ["SERVICE_UNAVAILABLE"]
             _no_stack_traces(body)
         assert await conn.fetchval("SELECT count(*) FROM jobs") == before
@@ -178,9 +181,11 @@ async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_st
         await conn.close()
 
 
-async def test_a_job_published_normally_is_not_degraded(database_url: str) -> None:
+async def test_a_job_published_normally_is_not_degraded(
+    database_url: str, jobs_writer_key: IssuedKey
+) -> None:
     async with running_app(database_url, **BASE) as api:
-        body = await _publish(api)
+        body = await _publish(api, jobs_writer_key)
         assert body["data"]["publishJob"]["degraded"] is False
         assert body["data"]["publishJob"]["job"]["microUuid"] is not None
 

@@ -6,6 +6,7 @@ import pytest
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
+from tests.keys import IssuedKey, issue_api_key
 from tests.support import WALL_PAINTING_ANSWERS, AppHarness, running_app
 
 PUBLISH = """
@@ -29,28 +30,32 @@ async def _job_count(database_url: str) -> int:
     return count
 
 
-async def _publish(api: AppHarness, **fields: Any) -> dict[str, Any]:
-    return await api.graphql(PUBLISH, {"i": {"microId": "wall-painting", **fields}})
+async def _publish(api: AppHarness, key: IssuedKey, **fields: Any) -> dict[str, Any]:
+    return await api.graphql(
+        PUBLISH, {"i": {"microId": "wall-painting", **fields}}, headers=key.headers
+    )
 
 
-async def test_publish_stores_both_identifiers_and_reads_back(api: AppHarness) -> None:
-    body = await _publish(api, answers=WALL_PAINTING_ANSWERS)
+async def test_publish_stores_both_identifiers_and_reads_back(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    body = await _publish(api, jobs_writer_key, answers=WALL_PAINTING_ANSWERS)
     job = body["data"]["publishJob"]["job"]
     assert job["microId"] == "wall-painting"
     assert job["microUuid"] == job["microService"]["id"]
     assert job["status"] == "PUBLISHED"
     assert job["answers"] == WALL_PAINTING_ANSWERS
 
-    read = await api.graphql(READ, {"id": job["id"]})
+    read = await api.graphql(READ, {"id": job["id"]}, headers=jobs_writer_key.headers)
     assert read["data"]["job"]["microUuid"] == job["microUuid"]
     assert read["data"]["job"]["answers"] == WALL_PAINTING_ANSWERS
 
 
-async def test_matching_micro_uuid_is_accepted(api: AppHarness) -> None:
+async def test_matching_micro_uuid_is_accepted(api: AppHarness, jobs_writer_key: IssuedKey) -> None:
     uuid = (await api.graphql('{ microService(slug: "wall-painting") { id } }'))["data"][
         "microService"
     ]["id"]
-    body = await _publish(api, microUuid=uuid, answers=WALL_PAINTING_ANSWERS)
+    body = await _publish(api, jobs_writer_key, microUuid=uuid, answers=WALL_PAINTING_ANSWERS)
     assert body["data"]["publishJob"]["job"]["microUuid"] == uuid
 
 
@@ -65,10 +70,15 @@ async def test_matching_micro_uuid_is_accepted(api: AppHarness) -> None:
     ],
 )
 async def test_each_validation_fault_is_reported_and_nothing_is_stored(
-    api: AppHarness, database_url: str, change: dict[str, Any], field: str, message_start: str
+    api: AppHarness,
+    database_url: str,
+    jobs_writer_key: IssuedKey,
+    change: dict[str, Any],
+    field: str,
+    message_start: str,
 ) -> None:
     before = await _job_count(database_url)
-    body = await _publish(api, answers={**WALL_PAINTING_ANSWERS, **change})
+    body = await _publish(api, jobs_writer_key, answers={**WALL_PAINTING_ANSWERS, **change})
     error = body["errors"][0]
     assert body["data"] is None
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
@@ -77,53 +87,67 @@ async def test_each_validation_fault_is_reported_and_nothing_is_stored(
     assert await _job_count(database_url) == before
 
 
-async def test_unknown_micro_id_is_bad_user_input(api: AppHarness) -> None:
-    body = await api.graphql(PUBLISH, {"i": {"microId": "moon-painting", "answers": {}}})
+async def test_unknown_micro_id_is_bad_user_input(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    body = await api.graphql(
+        PUBLISH,
+        {"i": {"microId": "moon-painting", "answers": {}}},
+        headers=jobs_writer_key.headers,
+    )
     assert body["errors"][0]["extensions"] == {
         "code": "BAD_USER_INPUT",
         "fields": {"microId": "No micro service has this slug."},
     }
 
 
-async def test_mismatched_micro_uuid_is_bad_user_input(api: AppHarness, database_url: str) -> None:
+async def test_mismatched_micro_uuid_is_bad_user_input(
+    api: AppHarness, database_url: str, jobs_writer_key: IssuedKey
+) -> None:
     other = (await api.graphql('{ microService(slug: "ceiling-painting") { id } }'))["data"][
         "microService"
     ]["id"]
     before = await _job_count(database_url)
-    body = await _publish(api, microUuid=other, answers=WALL_PAINTING_ANSWERS)
+    body = await _publish(api, jobs_writer_key, microUuid=other, answers=WALL_PAINTING_ANSWERS)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "microUuid" in body["errors"][0]["extensions"]["fields"]
     assert await _job_count(database_url) == before
 
 
-async def test_job_that_does_not_exist_is_null(api: AppHarness) -> None:
-    body = await api.graphql(READ, {"id": "00000000-0000-4000-8000-000000000000"})
+async def test_job_that_does_not_exist_is_null(api: AppHarness, jobs_writer_key: IssuedKey) -> None:
+    body = await api.graphql(
+        READ, {"id": "00000000-0000-4000-8000-000000000000"}, headers=jobs_writer_key.headers
+    )
     assert body == {"data": {"job": None}}
 
 
 @pytest.fixture
-async def unseeded_row_db(empty_database_url: str, catalogue: Catalogue) -> str:
+async def unseeded_row_db(empty_database_url: str, catalogue: Catalogue) -> tuple[str, IssuedKey]:
     """A database whose catalogue lacks the wall-painting row while the file still has it."""
     conn = await asyncpg.connect(empty_database_url)
     try:
         await apply_migrations(conn)
         await seed_catalogue(conn, catalogue)
         await conn.execute("DELETE FROM micro_services WHERE slug = 'wall-painting'")
+        key = await issue_api_key(conn, name="slug-only test", scopes=["jobs:write"])
     finally:
         await conn.close()
-    return empty_database_url
+    return empty_database_url, key
 
 
-async def test_questions_without_catalogue_row_store_a_slug_only_job(unseeded_row_db: str) -> None:
-    async with running_app(unseeded_row_db, migrate_on_start=False, seed_on_start=False) as api:
-        body = await _publish(api, answers=WALL_PAINTING_ANSWERS)
+async def test_questions_without_catalogue_row_store_a_slug_only_job(
+    unseeded_row_db: tuple[str, IssuedKey],
+) -> None:
+    database_url, key = unseeded_row_db
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as api:
+        body = await _publish(api, key, answers=WALL_PAINTING_ANSWERS)
         job = body["data"]["publishJob"]["job"]
         assert job["microUuid"] is None
         assert job["microService"] is None
-        read = await api.graphql(READ, {"id": job["id"]})
+        read = await api.graphql(READ, {"id": job["id"]}, headers=key.headers)
         assert read["data"]["job"]["microId"] == "wall-painting"
         assert read["data"]["job"]["microUuid"] is None
-    conn = await asyncpg.connect(unseeded_row_db)
+    conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow("SELECT micro_id, micro_uuid FROM jobs")
     finally:

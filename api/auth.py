@@ -1,0 +1,74 @@
+"""Who is calling: the request's API key, from `Authorization: Bearer <key>`.
+
+Resolved lazily (public queries never touch the api_keys table) and remembered for this request
+only: nothing about a key outlives the request, so a revoked key fails on the very next request
+in every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from starlette.datastructures import Headers
+
+from db.api_keys import find_live_key
+from db.errors import is_transient
+from domain.api_keys import ApiKey, hash_key, matches, require_caller, require_scope
+from domain.errors import ServiceUnavailableError
+
+_MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, or None."""
+    value = headers.get("authorization", "")
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+class RequestAuth:
+    def __init__(self, pool: asyncpg.Pool, token: str | None) -> None:
+        self._pool = pool
+        self._token = token
+        self._lookup_task: asyncio.Future[ApiKey | None] | None = None
+
+    @property
+    def presented(self) -> bool:
+        """A key was sent (valid or not)."""
+        return self._token is not None
+
+    async def caller(self) -> ApiKey | None:
+        """The valid key of this request, or None (no key, unknown or revoked)."""
+        # One lookup shared by every field of the request: sibling resolvers that ask at once
+        # wait for the same query, and resume together (so their DataLoader loads still batch).
+        if self._lookup_task is None:
+            self._lookup_task = asyncio.ensure_future(self._lookup())
+        return await self._lookup_task
+
+    async def require_key(self) -> ApiKey:
+        """The caller; UNAUTHENTICATED without a valid key."""
+        return require_caller(await self.caller(), presented=self.presented)
+
+    async def require(self, scope: str) -> ApiKey:
+        """The caller, when it holds `scope`; UNAUTHENTICATED / FORBIDDEN otherwise."""
+        return require_scope(await self.caller(), scope, presented=self.presented)
+
+    async def _lookup(self) -> ApiKey | None:
+        token = self._token
+        if token is None or len(token) > _MAX_KEY_LENGTH:
+            return None
+        try:
+            found = await find_live_key(self._pool, key_sha256=hash_key(token))
+        except Exception as exc:
+            if is_transient(exc):  # the database is down: "retry", not "your key is wrong"
+                raise ServiceUnavailableError("API keys cannot be checked right now.") from exc
+            raise
+        # The index lookup found the row by hash; comparing again in constant time means no
+        # code path decides on a key by a short-circuiting string comparison.
+        if found is None or not matches(token, found.key_sha256):
+            return None
+        return ApiKey(id=found.id, name=found.name, scopes=frozenset(found.scopes))

@@ -1,0 +1,105 @@
+"""Operator commands behind `python server.py ...`: API keys, idempotency-key cleanup, the SDL.
+
+Each returns the process exit status and prints what an operator needs; a new key is printed
+once, on the last line, so that scripts can take it with `tail -n 1`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
+from db.idempotency import delete_idempotency_keys_older_than
+from db.migrate import apply_migrations
+from domain.api_keys import check_scopes, generate_key, hash_key
+from domain.idempotency import RETENTION_SECONDS
+
+
+async def create_api_key(database_url: str, *, name: str | None, scopes: Sequence[str]) -> int:
+    if not name or not name.strip():
+        print("create-api-key needs --name NAME.", file=sys.stderr)
+        return 2
+    try:
+        checked = check_scopes(scopes)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    key = generate_key()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await apply_migrations(conn)
+        row = await insert_api_key(
+            conn, name=name.strip(), key_sha256=hash_key(key), scopes=checked
+        )
+    finally:
+        await conn.close()
+    print(f"Created API key {row.id} '{row.name}' with scopes: {', '.join(checked) or '(none)'}.")
+    print("Store the key now; it is not kept and cannot be shown again:")
+    print(key)
+    return 0
+
+
+async def revoke(database_url: str, *, key_id: str | None) -> int:
+    try:
+        parsed = UUID(key_id or "")
+    except ValueError:
+        print("revoke-api-key needs --id KEY_ID (see list-api-keys).", file=sys.stderr)
+        return 2
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await revoke_api_key(conn, key_id=parsed)
+    finally:
+        await conn.close()
+    if row is None:
+        print(f"No API key has the id {parsed}.", file=sys.stderr)
+        return 1
+    print(f"Revoked API key {row.id} '{row.name}' (at {row.revoked_at:%Y-%m-%d %H:%M:%S %Z}).")
+    return 0
+
+
+async def list_keys(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await list_api_keys(conn)
+    finally:
+        await conn.close()
+    print(f"{'id':36}  {'name':20}  {'scopes':20}  {'created':16}  {'last used':16}  revoked")
+    for row in rows:
+        print(
+            f"{row.id!s:36}  {row.name[:20]:20}  {','.join(row.scopes)[:20]:20}  "
+            f"{_when(row.created_at):16}  {_when(row.last_used_at):16}  {_when(row.revoked_at)}"
+        )
+    return 0
+
+
+async def purge_idempotency_keys(database_url: str, *, older_than_hours: float) -> int:
+    seconds = older_than_hours * 3600
+    if seconds < RETENTION_SECONDS:
+        print(
+            f"Idempotency keys are kept at least {RETENTION_SECONDS // 3600} h; "
+            "--older-than-hours must be at least that.",
+            file=sys.stderr,
+        )
+        return 2
+    conn = await asyncpg.connect(database_url)
+    try:
+        deleted = await delete_idempotency_keys_older_than(conn, seconds=seconds)
+    finally:
+        await conn.close()
+    print(f"Deleted {deleted} idempotency key(s) older than {older_than_hours:g} h.")
+    return 0
+
+
+def export_schema(sdl: str, path: Path) -> int:
+    path.write_text(sdl + "\n", encoding="utf-8")
+    print(f"Wrote {path}.")
+    return 0
+
+
+def _when(moment: object) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"

@@ -1,0 +1,330 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/), as the view speaks it.
+
+- Content negotiation: `application/graphql-response+json` when the client asks for it, with the
+  spec's 4xx codes for requests that fail before execution; `application/json` (always 200 for
+  a well-formed request) for older clients, for `*/*` and when no Accept is sent.
+- GET for queries; a mutation over GET is refused with 405 and `Allow: POST`.
+- POST with `Content-Type: application/json` only (415 otherwise), the body capped at
+  MAX_BODY_BYTES (413), one operation per request (batching is off).
+- Apollo automatic persisted queries over GET and POST (api/persisted_queries.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from api.context import Context
+from api.http_errors import (
+    BAD_REQUEST,
+    BATCHING_NOT_SUPPORTED,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    PAYLOAD_TOO_LARGE,
+    PERSISTED_QUERY_NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    HTTPError,
+)
+from api.persisted_queries import PersistedQueries, requested_hash, verify
+from api.services import Services
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+_MEDIA_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)  # on a tie, the legacy type wins
+
+
+class HTTPView(Protocol):
+    """What the handler needs from the Strawberry view."""
+
+    schema: BaseSchema
+
+    @property
+    def graphql_ide(self) -> Any: ...
+
+    async def get_sub_response(self, request: Request) -> Response: ...
+
+    async def get_context(self, request: Request, response: Response) -> Context: ...
+
+    async def render_graphql_ide(self, request: Request) -> Response: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when nothing we speak is acceptable."""
+    if not accept or not accept.strip():
+        return APPLICATION_JSON
+    best: tuple[float, int, int] | None = None
+    chosen: str | None = None
+    for preference, media_type in enumerate(reversed(_MEDIA_TYPES)):
+        kind = media_type.partition("/")[0]
+        quality, specificity = 0.0, -1
+        for item in accept.split(","):
+            range_, *params = (part.strip() for part in item.split(";"))
+            range_ = range_.lower()
+            q = 1.0
+            for param in params:
+                name, _, value = param.partition("=")
+                if name.strip().lower() == "q":
+                    try:
+                        q = float(value)
+                    except ValueError:
+                        q = 0.0
+            if range_ == media_type:
+                level = 2
+            elif range_ == f"{kind}/*":
+                level = 1
+            elif range_ == "*/*":
+                level = 0
+            else:
+                continue
+            if level > specificity:  # the most specific matching range decides (RFC 9110)
+                quality, specificity = q, level
+        if quality <= 0:
+            continue
+        score = (quality, specificity, preference)
+        if best is None or score > best:
+            best, chosen = score, media_type
+    return chosen
+
+
+def wants_graphql_ide(request: Request) -> bool:
+    """A browser opening /graphql: GET with no query (nor persisted query) asking for HTML."""
+    params = request.query_params
+    accept = request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and "query" not in params
+        and "extensions" not in params
+        and ("text/html" in accept or "*/*" in accept)
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:  # a lying or absent Content-Length does not get past the cap
+            raise _too_large(limit)
+    return bytes(body)
+
+
+def _too_large(limit: int) -> HTTPError:
+    return HTTPError(
+        413, f"The request body exceeds {limit} bytes.", PAYLOAD_TOO_LARGE, limit=limit
+    )
+
+
+def _decode_json(raw: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPError(400, f"{what} is not valid JSON.", BAD_REQUEST) from None
+
+
+async def read_params(request: Request, max_body_bytes: int) -> Params:
+    if request.method == "GET":
+        query = request.query_params
+        data: dict[str, Any] = {
+            "query": query.get("query"),
+            "operationName": query.get("operationName"),
+        }
+        for name in ("variables", "extensions"):
+            raw = query.get(name)
+            data[name] = _decode_json(raw, f"The '{name}' parameter") if raw else None
+        return _params(data)
+    media_type, _, parameters = request.headers.get("content-type", "").partition(";")
+    if media_type.strip().lower() != APPLICATION_JSON:
+        raise HTTPError(
+            415, "Send POST requests as 'Content-Type: application/json'.", UNSUPPORTED_MEDIA_TYPE
+        )
+    charset = parameters.strip().lower().removeprefix("charset=").strip('"')
+    if parameters.strip() and charset not in ("utf-8", "utf8"):
+        raise HTTPError(415, "The request body must be UTF-8 encoded.", UNSUPPORTED_MEDIA_TYPE)
+    body = await read_body(request, max_body_bytes)
+    if not body.strip():
+        raise HTTPError(400, "The request body is empty.", BAD_REQUEST)
+    data = _decode_json(body, "The request body")
+    if isinstance(data, list):
+        raise HTTPError(
+            400,
+            "Batched requests are not supported: send one operation per request.",
+            BATCHING_NOT_SUPPORTED,
+        )
+    if not isinstance(data, dict):
+        raise HTTPError(400, "The request body must be a JSON object.", BAD_REQUEST)
+    return _params(data)
+
+
+def _params(data: Mapping[str, Any]) -> Params:
+    expected = {
+        "query": str,
+        "operationName": str,
+        "variables": dict,
+        "extensions": dict,
+    }
+    for name, kind in expected.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            shape = "a string" if kind is str else "an object"
+            raise HTTPError(400, f"'{name}' must be {shape} or null.", BAD_REQUEST)
+    return Params(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName"),
+        extensions=data.get("extensions"),
+    )
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The request failed before execution (parse, validation, limits, variable coercion): no
+    `data` entry then, and a 4xx under application/graphql-response+json."""
+    if isinstance(result, PreExecutionError):
+        return True
+    return result.data is None and all(error.path is None for error in result.errors or ())
+
+
+def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+async def serve(view: HTTPView, request: Request) -> Response:
+    """Answer one HTTP request to /graphql."""
+    media_type = negotiate(request.headers.get("accept"))
+    try:
+        if request.method not in ("GET", "POST"):
+            raise HTTPError(
+                405,
+                "GraphQL is served over GET and POST.",
+                METHOD_NOT_ALLOWED,
+                headers={"Allow": "GET, POST"},
+            )
+        if view.graphql_ide and wants_graphql_ide(request):
+            return await view.render_graphql_ide(request)
+        if media_type is None:
+            raise HTTPError(
+                406,
+                f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}.",
+                NOT_ACCEPTABLE,
+            )
+        services: Services = request.state.services
+        params = await read_params(request, services.settings.max_body_bytes)
+        return await _execute(view, request, params, media_type, services.persisted_queries)
+    except HTTPError as exc:
+        extra = {} if exc.limit is None else {"limit": exc.limit}
+        return _json(
+            error_body(exc.message, exc.code, **extra),
+            status=exc.status,
+            media_type=media_type or APPLICATION_JSON,
+            headers=exc.headers,
+        )
+
+
+async def _execute(
+    view: HTTPView,
+    request: Request,
+    params: Params,
+    media_type: str,
+    persisted_queries: PersistedQueries,
+) -> Response:
+    query, registering = params.query, False
+    sha256 = requested_hash(params.extensions)
+    if sha256 is not None:
+        if query is None:
+            query = await persisted_queries.get(sha256)
+            if query is None:
+                # Not cacheable: the client registers the query next, and the same GET must
+                # then reach us rather than a CDN's copy of this miss.
+                return _json(
+                    error_body("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND),
+                    status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+                    media_type=media_type,
+                    headers={"Cache-Control": "no-store"},
+                )
+        else:
+            verify(sha256, query)
+            registering = True
+    if query is None:
+        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
+
+    sub_response = await view.get_sub_response(request)
+    context = await view.get_context(request, sub_response)
+    allowed = {OperationType.QUERY}
+    if request.method == "POST":
+        allowed.add(OperationType.MUTATION)
+    try:
+        result = await view.schema.execute(
+            query,
+            variable_values=params.variables,
+            context_value=context,
+            operation_name=params.operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=params.extensions,
+        )
+    except InvalidOperationTypeError:
+        raise HTTPError(
+            405,
+            "Mutations are accepted over POST only.",
+            METHOD_NOT_ALLOWED,
+            headers={"Allow": "POST"},
+        ) from None
+    except CannotGetOperationTypeError as exc:
+        result = PreExecutionError(
+            data=None,
+            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
+        )
+    except MissingQueryError:
+        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
+
+    failed_early = is_request_error(result)
+    if registering and not failed_early:
+        # Only documents that parsed and validated are kept: the store is no dumping ground.
+        await persisted_queries.put(sha256 or "", query)
+    body: dict[str, Any] = {}
+    if not failed_early:
+        body["data"] = result.data
+    if result.errors:
+        body["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        body["extensions"] = result.extensions
+    status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
+    response = _json(body, status=status, media_type=media_type)
+    response.headers.update(dict(sub_response.headers))
+    if sub_response.status_code:
+        response.status_code = sub_response.status_code
+    return response
+
+
+def _json(
+    body: Any, *, status: int, media_type: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    response = Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=dict(headers or {}),
+    )
+    # The same URL answers with different types depending on Accept; caches must know.
+    response.headers["Vary"] = "Accept"
+    return response

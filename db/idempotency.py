@@ -1,0 +1,73 @@
+"""Jobs stored under an idempotency key: SQL as named constants and the functions around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from db.pool import Connection
+from db.queries import JOB_COLUMNS
+from db.records import JobRecord
+
+INSERT_OWNED_JOB = f"""
+INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id) VALUES ($1, $2, $3::jsonb, $4)
+RETURNING {JOB_COLUMNS}
+"""
+# ON CONFLICT, not check-then-insert: a concurrent duplicate blocks on the primary key until the
+# first transaction ends, then gets no row back (and reads the winner's) instead of a second job.
+CLAIM_IDEMPOTENCY_KEY = """
+INSERT INTO idempotency_keys (api_key_id, key, request_sha256, job_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (api_key_id, key) DO NOTHING
+RETURNING job_id
+"""
+SELECT_CLAIMED_JOB = f"""
+SELECT k.request_sha256, {", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))}
+  FROM idempotency_keys k JOIN jobs j ON j.id = k.job_id
+ WHERE k.api_key_id = $1 AND k.key = $2
+"""
+DELETE_IDEMPOTENCY_KEYS_OLDER_THAN = """
+DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    request_sha256: str
+    job: JobRecord
+
+
+async def insert_owned_job(
+    conn: Connection,
+    *,
+    micro_id: str,
+    micro_uuid: UUID | None,
+    answers: dict[str, Any],
+    api_key_id: UUID | None,
+) -> JobRecord:
+    """Store one job published by `api_key_id`; the caller owns the transaction."""
+    row = await conn.fetchrow(INSERT_OWNED_JOB, micro_id, micro_uuid, answers, api_key_id)
+    assert row is not None  # INSERT ... RETURNING always yields the row
+    return JobRecord.from_row(row)
+
+
+async def claim_idempotency_key(
+    conn: Connection, *, api_key_id: UUID, key: str, request_sha256: str, job_id: UUID
+) -> bool:
+    """Record `key` as naming `job_id`; False when the key was already taken (by a committed
+    transaction, possibly one this call waited for)."""
+    claimed = await conn.fetchval(CLAIM_IDEMPOTENCY_KEY, api_key_id, key, request_sha256, job_id)
+    return claimed is not None
+
+
+async def fetch_claimed_job(conn: Connection, *, api_key_id: UUID, key: str) -> ClaimedJob | None:
+    row = await conn.fetchrow(SELECT_CLAIMED_JOB, api_key_id, key)
+    if row is None:
+        return None
+    return ClaimedJob(request_sha256=row["request_sha256"], job=JobRecord.from_row(row))
+
+
+async def delete_idempotency_keys_older_than(conn: Connection, *, seconds: float) -> int:
+    """Forget keys older than `seconds`; return how many were deleted."""
+    status = await conn.execute(DELETE_IDEMPOTENCY_KEYS_OLDER_THAN, seconds)
+    return int(status.split()[-1])

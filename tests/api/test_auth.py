@@ -1,0 +1,206 @@
+"""API keys: who may publish and read jobs, what stays public, and that revocation is immediate
+in every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from db.api_keys import list_api_keys, revoke_api_key
+from tests.jobs import PUBLISH, READ_JOB, error_codes, publish_input
+from tests.keys import IssuedKey
+from tests.support import AppHarness, running_app
+
+MakeKey = Callable[..., Awaitable[IssuedKey]]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _job_count(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
+        return count
+    finally:
+        await conn.close()
+
+
+async def test_publish_without_a_key_is_unauthenticated_and_stores_nothing(
+    api: AppHarness, database_url: str
+) -> None:
+    before = await _job_count(database_url)
+    body = await api.graphql(PUBLISH, publish_input())
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert await _job_count(database_url) == before
+
+
+async def test_publish_with_an_unknown_key_is_unauthenticated(api: AppHarness) -> None:
+    body = await api.graphql(
+        PUBLISH, publish_input(), headers={"Authorization": "Bearer jw_not-a-real-key"}
+    )
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert "not valid" in body["errors"][0]["message"]
+
+
+async def test_publish_without_jobs_write_is_forbidden(
+    api: AppHarness, make_api_key: MakeKey
+) -> None:
+    reader = await make_api_key("jobs:read")
+    body = await api.graphql(PUBLISH, publish_input(), headers=reader.headers)
+    assert error_codes(body) == ["FORBIDDEN"]
+
+
+async def test_publish_with_jobs_write_records_the_publishing_key(
+    api: AppHarness, jobs_writer_key: IssuedKey, database_url: str
+) -> None:
+    body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    assert "errors" not in body, body
+    job_id = body["data"]["publishJob"]["job"]["id"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        owner = await conn.fetchval("SELECT api_key_id FROM jobs WHERE id = $1", job_id)
+        last_used = await conn.fetchval(
+            "SELECT last_used_at FROM api_keys WHERE id = $1", jobs_writer_key.id
+        )
+    finally:
+        await conn.close()
+    assert owner == jobs_writer_key.id
+    assert last_used is not None
+
+
+async def test_a_job_is_readable_by_its_publisher_and_by_jobs_read_only(
+    api: AppHarness, make_api_key: MakeKey
+) -> None:
+    publisher = await make_api_key("jobs:write")
+    other_writer = await make_api_key("jobs:write")
+    reader = await make_api_key("jobs:read")
+    published = await api.graphql(PUBLISH, publish_input(), headers=publisher.headers)
+    job_id = published["data"]["publishJob"]["job"]["id"]
+
+    own = await api.graphql(READ_JOB, {"id": job_id}, headers=publisher.headers)
+    assert own["data"]["job"]["id"] == job_id
+    read = await api.graphql(READ_JOB, {"id": job_id}, headers=reader.headers)
+    assert read["data"]["job"]["id"] == job_id
+    foreign = await api.graphql(READ_JOB, {"id": job_id}, headers=other_writer.headers)
+    assert error_codes(foreign) == ["FORBIDDEN"]
+    assert foreign["data"] == {"job": None}
+    anonymous = await api.graphql(READ_JOB, {"id": job_id})
+    assert error_codes(anonymous) == ["UNAUTHENTICATED"]
+
+
+async def test_catalogue_and_wizard_questions_stay_public(api: AppHarness) -> None:
+    query = """{
+      categories { slug }
+      microService(slug: "wall-painting") { id }
+      wizardQuestions(categories: ["painting", "interior", "wall-painting"]) { microId }
+    }"""
+    anonymous = await api.graphql(query)
+    assert "errors" not in anonymous, anonymous
+    # A bad key does not spoil public fields either: it only matters where a key is needed.
+    with_bad_key = await api.graphql(query, headers={"Authorization": "Bearer jw_wrong"})
+    assert with_bad_key == anonymous
+
+
+async def test_a_revoked_key_stops_working_at_once_in_every_worker(
+    database_url: str, jobs_writer_key: IssuedKey
+) -> None:
+    # Two apps with their own pools stand for two worker processes.
+    async with (
+        running_app(database_url, migrate_on_start=False, seed_on_start=False) as one,
+        running_app(database_url, migrate_on_start=False, seed_on_start=False) as two,
+    ):
+        for worker in (one, two):
+            body = await worker.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+            assert "errors" not in body, body
+        conn = await asyncpg.connect(database_url)
+        try:
+            assert await revoke_api_key(conn, key_id=jobs_writer_key.id) is not None
+        finally:
+            await conn.close()
+        for worker in (one, two):
+            body = await worker.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+            assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+def _cli(database_url: str, *args: str) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+async def test_key_commands_create_list_and_revoke(database_url: str) -> None:
+    code, out, err = await asyncio.to_thread(
+        _cli, database_url, "create-api-key", "--name", "acme", "--scope", "jobs:write"
+    )
+    assert code == 0, err
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("jw_")
+
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as app:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert "errors" not in await app.graphql(PUBLISH, publish_input(), headers=headers)
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = [r for r in await list_api_keys(conn) if r.name == "acme"]
+            stored = await conn.fetchval("SELECT count(*) FROM api_keys WHERE key_sha256 = $1", key)
+        finally:
+            await conn.close()
+        assert stored == 0  # the key itself is nowhere in the table
+        key_id = str(rows[-1].id)
+
+        code, out, err = await asyncio.to_thread(_cli, database_url, "list-api-keys")
+        assert code == 0, err
+        assert key_id in out
+        assert key not in out
+
+        code, out, err = await asyncio.to_thread(
+            _cli, database_url, "revoke-api-key", "--id", key_id
+        )
+        assert code == 0, err
+        body = await app.graphql(PUBLISH, publish_input(), headers=headers)
+        assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_create_api_key_refuses_an_unknown_scope(database_url: str) -> None:
+    code, _out, err = await asyncio.to_thread(
+        _cli, database_url, "create-api-key", "--name", "x", "--scope", "jobs:delete"
+    )
+    assert code == 2
+    assert "jobs:delete" in err
+
+
+async def test_keys_that_cannot_be_checked_give_service_unavailable(
+    api: AppHarness, jobs_writer_key: IssuedKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database outage cannot be produced on demand against the shared server: fake it here.
+    async def unreachable(*_args: object, **_kwargs: object) -> None:
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr("api.auth.find_live_key", unreachable)
+    body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+
+
+async def test_a_request_checks_its_key_once_however_many_fields_need_it(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    published = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    job_id = published["data"]["publishJob"]["job"]["id"]
+    fields = " ".join(f'j{i}: job(id: "{job_id}") {{ id }}' for i in range(5))
+    api.statements.clear()
+    body = await api.graphql(f"{{ {fields} }}", headers=jobs_writer_key.headers)
+    assert "errors" not in body, body
+    assert len(api.statements.matching("FROM api_keys")) == 1

@@ -1,0 +1,130 @@
+"""The parts of GraphQL over HTTP the audit does not pin down: 405 for mutations over GET,
+media types, GraphiQL for browsers, CORS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.graphql_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
+from tests.support import AppHarness, running_app
+
+ORIGIN = "https://app.example"
+
+
+async def test_mutations_over_get_are_405_with_allow_post(api: AppHarness) -> None:
+    response = await api.client.get(
+        "/graphql",
+        params={
+            "query": 'mutation { publishJob(input: {microId: "x", answers: {}}) { job { id } } }'
+        },
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_queries_over_get_are_answered(api: AppHarness) -> None:
+    response = await api.client.get(
+        "/graphql", params={"query": '{ microService(slug: "wall-painting") { slug } }'}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"microService": {"slug": "wall-painting"}}}
+    assert response.headers["vary"] == "Accept"
+
+
+async def test_a_browser_gets_graphiql(api: AppHarness) -> None:
+    response = await api.client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_an_unservable_accept_header_is_406(api: AppHarness) -> None:
+    response = await api.client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 406
+
+
+async def test_other_content_types_are_415(api: AppHarness) -> None:
+    response = await api.client.post(
+        "/graphql", content="{ __typename }", headers={"Content-Type": "application/graphql"}
+    )
+    assert response.status_code == 415
+
+
+async def test_field_errors_keep_data_and_200_under_graphql_response_json(api: AppHarness) -> None:
+    response = await api.client.post(
+        "/graphql",
+        json={"query": 'query { job(id: "00000000-0000-0000-0000-000000000000") { id } }'},
+        headers={"Accept": GRAPHQL_RESPONSE_JSON},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == {"job": None}
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        (None, APPLICATION_JSON),
+        ("*/*", APPLICATION_JSON),
+        ("application/json", APPLICATION_JSON),
+        (GRAPHQL_RESPONSE_JSON, GRAPHQL_RESPONSE_JSON),
+        (f"{GRAPHQL_RESPONSE_JSON}, application/json;q=0.9", GRAPHQL_RESPONSE_JSON),
+        (f"application/json, {GRAPHQL_RESPONSE_JSON};q=0.5", APPLICATION_JSON),
+        (f"{GRAPHQL_RESPONSE_JSON};q=0, */*", APPLICATION_JSON),
+        ("text/html", None),
+    ],
+)
+def test_content_negotiation(accept: str | None, chosen: str | None) -> None:
+    assert negotiate(accept) == chosen
+
+
+@pytest.fixture
+async def cors_api(database_url: str) -> AsyncIterator[AppHarness]:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, cors_origins=(ORIGIN,)
+    ) as harness:
+        yield harness
+
+
+async def test_cors_preflight_allows_a_listed_origin_with_the_api_headers(
+    cors_api: AppHarness,
+) -> None:
+    response = await cors_api.client.options(
+        "/graphql",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    allowed = response.headers["access-control-allow-headers"].lower()
+    assert {"authorization", "content-type", "idempotency-key"} <= {
+        h.strip() for h in allowed.split(",")
+    }
+    actual = await cors_api.client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": ORIGIN}
+    )
+    assert actual.headers["access-control-allow-origin"] == ORIGIN
+
+
+async def test_cors_preflight_refuses_an_unlisted_origin(cors_api: AppHarness) -> None:
+    response = await cors_api.client.options(
+        "/graphql",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_without_cors_origins_no_cross_origin_access_is_granted(api: AppHarness) -> None:
+    response = await api.client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": ORIGIN}
+    )
+    assert "access-control-allow-origin" not in response.headers
