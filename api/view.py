@@ -12,6 +12,7 @@ from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.services import Services
+from api.web import graphiql_page
 from loaders.dataloaders import Loaders
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -24,6 +25,10 @@ def request_id_for(request: Request | WebSocket) -> str:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads React and GraphiQL from a CDN; ours is self-hosted.
+        return graphiql_page()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
