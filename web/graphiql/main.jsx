@@ -28,14 +28,33 @@ globalThis.MonacoEnvironment = {
 const defaults = JSON.parse(document.getElementById('graphiql-defaults').textContent);
 const fetcher = createGraphiQLFetcher({ url: defaults.endpoint });
 const plugins = [explorerPlugin()];
+// How the variables editor checks this API's custom scalars; without it every `answers`
+// object (a JSON scalar) is flagged as an error.
+const customScalarSchemas = {
+  JSON: {},
+  UUID: { type: 'string', format: 'uuid' },
+  DateTime: { type: 'string', format: 'date-time' },
+};
+
+// First visit: open on the example with its variables and headers. Later visits: GraphiQL
+// restores the visitor's own tabs. (`defaultTabs` would be the obvious prop, but GraphiQL 5
+// takes only the query from it and leaves the variables editor empty.)
+const firstVisit = window.localStorage.getItem('graphiql:tabState') === null;
+const initial = firstVisit
+  ? {
+      initialQuery: defaults.query,
+      initialVariables: defaults.variables,
+      initialHeaders: defaults.headers,
+    }
+  : {};
 
 createRoot(document.getElementById('graphiql')).render(
   <GraphiQL
     fetcher={fetcher}
     plugins={plugins}
-    defaultTabs={[
-      { query: defaults.query, variables: defaults.variables, headers: defaults.headers },
-    ]}
+    customScalarSchemas={customScalarSchemas}
+    defaultQuery={defaults.query}
+    {...initial}
     defaultEditorToolsVisibility="variables"
     isHeadersEditorEnabled
     shouldPersistHeaders={false}
