@@ -82,4 +82,3 @@ def web_routes() -> list[BaseRoute]:
         Mount("/static/build", app=StaticFiles(directory=BUILD, check_dir=False), name="build"),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-

@@ -39,7 +39,9 @@ def assets_of(page: str) -> list[str]:
 
 
 def defaults_of(page: str) -> dict[str, str]:
-    match = re.search(r'<script id="graphiql-defaults" type="application/json">(.*?)</script>', page)
+    match = re.search(
+        r'<script id="graphiql-defaults" type="application/json">(.*?)</script>', page
+    )
     assert match, "the defaults element is missing"
     loaded: dict[str, str] = json.loads(match.group(1))
     return loaded
@@ -78,8 +80,9 @@ async def test_graphiql_opens_on_the_wizard_walk_through(api: AppHarness) -> Non
     document = parse(defaults["query"])
     names = [d.name.value for d in document.definitions if d.name]  # type: ignore[attr-defined]
     assert names == ["Categories", "WizardQuestions", "PublishJob"]
-    assert 'wizardQuestions(categories: ["painting", "interior", "wall-painting"])' in (
-        defaults["query"]
+    assert (
+        'wizardQuestions(categories: ["painting", "interior", "wall-painting"])'
+        in (defaults["query"])
     )
     assert validate(build_schema(schema.as_str()), document) == []
     assert "Authorization" in defaults["headers"]

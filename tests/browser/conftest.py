@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -80,7 +79,9 @@ async def browser_database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    browser_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "server.log"
@@ -115,14 +116,19 @@ def live_server(browser_database_url: str, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+def chromium() -> str:
+    if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium "
             "(.ci/run does this on a fresh machine)."
         )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
@@ -182,10 +188,10 @@ async def open_page(browser: Browser) -> AsyncIterator[BrowserPage]:
         await context.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
     """Poll an async predicate until it holds (for state the server settles in the background)."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.25)
+    async with asyncio.timeout(within):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.25)

@@ -63,9 +63,7 @@ async def test_graphiql_sends_the_api_key_typed_into_its_headers_editor(
 
     def is_categories(request: Request) -> bool:
         body = request.post_data or ""
-        return request.method == "POST" and '"operationName":"Categories"' in body.replace(
-            " ", ""
-        )
+        return request.method == "POST" and '"operationName":"Categories"' in body.replace(" ", "")
 
     async with page.expect_request(is_categories) as sent:
         await page.locator(".graphiql-execute-button").click()
