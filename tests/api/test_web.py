@@ -138,3 +138,44 @@ async def test_graphiql_off_serves_no_ide_but_the_api_still_answers(database_url
         assert "graphiql" not in page.text.lower()
         answer = await harness.graphql("{ categories { slug } }")
         assert answer["data"]["categories"]
+
+
+# The monitoring fields the dashboard reads, as agreed with issue 4 (which adds them).
+MONITORING_CONTRACT = """
+enum AlertSeverity { WARNING CRITICAL }
+type Alert { name: String!  severity: AlertSeverity!  message: String!  value: Float
+  threshold: Float }
+type LookupStats { windowMinutes: Int!  total: Int!  avgLatencyMs: Float  p95LatencyMs: Float
+  successRate: Float  fallbackRate: Float  cacheHitRate: Float }
+type LookupStatsBucket { bucketStart: DateTime!  total: Int!  avgLatencyMs: Float
+  p95LatencyMs: Float  successRate: Float  fallbackRate: Float  cacheHitRate: Float }
+extend type Query {
+  lookupStats(windowMinutes: Int = 60): LookupStats!
+  lookupTimeline(windowMinutes: Int = 60, bucketSeconds: Int = 60): [LookupStatsBucket!]!
+  alerts: [Alert!]!
+}
+"""
+
+
+def operations_in(script: Path) -> dict[str, str]:
+    """The GraphQL documents a page script holds as `const NAME = \\`...\\`` constants."""
+    text = script.read_text(encoding="utf-8")
+    return dict(re.findall(r"const (\w+_(?:QUERY|MUTATION)) = `(.*?)`", text, re.S))
+
+
+async def test_wizard_page_operations_are_valid_against_the_real_schema() -> None:
+    operations = operations_in(web.STATIC / "post.js")
+    assert set(operations) == {"CATALOGUE_QUERY", "QUESTIONS_QUERY", "PUBLISH_MUTATION"}
+    real = build_schema(schema.as_str())
+    for name, document in operations.items():
+        assert validate(real, parse(document)) == [], name
+
+
+async def test_dashboard_query_is_valid_against_the_monitoring_contract() -> None:
+    operations = operations_in(web.STATIC / "dashboard.js")
+    assert set(operations) == {"DASHBOARD_QUERY"}
+    sdl = schema.as_str()
+    if "lookupTimeline" not in sdl:  # issue 4 not merged yet: check against what it will add
+        sdl += MONITORING_CONTRACT
+    errors = validate(build_schema(sdl), parse(operations["DASHBOARD_QUERY"]))
+    assert errors == []
