@@ -33,6 +33,14 @@ EXAMPLE_HEADERS = '{\n  // "Authorization": "Bearer <your API key>"\n}'
 # Pages and scripts change with a deploy, not per request; revalidating each load is cheap
 # and keeps a browser from running yesterday's wizard against today's API.
 NO_STALE = {"Cache-Control": "no-cache"}
+# What the pages may load, enforced by the browser: only this server. Monaco and React set
+# inline styles, hence 'unsafe-inline' for styles only; scripts stay 'self'.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {**NO_STALE, "Content-Security-Policy": CONTENT_SECURITY_POLICY}
 
 
 @functools.cache
@@ -61,14 +69,14 @@ def graphiql_page() -> Response:
         return HTMLResponse(body, status_code=503)
     template = (PAGES / "graphiql.html").read_text(encoding="utf-8")
     page = template.replace("{{ defaults }}", _json_for_script(graphiql_defaults()))
-    return HTMLResponse(page, headers=NO_STALE)
+    return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
 def _page(name: str) -> Route:
     path = PAGES / f"{name}.html"
 
     async def endpoint(request: Request) -> Response:
-        return FileResponse(path, media_type="text/html", headers=NO_STALE)
+        return FileResponse(path, media_type="text/html", headers=PAGE_HEADERS)
 
     return Route(f"/{name}", endpoint, methods=["GET"], name=name)
 

@@ -52,6 +52,10 @@ async def test_page_loads_only_assets_this_server_serves(api: AppHarness, path: 
     response = await api.client.get(path, headers=HTML)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+    # The browser itself refuses anything from elsewhere.
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self';" in policy
     urls = assets_of(response.text)
     assert urls, "a page with no script or style proves nothing"
     for url in urls:

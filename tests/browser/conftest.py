@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Request, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    async_playwright,
+)
 
 from api.settings import ROOT
 from tests.support import create_database, drop_database, with_database
@@ -142,6 +149,7 @@ class RequestLog:
     urls: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
 
     def foreign(self, origin: str) -> list[str]:
         """Requests to anywhere but `origin` (data: and blob: URLs never leave the browser)."""
@@ -182,6 +190,13 @@ async def open_page(browser: Browser) -> AsyncIterator[BrowserPage]:
     context.on("requestfailed", on_failed)
     page = await context.new_page()
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A Content-Security-Policy violation shows up here, and only here.
+        if message.type == "error":
+            log.console_errors.append(message.text)
+
+    page.on("console", on_console)
     try:
         yield BrowserPage(page=page, context=context, log=log)
     finally:

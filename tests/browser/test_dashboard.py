@@ -112,6 +112,7 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
 
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
+    assert log.console_errors == []
 
 
 async def test_dashboard_loads_from_this_server_alone_and_refreshes(
@@ -128,3 +129,4 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
         await expect(page.locator("#problem")).to_contain_text("lookupStats")
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
+    assert log.console_errors == []

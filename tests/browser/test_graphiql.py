@@ -38,6 +38,7 @@ async def test_graphiql_loads_offline_and_runs_the_example_wizard_questions(
     assert log.foreign(live_server.url) == [], "GraphiQL asked another host"
     assert log.failed == []
     assert log.page_errors == []
+    assert log.console_errors == []
     # The page really did load its bundle, its editor workers and the schema from us.
     loaded = " ".join(log.urls)
     for asset in ("/static/build/graphiql.js", "/static/build/graphiql.css", ".worker.js"):

@@ -92,6 +92,7 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
 
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
+    assert log.console_errors == []
 
 
 async def test_wizard_sends_the_api_key_entered_in_the_page(
