@@ -3,6 +3,7 @@ document is valid against the real schema and publishes a job as it stands."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from html.parser import HTMLParser
@@ -13,6 +14,7 @@ from graphql import build_schema, parse, validate
 
 from api import web
 from schema import schema
+from tests.api_keys import create_publisher_key
 from tests.support import AppHarness, running_app
 
 HTML = {"Accept": "text/html"}
@@ -92,7 +94,11 @@ async def test_graphiql_opens_on_the_wizard_walk_through(api: AppHarness) -> Non
     assert "Authorization" in defaults["headers"]
 
 
-async def test_graphiql_example_operations_run_and_publish_a_job(api: AppHarness) -> None:
+async def test_graphiql_example_operations_run_and_publish_a_job(
+    api: AppHarness, database_url: str
+) -> None:
+    key = await asyncio.to_thread(create_publisher_key, database_url)
+    auth = {} if key is None else {"Authorization": f"Bearer {key}"}
     defaults = web.graphiql_defaults()
     variables = json.loads(defaults["variables"])
     categories = await api.client.post(
@@ -111,6 +117,7 @@ async def test_graphiql_example_operations_run_and_publish_a_job(api: AppHarness
     published = await api.client.post(
         "/graphql",
         json={"query": defaults["query"], "operationName": "PublishJob", "variables": variables},
+        headers=auth,
     )
     body = published.json()
     assert "errors" not in body, body

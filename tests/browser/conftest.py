@@ -28,6 +28,7 @@ from playwright.async_api import (
 )
 
 from api.settings import ROOT
+from tests.api_keys import create_publisher_key
 from tests.support import create_database, drop_database, with_database
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -120,6 +121,12 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def publisher_key(live_server: LiveServer) -> str | None:
+    """A jobs:write key for the live server, or None where it has no API keys yet."""
+    return create_publisher_key(live_server.database_url)
 
 
 @pytest.fixture(scope="session")

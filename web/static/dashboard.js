@@ -120,14 +120,21 @@ function renderAlerts(alerts) {
 // Charts: one SVG line chart per figure, x = the last hour, gaps where a minute had no lookups
 
 // In viewBox units; a narrower box on a phone keeps the axis labels legible once scaled.
-const CHART = { width: window.innerWidth < 600 ? 420 : 640, height: 220, left: 52, right: 12, top: 12, bottom: 26 };
+const chartBox = () => ({
+  width: window.innerWidth < 600 ? 420 : 640,
+  height: 220,
+  left: 62,
+  right: 14,
+  top: 12,
+  bottom: 26,
+});
 
 /**
  * series: [{ label, colour, points: [{ t: Date, v: number|null }] }]
  * yMax: the top of the y axis (null: from the data); format: label text for a y value.
  */
 function lineChart({ id, title, series, yMax, format, from, to }) {
-  const { width, height, left, right, top, bottom } = CHART;
+  const { width, height, left, right, top, bottom } = chartBox();
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   const values = series.flatMap((s) => s.points.map((p) => p.v)).filter((v) => v !== null);
