@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest migrate seed clean schema
+.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -14,13 +14,28 @@ GRAPHQL_HTTP := $(NODE_DIR)/node_modules/graphql-http/package.json
 GRAPHQL_HTTP_VERSION := 1.23.1
 GRAPHQL_JS_VERSION := 16.11.0
 
+# Browser assets (GraphiQL and its editor) come from the npm registry, pinned in
+# package-lock.json, installed into node_modules/ and bundled into web/dist/ (both git-ignored).
+NPM_STAMP := node_modules/.installed
+ASSETS := web/dist/.built
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+$(ASSETS): $(NPM_STAMP) web/build.mjs $(wildcard web/graphiql/*.jsx)
+	node web/build.mjs
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+serve: $(STAMP) $(ASSETS)
 	$(BIN)/python server.py
 
 migrate: $(STAMP)
@@ -41,7 +56,15 @@ $(GRAPHQL_HTTP):
 	npm install --prefix $(NODE_DIR) --no-audit --no-fund --silent \
 		graphql-http@$(GRAPHQL_HTTP_VERSION) graphql@$(GRAPHQL_JS_VERSION)
 
-pytest: $(STAMP) $(GRAPHQL_HTTP)
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work
+# here); install it when missing and we may (root), else say what to run.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else echo "The browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium
 	$(BIN)/pytest
 
 # schema.graphql is the reviewed contract; tests/schema/test_sdl.py fails when it is stale.
@@ -51,4 +74,4 @@ schema: $(STAMP)
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist

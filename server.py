@@ -33,6 +33,7 @@ from api.persisted_queries import PersistedQueries
 from api.services import Services
 from api.settings import ConfigError, Settings
 from api.view import GraphQLView
+from api.web import web_routes
 from db.embedded import start_embedded_postgres
 from db.migrate import apply_migrations
 from db.pool import Connection, QueryLogger, create_pool
@@ -105,6 +106,7 @@ def create_app(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            *web_routes(),
         ],
         lifespan=lifespan,
         middleware=cors_middleware(settings),

@@ -15,6 +15,7 @@ from api.auth import RequestAuth, bearer_token
 from api.context import Context
 from api.graphql_http import serve
 from api.services import Services
+from api.web import graphiql_page
 from loaders.dataloaders import Loaders
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -35,6 +36,10 @@ class GraphQLView(GraphQL[Context, None]):
             return
         response = await serve(self, Request(scope, receive))
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads React and GraphiQL from a CDN; ours is self-hosted.
+        return graphiql_page()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
