@@ -3,6 +3,7 @@
 python server.py            serve (migrates and seeds first unless told not to)
 python server.py migrate    apply pending migrations and exit
 python server.py seed       write db/catalogue.json into the database and exit
+python server.py backfill   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -22,16 +24,22 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.health import health
+from api.metrics import metrics
 from api.services import Services
 from api.settings import ConfigError, Settings
 from api.view import GraphQLView
+from db.analytics import create_events_pool
 from db.embedded import start_embedded_postgres
 from db.migrate import apply_migrations
 from db.pool import Connection, QueryLogger, create_pool
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
 from domain.errors import CatalogueError
-from loaders.lookup import MicroServiceLookup
+from loaders.lookup import LookupObserver, MicroServiceLookup
+from monitoring import metrics as prometheus_metrics
+from monitoring.events import LookupEventBuffer
+from monitoring.resilience import resilience_status
+from ops.backfill import run_backfill_command
 from schema import schema
 
 log = logging.getLogger("jobwizard")
@@ -61,26 +69,48 @@ def create_app(
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             command_timeout=settings.db_command_timeout,
-            query_loggers=query_loggers,
+            query_loggers=[*query_loggers, prometheus_metrics.QueryMetrics()],
         )
+        events: LookupEventBuffer | None = None
         try:
             async with pool.acquire() as conn:
                 await prepare_database(conn, settings, catalogue)
+            observers: list[LookupObserver] = [
+                # Reads the breaker of `lookup`, bound below, after each batch.
+                prometheus_metrics.LookupMetrics(lambda: resilience_status(lookup).breaker_state)
+            ]
+            if settings.lookup_events:
+                events = LookupEventBuffer(
+                    await create_events_pool(
+                        database_url, command_timeout=settings.db_command_timeout
+                    ),
+                    capacity=settings.event_buffer_size,
+                    flush_interval=settings.event_flush_interval,
+                    batch_size=settings.event_flush_batch,
+                )
+                events.start()
+                observers.append(events)
+            lookup = MicroServiceLookup(pool, observers=observers)
             services = Services(
                 settings=settings,
                 pool=pool,
                 catalogue=catalogue,
-                lookup=MicroServiceLookup(pool),
+                lookup=lookup,
+                events=events,
             )
             yield {"services": services}
         finally:
+            if events is not None:
+                await events.close()  # graceful shutdown writes what is still buffered
             await pool.close()
+            prometheus_metrics.mark_process_dead(os.getpid())
 
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
@@ -115,8 +145,16 @@ async def _seed(database_url: str, catalogue: Catalogue) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Job-posting wizard GraphQL API")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "seed"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "seed", "backfill"]
+    )
     parser.add_argument("--no-migrate", action="store_true", help="do not migrate or seed at start")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=10_000,
+        help="backfill: jobs per batch (each batch is one short transaction)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -133,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             asyncio.run(_migrate(database_url))
             return 0
+        if args.command == "backfill":
+            return run_backfill_command(database_url, batch_size=args.batch_size)
         if args.command == "seed":
             asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path)))
             return 0

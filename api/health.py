@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.services import Services
+from monitoring.health import monitoring_health
 
 DATABASE_PROBE_TIMEOUT = 1.0
 
@@ -25,5 +26,6 @@ async def health(request: Request) -> JSONResponse:
         "status": "ok" if ready else "unavailable",
         "database": database,
         "catalogue": {"microServices": len(services.catalogue.by_slug)},
+        **monitoring_health(services),
     }
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -9,6 +9,7 @@ import asyncpg
 from api.settings import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
+from monitoring.events import LookupEventBuffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,4 @@ class Services:
     pool: asyncpg.Pool
     catalogue: Catalogue
     lookup: MicroServiceLookup
+    events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off

@@ -28,6 +28,14 @@ class Settings:
     catalogue_path: Path
     log_level: str
     graphiql: bool
+    lookup_events: bool = True
+    event_buffer_size: int = 10_000
+    event_flush_interval: float = 1.0
+    event_flush_batch: int = 500
+    alert_window_minutes: int = 5
+    alert_slow_lookup_ms: float = 100.0
+    alert_min_success_rate: float = 0.9
+    alert_max_fallback_rate: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +56,16 @@ class Settings:
             ),
             log_level=(reader.text("LOG_LEVEL", "info") or "info").upper(),
             graphiql=reader.boolean("GRAPHIQL", True),
+            lookup_events=reader.boolean("LOOKUP_EVENTS", True),
+            event_buffer_size=reader.integer("EVENT_BUFFER_SIZE", 10_000, low=1, high=10_000_000),
+            event_flush_interval=reader.number("EVENT_FLUSH_INTERVAL", 1.0, low=0.01),
+            event_flush_batch=reader.integer("EVENT_FLUSH_BATCH", 500, low=1, high=100_000),
+            alert_window_minutes=reader.integer("ALERT_WINDOW_MINUTES", 5, low=1, high=10_080),
+            alert_slow_lookup_ms=reader.number("ALERT_SLOW_LOOKUP_MS", 100.0, low=0.0),
+            alert_min_success_rate=reader.number("ALERT_MIN_SUCCESS_RATE", 0.9, low=0.0, high=1.0),
+            alert_max_fallback_rate=reader.number(
+                "ALERT_MAX_FALLBACK_RATE", 0.2, low=0.0, high=1.0
+            ),
         )
         if settings.db_pool_min > settings.db_pool_max:
             raise ConfigError("Config 'DB_POOL_MIN' must not be greater than 'DB_POOL_MAX'.")
@@ -74,7 +92,7 @@ class _Reader:
             raise ConfigError(f"Config '{key}' must be between {low} and {high}, got {value}.")
         return value
 
-    def number(self, key: str, default: float, *, low: float) -> float:
+    def number(self, key: str, default: float, *, low: float, high: float | None = None) -> float:
         raw = self.text(key, None)
         if raw is None:
             return default
@@ -84,6 +102,8 @@ class _Reader:
             raise ConfigError(f"Config '{key}' must be a number, got {raw!r}.") from None
         if value < low:
             raise ConfigError(f"Config '{key}' must be at least {low}, got {value}.")
+        if high is not None and value > high:
+            raise ConfigError(f"Config '{key}' must be at most {high}, got {value}.")
         return value
 
     def boolean(self, key: str, default: bool) -> bool:

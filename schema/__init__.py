@@ -6,6 +6,7 @@ from graphql.error import GraphQLError
 from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
 
+from monitoring.graphql import OperationMetrics
 from schema.errors import ErrorCodes, log_errors
 from schema.mutation import Mutation
 from schema.query import Query
@@ -20,7 +21,7 @@ class AppSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AppSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes])
+    return AppSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes, OperationMetrics])
 
 
 schema = build_schema()
