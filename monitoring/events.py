@@ -144,11 +144,12 @@ class LookupEventBuffer:
         )
 
     # --- writer -----------------------------------------------------------------------------
-    async def flush(self) -> int:
-        """Write everything buffered now, one COPY per batch; return the events written.
+    async def flush(self, *, full_batches_only: bool = False) -> int:
+        """Write what is buffered now, one COPY per batch of up to `batch_size`; return the
+        events written. With `full_batches_only`, a last partial batch waits for the timer.
         Raises the database error of a failed batch, leaving it (and later ones) buffered."""
         total = 0
-        while self._buffer:
+        while self._buffer and not (full_batches_only and len(self._buffer) < self._batch_size):
             start = self._appended - len(self._buffer)  # absolute index of the oldest
             batch = list(islice(self._buffer, self._batch_size))
             records = [
@@ -168,22 +169,30 @@ class LookupEventBuffer:
         return total
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._interval
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
             self._wake.clear()
             if self._stopping:
                 break
+            # Woken by a full batch: write full batches only, so N events cost ceil(N/500)
+            # writes. On the timer: write everything, so no event waits more than a tick.
+            on_timer = loop.time() >= deadline
             try:
-                await self.flush()
+                await self.flush(full_batches_only=not on_timer)
             except Exception as exc:  # never let the writer die; the next tick retries
                 self._write_errors += 1
                 if not self._failing:
                     log.warning("lookup events not written, will retry: %r", exc)
                 self._failing = True
                 metrics.EVENT_WRITE_ERRORS.inc()
+                deadline = loop.time() + self._interval  # retry on the clock, not per request
             else:
                 if self._failing:
                     log.info("lookup events written again")
                 self._failing = False
+                if on_timer:
+                    deadline = loop.time() + self._interval
             metrics.EVENT_BUFFER_FILL.set(len(self._buffer))
