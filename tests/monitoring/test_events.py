@@ -176,6 +176,7 @@ async def test_a_request_never_waits_on_the_event_write(
 
     async with running_app(empty_database_url, event_flush_interval=0.05) as api:
         blocker = await asyncpg.connect(empty_database_url)
+        watcher = await asyncpg.connect(empty_database_url)
         try:
             # Every COPY into analytics_events now blocks until this transaction ends.
             tx = blocker.transaction()
@@ -183,7 +184,8 @@ async def test_a_request_never_waits_on_the_event_write(
             await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
             await asyncio.wait_for(lookups(api, 5), 10)
             deadline = time.monotonic() + 5
-            while not await blocker.fetchval(WRITER_WAITING_ON_LOCK):
+            # Polled from another session: pg_stat_activity is a snapshot per transaction.
+            while not await watcher.fetchval(WRITER_WAITING_ON_LOCK):
                 assert time.monotonic() < deadline, "the writer never reached its COPY"
                 await asyncio.sleep(0.05)
             # The writer is stuck on the lock; requests still answer (a request that awaited
@@ -192,6 +194,7 @@ async def test_a_request_never_waits_on_the_event_write(
             await tx.rollback()
         finally:
             await blocker.close()
+            await watcher.close()
     count, _, _ = await stored(empty_database_url)
     assert count == 800
 
