@@ -30,18 +30,30 @@ def test_healthy_lookups_fire_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "at_threshold", "past_threshold", "alert"),
+    ("at_threshold", "past_threshold", "alert"),
     [
-        ("avg_latency_ms", 100.0, 100.01, "slow_lookups"),
-        ("success_rate", 0.9, 0.8999, "low_success_rate"),
-        ("fallback_rate", 0.2, 0.2001, "high_fallback_rate"),
+        (
+            replace(HEALTHY, avg_latency_ms=100.0),
+            replace(HEALTHY, avg_latency_ms=100.01),
+            "slow_lookups",
+        ),
+        (
+            replace(HEALTHY, success_rate=0.9),
+            replace(HEALTHY, success_rate=0.8999),
+            "low_success_rate",
+        ),
+        (
+            replace(HEALTHY, fallback_rate=0.2),
+            replace(HEALTHY, fallback_rate=0.2001),
+            "high_fallback_rate",
+        ),
     ],
 )
 def test_each_rate_alert_fires_past_its_threshold_and_not_at_or_within_it(
-    field: str, at_threshold: float, past_threshold: float, alert: str
+    at_threshold: LookupStatsRow, past_threshold: LookupStatsRow, alert: str
 ) -> None:
-    assert names(replace(HEALTHY, **{field: at_threshold})) == []
-    assert names(replace(HEALTHY, **{field: past_threshold})) == [alert]
+    assert names(at_threshold) == []
+    assert names(past_threshold) == [alert]
 
 
 def test_severities_values_and_thresholds_are_reported() -> None:
