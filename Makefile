@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest migrate seed clean
+.PHONY: serve test lint typecheck pytest migrate seed clean backfill bench-backfill bench-events
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(BIN)/python server.py seed
+
+backfill: $(STAMP)
+	$(BIN)/python server.py backfill
+
+# Benchmarks: each in a temporary database of its own on 127.0.0.1:5432, dropped afterwards.
+bench-backfill: $(STAMP)
+	$(BIN)/python bench/backfill.py
+
+bench-events: $(STAMP)
+	$(BIN)/python bench/events_overhead.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

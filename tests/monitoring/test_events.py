@@ -9,7 +9,7 @@ import pytest
 
 from domain.catalogue import Catalogue
 from loaders.lookup import LookupEvent
-from monitoring.events import LookupEventBuffer
+from monitoring.events import LookupEventBuffer, event_properties
 from tests.outage import database_outage
 from tests.support import AppHarness, running_app
 
@@ -210,3 +210,21 @@ def test_a_buffer_needs_positive_sizes(capacity: int, batch_size: int, interval:
             batch_size=batch_size,
             flush_interval=interval,
         )
+
+
+@pytest.mark.parametrize("slug", ["wall-painting", 'quo"te\\back', "tab\tnew\nline", "çà-été-🎨"])
+def test_event_properties_are_the_json_of_the_event(slug: str) -> None:
+    uuid = uuid4()
+    failed = LookupEvent(slug, None, 12.5, False, False, True, 'Timeout"Error')
+    ok = LookupEvent(slug, uuid, 0.25, True, True, False, None)
+    assert json.loads(event_properties(failed)) == {
+        "slug": slug,
+        "uuid": None,
+        "lookup_time_ms": 12.5,
+        "cache_hit": False,
+        "success": False,
+        "fallback_used": True,
+        "error_kind": 'Timeout"Error',
+    }
+    assert json.loads(event_properties(ok))["uuid"] == str(uuid)
+    assert json.loads(event_properties(ok))["cache_hit"] is True
