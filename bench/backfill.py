@@ -1,7 +1,7 @@
 """Backfill benchmark: 1,000,000 slug-only jobs (5 % with slugs that match nothing) get their
 micro_uuid, through the same `run_backfill` loop as `python server.py backfill`.
 
-    .venv/bin/python bench/backfill.py [--jobs 1000000] [--batch-size 10000]
+    .venv/bin/python bench/backfill.py [--jobs 1000000] [--batch-size 50000]
 
 Runs in a temporary database of its own on BENCH_SERVER_URL (default the local server at
 127.0.0.1:5432), dropped afterwards. Bounded: the backfill is abandoned after --timeout seconds.
@@ -89,7 +89,7 @@ async def main(jobs: int, batch_size: int, limit: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=50_000)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds, then give up")
     args = parser.parse_args()
     asyncio.run(main(args.jobs, args.batch_size, args.timeout))

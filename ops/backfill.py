@@ -40,8 +40,8 @@ from db.analytics import (
 from db.migrate import apply_migrations
 from db.pool import Connection
 
-# When every remaining row is locked by another runner, wait this long before asking again.
-LOCKED_RETRY_DELAY = 0.5
+# When a concurrent runner took the whole batch, wait this long before asking again.
+RACE_RETRY_DELAY = 0.5
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 
 
@@ -76,7 +76,7 @@ async def run_backfill(
         if last.remaining == 0:
             return BackfillOutcome(migrated, batches, False, last)
         if last.migrated == 0:
-            await asyncio.sleep(LOCKED_RETRY_DELAY)  # another runner holds what is left
+            await asyncio.sleep(RACE_RETRY_DELAY)  # a concurrent runner took this batch
 
 
 class RateColumn(ProgressColumn):

@@ -176,3 +176,19 @@ async def test_the_backfill_command_stops_on_ctrl_c_and_a_second_run_finishes(
     assert "100.00 %" in output
     assert "'nope'" in output  # the unmatched slug is named
     assert await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NULL") == 10
+
+
+async def test_two_concurrent_runners_fill_every_job_exactly_once(
+    conn: asyncpg.Connection, empty_database_url: str
+) -> None:
+    await conn.execute(INSERT_SLUG_ONLY_JOBS, ["wall-painting", "artex-removal", "nope"], 1500)
+    other = await asyncpg.connect(empty_database_url)
+    try:
+        first, second = await asyncio.gather(
+            run_backfill(conn, batch_size=100), run_backfill(other, batch_size=100)
+        )
+    finally:
+        await other.close()
+    matched = await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NOT NULL")
+    assert first.migrated + second.migrated == matched
+    assert await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NULL") == 1500
