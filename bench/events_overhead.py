@@ -70,8 +70,14 @@ async def temporary_database() -> AsyncIterator[tuple[str, list[str]]]:
         await admin.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
-async def server(database_url: str, events: bool) -> AsyncIterator[int]:
+async def server(database_url: str, events: bool) -> AsyncIterator[tuple[int, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -94,7 +100,7 @@ async def server(database_url: str, events: bool) -> AsyncIterator[int]:
                 if time.monotonic() > deadline or process.returncode is not None:
                     raise RuntimeError("the server did not start") from None
                 await asyncio.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()  # SIGTERM: uvicorn's graceful shutdown, events flushed
         await asyncio.wait_for(process.wait(), 30)
@@ -109,9 +115,9 @@ def request_bytes(port: int, slugs: list[str]) -> bytes:
     return head.encode() + body
 
 
-async def drive(port: int, payload: bytes, connections: int, seconds: float) -> float:
-    """Requests per second over `seconds`, from `connections` keep-alive connections, each
-    sending its next request when the previous answer is in."""
+async def drive(port: int, payload: bytes, connections: int, seconds: float) -> tuple[int, float]:
+    """(requests, requests per second) over `seconds`, from `connections` keep-alive
+    connections, each sending its next request when the previous answer is in."""
     done = 0
     stop_at = time.monotonic() + seconds
 
@@ -137,7 +143,7 @@ async def drive(port: int, payload: bytes, connections: int, seconds: float) -> 
 
     started = time.monotonic()
     await asyncio.gather(*(one_connection() for _ in range(connections)))
-    return done / (time.monotonic() - started)
+    return done, done / (time.monotonic() - started)
 
 
 def logging_cpu_per_request(slugs: list[str], repeat: int = 2000) -> float:
@@ -159,21 +165,30 @@ def logging_cpu_per_request(slugs: list[str], repeat: int = 2000) -> float:
 async def main(rounds: int, seconds: float, connections: int) -> None:
     async with (
         temporary_database() as (url, slugs),
-        server(url, events=True) as port_on,
-        server(url, events=False) as port_off,
+        server(url, events=True) as (port_on, pid_on),
+        server(url, events=False) as (port_off, pid_off),
     ):
         payload = {p: request_bytes(p, slugs) for p in (port_on, port_off)}
         for port in (port_on, port_off):  # warm-up: connections, caches, code paths
             await drive(port, payload[port], connections, 1.0)
         results: dict[bool, list[float]] = {True: [], False: []}
+        # Server CPU per request: much less sensitive than throughput to whatever else the
+        # machine is running, since it counts only the server process's own time.
+        cpu: dict[bool, list[float]] = {True: [], False: []}
         for i in range(rounds):
             # Alternate which goes first, so neither always follows the other's writes.
             order = (True, False) if i % 2 == 0 else (False, True)
             for events in order:
-                port = port_on if events else port_off
-                rate = await drive(port, payload[port], connections, seconds)
+                port, pid = (port_on, pid_on) if events else (port_off, pid_off)
+                cpu_before = cpu_seconds(pid)
+                count, rate = await drive(port, payload[port], connections, seconds)
+                per_request = (cpu_seconds(pid) - cpu_before) / count
                 results[events].append(rate)
-                print(f"round {i + 1} events {'on ' if events else 'off'}: {rate:8.1f} req/s")
+                cpu[events].append(per_request)
+                print(
+                    f"round {i + 1} events {'on ' if events else 'off'}: {rate:8.1f} req/s, "
+                    f"server CPU {per_request * 1e6:6.0f} us/request"
+                )
         conn = await asyncpg.connect(url)
         try:
             written = await conn.fetchval("SELECT count(*) FROM analytics_events")
@@ -182,11 +197,17 @@ async def main(rounds: int, seconds: float, connections: int) -> None:
     on, off = statistics.median(results[True]), statistics.median(results[False])
     print(f"median events on : {on:8.1f} req/s ({on * 20:,.0f} lookups/s)")
     print(f"median events off: {off:8.1f} req/s")
-    print(f"overhead: {(off - on) / off * 100:+.1f} % (goal < 5 %)")
-    print(f"events written by the 'on' server: {written:,}")
-    cpu = logging_cpu_per_request(slugs)
+    print(f"throughput overhead: {(off - on) / off * 100:+.1f} % (goal < 5 %)")
+    cpu_on, cpu_off = statistics.median(cpu[True]), statistics.median(cpu[False])
     print(
-        f"logging CPU per 20-slug request: {cpu * 1e6:.0f} us = {cpu * off * 100:.2f} % of the "
+        f"median server CPU per request: on {cpu_on * 1e6:.0f} us, off {cpu_off * 1e6:.0f} us: "
+        f"{(cpu_on - cpu_off) / cpu_off * 100:+.1f} % (the throughput cost on a CPU-bound server)"
+    )
+    print(f"events written by the 'on' server: {written:,}")
+    logging_cpu = logging_cpu_per_request(slugs)
+    print(
+        f"logging CPU per 20-slug request: {logging_cpu * 1e6:.0f} us = "
+        f"{logging_cpu * off * 100:.2f} % of the "
         f"server's time per request at {off:.0f} req/s (one process)"
     )
 
