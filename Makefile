@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium
+.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -43,6 +43,16 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(BIN)/python server.py seed
+
+backfill: $(STAMP)
+	$(BIN)/python server.py backfill
+
+# Benchmarks: each in a temporary database of its own on 127.0.0.1:5432, dropped afterwards.
+bench-backfill: $(STAMP)
+	$(BIN)/python bench/backfill.py
+
+bench-events: $(STAMP)
+	$(BIN)/python bench/events_overhead.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ python server.py create-api-key --name NAME [--scope jobs:write ...]   the key i
 python server.py revoke-api-key --id KEY_ID | list-api-keys
 python server.py purge-idempotency-keys [--older-than-hours 24]
 python server.py export-schema [--output schema.graphql]
+python server.py backfill   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -29,18 +31,24 @@ from starlette.routing import Route
 from api import commands
 from api.cors import cors_middleware
 from api.health import health
+from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.services import Services
 from api.settings import ConfigError, Settings
 from api.view import GraphQLView
 from api.web import web_routes
+from db.analytics import create_events_pool
 from db.embedded import start_embedded_postgres
 from db.migrate import apply_migrations
 from db.pool import Connection, QueryLogger, create_pool
 from db.seed import SeedResult, seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
 from domain.errors import CatalogueError
+from loaders.lookup import LookupObserver
 from loaders.setup import create_lookup, invalidate_shared_cache, start_lookup
+from monitoring import metrics as prometheus_metrics
+from monitoring.events import LookupEventBuffer
+from ops.backfill import run_backfill_command
 from schema import schema
 
 log = logging.getLogger("jobwizard")
@@ -74,12 +82,28 @@ def create_app(
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             command_timeout=settings.db_command_timeout,
-            query_loggers=query_loggers,
+            query_loggers=[*query_loggers, prometheus_metrics.QueryMetrics()],
         )
+        events: LookupEventBuffer | None = None
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
-            lookup = create_lookup(pool, settings)
+            observers: list[LookupObserver] = [
+                # Reads the breaker of `lookup`, bound below, after each batch.
+                prometheus_metrics.LookupMetrics(lambda: lookup.breaker_state)
+            ]
+            if settings.lookup_events:
+                events = LookupEventBuffer(
+                    await create_events_pool(
+                        database_url, command_timeout=settings.db_command_timeout
+                    ),
+                    capacity=settings.event_buffer_size,
+                    flush_interval=settings.event_flush_interval,
+                    batch_size=settings.event_flush_batch,
+                )
+                events.start()
+                observers.append(events)
+            lookup = create_lookup(pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
             try:
                 await start_lookup(
@@ -93,19 +117,24 @@ def create_app(
                     catalogue=catalogue,
                     lookup=lookup,
                     persisted_queries=persisted_queries,
+                    events=events,
                 )
                 yield {"services": services}
             finally:
                 await persisted_queries.close()
                 await lookup.close()
         finally:
+            if events is not None:
+                await events.close()  # graceful shutdown writes what is still buffered
             await pool.close()
+            prometheus_metrics.mark_process_dead(os.getpid())
 
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *web_routes(),
         ],
         lifespan=lifespan,
@@ -152,7 +181,7 @@ OPERATOR_COMMANDS = (
     "list-api-keys",
     "purge-idempotency-keys",
 )
-COMMANDS = ["serve", "migrate", "seed", *OPERATOR_COMMANDS, "export-schema"]
+COMMANDS = ["serve", "migrate", "seed", "backfill", *OPERATOR_COMMANDS, "export-schema"]
 
 
 def _add_operator_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Job-posting wizard GraphQL API")
     parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
     parser.add_argument("--no-migrate", action="store_true", help="do not migrate or seed at start")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=50_000,
+        help="backfill: jobs per batch, each one transaction of about a second "
+        "(fewer batches mean fewer passes counting what is left; see bench/backfill.py)",
+    )
     _add_operator_arguments(parser)
     args = parser.parse_args(argv)
     if args.command == "export-schema":
@@ -200,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             asyncio.run(_migrate(database_url))
             return 0
+        if args.command == "backfill":
+            return run_backfill_command(database_url, batch_size=args.batch_size)
         if args.command == "seed":
             asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path), settings))
             return 0

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.services import Services
+from monitoring.health import events_health
 
 DATABASE_PROBE_TIMEOUT = 1.0
 REDIS_PROBE_TIMEOUT = 0.5
@@ -57,5 +58,6 @@ async def health(request: Request) -> JSONResponse:
         "catalogue": {"microServices": len(services.catalogue.by_slug)},
         "breaker": breaker,
         "cache": cache,
+        "events": events_health(services),
     }
     return JSONResponse(body, status_code=code)

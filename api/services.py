@@ -10,6 +10,7 @@ from api.persisted_queries import PersistedQueries
 from api.settings import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
+from monitoring.events import LookupEventBuffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +20,4 @@ class Services:
     catalogue: Catalogue
     lookup: MicroServiceLookup
     persisted_queries: PersistedQueries = field(default_factory=PersistedQueries.in_memory)
+    events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off

@@ -51,6 +51,15 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     persisted_query_ttl: int = 7 * 24 * 3600  # seconds; 0 keeps them until evicted
     persisted_query_prefix: str = "jobwizard:apq:"
+    # --- lookup monitoring (issue 4) ---
+    lookup_events: bool = True
+    event_buffer_size: int = 10_000
+    event_flush_interval: float = 1.0
+    event_flush_batch: int = 500
+    alert_window_minutes: int = 5
+    alert_slow_lookup_ms: float = 100.0
+    alert_min_success_rate: float = 0.9
+    alert_max_fallback_rate: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +111,16 @@ class Settings:
                 "PERSISTED_QUERY_TTL", 7 * 24 * 3600, low=0, high=10 * 365 * 24 * 3600
             ),
             persisted_query_prefix=reader.text("PERSISTED_QUERY_PREFIX", None) or "jobwizard:apq:",
+            lookup_events=reader.boolean("LOOKUP_EVENTS", True),
+            event_buffer_size=reader.integer("EVENT_BUFFER_SIZE", 10_000, low=1, high=10_000_000),
+            event_flush_interval=reader.number("EVENT_FLUSH_INTERVAL", 1.0, low=0.01),
+            event_flush_batch=reader.integer("EVENT_FLUSH_BATCH", 500, low=1, high=100_000),
+            alert_window_minutes=reader.integer("ALERT_WINDOW_MINUTES", 5, low=1, high=10_080),
+            alert_slow_lookup_ms=reader.number("ALERT_SLOW_LOOKUP_MS", 100.0, low=0.0),
+            alert_min_success_rate=reader.number("ALERT_MIN_SUCCESS_RATE", 0.9, low=0.0, high=1.0),
+            alert_max_fallback_rate=reader.number(
+                "ALERT_MAX_FALLBACK_RATE", 0.2, low=0.0, high=1.0
+            ),
         )
         if settings.redis_url is not None and not settings.redis_url.startswith("redis://"):
             raise ConfigError(
@@ -132,7 +151,7 @@ class _Reader:
             raise ConfigError(f"Config '{key}' must be between {low} and {high}, got {value}.")
         return value
 
-    def number(self, key: str, default: float, *, low: float) -> float:
+    def number(self, key: str, default: float, *, low: float, high: float | None = None) -> float:
         raw = self.text(key, None)
         if raw is None:
             return default
@@ -142,6 +161,8 @@ class _Reader:
             raise ConfigError(f"Config '{key}' must be a number, got {raw!r}.") from None
         if value < low:
             raise ConfigError(f"Config '{key}' must be at least {low}, got {value}.")
+        if high is not None and value > high:
+            raise ConfigError(f"Config '{key}' must be at most {high}, got {value}.")
         return value
 
     def boolean(self, key: str, default: bool) -> bool:

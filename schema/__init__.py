@@ -6,6 +6,7 @@ from graphql.error import GraphQLError
 from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
 
+from monitoring.graphql import OperationMetrics
 from schema.errors import ErrorCodes, log_errors
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
@@ -21,7 +22,9 @@ class AppSchema(Schema):
 
 
 def build_schema() -> Schema:
-    return AppSchema(query=Query, mutation=Mutation, extensions=[RequestLimits, ErrorCodes])
+    return AppSchema(
+        query=Query, mutation=Mutation, extensions=[RequestLimits, ErrorCodes, OperationMetrics]
+    )
 
 
 schema = build_schema()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import catalogue, jobs, wizard
+from resolvers import catalogue, jobs, monitoring, wizard
+from schema.monitoring import Alert, LookupStats, LookupStatsBucket
 from schema.types import Category, Job, MicroService, WizardQuestions
 
 
@@ -32,4 +33,16 @@ class Query:
         resolver=catalogue.categories,
         description="The catalogue as the wizard walks it: categories, their subcategories, "
         "their micro services.",
+    )
+    lookup_stats: LookupStats = strawberry.field(
+        resolver=monitoring.lookup_stats,
+        description="Slug lookup stats over the last `windowMinutes` (1 to 10080).",
+    )
+    lookup_timeline: list[LookupStatsBucket] = strawberry.field(
+        resolver=monitoring.lookup_timeline,
+        description="Per-bucket stats over the window, oldest first, for charts.",
+    )
+    alerts: list[Alert] = strawberry.field(
+        resolver=monitoring.alerts,
+        description="The monitoring alerts that fire now (empty when all is well).",
     )

@@ -9,28 +9,13 @@ import json
 
 import asyncpg
 import httpx
-import pytest
 from playwright.async_api import expect
 
-from schema import schema
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
 
 # A lookup that takes 500 ms and fails: 40 of them push the hour's success rate under 90 %
 # (CRITICAL) and its average latency over 100 ms (WARNING) at the default thresholds.
 SLOW_FAILED_LOOKUPS = 40
-
-
-def _schema_has(field: str) -> bool:
-    result = schema.execute_sync('{ __type(name: "Query") { fields { name } } }')
-    assert result.data is not None, result.errors
-    return field in {f["name"] for f in result.data["__type"]["fields"]}
-
-
-needs_monitoring = pytest.mark.skipif(
-    not _schema_has("lookupTimeline"),
-    reason="LEAD: the dashboard needs Query.lookupStats/lookupTimeline/alerts from issue 4 "
-    "(monitoring); remove this skip once issue 4 is merged.",
-)
 
 
 async def _generate_lookups(server: LiveServer) -> None:
@@ -76,7 +61,6 @@ async def _graphql(server: LiveServer, query: str) -> dict[str, object]:
         return body
 
 
-@needs_monitoring
 async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
     live_server: LiveServer, open_page: BrowserPage
 ) -> None:
@@ -127,9 +111,6 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
     await expect(updated).to_contain_text("Updated")
     stamp = await updated.inner_text()
     await expect(updated).not_to_have_text(stamp, timeout=12_000)
-    if not _schema_has("lookupTimeline"):
-        # Before the monitoring fields exist the page says so instead of drawing nothing.
-        await expect(page.locator("#problem")).to_contain_text("lookupStats")
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
     assert log.console_errors == []

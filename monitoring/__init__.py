@@ -1,0 +1,1 @@
+"""Lookup events, stats and alerts, health details and Prometheus metrics."""

@@ -1,0 +1,165 @@
+"""Prometheus metrics: their definitions, the observers that feed them, and `GET /metrics`.
+
+With several worker processes, set `PROMETHEUS_MULTIPROC_DIR` (an empty, writable folder shared
+by the workers, emptied before they start) *before* the server starts: prometheus-client then
+keeps each process's values in files there and `/metrics`, served by any worker, merges them
+(counters and histograms summed; gauges as each one's `multiprocess_mode` says).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from db import analytics, queries
+from loaders.lookup import LookupEvent
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+BREAKER_STATES = ("closed", "open", "half-open")
+
+LOOKUP_LATENCY = Histogram(
+    "jobwizard_lookup_latency_seconds",
+    "Time to resolve one slug (the batch's time for every slug of the batch).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+LOOKUP_CACHE = Counter(
+    "jobwizard_lookup_cache", "Slug lookups answered by the cache (hit) or not (miss).", ["result"]
+)
+LOOKUP_FALLBACKS = Counter(
+    "jobwizard_lookup_fallbacks", "Slug lookups that degraded to the slug-only fallback."
+)
+LOOKUP_FAILURES = Counter(
+    "jobwizard_lookup_failures", "Slug lookups that failed, by exception class.", ["error_kind"]
+)
+BREAKER_STATE = Gauge(
+    "jobwizard_lookup_breaker_state",
+    "1 for the circuit breaker's current state, 0 for the others (max over workers).",
+    ["state"],
+    multiprocess_mode="max",
+)
+EVENTS_WRITTEN = Counter(
+    "jobwizard_lookup_events_written", "Lookup events written to analytics_events."
+)
+EVENTS_DROPPED = Counter(
+    "jobwizard_lookup_events_dropped", "Lookup events dropped because the buffer was full."
+)
+EVENT_WRITE_ERRORS = Counter(
+    "jobwizard_lookup_event_write_errors", "Failed attempts to write a batch of lookup events."
+)
+EVENT_BUFFER_FILL = Gauge(
+    "jobwizard_lookup_event_buffer_events",
+    "Lookup events waiting in memory to be written (summed over live workers).",
+    multiprocess_mode="livesum",
+)
+DB_QUERIES = Counter(
+    "jobwizard_db_queries",
+    "SQL statements sent, by constant name and outcome.",
+    ["query", "outcome"],
+)
+DB_QUERY_DURATION = Histogram(
+    "jobwizard_db_query_duration_seconds", "SQL statement duration, by constant name.", ["query"]
+)
+GRAPHQL_DURATION = Histogram(
+    "jobwizard_graphql_request_duration_seconds",
+    "GraphQL operation duration, by operation name and outcome (success | error).",
+    ["operation", "outcome"],
+)
+
+_CACHE_HIT = LOOKUP_CACHE.labels(result="hit")
+_CACHE_MISS = LOOKUP_CACHE.labels(result="miss")
+
+
+def _statement_names() -> dict[str, str]:
+    """Statement text -> the name of the constant that holds it."""
+    names: dict[str, str] = {}
+    for module in (queries, analytics):
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str):
+                names.setdefault(value, name)
+    return names
+
+
+class QueryMetrics:
+    """asyncpg query logger: counts each statement under its constant's name ("other" for a
+    statement not in db/, such as a migration file)."""
+
+    def __init__(self) -> None:
+        self._names = _statement_names()
+
+    def __call__(self, record: Any) -> None:
+        name = self._names.get(record.query, "other")
+        outcome = "success" if record.exception is None else "error"
+        DB_QUERIES.labels(query=name, outcome=outcome).inc()
+        DB_QUERY_DURATION.labels(query=name).observe(record.elapsed)
+
+
+class LookupMetrics:
+    """A `LookupObserver` that feeds the lookup metrics, and the breaker gauge as it goes."""
+
+    def __init__(self, breaker_state: Callable[[], str]) -> None:
+        self._breaker_state = breaker_state  # read after every batch
+        self._last_state: str | None = None
+
+    def on_lookups(self, events: Sequence[LookupEvent]) -> None:
+        for event in events:
+            LOOKUP_LATENCY.observe(event.lookup_time_ms / 1000.0)
+            (_CACHE_HIT if event.cache_hit else _CACHE_MISS).inc()
+            if event.fallback_used:
+                LOOKUP_FALLBACKS.inc()
+            if event.error_kind is not None:
+                LOOKUP_FAILURES.labels(error_kind=event.error_kind).inc()
+        self.update_breaker(self._breaker_state())
+
+    def update_breaker(self, state: str) -> None:
+        if state != self._last_state:
+            set_breaker_state(state)
+            self._last_state = state
+
+
+def set_breaker_state(state: str) -> None:
+    for known in BREAKER_STATES:
+        BREAKER_STATE.labels(state=known).set(1 if known == state else 0)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text of this process, or of all workers in multiprocess mode."""
+    registry: CollectorRegistry = REGISTRY
+    if multiprocess_dir() is not None:
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a stopped worker's live gauges (multiprocess mode only)."""
+    if multiprocess_dir() is not None:
+        prometheus_multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def sanitize_operation(name: str | None, known: set[str], limit: int = 200) -> str:
+    """A bounded label for an operation name: clients choose the names, so past `limit`
+    distinct ones, new names are counted as "other"."""
+    if not name:
+        return "anonymous"
+    if name in known:
+        return name
+    if len(name) > 64 or len(known) >= limit:
+        return "other"
+    known.add(name)
+    return name

@@ -1,0 +1,1 @@
+"""Operational commands run from server.py: the UUID backfill."""

@@ -1,0 +1,68 @@
+"""Monitoring fields: lookup stats, their timeline, the alerts that fire now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from api.context import Info
+from db import analytics
+from domain.errors import BadUserInputError
+from monitoring.alerts import AlertThresholds, evaluate_alerts
+from schema.monitoring import Alert, LookupStats, LookupStatsBucket
+
+MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week: events older than that are history, not monitoring
+MIN_BUCKET_SECONDS = 10
+MAX_BUCKET_SECONDS = 24 * 60 * 60
+MAX_BUCKETS = 1440  # one day at one per minute: more points than any chart can show
+
+
+def _window(window_minutes: int) -> timedelta:
+    if not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
+        raise BadUserInputError(
+            f"'windowMinutes' must be between 1 and {MAX_WINDOW_MINUTES}, got {window_minutes}."
+        )
+    return timedelta(minutes=window_minutes)
+
+
+async def lookup_stats(info: Info, window_minutes: int = 60) -> LookupStats:
+    row = await analytics.fetch_lookup_stats(
+        info.context.services.pool, window=_window(window_minutes)
+    )
+    return LookupStats.from_row(row, window_minutes)
+
+
+async def lookup_timeline(
+    info: Info, window_minutes: int = 60, bucket_seconds: int = 60
+) -> list[LookupStatsBucket]:
+    window = _window(window_minutes)
+    if not MIN_BUCKET_SECONDS <= bucket_seconds <= MAX_BUCKET_SECONDS:
+        raise BadUserInputError(
+            f"'bucketSeconds' must be between {MIN_BUCKET_SECONDS} and {MAX_BUCKET_SECONDS}, "
+            f"got {bucket_seconds}."
+        )
+    if window_minutes * 60 // bucket_seconds > MAX_BUCKETS:
+        raise BadUserInputError(
+            f"'windowMinutes' / 'bucketSeconds' would give more than {MAX_BUCKETS} buckets; "
+            "use larger buckets or a shorter window."
+        )
+    rows = await analytics.fetch_lookup_timeline(
+        info.context.services.pool, window=window, bucket=timedelta(seconds=bucket_seconds)
+    )
+    return [LookupStatsBucket.from_row(row) for row in rows]
+
+
+async def alerts(info: Info) -> list[Alert]:
+    services = info.context.services
+    settings = services.settings
+    window_minutes = settings.alert_window_minutes
+    stats = await analytics.fetch_lookup_stats(
+        services.pool, window=timedelta(minutes=window_minutes)
+    )
+    thresholds = AlertThresholds(
+        slow_lookup_ms=settings.alert_slow_lookup_ms,
+        min_success_rate=settings.alert_min_success_rate,
+        max_fallback_rate=settings.alert_max_fallback_rate,
+    )
+    breaker = services.lookup.breaker_state
+    fired = evaluate_alerts(stats, breaker, thresholds, window_minutes)
+    return [Alert.from_fired(alert) for alert in fired]
