@@ -24,6 +24,7 @@ from api.http_errors import (
     HTTPError,
 )
 from api.settings import Settings
+from loaders.cache import BoundedMemoryCache
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,13 @@ class PersistedQueries:
             cache = Cache.from_url(settings.redis_url)
             cache.serializer = StringSerializer()  # type: ignore[attr-defined]
         else:
-            cache = Cache(Cache.MEMORY, serializer=StringSerializer())
+            # Bounded: anyone may register documents, and memory must not grow with them.
+            cache = BoundedMemoryCache(max_entries=settings.persisted_query_max_entries)
         return cls(cache, prefix=settings.persisted_query_prefix, ttl=settings.persisted_query_ttl)
 
     @classmethod
-    def in_memory(cls) -> PersistedQueries:
-        return cls(Cache(Cache.MEMORY, serializer=StringSerializer()), prefix="apq:", ttl=None)
+    def in_memory(cls, max_entries: int = 10_000) -> PersistedQueries:
+        return cls(BoundedMemoryCache(max_entries=max_entries), prefix="apq:", ttl=None)
 
     async def get(self, sha256: str) -> str | None:
         try:

@@ -51,6 +51,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     persisted_query_ttl: int = 7 * 24 * 3600  # seconds; 0 keeps them until evicted
     persisted_query_prefix: str = "jobwizard:apq:"
+    persisted_query_max_entries: int = 10_000  # in-process store only; Redis evicts by policy
     # --- lookup monitoring (issue 4) ---
     lookup_events: bool = True
     event_buffer_size: int = 10_000
@@ -111,6 +112,9 @@ class Settings:
                 "PERSISTED_QUERY_TTL", 7 * 24 * 3600, low=0, high=10 * 365 * 24 * 3600
             ),
             persisted_query_prefix=reader.text("PERSISTED_QUERY_PREFIX", None) or "jobwizard:apq:",
+            persisted_query_max_entries=reader.integer(
+                "PERSISTED_QUERY_MAX_ENTRIES", 10_000, low=1, high=10**7
+            ),
             lookup_events=reader.boolean("LOOKUP_EVENTS", True),
             event_buffer_size=reader.integer("EVENT_BUFFER_SIZE", 10_000, low=1, high=10_000_000),
             event_flush_interval=reader.number("EVENT_FLUSH_INTERVAL", 1.0, low=0.01),

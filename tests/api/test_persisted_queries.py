@@ -139,3 +139,20 @@ async def test_queries_registered_in_one_worker_are_served_by_another_through_re
         assert await client.get(f"{redis_prefix}{sha256}") == query.encode()
     finally:
         await client.aclose()
+
+
+async def test_the_in_process_store_is_bounded_least_recently_used_out(database_url: str) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, persisted_query_max_entries=2
+    ) as api:
+        queries = [_unique_query() for _ in range(3)]
+        for query in queries:
+            await api.client.post(
+                "/graphql", json={"query": query, "extensions": _apq(_sha(query))}
+            )
+        oldest, *newest = queries
+        assert (await _get(api, _sha(oldest))).json()["errors"][0]["message"] == (
+            "PersistedQueryNotFound"
+        )
+        for query in newest:
+            assert "errors" not in (await _get(api, _sha(query))).json()
