@@ -41,6 +41,8 @@ class Settings:
     retry_budget_ms: int = 250
     lookup_statement_timeout_ms: int = 1000
     cache_warm_up: bool = True
+    # The rollback switch: false stores every new job slug-only, with no lookup at all.
+    job_uuids: bool = True
     # Request limits (issue 5): each rejection happens before any resolver runs.
     max_query_depth: int = 12
     max_aliases: int = 200
@@ -97,6 +99,7 @@ class Settings:
                 "LOOKUP_STATEMENT_TIMEOUT_MS", 1000, low=1, high=600_000
             ),
             cache_warm_up=reader.boolean("CACHE_WARM_UP", True),
+            job_uuids=reader.boolean("JOB_UUIDS", True),
             max_query_depth=reader.integer("MAX_QUERY_DEPTH", 12, low=1, high=1000),
             max_aliases=reader.integer("MAX_ALIASES", 200, low=0, high=100_000),
             max_tokens=reader.integer("MAX_TOKENS", 5000, low=10, high=10_000_000),

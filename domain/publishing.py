@@ -37,9 +37,11 @@ async def publish_job(
     catalogue: Catalogue,
     micro_services: MicroServiceLoader,
     draft: JobDraft,
+    resolve_uuid: bool = True,
 ) -> JobRecord:
     """Validate `draft` and store it as a job; raise a `DomainError` for anything the client
-    should see (nothing is stored then)."""
+    should see (nothing is stored then). With `resolve_uuid` off (the operator's rollback to
+    slug-only, `JOB_UUIDS=false`) the job is stored slug-only without any lookup."""
     spec = catalogue.micro_service(draft.micro_id)
     if spec is None:
         # The questions come from the catalogue file; without them no answer can be checked.
@@ -48,9 +50,10 @@ async def publish_job(
             fields={"microId": "No micro service has this slug."},
         )
     answers = validate_answers(spec, draft.answers)
+    record, lookup_down = None, not resolve_uuid
     try:
-        record = await micro_services.load(draft.micro_id)
-        lookup_down = False
+        if resolve_uuid:
+            record = await micro_services.load(draft.micro_id)
     except LookupUnavailableError as exc:
         # The lookup is down but the insert may well work: take the job slug-only rather than
         # turn the customer away; the UUID backfill fills it in once lookups recover. A

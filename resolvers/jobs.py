@@ -43,5 +43,6 @@ async def publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
             api_key_id=caller.id,
             idempotency_key=key,
         ),
+        resolve_uuid=services.settings.job_uuids,
     )
     return PublishJobPayload(job=Job.from_record(record))

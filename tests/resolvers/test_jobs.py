@@ -154,3 +154,32 @@ async def test_questions_without_catalogue_row_store_a_slug_only_job(
         await conn.close()
     assert row is not None
     assert (row["micro_id"], row["micro_uuid"]) == ("wall-painting", None)
+
+
+async def test_rollback_switch_stores_jobs_slug_only_without_any_lookup(
+    database_url: str, jobs_writer_key: IssuedKey
+) -> None:
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        cache_warm_up=False,
+        job_uuids=False,
+    ) as api:
+        api.statements.clear()
+        body = await api.graphql(
+            "mutation($i: PublishJobInput!) "
+            "{ publishJob(input: $i) { degraded job { id microUuid } } }",
+            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+            headers=jobs_writer_key.headers,
+        )
+        assert api.statements.lookups == []  # publishing itself looked nothing up
+        job = body["data"]["publishJob"]["job"]
+        assert job["microUuid"] is None
+        assert body["data"]["publishJob"]["degraded"] is True
+        conn = await asyncpg.connect(database_url)
+        try:
+            stored = await conn.fetchval("SELECT micro_uuid FROM jobs WHERE id = $1", job["id"])
+        finally:
+            await conn.close()
+        assert stored is None
