@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -38,34 +39,22 @@ class Alert:
         )
 
 
-@strawberry.type(
-    description="Slug lookups over a window. Rates are fractions 0..1, null when total is 0."
-)
-class LookupStats:
-    window_minutes: int
-    total: int
-    avg_latency_ms: float | None
-    p95_latency_ms: float | None
-    success_rate: float | None
-    fallback_rate: float | None
-    cache_hit_rate: float | None
-
-    @classmethod
-    def from_row(cls, row: LookupStatsRow, window_minutes: int) -> LookupStats:
-        return cls(
-            window_minutes=window_minutes,
-            total=row.total,
-            avg_latency_ms=row.avg_latency_ms,
-            p95_latency_ms=row.p95_latency_ms,
-            success_rate=row.success_rate,
-            fallback_rate=row.fallback_rate,
-            cache_hit_rate=row.cache_hit_rate,
-        )
+def _figures(row: LookupStatsRow) -> dict[str, Any]:
+    """The figures both stats types share, by field name."""
+    return {
+        "total": row.total,
+        "avg_latency_ms": row.avg_latency_ms,
+        "p95_latency_ms": row.p95_latency_ms,
+        "success_rate": row.success_rate,
+        "fallback_rate": row.fallback_rate,
+        "cache_hit_rate": row.cache_hit_rate,
+    }
 
 
 @strawberry.type
-class LookupStatsBucket:
-    bucket_start: datetime
+class LookupFigures:
+    """Not exposed on its own: the fields a window and a bucket both report."""
+
     total: int
     avg_latency_ms: float | None
     p95_latency_ms: float | None
@@ -73,15 +62,22 @@ class LookupStatsBucket:
     fallback_rate: float | None
     cache_hit_rate: float | None
 
+
+@strawberry.type(
+    description="Slug lookups over a window. Rates are fractions 0..1, null when total is 0."
+)
+class LookupStats(LookupFigures):
+    window_minutes: int
+
+    @classmethod
+    def from_row(cls, row: LookupStatsRow, window_minutes: int) -> LookupStats:
+        return cls(window_minutes=window_minutes, **_figures(row))
+
+
+@strawberry.type
+class LookupStatsBucket(LookupFigures):
+    bucket_start: datetime
+
     @classmethod
     def from_row(cls, row: LookupStatsBucketRow) -> LookupStatsBucket:
-        stats = row.stats
-        return cls(
-            bucket_start=row.bucket_start,
-            total=stats.total,
-            avg_latency_ms=stats.avg_latency_ms,
-            p95_latency_ms=stats.p95_latency_ms,
-            success_rate=stats.success_rate,
-            fallback_rate=stats.fallback_rate,
-            cache_hit_rate=stats.cache_hit_rate,
-        )
+        return cls(bucket_start=row.bucket_start, **_figures(row.stats))
