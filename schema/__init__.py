@@ -6,6 +6,7 @@ from graphql.error import GraphQLError
 from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
 
+from schema.document_cache import DocumentCache, DocumentCacheExtension
 from schema.errors import ErrorCodes, log_errors
 from schema.mutation import Mutation
 from schema.query import Query
@@ -19,8 +20,19 @@ class AppSchema(Schema):
         log_errors(errors, execution_context)
 
 
-def build_schema() -> Schema:
-    return AppSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes])
+# Distinct documents kept parsed and validated. Clients send a handful of fixed documents with
+# variables; the bound only stops clients that inline literals from growing memory.
+DOCUMENT_CACHE_SIZE = 1000
 
 
-schema = build_schema()
+def build_schema(document_cache: DocumentCache | None = None) -> Schema:
+    cache = DocumentCache(DOCUMENT_CACHE_SIZE) if document_cache is None else document_cache
+    return AppSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[lambda: DocumentCacheExtension(cache), ErrorCodes],
+    )
+
+
+document_cache = DocumentCache(DOCUMENT_CACHE_SIZE)
+schema = build_schema(document_cache)
