@@ -2,7 +2,6 @@
 
 import uuid
 
-
 from schema import document_cache
 from schema.document_cache import DocumentCache
 from tests.support import AppHarness
