@@ -81,6 +81,7 @@ class RunResult:
     p50_ms: float
     p99_ms: float
     bad: int  # non-2xx responses and socket errors
+    cpu_ms_per_request: float = 0.0  # the server's CPU time over the run / requests
     transactions_per_request: float | None = None
 
 
@@ -90,8 +91,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants (uvicorn and Node workers)."""
+def _tree(pid: int) -> set[int]:
+    """`pid` and all its descendants (uvicorn and Node workers)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -106,8 +107,25 @@ def rss_kb(pid: int) -> int:
         children = [p for p, parent in parents.items() if parent == current]
         tree.update(children)
         frontier.extend(children)
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its live descendants."""
+    ticks = 0
+    for member in _tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants."""
     total = 0
-    for member in tree:
+    for member in _tree(pid):
         try:
             for line in Path(f"/proc/{member}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -322,10 +340,14 @@ class Bench:
         script = lua_script(self.tmp / f"{system.name}-{scenario.name}.lua", scenario, kind, slugs)
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
+        assert system.process is not None
+        cpu_before = cpu_seconds(system.process.pid)
         requests, elapsed, out = wrk(system.url, script, self.duration, self.connections)
+        cpu = cpu_seconds(system.process.pid) - cpu_before
         system.idle_since = time.monotonic()
         system.window_requests += requests
         result = parse(system.name, scenario.name, requests, elapsed, out)
+        result.cpu_ms_per_request = 1000 * cpu / max(requests, 1)
         system.window_runs.append(result)
         return result
 
@@ -398,7 +420,9 @@ class Bench:
                     print(
                         f"  run {run + 1} {scenario.name:<8} {system.name:<14} "
                         f"{result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                        f"p99 {result.p99_ms:7.2f} ms{f'  BAD {result.bad}' if result.bad else ''}",
+                        f"p99 {result.p99_ms:7.2f} ms  "
+                        f"CPU {result.cpu_ms_per_request:6.3f} ms/req"
+                        f"{f'  BAD {result.bad}' if result.bad else ''}",
                         flush=True,
                     )  # fmt: skip
         for system in systems:
@@ -433,8 +457,8 @@ class Bench:
             f" PostgreSQL on loopback, wrk -t1 -c{self.connections}, {self.runs} x "
             f"{self.duration:g} s per cell, {self.services} micro services\n",
             "| operation | system | req/s | p50 ms | p99 ms | x PostGraphile | x baseline "
-            "| SQL xacts/req |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| server CPU ms/req | SQL xacts/req |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scenario in plan:
             for name in self.systems:
@@ -450,6 +474,7 @@ class Bench:
                     f"| {mean(name, scenario.name, 'p50_ms'):.2f} "
                     f"| {mean(name, scenario.name, 'p99_ms'):.2f} "
                     f"| {_ratio(rps, pg)} | {_ratio(rps, base)} "
+                    f"| {mean(name, scenario.name, 'cpu_ms_per_request'):.3f} "
                     f"| {'' if xacts is None else f'{xacts:.2f}'} |"
                 )
         bad = sum(r.bad for r in self.results)
@@ -458,6 +483,9 @@ class Bench:
             "SQL xacts/req: committed + rolled-back transactions of the system's own database "
             "(pg_stat_database) over the requests wrk completed; an autocommit statement is one, "
             "a simple-query batch (asyncpg's reset on release) is one, a transaction block is one.",
+            "server CPU ms/req: user + system CPU time of the server's processes during the run "
+            "over its requests: the cost per request per core, steadier than req/s on a busy "
+            "machine (wrk and PostgreSQL share the same cores).",
             "",
             "| system | RSS at start MB | RSS at end MB |",
             "| --- | ---: | ---: |",
