@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -63,17 +64,30 @@ def create_app(
             command_timeout=settings.db_command_timeout,
             query_loggers=query_loggers,
         )
+        read_pool: asyncpg.Pool | None = None
         try:
             async with pool.acquire() as conn:
                 await prepare_database(conn, settings, catalogue)
+            if settings.database_read_url:
+                # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
+                read_pool = await create_pool(
+                    settings.database_read_url,
+                    min_size=settings.db_pool_min,
+                    max_size=settings.db_pool_max,
+                    command_timeout=settings.db_command_timeout,
+                    query_loggers=query_loggers,
+                )
             services = Services(
                 settings=settings,
                 pool=pool,
                 catalogue=catalogue,
-                lookup=MicroServiceLookup(pool),
+                lookup=MicroServiceLookup(pool if read_pool is None else read_pool),
+                read_pool=read_pool,
             )
             yield {"services": services}
         finally:
+            if read_pool is not None:
+                await read_pool.close()
             await pool.close()
 
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
@@ -84,6 +98,46 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def app_factory() -> Starlette:
+    """The app from the environment, for uvicorn's worker processes (`WORKERS` > 1) and for
+    `uvicorn server:app_factory --factory`."""
+    settings = Settings.from_env()
+    database_url, _embedded = database_url_for(settings)
+    return create_app(settings, database_url=database_url)
+
+
+async def _prepare(database_url: str, settings: Settings) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await prepare_database(conn, settings, load_catalogue(settings.catalogue_path))
+    finally:
+        await conn.close()
+
+
+def serve(settings: Settings, database_url: str) -> None:
+    # uvloop and httptools are what uvicorn's "auto" picks when installed (uvicorn[standard]).
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+    }
+    log.info(
+        "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
+        settings.host,
+        settings.port,
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, database_url=database_url), **options)
+        return
+    # Worker processes import the app by name and build it from the environment: migrate and
+    # seed once here, then hand them the database and tell them not to do it again.
+    asyncio.run(_prepare(database_url, settings))
+    os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
+    uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
 
 
 def database_url_for(settings: Settings) -> tuple[str, Any]:
@@ -136,12 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed":
             asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path)))
             return 0
-        app = create_app(settings, database_url=database_url)
+        load_catalogue(settings.catalogue_path)  # a broken catalogue stops us before serving
     except CatalogueError as exc:
         print(f"Catalogue error: {exc}", file=sys.stderr)
         return 2
-    log.info("serving GraphQL on http://%s:%d/graphql", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    serve(settings, database_url)
     return 0
 
 

@@ -17,3 +17,9 @@ class Services:
     pool: asyncpg.Pool
     catalogue: Catalogue
     lookup: MicroServiceLookup
+    # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
+    read_pool: asyncpg.Pool | None = None
+
+    @property
+    def catalogue_pool(self) -> asyncpg.Pool:
+        return self.pool if self.read_pool is None else self.read_pool

@@ -28,6 +28,8 @@ class Settings:
     catalogue_path: Path
     log_level: str
     graphiql: bool
+    workers: int = 1
+    database_read_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +50,8 @@ class Settings:
             ),
             log_level=(reader.text("LOG_LEVEL", "info") or "info").upper(),
             graphiql=reader.boolean("GRAPHIQL", True),
+            workers=reader.integer("WORKERS", os.cpu_count() or 1, low=1, high=256),
+            database_read_url=reader.text("DATABASE_READ_URL", None),
         )
         if settings.db_pool_min > settings.db_pool_max:
             raise ConfigError("Config 'DB_POOL_MIN' must not be greater than 'DB_POOL_MAX'.")

@@ -32,13 +32,13 @@ async def micro_services(
             and (subcategory is None or r.subcategory == subcategory)
         ]
     rows = await repository.list_micro_services(
-        info.context.services.pool, category=category, subcategory=subcategory
+        info.context.services.catalogue_pool, category=category, subcategory=subcategory
     )
     return [MicroService.from_record(r) for r in rows]
 
 
 async def categories(info: Info) -> list[Category]:
-    pool = info.context.services.pool
+    pool = info.context.services.catalogue_pool
     cats, subs, services = await asyncio.gather(
         repository.list_categories(pool),
         repository.list_subcategories(pool),
