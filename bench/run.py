@@ -286,10 +286,22 @@ class Bench:
         ]  # fmt: skip
         node_env = {"NODE_ENV": "production", "GRAPHILE_ENV": "production"}
         systems = [
-            System(OURS, serve, ours_env),
+            System(OURS, serve, dict(ours_env)),  # each system its own env: DATABASE_URL differs
             System(BASELINE, [python, "-m", "bench.baseline"], {}),
             System(POSTGRAPHILE, postgraphile, node_env),
         ]
+        no_seed = {"MIGRATE_ON_START": "false", "SEED_ON_START": "false"}
+        # Bench-only variants of our server (not run unless named in BENCH_SYSTEMS).
+        if "lean" in self.only_systems:
+            systems.append(System("lean", [python, "-m", "bench.lean"], {**ours_env, **no_seed}))
+        if "lean-json" in self.only_systems:
+            systems.append(
+                System(
+                    "lean-json",
+                    [python, "-m", "bench.lean"],
+                    {**ours_env, **no_seed, "LEAN_JSON": "json"},
+                )
+            )
         if self.scaleout:
             systems += [
                 System(f"{OURS}x2", serve, {**ours_env, "WORKERS": "2"}),
@@ -305,7 +317,8 @@ class Bench:
 
     @staticmethod
     def kind(system: System) -> str:
-        return system.name.removesuffix("x2")
+        """Whose request bodies a system is sent."""
+        return OURS if system.name.startswith("lean") else system.name.removesuffix("x2")
 
     # -- statement counting -----------------------------------------------------------------
     def settle(self, system: System) -> None:
