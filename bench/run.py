@@ -245,8 +245,8 @@ def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[int, 
 
 def parse(system: str, scenario: str, requests: int, seconds: float, out: str) -> RunResult:
     # The "Latency Distribution" lines: "     50%    1.23ms" (not the "+/- Stdev" column).
-    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE)
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", out, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", out, re.MULTILINE)
     if p50 is None or p99 is None:
         raise RuntimeError(f"cannot read wrk latencies:\n{out}")
     bad = sum(int(m) for m in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
