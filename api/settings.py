@@ -63,6 +63,9 @@ class Settings:
     alert_slow_lookup_ms: float = 100.0
     alert_min_success_rate: float = 0.9
     alert_max_fallback_rate: float = 0.2
+    # --- throughput and scale-out (issue 6) ---
+    workers: int = 1
+    database_read_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +131,8 @@ class Settings:
             alert_max_fallback_rate=reader.number(
                 "ALERT_MAX_FALLBACK_RATE", 0.2, low=0.0, high=1.0
             ),
+            workers=reader.integer("WORKERS", os.cpu_count() or 1, low=1, high=256),
+            database_read_url=reader.text("DATABASE_READ_URL", None),
         )
         if settings.redis_url is not None and not settings.redis_url.startswith("redis://"):
             raise ConfigError(

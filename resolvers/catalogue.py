@@ -32,7 +32,7 @@ async def micro_services(
         ]
     services = info.context.services
     rows = await listing.list_micro_services(
-        services.pool,
+        services.catalogue_pool,
         services.catalogue,
         info.context.loaders.micro_services,
         statement_timeout=services.lookup.statement_timeout,
@@ -45,7 +45,7 @@ async def micro_services(
 async def categories(info: Info) -> list[Category]:
     services = info.context.services
     tree = await listing.category_tree(
-        services.pool,
+        services.catalogue_pool,
         services.catalogue,
         info.context.loaders.micro_services,
         statement_timeout=services.lookup.statement_timeout,

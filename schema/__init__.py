@@ -7,6 +7,7 @@ from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
 
 from monitoring.graphql import OperationMetrics
+from schema.document_cache import DocumentCache, DocumentCacheExtension
 from schema.errors import ErrorCodes, log_errors
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
@@ -21,10 +22,25 @@ class AppSchema(Schema):
         log_errors(errors, execution_context)
 
 
-def build_schema() -> Schema:
+# Distinct documents kept parsed and validated. Clients send a handful of fixed documents with
+# variables; the bound only stops clients that inline literals from growing memory.
+DOCUMENT_CACHE_SIZE = 1000
+
+
+def build_schema(document_cache: DocumentCache | None = None) -> Schema:
+    cache = DocumentCache(DOCUMENT_CACHE_SIZE) if document_cache is None else document_cache
     return AppSchema(
-        query=Query, mutation=Mutation, extensions=[RequestLimits, ErrorCodes, OperationMetrics]
+        query=Query,
+        mutation=Mutation,
+        # RequestLimits sets the parse options and validation rules the cache then applies.
+        extensions=[
+            RequestLimits,
+            lambda: DocumentCacheExtension(cache),
+            ErrorCodes,
+            OperationMetrics,
+        ],
     )
 
 
-schema = build_schema()
+document_cache = DocumentCache(DOCUMENT_CACHE_SIZE)
+schema = build_schema(document_cache)

@@ -7,28 +7,31 @@ one object and each app may be configured differently.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLList,
     InlineFragmentNode,
+    ListTypeNode,
     ListValueNode,
-    NullValueNode,
+    Node,
+    NonNullTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
-    VariableNode,
     get_nullable_type,
 )
-from graphql.language import ArgumentNode, ValueNode
+from graphql.language import ArgumentNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -69,14 +72,31 @@ class RequestLimits(SchemaExtension):
         context = self.execution_context
         limits = Limits.of(context.context)
         context.parse_options["max_tokens"] = limits.max_tokens
-        rules: list[type[ASTValidationRule]] = [
-            _shape_rule(limits),
-            _list_length_rule(limits.max_list_length, context.variables or {}),
-        ]
-        if not limits.introspection:
-            rules.append(_NoIntrospection)
-        context.validation_rules = (*context.validation_rules, *rules)
+        # The same rule classes for the same limits, so that the document cache (keyed by
+        # query text and rule set) can reuse a validation; what depends on the request's
+        # variables is checked apart, in on_validate.
+        context.validation_rules = (*context.validation_rules, *_rules(limits))
         yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            limit = Limits.of(context.context).max_list_length
+            errors = _variable_list_errors(document, context.variables or {}, limit)
+            if errors:
+                # Set before validation runs, so it is skipped and these are the answer.
+                context.pre_execution_errors = errors
+        yield
+
+
+@functools.cache
+def _rules(limits: Limits) -> tuple[type[ASTValidationRule], ...]:
+    rules: tuple[type[ASTValidationRule], ...] = (
+        _shape_rule(limits.max_depth, limits.max_aliases),
+        _list_length_rule(limits.max_list_length),
+    )
+    return rules if limits.introspection else (*rules, _NoIntrospection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +144,7 @@ def measure(
     return _Shape(depth, aliases)
 
 
-def _shape_rule(limits: Limits) -> type[ASTValidationRule]:
+def _shape_rule(max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
     class ShapeLimits(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -139,78 +159,85 @@ def _shape_rule(limits: Limits) -> type[ASTValidationRule]:
                     continue
                 shape = measure(operation.selection_set, fragments, memo)
                 total_aliases += shape.aliases
-                if shape.depth > limits.max_depth:
+                if shape.depth > max_depth:
                     self.report_error(
                         _limit_error(
-                            f"The query is {shape.depth} levels deep; the limit is "
-                            f"{limits.max_depth}.",
+                            f"The query is {shape.depth} levels deep; the limit is {max_depth}.",
                             operation,
                             MAX_DEPTH_EXCEEDED,
-                            limits.max_depth,
+                            max_depth,
                         )
                     )
-            if total_aliases > limits.max_aliases:
+            if total_aliases > max_aliases:
                 self.report_error(
                     _limit_error(
-                        f"The document uses {total_aliases} aliases; the limit is "
-                        f"{limits.max_aliases}.",
+                        f"The document uses {total_aliases} aliases; the limit is {max_aliases}.",
                         None,
                         MAX_ALIASES_EXCEEDED,
-                        limits.max_aliases,
+                        max_aliases,
                     )
                 )
 
     return ShapeLimits
 
 
-def _list_length_rule(max_length: int, variables: Mapping[str, Any]) -> type[ASTValidationRule]:
-    class ListLength(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            # A variable that is not sent takes its default from the operation.
-            self._defaults: dict[str, ValueNode] = {
-                d.variable.name.value: d.default_value
-                for op in context.document.definitions
-                if isinstance(op, OperationDefinitionNode)
-                for d in op.variable_definitions or ()
-                if d.default_value is not None
-            }
+def _too_long(name: str, length: int, max_length: int, node: Node) -> GraphQLError:
+    return GraphQLError(
+        f"Argument '{name}' has {length} items; the limit is {max_length}.",
+        [node],
+        extensions={
+            "code": BAD_USER_INPUT,
+            "reason": LIST_TOO_LONG,
+            "limit": max_length,
+            "fields": {name: f"At most {max_length} items."},
+        },
+    )
 
+
+def _list_length_rule(max_length: int) -> type[ASTValidationRule]:
+    """List literals written in the document (values sent as variables: see below)."""
+
+    class ListLength(ValidationRule):
         def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
             definition = self.context.get_argument()
             if definition is None or not isinstance(
                 get_nullable_type(definition.type), GraphQLList
             ):
                 return
-            length = self._length(node.value)
-            if length > max_length:
-                self.report_error(
-                    GraphQLError(
-                        f"Argument '{node.name.value}' has {length} items; the limit is "
-                        f"{max_length}.",
-                        [node],
-                        extensions={
-                            "code": BAD_USER_INPUT,
-                            "reason": LIST_TOO_LONG,
-                            "limit": max_length,
-                            "fields": {node.name.value: f"At most {max_length} items."},
-                        },
-                    )
-                )
-
-        def _length(self, value: ValueNode) -> int:
-            if isinstance(value, VariableNode):
-                name = value.name.value
-                if name in variables:
-                    sent = variables[name]
-                    return len(sent) if isinstance(sent, list) else int(sent is not None)
-                default = self._defaults.get(name)
-                return 0 if default is None else self._length(default)
-            if isinstance(value, ListValueNode):
-                return len(value.values)
-            return 0 if isinstance(value, NullValueNode) else 1  # a lone item coerces to [item]
+            value = node.value
+            if isinstance(value, ListValueNode) and len(value.values) > max_length:
+                self.report_error(_too_long(node.name.value, len(value.values), max_length, node))
 
     return ListLength
+
+
+def _variable_list_errors(
+    document: DocumentNode, variables: Mapping[str, Any], max_length: int
+) -> list[GraphQLError]:
+    """List-typed variables longer than the limit: the value sent, or else the default.
+
+    Only a list-typed variable can fill a list argument with more than one item (a lone value
+    coerces to a one-item list), so checking the variables' own lengths is enough."""
+    errors: list[GraphQLError] = []
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        for definition in operation.variable_definitions or ():
+            declared = definition.type
+            if isinstance(declared, NonNullTypeNode):
+                declared = declared.type
+            if not isinstance(declared, ListTypeNode):
+                continue
+            name = definition.variable.name.value
+            if name in variables:
+                sent = variables[name]
+                length = len(sent) if isinstance(sent, list) else 0
+            else:
+                default = definition.default_value
+                length = len(default.values) if isinstance(default, ListValueNode) else 0
+            if length > max_length:
+                errors.append(_too_long(name, length, max_length, definition))
+    return errors
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):

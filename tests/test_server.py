@@ -77,3 +77,56 @@ def test_bad_setting_stops_with_a_message_naming_it() -> None:
     )
     assert result.returncode == 2
     assert "Config 'PORT' must be an integer, got 'eighty'." in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_workers_serve_from_several_processes_sharing_the_port(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": empty_database_url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WORKERS": "2",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log)
+        # Migrated and seeded once by the parent; both workers answer from that database.
+        workers = [
+            pid
+            for pid in _children(process.pid)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 2, workers
+        for _ in range(10):
+            body = httpx.post(
+                f"{url}/graphql",
+                json={"query": '{ microService(slug: "wall-painting") { id } }'},
+                timeout=5,
+            ).json()
+            assert body["data"]["microService"]["id"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,139 @@
+"""The operations the bench sends, as the JSON bodies each system is POSTed.
+
+PostGraphile's side is the equivalent GraphQL for the schema it generates from the same tables
+(checked against its introspection): `microServiceBySlug(slug:)` returning `rowId` (the UUID),
+`slug`, `name`. It has no "list these slugs" field out of the box (no `in` filter without the
+connection-filter plugin), so for the 20-slug list its client would send the 20 aliased lookups;
+`wizardQuestions` (questions live in the catalogue file, not in tables) and `publishJob` (our
+validation) have no equivalent there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support import WALL_PAINTING_ANSWERS
+
+OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
+ALIASES = 20
+SERVICE_FIELDS = "id slug name"
+PG_SERVICE_FIELDS = "rowId slug name"
+
+
+def body(query: str, variables: dict[str, Any], operation: str) -> str:
+    return json.dumps({"query": query, "variables": variables, "operationName": operation})
+
+
+def _aliased(field_name: str, fields: str) -> str:
+    params = ", ".join(f"$s{i}: String!" for i in range(ALIASES))
+    selections = " ".join(f"m{i}: {field_name}(slug: $s{i}) {{ {fields} }}" for i in range(ALIASES))
+    return f"query Aliased({params}) {{ {selections} }}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    bodies: dict[str, str]  # system -> JSON body; a system absent here does not run it
+    expect: dict[str, int] = field(default_factory=dict)  # system -> non-null results expected
+    literal: bool = False  # each request a new document (built by the wrk script)
+
+
+def scenarios(slugs: list[str]) -> list[Scenario]:
+    one, twenty = slugs[0], slugs[:ALIASES]
+    aliased_vars = {f"s{i}": s for i, s in enumerate(twenty)}
+    ours_aliased = body(_aliased("microService", SERVICE_FIELDS), aliased_vars, "Aliased")
+    pg_aliased = body(_aliased("microServiceBySlug", PG_SERVICE_FIELDS), aliased_vars, "Aliased")
+    return [
+        Scenario(
+            "one",
+            "1 lookup by slug",
+            {
+                OURS: body(
+                    "query One($slug: String!) "
+                    f"{{ microService(slug: $slug) {{ {SERVICE_FIELDS} }} }}",
+                    {"slug": one},
+                    "One",
+                ),
+                BASELINE: body("", {"slug": one}, "One"),
+                POSTGRAPHILE: body(
+                    "query One($slug: String!) "
+                    f"{{ microServiceBySlug(slug: $slug) {{ {PG_SERVICE_FIELDS} }} }}",
+                    {"slug": one},
+                    "One",
+                ),
+            },
+            {OURS: 1, BASELINE: 1, POSTGRAPHILE: 1},
+        ),
+        Scenario(
+            "aliased",
+            "20 aliased lookups",
+            {
+                OURS: ours_aliased,
+                BASELINE: body("", aliased_vars, "Aliased"),
+                POSTGRAPHILE: pg_aliased,
+            },
+            {OURS: ALIASES, BASELINE: ALIASES, POSTGRAPHILE: ALIASES},
+        ),
+        Scenario(
+            "slugs",
+            "20 slugs, microServices(slugs:)",
+            {
+                OURS: body(
+                    "query Slugs($slugs: [String!]!) "
+                    f"{{ microServices(slugs: $slugs) {{ {SERVICE_FIELDS} }} }}",
+                    {"slugs": twenty},
+                    "Slugs",
+                ),
+                BASELINE: body("", {"slugs": twenty}, "Slugs"),
+                POSTGRAPHILE: pg_aliased,  # its client's only way: 20 aliased lookups
+            },
+            {OURS: ALIASES, BASELINE: ALIASES, POSTGRAPHILE: ALIASES},
+        ),
+        Scenario(
+            "wizard",
+            "wizardQuestions",
+            {
+                OURS: body(
+                    "query Wizard($path: [String!]!) { wizardQuestions(categories: $path) "
+                    "{ microId microUuid questions { id label type required "
+                    "options { value label } } } }",
+                    {"path": ["painting", "interior", "wall-painting"]},
+                    "Wizard",
+                ),
+                BASELINE: body("", {"path": ["painting", "interior", "wall-painting"]}, "Wizard"),
+            },
+            {OURS: 1, BASELINE: 1},
+        ),
+        Scenario(
+            "publish",
+            "publishJob",
+            {
+                OURS: body(
+                    "mutation Publish($input: PublishJobInput!) "
+                    "{ publishJob(input: $input) { job { id microUuid status } } }",
+                    {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+                    "Publish",
+                ),
+            },
+            {OURS: 1},
+        ),
+        Scenario(
+            "literal",
+            "1 lookup, literal in query (new document per request)",
+            {
+                OURS: "microService|" + SERVICE_FIELDS,
+                POSTGRAPHILE: "microServiceBySlug|" + PG_SERVICE_FIELDS,
+            },
+            literal=True,
+        ),
+    ]
+
+
+def literal_body(field_spec: str, slug: str, n: int) -> str:
+    """What the literal scenario's wrk script sends for request n (for the pre-flight check)."""
+    field_name, fields = field_spec.split("|")
+    query = f'{{ q{n}: {field_name}(slug: "{slug}") {{ {fields} }} }}'
+    return json.dumps({"query": query})
