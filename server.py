@@ -31,6 +31,7 @@ from starlette.routing import Route
 from api import commands
 from api.cors import cors_middleware
 from api.health import health
+from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.services import Services
@@ -129,6 +130,7 @@ def create_app(
                     persisted_queries=persisted_queries,
                     events=events,
                     read_pool=read_pool,
+                    lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
                 )
                 yield {"services": services}
             finally:

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,8 +38,9 @@ from api.http_errors import (
     UNSUPPORTED_MEDIA_TYPE,
     HTTPError,
 )
-from api.persisted_queries import PersistedQueries, requested_hash, verify
+from api.persisted_queries import requested_hash, verify
 from api.services import Services
+from monitoring.graphql import observe_operation
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -138,8 +140,8 @@ def _too_large(limit: int) -> HTTPError:
 
 def _decode_json(raw: str | bytes, what: str) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(raw)
+    except (ValueError, UnicodeDecodeError):  # orjson.JSONDecodeError is a ValueError
         raise HTTPError(400, f"{what} is not valid JSON.", BAD_REQUEST) from None
 
 
@@ -230,7 +232,7 @@ async def serve(view: HTTPView, request: Request) -> Response:
             )
         services: Services = request.state.services
         params = await read_params(request, services.settings.max_body_bytes)
-        return await _execute(view, request, params, media_type, services.persisted_queries)
+        return await _execute(view, request, params, media_type, services)
     except HTTPError as exc:
         extra = {} if exc.limit is None else {"limit": exc.limit}
         return _json(
@@ -246,8 +248,9 @@ async def _execute(
     request: Request,
     params: Params,
     media_type: str,
-    persisted_queries: PersistedQueries,
+    services: Services,
 ) -> Response:
+    persisted_queries = services.persisted_queries
     query, registering = params.query, False
     sha256 = requested_hash(params.extensions)
     if sha256 is not None:
@@ -270,6 +273,13 @@ async def _execute(
 
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
+    plan = services.lookup_plans.get(query, params.operation_name)
+    if plan is not None:
+        started = time.perf_counter()
+        data = await plan.run(context.loaders.micro_services, params.variables)
+        if data is not None:
+            observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
+            return _respond({"data": data}, 200, media_type, sub_response)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
         allowed.add(OperationType.MUTATION)
@@ -298,6 +308,8 @@ async def _execute(
         raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
 
     failed_early = is_request_error(result)
+    if not result.errors:
+        services.lookup_plans.learn(query, params.operation_name)
     if registering and not failed_early:
         # Only documents that parsed and validated are kept: the store is no dumping ground.
         await persisted_queries.put(sha256 or "", query)
@@ -309,6 +321,10 @@ async def _execute(
     if result.extensions:
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
+    return _respond(body, status, media_type, sub_response)
+
+
+def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:
     response = _json(body, status=status, media_type=media_type)
     response.headers.update(dict(sub_response.headers))
     if sub_response.status_code:
@@ -320,7 +336,7 @@ def _json(
     body: Any, *, status: int, media_type: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     response = Response(
-        json.dumps(body, separators=(",", ":")),
+        orjson.dumps(body),
         status_code=status,
         media_type=f"{media_type}; charset=utf-8",
         headers=dict(headers or {}),

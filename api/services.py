@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from api.lookup_plans import LookupPlans
 from api.persisted_queries import PersistedQueries
 from api.settings import Settings
 from domain.catalogue import Catalogue
@@ -23,6 +24,7 @@ class Services:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    lookup_plans: LookupPlans = field(default_factory=LookupPlans)
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

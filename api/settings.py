@@ -66,6 +66,7 @@ class Settings:
     # --- throughput and scale-out (issue 6) ---
     workers: int = 1
     database_read_url: str | None = None
+    compiled_lookups: bool = True  # api/lookup_plans.py; false sends everything the general way
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +134,7 @@ class Settings:
             ),
             workers=reader.integer("WORKERS", os.cpu_count() or 1, low=1, high=256),
             database_read_url=reader.text("DATABASE_READ_URL", None),
+            compiled_lookups=reader.boolean("COMPILED_LOOKUPS", True),
         )
         if settings.redis_url is not None and not settings.redis_url.startswith("redis://"):
             raise ConfigError(

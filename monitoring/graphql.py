@@ -30,7 +30,12 @@ class OperationMetrics(SchemaExtension):
                 name = None
             result = context.result
             errors = getattr(result, "errors", None) or context.pre_execution_errors
-            GRAPHQL_DURATION.labels(
-                operation=sanitize_operation(name, _known_operations),
-                outcome="error" if errors else "success",
-            ).observe(elapsed)
+            observe_operation(name, elapsed, failed=bool(errors))
+
+
+def observe_operation(name: str | None, elapsed: float, *, failed: bool) -> None:
+    """One operation's duration, under its (bounded) name and outcome."""
+    GRAPHQL_DURATION.labels(
+        operation=sanitize_operation(name, _known_operations),
+        outcome="error" if failed else "success",
+    ).observe(elapsed)

@@ -1,0 +1,123 @@
+"""Compiled lookup plans: which documents get one, and that a plan answers exactly as the
+general path does (then steps aside whenever it could not)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from api.lookup_plans import compile_plan
+from tests.proxy import proxy_to
+from tests.support import AppHarness, running_app
+
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+ALIASED = """
+query Pair($a: String!, $b: String!) {
+  one: microService(slug: $a) { id slug name category subcategory description __typename }
+  two: microService(slug: $b) { key: slug n: name }
+  three: microService(slug: "ceiling-painting") { id }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        ALIASED,
+        '{ microService(slug: "wall-painting") { id } }',
+        "query($s: String!) { microService(slug: $s) { slug } }",
+    ],
+)
+def test_plain_lookups_compile(document: str) -> None:
+    assert compile_plan(parse(document), None) is not None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{ microService(slug: "x") { ...F } } fragment F on MicroService { id }',
+        '{ microService(slug: "x") { questions { id } } }',
+        '{ microService(slug: "x") { id } categories { slug } }',
+        '{ a: microService(slug: "x") { id } a: microService(slug: "x") { id } }',
+        '{ microService(slug: "x") @include(if: true) { id } }',
+        'query($s: String! = "x") { microService(slug: $s) { id } }',
+        "query($s: ID!) { microService(slug: $s) { id } }",
+        '{ __typename microService(slug: "x") { id } }',
+    ],
+)
+def test_anything_else_is_left_to_the_general_path(document: str) -> None:
+    assert compile_plan(parse(document), None) is None
+
+
+def test_the_named_operation_is_the_one_compiled() -> None:
+    document = parse('query A { microService(slug: "x") { id } } query B { categories { slug } }')
+    assert compile_plan(document, "A") is not None
+    assert compile_plan(document, "B") is None
+    assert compile_plan(document, None) is None  # ambiguous without a name
+
+
+async def _ask(api: AppHarness, variables: dict[str, Any]) -> Any:
+    return await api.graphql(ALIASED, variables)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"a": "wall-painting", "b": "woodwork-painting"},
+        {"a": "no-such-slug", "b": "wall-painting"},
+    ],
+)
+async def test_a_plan_answers_exactly_as_the_general_path(
+    database_url: str, variables: dict[str, Any]
+) -> None:
+    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+        expected = await _ask(general, variables)
+    async with running_app(database_url, **BASE) as api:
+        first = await _ask(api, variables)  # general path; the plan is learned from it
+        assert api.services.lookup_plans.get(ALIASED, None) is not None
+        second = await _ask(api, variables)  # the plan
+    assert first == expected
+    assert second == expected
+
+
+async def test_a_plan_still_sends_one_statement_for_all_its_slugs(database_url: str) -> None:
+    async with running_app(
+        database_url, cache_warm_up=False, cache_ttl_seconds=0.001, **BASE
+    ) as api:
+        variables = {"a": "wall-painting", "b": "woodwork-painting"}
+        await _ask(api, variables)
+        await asyncio.sleep(0.01)  # the cached rows expire: the plan must go to the database
+        api.statements.clear()
+        body = await _ask(api, variables)
+        assert "errors" not in body
+        assert len(api.statements.lookups) == 1
+
+
+async def test_a_missing_variable_gets_the_general_paths_error(api: AppHarness) -> None:
+    await _ask(api, {"a": "wall-painting", "b": "woodwork-painting"})
+    body = await _ask(api, {"a": "wall-painting"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "$b" in body["errors"][0]["message"]
+
+
+async def test_a_lookup_outage_gets_the_general_paths_per_field_errors(database_url: str) -> None:
+    async with (
+        proxy_to(database_url) as proxy,
+        running_app(
+            proxy.url_for(database_url),
+            cache_warm_up=False,
+            breaker_fail_max=1,
+            lookup_statement_timeout_ms=300,
+            **BASE,
+        ) as api,
+    ):
+        await _ask(api, {"a": "wall-painting", "b": "woodwork-painting"})  # learn, cache
+        await proxy.refuse()
+        body = await _ask(api, {"a": "wall-painting", "b": "no-such-slug-either"})
+    assert body["data"]["one"]["slug"] == "wall-painting"  # cached: still served
+    assert body["data"]["two"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert body["errors"][0]["path"] == ["two"]
