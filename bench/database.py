@@ -8,8 +8,10 @@ import uuid
 
 import asyncpg
 
+from db.api_keys import insert_api_key
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
+from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import load_catalogue
 from tests.support import with_database
 
@@ -30,8 +32,9 @@ SELECT_ALL_SLUGS = "SELECT slug FROM micro_services WHERE active ORDER BY slug"
 SELECT_TRANSACTIONS = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
 
 
-async def create_seeded(server_url: str, services: int) -> tuple[str, list[str]]:
-    """A new database with `services` active micro services; its name and all their slugs."""
+async def create_seeded(server_url: str, services: int) -> tuple[str, list[str], str]:
+    """A new database with `services` active micro services; its name, all their slugs, and an
+    API key with jobs:write (publishJob needs one; copies of the database keep it)."""
     name = f"jw_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(server_url)
     try:
@@ -47,9 +50,13 @@ async def create_seeded(server_url: str, services: int) -> tuple[str, list[str]]
             await conn.execute(INSERT_GENERATED_MICRO_SERVICES, services - have)
         await conn.execute("ANALYZE")
         slugs = [r["slug"] for r in await conn.fetch(SELECT_ALL_SLUGS)]
+        key = generate_key()
+        await insert_api_key(
+            conn, name="bench", key_sha256=hash_key(key), scopes=check_scopes(["jobs:write"])
+        )
     finally:
         await conn.close()
-    return name, slugs
+    return name, slugs, key
 
 
 async def copy_database(server_url: str, template: str, suffix: str) -> str:

@@ -31,6 +31,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
 from server import create_app
+from tests.keys import issue_api_key
 from tests.proxy import proxy_to
 from tests.resilience import WALL_PAINTING_ANSWERS
 from tests.support import create_database, drop_database, with_database
@@ -68,6 +69,7 @@ async def main() -> None:
     conn = await asyncpg.connect(url)
     await apply_migrations(conn)
     await seed_catalogue(conn, load_catalogue())
+    key = await issue_api_key(conn, name="outage drill", scopes=["jobs:write"])
     await conn.close()
     phase = "healthy"
     samples: dict[str, list[float]] = defaultdict(list)
@@ -84,7 +86,9 @@ async def main() -> None:
             app = create_app(settings, database_url=proxy.url_for(url))
             async with LifespanManager(app) as manager:
                 transport = httpx.ASGITransport(app=manager.app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://b", headers=key.headers
+                ) as client:
 
                     async def one(kind: str, query: str, variables: dict[str, Any]) -> None:
                         started = time.perf_counter()
@@ -137,8 +141,8 @@ async def main() -> None:
             f"{name_:9} n={len(times):5}  p50={p50:6.1f} ms  p99={p99:6.1f} ms  "
             f"max={times[-1] * 1000:6.1f} ms"
         )
-        for key, count in sorted(outcomes[name_].items()):
-            print(f"            {key:28} {count}")
+        for outcome_, count in sorted(outcomes[name_].items()):
+            print(f"            {outcome_:28} {count}")
     print(f"breaker closed {recovered:.2f} s after the database returned (reset {args.reset} s)")
 
 

@@ -36,7 +36,15 @@ from types import FrameType
 from typing import Any
 
 from bench import database
-from bench.scenarios import BASELINE, OURS, POSTGRAPHILE, Scenario, literal_body, scenarios
+from bench.scenarios import (
+    BASELINE,
+    GENERAL,
+    OURS,
+    POSTGRAPHILE,
+    Scenario,
+    literal_body,
+    scenarios,
+)
 from tests.support import with_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,9 +143,14 @@ def rss_kb(pid: int) -> int:
     return total
 
 
-def post(url: str, body: str, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+def post(
+    url: str, body: str, headers: dict[str, str], timeout: float = 10.0
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=body.encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -175,7 +188,7 @@ def wait_ready(system: System, probe: str) -> None:
         if system.process.poll() is not None:
             raise RuntimeError(f"{system.name} exited at start; see its log")
         try:
-            status, _ = post(system.url, probe, timeout=2)
+            status, _ = post(system.url, probe, {}, timeout=2)
             if status == 200:
                 return
         except (OSError, ValueError):
@@ -198,8 +211,11 @@ def stop(system: System) -> None:
         pass
 
 
-def lua_script(path: Path, scenario: Scenario, system: str, slugs: list[str]) -> Path:
+def lua_script(
+    path: Path, scenario: Scenario, system: str, slugs: list[str], headers: dict[str, str]
+) -> Path:
     lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
     if scenario.literal:
         field_name, fields = scenario.bodies[system].split("|")
         quoted = ", ".join(f'"{s}"' for s in slugs)
@@ -270,6 +286,7 @@ class Bench:
         self.results: list[RunResult] = []
         self.databases: list[str] = []
         self.systems: dict[str, System] = {}
+        self.api_key = ""  # issued into the seeded database by execute()
         self.tmp = Path(tempfile.mkdtemp(prefix="jw-bench-"))
         self.only_systems = set(filter(None, args.systems.split(",")))
         self.only_scenarios = set(filter(None, args.scenarios.split(",")))
@@ -291,18 +308,10 @@ class Bench:
             System(BASELINE, [python, "-m", "bench.baseline"], {}),
             System(POSTGRAPHILE, postgraphile, node_env),
         ]
-        no_seed = {"MIGRATE_ON_START": "false", "SEED_ON_START": "false"}
-        # Bench-only variants of our server (not run unless named in BENCH_SYSTEMS).
-        if "lean" in self.only_systems:
-            systems.append(System("lean", [python, "-m", "bench.lean"], {**ours_env, **no_seed}))
-        if "lean-json" in self.only_systems:
-            systems.append(
-                System(
-                    "lean-json",
-                    [python, "-m", "bench.lean"],
-                    {**ours_env, **no_seed, "LEAN_JSON": "json"},
-                )
-            )
+        # Bench-only variant (run when named in BENCH_SYSTEMS): our server without compiled
+        # lookup plans, i.e. every document through graphql-core: what the plans buy.
+        if GENERAL in self.only_systems:
+            systems.append(System(GENERAL, serve, {**ours_env, "COMPILED_LOOKUPS": "false"}))
         if self.scaleout:
             systems += [
                 System(f"{OURS}x2", serve, {**ours_env, "WORKERS": "2"}),
@@ -316,10 +325,14 @@ class Bench:
             systems = [s for s in systems if s.name in self.only_systems]
         return systems
 
+    def headers(self, kind: str) -> dict[str, str]:
+        """Our server's key (publishJob needs jobs:write); the others are sent none."""
+        return {"Authorization": f"Bearer {self.api_key}"} if kind == OURS else {}
+
     @staticmethod
     def kind(system: System) -> str:
         """Whose request bodies a system is sent."""
-        return OURS if system.name.startswith("lean") else system.name.removesuffix("x2")
+        return OURS if system.name.startswith(OURS) else system.name.removesuffix("x2")
 
     # -- statement counting -----------------------------------------------------------------
     def settle(self, system: System) -> None:
@@ -341,7 +354,13 @@ class Bench:
 
     def measure(self, system: System, scenario: Scenario, slugs: list[str], seconds: float) -> int:
         kind = self.kind(system)
-        script = lua_script(self.tmp / f"{system.name}-{scenario.name}.lua", scenario, kind, slugs)
+        script = lua_script(
+            self.tmp / f"{system.name}-{scenario.name}.lua",
+            scenario,
+            kind,
+            slugs,
+            self.headers(kind),
+        )
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
         requests, _, _ = wrk(system.url, script, seconds, self.connections)
@@ -351,7 +370,13 @@ class Bench:
 
     def run_once(self, system: System, scenario: Scenario, slugs: list[str]) -> RunResult:
         kind = self.kind(system)
-        script = lua_script(self.tmp / f"{system.name}-{scenario.name}.lua", scenario, kind, slugs)
+        script = lua_script(
+            self.tmp / f"{system.name}-{scenario.name}.lua",
+            scenario,
+            kind,
+            slugs,
+            self.headers(kind),
+        )
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
         assert system.process is not None
@@ -373,7 +398,7 @@ class Bench:
             if scenario.literal
             else scenario.bodies[kind]
         )
-        status, answer = post(system.url, body)
+        status, answer = post(system.url, body, self.headers(kind))
         expected = scenario.expect.get(kind, 1)
         data = answer.get("data") or {}
         if status != 200 or answer.get("errors") or results_in(data) != expected:
@@ -385,7 +410,9 @@ class Bench:
     # -- the whole thing ---------------------------------------------------------------------
     def execute(self) -> None:
         started = time.monotonic()
-        base, slugs = asyncio.run(database.create_seeded(self.server_url, self.services))
+        base, slugs, self.api_key = asyncio.run(
+            database.create_seeded(self.server_url, self.services)
+        )
         self.databases.append(base)
         # The 20 slugs looked up: spread over the whole table, generated and real ones alike.
         step = max(len(slugs) // 20, 1)

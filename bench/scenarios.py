@@ -17,6 +17,7 @@ from typing import Any
 from tests.support import WALL_PAINTING_ANSWERS
 
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
+GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false
 ALIASES = 20
 SERVICE_FIELDS = "id slug name"
 PG_SERVICE_FIELDS = "rowId slug name"
