@@ -276,7 +276,11 @@ async def _execute(
     plan = services.lookup_plans.get(query, params.operation_name)
     if plan is not None:
         started = time.perf_counter()
-        data = await plan.run(context.loaders.micro_services, params.variables)
+        data = await plan.run(
+            context.loaders.micro_services,
+            params.variables,
+            max_list_length=services.settings.max_list_length,
+        )
         if data is not None:
             observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
             return _respond({"data": data}, 200, media_type, sub_response)

@@ -1,11 +1,11 @@
-"""Compiled plans for the commonest document: micro services looked up by slug.
+"""Compiled plans for the commonest documents: micro services looked up by slug.
 
-Most traffic is `microService(slug: ...)` fields, often many aliased in one document, each
-asking for scalar fields only. graphql-core's general executor spends most of a request's CPU
-on such a document (field collection, argument coercion, completion of every leaf) to do what a
-plan can do directly: take the slugs, load them through the request's DataLoader (so the cache,
-breaker, retries, lookup events and the one-statement batch all apply as before) and lay the
-rows out under the response keys.
+Most traffic is `microService(slug: ...)` fields, often many aliased in one document, or one
+`microServices(slugs: [...])`, each asking for scalar fields only. graphql-core's general
+executor spends most of a request's CPU on such a document (field collection, argument
+coercion, completion of every leaf) to do what a plan can do directly: take the slugs, load
+them through the request's DataLoader (so the cache, breaker, retries, lookup events and the
+one-statement batch all apply as before) and lay the rows out under the response keys.
 
 A plan is compiled only for a document the general path has already executed without any error
 under this app's settings (so it parsed, validated and passed every request limit), and only
@@ -25,11 +25,14 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    ListTypeNode,
+    ListValueNode,
     NamedTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
     StringValueNode,
+    TypeNode,
     VariableNode,
     parse,
 )
@@ -54,9 +57,30 @@ _LEAVES: dict[str, Leaf] = {
 @dataclass(frozen=True, slots=True)
 class _Lookup:
     key: str  # the response key: the alias, else the field name
-    slug: str | None  # a literal slug, or
-    variable: str | None  # the variable holding it
+    many: bool  # microServices(slugs:) -> a list; microService(slug:) -> one object or null
+    slugs: tuple[str, ...] | None  # literal slugs, or
+    variable: str | None  # the variable holding them (a string, or a list of strings)
     leaves: tuple[tuple[str, Leaf], ...]
+
+    def wanted(self, variables: Mapping[str, Any]) -> list[str] | None:
+        """This field's slugs, or None when the value is not what the plan can answer."""
+        if self.variable is None:
+            return list(self.slugs or ())
+        value = variables.get(self.variable)
+        if not self.many:
+            return [value] if isinstance(value, str) else None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        return None  # null lists everything, a lone string coerces: the general path knows
+
+    def render(self, records: Sequence[MicroServiceRecord | None]) -> Any:
+        rows = [
+            {name: leaf(record) for name, leaf in self.leaves} if record is not None else None
+            for record in records
+        ]
+        if self.many:
+            return [row for row in rows if row is not None]  # unknown slugs are left out
+        return rows[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,35 +88,31 @@ class LookupPlan:
     operation_name: str | None  # as the operation names itself, for metrics
     lookups: tuple[_Lookup, ...]
 
-    def slugs(self, variables: Mapping[str, Any] | None) -> list[str] | None:
-        """The slug of every field, or None when a variable is not a plain string."""
-        found: list[str] = []
-        for lookup in self.lookups:
-            slug = (
-                lookup.slug if lookup.variable is None else (variables or {}).get(lookup.variable)
-            )
-            if not isinstance(slug, str):
-                return None  # missing or mistyped: the general path reports it properly
-            found.append(slug)
-        return found
-
     async def run(
-        self, loader: MicroServiceLoader, variables: Mapping[str, Any] | None
+        self,
+        loader: MicroServiceLoader,
+        variables: Mapping[str, Any] | None,
+        *,
+        max_list_length: int,
     ) -> dict[str, Any] | None:
         """The response's `data`, or None when the general path must answer instead."""
-        slugs = self.slugs(variables)
-        if slugs is None:
-            return None
+        wanted: list[list[str]] = []
+        for lookup in self.lookups:
+            slugs = lookup.wanted(variables or {})
+            if slugs is None or len(slugs) > max_list_length:
+                return None  # the general path reports the fault (or the limit) properly
+            wanted.append(slugs)
         try:
-            records = await loader.load_many(slugs)
+            # One load for every field: one batch, one statement at most.
+            records = await loader.load_many([slug for slugs in wanted for slug in slugs])
         except Exception:
             return None  # per-field errors (e.g. lookups unavailable) are the general path's
-        return {
-            lookup.key: None
-            if record is None
-            else {name: leaf(record) for name, leaf in lookup.leaves}
-            for lookup, record in zip(self.lookups, records, strict=True)
-        }
+        data: dict[str, Any] = {}
+        start = 0
+        for lookup, slugs in zip(self.lookups, wanted, strict=True):
+            data[lookup.key] = lookup.render(records[start : start + len(slugs)])
+            start += len(slugs)
+        return data
 
 
 def compile_plan(document: DocumentNode, operation_name: str | None) -> LookupPlan | None:
@@ -107,19 +127,15 @@ def compile_plan(document: DocumentNode, operation_name: str | None) -> LookupPl
     operation = operations[0]
     if operation.operation is not OperationType.QUERY or operation.directives:
         return None
-    strings: set[str] = set()
+    variables: dict[str, bool] = {}  # name -> is a list of strings
     for definition in operation.variable_definitions or ():
-        declared = definition.type
-        if isinstance(declared, NonNullTypeNode):
-            declared = declared.type
-        if not isinstance(declared, NamedTypeNode) or declared.name.value != "String":
+        kind = _string_or_list(definition.type)
+        if kind is None or definition.default_value is not None or definition.directives:
             return None
-        if definition.default_value is not None or definition.directives:
-            return None
-        strings.add(definition.variable.name.value)
+        variables[definition.variable.name.value] = kind
     lookups: list[_Lookup] = []
     for selection in operation.selection_set.selections:
-        lookup = _lookup(selection, strings)
+        lookup = _lookup(selection, variables)
         if lookup is None:
             return None
         lookups.append(lookup)
@@ -129,19 +145,41 @@ def compile_plan(document: DocumentNode, operation_name: str | None) -> LookupPl
     return LookupPlan(name, tuple(lookups))
 
 
-def _lookup(selection: Any, variables: set[str]) -> _Lookup | None:
-    if not isinstance(selection, FieldNode) or selection.name.value != "microService":
+def _string_or_list(declared: TypeNode) -> bool | None:
+    """False for `String`/`String!`, True for `[String!]`/`[String!]!`, None otherwise."""
+    if isinstance(declared, NonNullTypeNode):
+        declared = declared.type
+    if isinstance(declared, NamedTypeNode):
+        return False if declared.name.value == "String" else None
+    if isinstance(declared, ListTypeNode):
+        item = declared.type
+        if isinstance(item, NonNullTypeNode) and isinstance(item.type, NamedTypeNode):
+            return True if item.type.name.value == "String" else None
+    return None
+
+
+_FIELDS = {"microService": ("slug", False), "microServices": ("slugs", True)}
+
+
+def _lookup(selection: Any, variables: Mapping[str, bool]) -> _Lookup | None:
+    if not isinstance(selection, FieldNode) or selection.name.value not in _FIELDS:
         return None
+    argument, many = _FIELDS[selection.name.value]
     if selection.directives or selection.selection_set is None:
         return None
     arguments = selection.arguments or ()
-    if len(arguments) != 1 or arguments[0].name.value != "slug":
-        return None
+    if len(arguments) != 1 or arguments[0].name.value != argument:
+        return None  # e.g. a category filter: the general path
     value = arguments[0].value
-    slug = variable = None
-    if isinstance(value, StringValueNode):
-        slug = value.value
-    elif isinstance(value, VariableNode) and value.name.value in variables:
+    slugs: tuple[str, ...] | None = None
+    variable = None
+    if not many and isinstance(value, StringValueNode):
+        slugs = (value.value,)
+    elif many and isinstance(value, ListValueNode):
+        if not all(isinstance(item, StringValueNode) for item in value.values):
+            return None
+        slugs = tuple(item.value for item in value.values)  # type: ignore[attr-defined]
+    elif isinstance(value, VariableNode) and variables.get(value.name.value) is many:
         variable = value.name.value
     else:
         return None
@@ -155,7 +193,7 @@ def _lookup(selection: Any, variables: set[str]) -> _Lookup | None:
     if len({name for name, _ in leaves}) != len(leaves):
         return None
     key = (selection.alias or selection.name).value
-    return _Lookup(key=key, slug=slug, variable=variable, leaves=tuple(leaves))
+    return _Lookup(key=key, many=many, slugs=slugs, variable=variable, leaves=tuple(leaves))
 
 
 class LookupPlans:

@@ -121,3 +121,41 @@ async def test_a_lookup_outage_gets_the_general_paths_per_field_errors(database_
     assert body["data"]["two"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"]
     assert body["errors"][0]["path"] == ["two"]
+
+
+SLUGS = "query Listed($s: [String!]) { microServices(slugs: $s) { slug id } }"
+
+
+@pytest.mark.parametrize(
+    "slugs",
+    [
+        ["wall-painting", "no-such-slug", "ceiling-painting", "wall-painting"],
+        [],
+    ],
+)
+async def test_a_slug_list_plan_answers_exactly_as_the_general_path(
+    database_url: str, slugs: list[str]
+) -> None:
+    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+        expected = await general.graphql(SLUGS, {"s": slugs})
+    async with running_app(database_url, **BASE) as api:
+        await api.graphql(SLUGS, {"s": ["wall-painting"]})  # learn
+        assert api.services.lookup_plans.get(SLUGS, None) is not None
+        assert await api.graphql(SLUGS, {"s": slugs}) == expected
+
+
+async def test_a_slug_list_plan_leaves_limits_and_nulls_to_the_general_path(
+    database_url: str,
+) -> None:
+    async with running_app(database_url, max_list_length=3, **BASE) as api:
+        await api.graphql(SLUGS, {"s": ["wall-painting"]})  # learn
+        too_long = await api.graphql(SLUGS, {"s": ["a", "b", "c", "d"]})
+        assert too_long["errors"][0]["extensions"]["reason"] == "LIST_TOO_LONG"
+        everything = await api.graphql(SLUGS, {"s": None})  # null: the whole catalogue
+        assert len(everything["data"]["microServices"]) > 100
+
+
+def test_a_slug_list_with_a_filter_is_left_to_the_general_path() -> None:
+    document = parse('{ microServices(category: "painting", slugs: ["x"]) { id } }')
+    assert compile_plan(document, None) is None
+    assert compile_plan(parse('{ microServices(slugs: ["x", "y"]) { id } }'), None) is not None
