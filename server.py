@@ -34,6 +34,7 @@ from api.health import health
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.runtime import tune_garbage_collector
 from api.services import Services
 from api.settings import ConfigError, Settings
 from api.view import GraphQLView
@@ -122,6 +123,7 @@ def create_app(
                     stale=seeded.touched if seeded is not None else (),
                     warm_up=settings.cache_warm_up,
                 )
+                tune_garbage_collector()
                 services = Services(
                     settings=settings,
                     pool=pool,

@@ -106,6 +106,12 @@ class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache ships no 
     async def _multi_get(
         self, keys: Sequence[str], encoding: str | None = "utf-8", _conn: Any = None
     ) -> list[Any]:
+        return self.peek_many(keys)
+
+    def peek_many(self, keys: Sequence[str]) -> list[Any]:
+        """`multi_get` without aiocache's per-call machinery. aiocache wraps every call in a
+        timeout (a new task per call) and plugin hooks; for dictionary reads with no namespace
+        and no serializer that was ~10 % of a cached lookup's CPU, on the hottest path."""
         return [None if (entry := self._live(key)) is None else entry[0] for key in keys]
 
     async def _set(
@@ -286,7 +292,8 @@ class LookupCache:
         """The cached answer per slug (None for a miss): one local multi-get, then one Redis
         MGET for the local misses, whose hits are copied into the local level."""
         keys = [self.key(slug) for slug in slugs]
-        values: list[CachedLookup | None] = await self.local.multi_get(keys)
+        # The local level is built without namespace or serializer (create()): a plain read.
+        values: list[CachedLookup | None] = self.local.peek_many(keys)
         missing = [i for i, value in enumerate(values) if value is None]
         if not missing or not self._redis_usable():
             return values
