@@ -84,6 +84,8 @@ async def server(database_url: str, events: bool) -> AsyncIterator[tuple[int, in
         "DATABASE_URL": database_url,
         "PORT": str(port),
         "LOOKUP_EVENTS": "true" if events else "false",
+        # One process each: the CPU read is the server's own, and the two compare like for like.
+        "WORKERS": "1",
         "LOG_LEVEL": "warning",
     }
     process = await asyncio.create_subprocess_exec(

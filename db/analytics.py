@@ -3,7 +3,7 @@ run it. The heavy lifting is in SQL functions (migrations 002 and 003); these ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,12 +44,22 @@ async def create_events_pool(
     return pool
 
 
-async def copy_events(conn: Connection, records: Sequence[tuple[str, str, datetime]]) -> int:
-    """Write `(event_name, event_properties as JSON text, created_at)` rows in one COPY."""
-    await conn.copy_records_to_table(
-        ANALYTICS_EVENTS_TABLE, records=records, columns=ANALYTICS_EVENTS_COLUMNS
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def copy_events(conn: Connection, rows: bytes) -> None:
+    """Write rows in COPY text format (`event_name TAB event_properties TAB created_at` lines,
+    escaped by the caller) in one COPY. Text, not records: the rows are built by one string
+    join, with no per-row encoding on our side of the connection."""
+    # An async iterable, not a file object: asyncpg reads files in a thread pool, which cost
+    # more CPU than the rows themselves (13 % of a cached 20-slug request in a profile).
+    await conn.copy_to_table(
+        ANALYTICS_EVENTS_TABLE,
+        source=_once(rows),
+        columns=ANALYTICS_EVENTS_COLUMNS,
+        format="text",
     )
-    return len(records)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,20 @@ def event_properties(event: LookupEvent) -> str:
     )
 
 
+def copy_rows(batch: Sequence[tuple[float, LookupEvent]]) -> bytes:
+    """`(unix time, event)` pairs as COPY text-format rows of analytics_events."""
+    lines = []
+    prefix = f"{UUID_LOOKUP_EVENT}\t"
+    last_ts, suffix = -1.0, ""
+    for ts, event in batch:
+        if ts != last_ts:  # the events of one lookup share their timestamp
+            last_ts, suffix = ts, f"\t{datetime.fromtimestamp(ts, UTC).isoformat()}\n"
+        # The JSON has no raw tab or newline (its escaper encodes them); its backslashes are
+        # doubled, as COPY's text format reads a backslash as an escape.
+        lines.append(prefix + event_properties(event).replace("\\", "\\\\") + suffix)
+    return "".join(lines).encode()
+
+
 class LookupEventBuffer:
     """A `LookupObserver` that buffers events and writes them in the background."""
 
@@ -173,14 +187,8 @@ class LookupEventBuffer:
         while self._buffer and not (full_batches_only and len(self._buffer) < self._batch_size):
             start = self._appended - len(self._buffer)  # absolute index of the oldest
             batch = list(islice(self._buffer, self._batch_size))
-            records = []
-            last_ts, created_at = 0.0, datetime.fromtimestamp(0, UTC)
-            for ts, event in batch:
-                if ts != last_ts:  # the events of one lookup share their timestamp
-                    last_ts, created_at = ts, datetime.fromtimestamp(ts, UTC)
-                records.append((UUID_LOOKUP_EVENT, event_properties(event), created_at))
             async with self._pool.acquire() as conn:
-                await copy_events(conn, records)
+                await copy_events(conn, copy_rows(batch))
             # Events may have been appended, or the oldest dropped, while COPY ran: remove
             # exactly those of this batch that are still at the front.
             head = self._appended - len(self._buffer)

@@ -113,19 +113,53 @@ class LookupMetrics:
         self._last_state: str | None = None
 
     def on_lookups(self, events: Sequence[LookupEvent]) -> None:
+        # Counted per batch rather than per event: the events of one batch share at most two
+        # latencies (cache hits, and the rest) and a handful of outcomes, and a metric update
+        # takes a lock; per event it was ~9 % of a cached 20-slug request's CPU.
+        latencies: dict[float, int] = {}
+        hits = fallbacks = 0
+        failures: dict[str, int] = {}
         for event in events:
-            LOOKUP_LATENCY.observe(event.lookup_time_ms / 1000.0)
-            (_CACHE_HIT if event.cache_hit else _CACHE_MISS).inc()
-            if event.fallback_used:
-                LOOKUP_FALLBACKS.inc()
+            latencies[event.lookup_time_ms] = latencies.get(event.lookup_time_ms, 0) + 1
+            hits += event.cache_hit
+            fallbacks += event.fallback_used
             if event.error_kind is not None:
-                LOOKUP_FAILURES.labels(error_kind=event.error_kind).inc()
+                failures[event.error_kind] = failures.get(event.error_kind, 0) + 1
+        for milliseconds, count in latencies.items():
+            observe_many(LOOKUP_LATENCY, milliseconds / 1000.0, count)
+        if hits:
+            _CACHE_HIT.inc(hits)
+        if len(events) > hits:
+            _CACHE_MISS.inc(len(events) - hits)
+        if fallbacks:
+            LOOKUP_FALLBACKS.inc(fallbacks)
+        for kind, count in failures.items():
+            LOOKUP_FAILURES.labels(error_kind=kind).inc(count)
         self.update_breaker(self._breaker_state())
 
     def update_breaker(self, state: str) -> None:
         if state != self._last_state:
             set_breaker_state(state)
             self._last_state = state
+
+
+def observe_many(histogram: Histogram, value: float, count: int) -> None:
+    """`count` observations of the same `value`: what `count` calls of `observe` record.
+
+    prometheus-client has no bulk observe; this updates the same sum and bucket values its
+    `observe` does, and falls back to the loop if a release ever lays them out differently."""
+    buckets = getattr(histogram, "_buckets", None)
+    bounds = getattr(histogram, "_upper_bounds", None)
+    total = getattr(histogram, "_sum", None)
+    if buckets is None or bounds is None or total is None or count == 1:
+        for _ in range(count):
+            histogram.observe(value)
+        return
+    total.inc(value * count)
+    for bucket, bound in zip(buckets, bounds, strict=True):
+        if value <= bound:
+            bucket.inc(count)
+            break
 
 
 def set_breaker_state(state: str) -> None:

@@ -228,3 +228,30 @@ def test_event_properties_are_the_json_of_the_event(slug: str) -> None:
     }
     assert json.loads(event_properties(ok))["uuid"] == str(uuid)
     assert json.loads(event_properties(ok))["cache_hit"] is True
+
+
+async def test_awkward_strings_survive_the_copy_into_postgresql(empty_database_url: str) -> None:
+    from db.analytics import create_events_pool
+    from db.migrate import apply_migrations
+
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    slugs = ["wall-painting", 'quo"te\\back', "tab\tnew\nline", "çà-été-🎨", "back\\\\slash\\n"]
+    buffer = LookupEventBuffer(await create_events_pool(empty_database_url))
+    buffer.on_lookups([LookupEvent(s, None, 1.5, False, False, True, 'Bad\\"Kind') for s in slugs])
+    assert await buffer.flush() == len(slugs)
+    await buffer.close()
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT event_properties->>'slug' AS slug, event_properties->>'error_kind' AS kind,"
+            " created_at FROM analytics_events ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert [r["slug"] for r in rows] == slugs
+    assert {r["kind"] for r in rows} == {'Bad\\"Kind'}
+    assert all(abs(r["created_at"].timestamp() - time.time()) < 60 for r in rows)
