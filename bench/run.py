@@ -352,33 +352,25 @@ class Bench:
             run.transactions_per_request = per_request
         system.window_start, system.window_requests, system.window_runs = now, 0, []
 
-    def measure(self, system: System, scenario: Scenario, slugs: list[str], seconds: float) -> int:
+    def script(self, system: System, scenario: Scenario, slugs: list[str]) -> Path:
+        """The wrk script of `scenario` for `system`; settles the statement count first when
+        the system changes scenario."""
         kind = self.kind(system)
-        script = lua_script(
-            self.tmp / f"{system.name}-{scenario.name}.lua",
-            scenario,
-            kind,
-            slugs,
-            self.headers(kind),
-        )
+        path = self.tmp / f"{system.name}-{scenario.name}.lua"
+        script = lua_script(path, scenario, kind, slugs, self.headers(kind))
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
+        return script
+
+    def measure(self, system: System, scenario: Scenario, slugs: list[str], seconds: float) -> int:
+        script = self.script(system, scenario, slugs)
         requests, _, _ = wrk(system.url, script, seconds, self.connections)
         system.idle_since = time.monotonic()
         system.window_requests += requests
         return requests
 
     def run_once(self, system: System, scenario: Scenario, slugs: list[str]) -> RunResult:
-        kind = self.kind(system)
-        script = lua_script(
-            self.tmp / f"{system.name}-{scenario.name}.lua",
-            scenario,
-            kind,
-            slugs,
-            self.headers(kind),
-        )
-        if system.window_runs and system.window_runs[0].scenario != scenario.name:
-            self.settle(system)
+        script = self.script(system, scenario, slugs)
         assert system.process is not None
         cpu_before = cpu_seconds(system.process.pid)
         requests, elapsed, out = wrk(system.url, script, self.duration, self.connections)

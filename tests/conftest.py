@@ -82,6 +82,15 @@ async def empty_database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def cold_api(database_url: str) -> AsyncIterator[AppHarness]:
+    """The app with nothing cached: no warm-up, so its first lookups reach PostgreSQL."""
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, cache_warm_up=False
+    ) as harness:
+        yield harness
+
+
+@pytest.fixture
 async def api(database_url: str) -> AsyncIterator[AppHarness]:
     """The app on this run's database, migrations and seed skipped (already done)."""
     async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as harness:

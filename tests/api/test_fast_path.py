@@ -3,22 +3,11 @@ one SQL statement whatever the number of slugs (nothing else: no reset on releas
 once the shared cache is warm; a repeated document is parsed once (tests/schema/
 test_document_cache.py)."""
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
 from db.queries import SELECT_MICRO_SERVICES_BY_SLUGS
-from tests.support import AppHarness, running_app
-
-
-@pytest.fixture
-async def cold_api(database_url: str) -> AsyncIterator[AppHarness]:
-    """A fresh app per test: nothing of an earlier request is cached in its process."""
-    async with running_app(
-        database_url, migrate_on_start=False, seed_on_start=False, cache_warm_up=False
-    ) as harness:
-        yield harness
+from tests.support import AppHarness
 
 
 async def _slugs(database_url: str, count: int) -> list[str]:

@@ -4,7 +4,7 @@ The app here starts with a cold lookup cache (no warm-up), so the first request 
 must reach the database, and the count of lookup statements is what batching made of it."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
@@ -15,11 +15,8 @@ from tests.support import AppHarness, running_app
 
 
 @pytest.fixture
-async def api(database_url: str) -> AsyncIterator[AppHarness]:
-    async with running_app(
-        database_url, migrate_on_start=False, seed_on_start=False, cache_warm_up=False
-    ) as harness:
-        yield harness
+def api(cold_api: AppHarness) -> AppHarness:
+    return cold_api
 
 
 async def _slugs(database_url: str, count: int) -> list[str]:
