@@ -209,39 +209,7 @@ def database_url_for(settings: Settings) -> tuple[str, Any]:
     return start_embedded_postgres(settings.embedded_pgdata)
 
 
-async def _migrate(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        applied = await apply_migrations(conn)
-        print(f"{len(applied)} migration(s) applied.")
-    finally:
-        await conn.close()
-
-
-async def _seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await apply_migrations(conn)
-        result = await seed_catalogue(conn, catalogue)
-        changed, deactivated = len(result.changed), len(result.deactivated)
-        print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
-    finally:
-        await conn.close()
-    if not settings.redis_url or not result.touched:
-        return
-    if await invalidate_shared_cache(settings, result.touched):
-        print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
-    else:
-        print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
-
-
-OPERATOR_COMMANDS = (
-    "create-api-key",
-    "revoke-api-key",
-    "list-api-keys",
-    "purge-idempotency-keys",
-)
-COMMANDS = ["serve", "migrate", "seed", "backfill", *OPERATOR_COMMANDS, "export-schema"]
+COMMANDS = ["serve", "migrate", "seed", "backfill", *commands.OPERATOR_COMMANDS, "export-schema"]
 
 
 def _add_operator_arguments(parser: argparse.ArgumentParser) -> None:
@@ -252,18 +220,6 @@ def _add_operator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", help="revoke-api-key: the key's id (see list-api-keys)")
     parser.add_argument("--older-than-hours", type=float, default=24.0)
     parser.add_argument("--output", default=str(Path(__file__).resolve().parent / "schema.graphql"))
-
-
-async def _operator_command(args: argparse.Namespace, database_url: str) -> int:
-    if args.command == "create-api-key":
-        return await commands.create_api_key(database_url, name=args.name, scopes=args.scope)
-    if args.command == "revoke-api-key":
-        return await commands.revoke(database_url, key_id=args.id)
-    if args.command == "list-api-keys":
-        return await commands.list_keys(database_url)
-    return await commands.purge_idempotency_keys(
-        database_url, older_than_hours=args.older_than_hours
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,15 +250,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         database_url, _embedded = database_url_for(settings)
         if args.command == "migrate":
-            asyncio.run(_migrate(database_url))
+            asyncio.run(commands.migrate(database_url))
             return 0
         if args.command == "backfill":
             return run_backfill_command(database_url, batch_size=args.batch_size)
         if args.command == "seed":
-            asyncio.run(_seed(database_url, load_catalogue(settings.catalogue_path), settings))
+            asyncio.run(
+                commands.seed(database_url, load_catalogue(settings.catalogue_path), settings)
+            )
             return 0
-        if args.command in OPERATOR_COMMANDS:
-            return asyncio.run(_operator_command(args, database_url))
+        if args.command in commands.OPERATOR_COMMANDS:
+            return asyncio.run(commands.run_operator_command(args, database_url))
         load_catalogue(settings.catalogue_path)  # a broken catalogue stops us before serving
     except CatalogueError as exc:
         print(f"Catalogue error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Operator commands behind `python server.py ...`: API keys, idempotency-key cleanup, the SDL.
+"""Operator commands behind `python server.py ...`: migrate, seed, API keys, idempotency-key
+cleanup, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -6,6 +7,7 @@ once, on the last line, so that scripts can take it with `tail -n 1`.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,11 +15,60 @@ from uuid import UUID
 
 import asyncpg
 
+from api.settings import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.migrate import apply_migrations
+from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
+from domain.catalogue import Catalogue
 from domain.idempotency import RETENTION_SECONDS
+from loaders.setup import invalidate_shared_cache
+
+OPERATOR_COMMANDS = (
+    "create-api-key",
+    "revoke-api-key",
+    "list-api-keys",
+    "purge-idempotency-keys",
+)
+
+
+async def migrate(database_url: str) -> None:
+    """`python server.py migrate`: apply pending migrations."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        applied = await apply_migrations(conn)
+        print(f"{len(applied)} migration(s) applied.")
+    finally:
+        await conn.close()
+
+
+async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
+    """`python server.py seed`: upsert the catalogue and drop what it changed from Redis."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await apply_migrations(conn)
+        result = await seed_catalogue(conn, catalogue)
+        changed, deactivated = len(result.changed), len(result.deactivated)
+        print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
+    finally:
+        await conn.close()
+    if not settings.redis_url or not result.touched:
+        return
+    if await invalidate_shared_cache(settings, result.touched):
+        print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
+    else:
+        print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
+
+
+async def run_operator_command(args: argparse.Namespace, database_url: str) -> int:
+    if args.command == "create-api-key":
+        return await create_api_key(database_url, name=args.name, scopes=args.scope)
+    if args.command == "revoke-api-key":
+        return await revoke(database_url, key_id=args.id)
+    if args.command == "list-api-keys":
+        return await list_keys(database_url)
+    return await purge_idempotency_keys(database_url, older_than_hours=args.older_than_hours)
 
 
 async def create_api_key(database_url: str, *, name: str | None, scopes: Sequence[str]) -> int:

@@ -9,12 +9,12 @@ import uuid
 import asyncpg
 import pytest
 
+from api.commands import seed
 from api.settings import Settings
 from db.migrate import apply_migrations
 from db.records import MicroServiceRecord
 from domain.catalogue import Catalogue
 from loaders.cache import LookupCache
-from server import _seed
 from tests.resilience import REDIS_URL
 from tests.support import running_app
 
@@ -97,5 +97,5 @@ async def test_the_seed_command_invalidates_the_shared_cache(
     settings = dataclasses.replace(
         Settings.from_env({}), redis_url=REDIS_URL, cache_namespace=redis_namespace
     )
-    await _seed(empty_database_url, catalogue, settings)
+    await seed(empty_database_url, catalogue, settings)
     assert await _shared_entry(redis_namespace) is None
