@@ -4,8 +4,6 @@ statement count can be read from its own database's statistics."""
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 
 from db.api_keys import insert_api_key
@@ -13,7 +11,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import load_catalogue
-from tests.support import with_database
+from tests.support import create_database, with_database
 
 # Extra rows spread over the real subcategories; slugs that sort after the real ones.
 INSERT_GENERATED_MICRO_SERVICES = """
@@ -35,12 +33,7 @@ SELECT_TRANSACTIONS = "SELECT xact_commit + xact_rollback FROM pg_stat_database 
 async def create_seeded(server_url: str, services: int) -> tuple[str, list[str], str]:
     """A new database with `services` active micro services; its name, all their slugs, and an
     API key with jobs:write (publishJob needs one; copies of the database keep it)."""
-    name = f"jw_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name = await create_database(server_url, prefix="jw_bench")
     conn = await asyncpg.connect(with_database(server_url, name))
     try:
         await apply_migrations(conn)
