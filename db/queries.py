@@ -88,10 +88,6 @@ SELECT category, slug, name FROM subcategories WHERE active ORDER BY category, p
 
 # --- jobs -------------------------------------------------------------------------------------
 JOB_COLUMNS = "id, micro_id, micro_uuid, answers, status, created_at, api_key_id"
-INSERT_JOB = f"""
-INSERT INTO jobs (micro_id, micro_uuid, answers) VALUES ($1, $2, $3::jsonb)
-RETURNING {JOB_COLUMNS}
-"""
 SELECT_JOBS_BY_IDS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[])"
 
 # --- seed lock --------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -40,15 +39,6 @@ async def list_categories(db: Executor) -> list[CategoryRow]:
 async def list_subcategories(db: Executor) -> list[SubcategoryRow]:
     rows = await db.fetch(queries.SELECT_SUBCATEGORIES)
     return [SubcategoryRow(r["category"], r["slug"], r["name"]) for r in rows]
-
-
-async def insert_job(
-    conn: Connection, *, micro_id: str, micro_uuid: UUID | None, answers: dict[str, Any]
-) -> JobRecord:
-    """Store one job; the caller owns the transaction."""
-    row = await conn.fetchrow(queries.INSERT_JOB, micro_id, micro_uuid, answers)
-    assert row is not None  # INSERT ... RETURNING always yields the row
-    return JobRecord.from_row(row)
 
 
 async def fetch_jobs_by_ids(db: Executor, *, ids: Sequence[UUID]) -> dict[UUID, JobRecord]:
