@@ -8,15 +8,9 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
-import pytest
 
 from tests.keys import IssuedKey
 from tests.support import AppHarness, running_app
-
-
-@pytest.fixture
-def api(cold_api: AppHarness) -> AppHarness:
-    return cold_api
 
 
 async def _slugs(database_url: str, count: int) -> list[str]:
@@ -28,21 +22,27 @@ async def _slugs(database_url: str, count: int) -> list[str]:
     return [r["slug"] for r in rows]
 
 
-async def test_fifty_aliased_lookups_send_one_query(api: AppHarness, database_url: str) -> None:
+async def test_fifty_aliased_lookups_send_one_query(
+    cold_api: AppHarness, database_url: str
+) -> None:
     slugs = await _slugs(database_url, 50)
     fields = " ".join(f'a{i}: microService(slug: "{s}") {{ id slug }}' for i, s in enumerate(slugs))
-    api.statements.clear()
-    body = await api.graphql(f"{{ {fields} }}")
+    cold_api.statements.clear()
+    body = await cold_api.graphql(f"{{ {fields} }}")
     assert "errors" not in body
     assert [body["data"][f"a{i}"]["slug"] for i in range(50)] == slugs
-    assert len(api.statements.lookups) == 1
+    assert len(cold_api.statements.lookups) == 1
     # ... and nothing else reached the database for this request.
-    assert [s for s in api.statements.statements if "micro_services" in s] == api.statements.lookups
+    assert [
+        s for s in cold_api.statements.statements if "micro_services" in s
+    ] == cold_api.statements.lookups
 
 
-async def test_slugs_argument_is_one_query_in_order_with_unknowns_left_out(api: AppHarness) -> None:
-    api.statements.clear()
-    body = await api.graphql(
+async def test_slugs_argument_is_one_query_in_order_with_unknowns_left_out(
+    cold_api: AppHarness,
+) -> None:
+    cold_api.statements.clear()
+    body = await cold_api.graphql(
         '{ microServices(slugs: ["wall-painting", "nope", "ceiling-painting", "wall-painting"])'
         " { slug } }"
     )
@@ -51,33 +51,33 @@ async def test_slugs_argument_is_one_query_in_order_with_unknowns_left_out(api: 
         "ceiling-painting",
         "wall-painting",
     ]
-    assert len(api.statements.lookups) == 1
+    assert len(cold_api.statements.lookups) == 1
 
 
-async def test_unknown_slugs_come_back_null_in_order(api: AppHarness) -> None:
-    api.statements.clear()
-    body = await api.graphql(
+async def test_unknown_slugs_come_back_null_in_order(cold_api: AppHarness) -> None:
+    cold_api.statements.clear()
+    body = await cold_api.graphql(
         '{ a: microService(slug: "nope-1") { slug } b: microService(slug: "wall-painting") '
         '{ slug } c: microService(slug: "nope-2") { slug } }'
     )
     assert body["data"] == {"a": None, "b": {"slug": "wall-painting"}, "c": None}
-    assert len(api.statements.lookups) == 1
+    assert len(cold_api.statements.lookups) == 1
 
 
-async def test_wizard_and_lookups_in_one_request_share_one_query(api: AppHarness) -> None:
-    api.statements.clear()
-    body = await api.graphql(
+async def test_wizard_and_lookups_in_one_request_share_one_query(cold_api: AppHarness) -> None:
+    cold_api.statements.clear()
+    body = await cold_api.graphql(
         '{ wizardQuestions(categories: ["painting", "interior", "wall-painting"]) { microUuid } '
         'x: microService(slug: "ceiling-painting") { id } '
         'microServices(slugs: ["wall-painting", "woodwork-painting"]) { id } }'
     )
     assert "errors" not in body
     assert body["data"]["wizardQuestions"]["microUuid"] == body["data"]["microServices"][0]["id"]
-    assert len(api.statements.lookups) == 1
+    assert len(cold_api.statements.lookups) == 1
 
 
 async def test_many_jobs_resolve_their_micro_services_in_one_query(
-    api: AppHarness, database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
+    cold_api: AppHarness, database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
 ) -> None:
     slugs = await _slugs(database_url, 5)
     conn = await asyncpg.connect(database_url)
@@ -93,14 +93,14 @@ async def test_many_jobs_resolve_their_micro_services_in_one_query(
         f'j{i}: job(id: "{UUID(str(row["id"]))}") {{ microService {{ slug }} }}'
         for i, row in enumerate(rows)
     )
-    api.statements.clear()
+    cold_api.statements.clear()
     reader = await make_api_key("jobs:read")
-    body = await api.graphql(f"{{ {fields} }}", headers=reader.headers)
+    body = await cold_api.graphql(f"{{ {fields} }}", headers=reader.headers)
     assert [body["data"][f"j{i}"]["microService"]["slug"] for i in range(5)] == [
         row["micro_id"] for row in rows
     ]
-    assert len(api.statements.lookups) == 1
-    assert len(api.statements.matching("FROM jobs WHERE id = ANY")) == 1
+    assert len(cold_api.statements.lookups) == 1
+    assert len(cold_api.statements.matching("FROM jobs WHERE id = ANY")) == 1
 
 
 async def test_loaders_are_per_request_not_shared(database_url: str) -> None:
