@@ -1,7 +1,7 @@
 """The lookup dashboard (/dashboard) in a real browser, after real traffic.
 
-It reads `lookupStats`, `lookupTimeline` and `alerts`, which the monitoring issue (4) adds to
-the schema; until they exist the chart test is skipped, loudly, with the reason below."""
+It reads `lookupStats`, `lookupTimeline` and `alerts` from the API and the breaker from
+/health."""
 
 from __future__ import annotations
 

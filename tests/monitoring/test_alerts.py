@@ -4,9 +4,9 @@ import pytest
 
 from api.settings import ConfigError, Settings
 from db.analytics import LookupStatsRow
-from loaders.lookup import MicroServiceLookup
 from monitoring.alerts import AlertThresholds, Severity, evaluate_alerts
 from tests.monitoring.support import insert_events
+from tests.proxy import proxy_to
 from tests.support import running_app
 
 HEALTHY = LookupStatsRow(
@@ -118,12 +118,22 @@ async def test_the_alerts_query_evaluates_recent_events_against_configured_thres
     assert by_name["high_fallback_rate"]["severity"] == "WARNING"
 
 
-async def test_the_alerts_query_reports_an_open_breaker(
-    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The breaker itself arrives with the resilience layer; here it is reported open the way
-    # that layer will report it, through MicroServiceLookup.breaker_state.
-    monkeypatch.setattr(MicroServiceLookup, "breaker_state", "open", raising=False)
-    async with running_app(empty_database_url, lookup_events=False) as api:
+async def test_the_alerts_query_reports_an_open_breaker(empty_database_url: str) -> None:
+    # A real open breaker: one lookup fails through a refusing proxy, then the database is
+    # reachable again while the breaker still waits out its reset timeout.
+    async with (
+        proxy_to(empty_database_url) as proxy,
+        running_app(
+            proxy.url_for(empty_database_url),
+            lookup_events=False,
+            cache_warm_up=False,
+            breaker_fail_max=1,
+            lookup_statement_timeout_ms=300,
+        ) as api,
+    ):
+        await proxy.refuse()
+        await api.graphql('{ microService(slug: "wall-painting") { id } }')
+        assert api.services.lookup.breaker_state == "open"
+        await proxy.restore()
         alerts = (await api.graphql(ALERTS))["data"]["alerts"]
     assert [(a["name"], a["severity"]) for a in alerts] == [("breaker_open", "WARNING")]
