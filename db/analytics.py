@@ -3,20 +3,23 @@ run it. The heavy lifting is in SQL functions (migrations 002 and 003); these ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from db.pool import Connection
+from db.pool import Connection, keep_session
 
 Executor = asyncpg.Pool | Connection
 
-UUID_LOOKUP_EVENT = "uuid_lookup"
-ANALYTICS_EVENTS_TABLE = "analytics_events"
-ANALYTICS_EVENTS_COLUMNS = ("event_name", "event_properties", "created_at")
+
+# --- lookup events ----------------------------------------------------------------------------
+# The event writer COPYs one row per write into this view: a JSON document of the write's lookup
+# batches (migration 006 gives its layout), which the view's trigger stores as one
+# analytics_events row per slug.
+LOOKUP_BATCHES_VIEW = "uuid_lookup_batches"
+LOOKUP_BATCHES_COLUMNS = ("batches",)
 
 # --- lookup stats -----------------------------------------------------------------------------
 SELECT_UUID_LOOKUP_STATS = "SELECT * FROM get_uuid_lookup_stats($1::interval)"
@@ -38,27 +41,24 @@ async def create_events_pool(
     binary and the application pool's jsonb codec is text-only. min_size=0: it connects on first
     use and reconnects by itself after an outage."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=0, max_size=1, command_timeout=command_timeout, timeout=connect_timeout
+        dsn,
+        min_size=0,
+        max_size=1,
+        command_timeout=command_timeout,
+        timeout=connect_timeout,
+        # The writer leaves no session state behind (one COPY, no SET, no transaction left
+        # open): asyncpg's default reset would only add a round trip to every write.
+        reset=keep_session,
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool
 
 
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def copy_events(conn: Connection, rows: bytes) -> None:
-    """Write rows in COPY text format (`event_name TAB event_properties TAB created_at` lines,
-    escaped by the caller) in one COPY. Text, not records: the rows are built by one string
-    join, with no per-row encoding on our side of the connection."""
-    # An async iterable, not a file object: asyncpg reads files in a thread pool, which cost
-    # more CPU than the rows themselves (13 % of a cached 20-slug request in a profile).
-    await conn.copy_to_table(
-        ANALYTICS_EVENTS_TABLE,
-        source=_once(rows),
-        columns=ANALYTICS_EVENTS_COLUMNS,
-        format="text",
+async def write_lookup_batches(conn: Connection, batches: str) -> None:
+    """Store the events of `batches` (the JSON document migration 006 describes) in
+    analytics_events with one COPY: one statement, so they are all stored or none is."""
+    await conn.copy_records_to_table(
+        LOOKUP_BATCHES_VIEW, records=[(batches,)], columns=LOOKUP_BATCHES_COLUMNS
     )
 
 

@@ -21,7 +21,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
+async def keep_session(conn: asyncpg.Connection) -> None:
     """What the pool runs when a connection is released, instead of asyncpg's default reset.
 
     The default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`: one
@@ -60,7 +60,7 @@ async def create_pool(
         max_size=max_size,
         command_timeout=command_timeout,
         init=init,
-        reset=_keep_session,
+        reset=keep_session,
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,11 +18,18 @@ class MicroServiceRecord:
     category: str
     subcategory: str
     description: str
+    # `id` as text, made once: records live in the cache, and every lookup event carries it.
+    id_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id_text", str(self.id))
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> MicroServiceRecord:
         return cls(
-            id=row["id"],
+            # The standard library's UUID, not asyncpg's subclass: the same type whichever
+            # cache level a record comes from, and one orjson writes natively (the event log).
+            id=UUID(bytes=row["id"].bytes),
             slug=row["slug"],
             name=row["name"],
             category=row["category"],

@@ -195,7 +195,7 @@ def _to_json(value: CachedLookup) -> dict[str, Any]:
     if isinstance(value, _NotFound):
         return {"missing": True}
     return {
-        "id": str(value.id),
+        "id": value.id_text,
         "slug": value.slug,
         "name": value.name,
         "category": value.category,

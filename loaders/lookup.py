@@ -7,7 +7,7 @@ DataLoader's job, not this one's.
 
 The pipeline of one batch: cache multi-get -> the misses, through the retry policy and the
 circuit breaker, in one SQL statement with a timeout -> cache multi-set (rows and definite
-misses) -> one `LookupEvent` per slug to the observers.
+misses) -> one `LookupBatch` (how every slug of the batch went) to the observers.
 """
 
 from __future__ import annotations
@@ -33,9 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class LookupEvent(NamedTuple):
-    """How one slug's lookup went; one per slug per batch. A named tuple, not a frozen
-    dataclass: one is built per slug on the request path, and a frozen dataclass's __init__
-    (a setattr per field) cost several times as much."""
+    """How one slug's lookup went: one `uuid_lookup` event, as `analytics_events` stores it."""
 
     slug: str
     uuid: UUID | None
@@ -46,11 +44,60 @@ class LookupEvent(NamedTuple):
     error_kind: str | None  # exception class name when the lookup failed
 
 
+class LookupBatch(NamedTuple):
+    """How one batch went, slug by slug: `slugs`, `uuids`, `cache_hits` and `answered` line
+    up, one slot per distinct slug, and the rest is shared by the whole batch.
+
+    One object per batch rather than one `LookupEvent` per slug: building, buffering and
+    serialising per-slug objects was nearly all that event logging cost a cached request, and
+    a batch shares its timings and outcome anyway. `events()` gives the per-slug view."""
+
+    slugs: Sequence[str]
+    uuids: Sequence[str | None]  # as text: what the event log stores
+    cache_hits: Sequence[bool]
+    answered: Sequence[bool]  # a row, or a definite "no such slug"
+    cache_ms: float  # the cache read: the lookup time of a cache hit
+    elapsed_ms: float  # the whole batch: the lookup time of every other slug
+    error_kind: str | None  # why the unanswered slugs were not answered
+    degraded: bool  # unanswered slugs reach their callers as LookupUnavailableError
+
+    @property
+    def size(self) -> int:
+        return len(self.slugs)
+
+    def part(self, start: int, stop: int) -> LookupBatch:
+        """The slots `start:stop` as a batch of their own."""
+        return self._replace(
+            slugs=self.slugs[start:stop],
+            uuids=self.uuids[start:stop],
+            cache_hits=self.cache_hits[start:stop],
+            answered=self.answered[start:stop],
+        )
+
+    def events(self) -> list[LookupEvent]:
+        return [
+            LookupEvent(
+                slug=slug,
+                uuid=None if uuid is None else UUID(uuid),
+                lookup_time_ms=self.cache_ms if hit else self.elapsed_ms,
+                cache_hit=hit,
+                success=answered,
+                # Unanswered slugs reach their caller as LookupUnavailableError: it serves
+                # them without a UUID (wizard, publishJob) or as SERVICE_UNAVAILABLE.
+                fallback_used=self.degraded and not answered,
+                error_kind=None if answered else self.error_kind,
+            )
+            for slug, uuid, hit, answered in zip(
+                self.slugs, self.uuids, self.cache_hits, self.answered, strict=True
+            )
+        ]
+
+
 class LookupObserver(Protocol):
     """Told about every batch. Called inline on the request path, so it must not block or
     await: buffer and return."""
 
-    def on_lookups(self, events: Sequence[LookupEvent]) -> None: ...
+    def on_lookups(self, batch: LookupBatch) -> None: ...
 
 
 Resolved = MicroServiceRecord | None | LookupUnavailableError
@@ -105,8 +152,11 @@ class MicroServiceLookup:
         misses = [slug for slug in unique if slug not in hits]
         failure: LookupUnavailableError | None = None
         if misses:
+            # PostgreSQL text cannot hold a NUL character, so no micro service has such a
+            # slug: asking would only fail the statement, and every slug of the batch with it.
+            queryable = [slug for slug in misses if "\x00" not in slug]
             try:
-                found = await self._fetch(misses)
+                found = await self._fetch(queryable) if queryable else {}
             except LookupUnavailableError as exc:
                 failure = exc
             except BaseException as exc:  # unexpected, or cancelled: reported, then re-raised
@@ -193,23 +243,22 @@ class MicroServiceLookup:
     ) -> None:
         if not self._observers:
             return
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        events = []
-        for slug in slugs:
-            answer = answers.get(slug)
-            answered = answer is not None
-            events.append(
-                LookupEvent(
-                    slug=slug,
-                    uuid=answer.id if isinstance(answer, MicroServiceRecord) else None,
-                    lookup_time_ms=cache_ms if slug in hits else elapsed_ms,
-                    cache_hit=slug in hits,
-                    success=answered,
-                    # Unanswered slugs reach their caller as LookupUnavailableError: it serves
-                    # them without a UUID (wizard, publishJob) or as SERVICE_UNAVAILABLE.
-                    fallback_used=degraded and not answered,
-                    error_kind=None if answered else error_kind,
-                )
-            )
+        get = answers.get
+        uuids = [a.id_text if isinstance(a, MicroServiceRecord) else None for a in map(get, slugs)]
+        if len(hits) == len(slugs):  # all from the cache: the common case, kept cheap
+            cache_hits = answered = (True,) * len(slugs)
+        else:
+            cache_hits = tuple([slug in hits for slug in slugs])
+            answered = tuple([slug in answers for slug in slugs])
+        batch = LookupBatch(
+            slugs=slugs,
+            uuids=uuids,
+            cache_hits=cache_hits,
+            answered=answered,
+            cache_ms=cache_ms,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            error_kind=error_kind,
+            degraded=degraded,
+        )
         for observer in self._observers:
-            observer.on_lookups(events)
+            observer.on_lookups(batch)

@@ -1,10 +1,13 @@
 """`LookupEventBuffer`: every lookup event into a bounded buffer, written to `analytics_events`
 by a background task in batches, one COPY per batch.
 
-The request path only appends to a deque (no await, no I/O, no serialisation). When the
-database is down the buffer fills, then drops its oldest events and counts them: memory is
-bounded by `capacity` whatever happens. A batch is removed from the buffer only once its COPY
-succeeded, so a failed write is retried with the next flush rather than lost.
+The request path only appends the lookup's `LookupBatch` to a deque: no await, no I/O, no
+per-slug work. The buffer counts events (slugs), not batches: `capacity` and `batch_size` are
+in events, and a batch is split where a limit falls inside it. When the database is down the
+buffer fills, then drops its oldest events and counts them: memory is bounded by `capacity`
+whatever happens. Events are removed only once their write succeeded, so a failed write is
+retried with the next flush rather than lost; a write that PostgreSQL rejects for its content
+is retried once with the text made storable, then dropped, so it can never wedge the writer.
 """
 
 from __future__ import annotations
@@ -16,15 +19,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import islice
-from json.encoder import encode_basestring_ascii
-from uuid import UUID
 
 import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
 
-from db.analytics import UUID_LOOKUP_EVENT, copy_events
-from loaders.lookup import LookupEvent
+from db.analytics import write_lookup_batches
+from loaders.lookup import LookupBatch
 from monitoring import metrics
 
 log = logging.getLogger("jobwizard.events")
@@ -47,53 +48,33 @@ class BufferStatus:
         return self.buffered / self.capacity
 
 
-# The properties are formatted by hand: json.dumps of a dict was 6 us an event, most of the
-# logging cost of a cached request; this is under 1 us. Strings go through the json module's
-# own C escaper, so the output is the same JSON. The UUID text is cached: the catalogue is small.
-_PROPERTIES = (
-    '{"slug":%s,"uuid":%s,"lookup_time_ms":%r,"cache_hit":%s,"success":%s,'
-    '"fallback_used":%s,"error_kind":%s}'
-)
-_JSON_BOOL = {True: "true", False: "false"}
-_uuid_text: dict[UUID, str] = {}
+def batches_document(
+    batches: Sequence[tuple[float, LookupBatch]], *, storable: bool = False
+) -> str:
+    """`(unix time, batch)` pairs as the JSON document the writer COPYs (its layout is in
+    migration 006). One orjson call for the whole write: no per-slug work in Python. With
+    `storable`, NUL characters (which PostgreSQL text cannot hold) become U+FFFD."""
+    if storable:
+        batches = [
+            (
+                ts,
+                batch._replace(
+                    slugs=[_storable(slug) for slug in batch.slugs],
+                    error_kind=None if batch.error_kind is None else _storable(batch.error_kind),
+                ),
+            )
+            for ts, batch in batches
+        ]
+    return orjson.dumps(
+        [
+            (ts, b.cache_ms, b.elapsed_ms, b.error_kind, b.degraded, *b[:4])  # slots last
+            for ts, b in batches
+        ]
+    ).decode()
 
 
-def _json_uuid(value: UUID | None) -> str:
-    if value is None:
-        return "null"
-    text = _uuid_text.get(value)
-    if text is None:
-        if len(_uuid_text) >= 10_000:
-            _uuid_text.clear()
-        text = _uuid_text[value] = f'"{value}"'
-    return text
-
-
-def event_properties(event: LookupEvent) -> str:
-    """The event as the JSON text of `analytics_events.event_properties`."""
-    return _PROPERTIES % (
-        encode_basestring_ascii(event.slug),
-        _json_uuid(event.uuid),
-        float(event.lookup_time_ms),
-        _JSON_BOOL[event.cache_hit],
-        _JSON_BOOL[event.success],
-        _JSON_BOOL[event.fallback_used],
-        "null" if event.error_kind is None else encode_basestring_ascii(event.error_kind),
-    )
-
-
-def copy_rows(batch: Sequence[tuple[float, LookupEvent]]) -> bytes:
-    """`(unix time, event)` pairs as COPY text-format rows of analytics_events."""
-    lines = []
-    prefix = f"{UUID_LOOKUP_EVENT}\t"
-    last_ts, suffix = -1.0, ""
-    for ts, event in batch:
-        if ts != last_ts:  # the events of one lookup share their timestamp
-            last_ts, suffix = ts, f"\t{datetime.fromtimestamp(ts, UTC).isoformat()}\n"
-        # The JSON has no raw tab or newline (its escaper encodes them); its backslashes are
-        # doubled, as COPY's text format reads a backslash as an escape.
-        lines.append(prefix + event_properties(event).replace("\\", "\\\\") + suffix)
-    return "".join(lines).encode()
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 class LookupEventBuffer:
@@ -113,43 +94,107 @@ class LookupEventBuffer:
         self._capacity = capacity
         self._interval = flush_interval
         self._batch_size = batch_size
-        # (unix time, event); maxlen makes append drop the oldest entry by itself.
-        self._buffer: deque[tuple[float, LookupEvent]] = deque(maxlen=capacity)
-        self._appended = 0  # ever appended: the absolute index of the next event
+        # (unix time, batch), oldest first; `_buffered` counts their events.
+        self._batches: deque[tuple[float, LookupBatch]] = deque()
+        self._buffered = 0
+        self._appended = 0  # events ever appended: the absolute index of the next one
+        # The events a write has in flight, as absolute indices [start, end), and how many of
+        # them the drop policy has already removed from the buffer: those are dropped only if
+        # the write fails. So written + dropped + buffered == appended, whatever interleaves.
+        self._in_flight = (0, 0)
+        self._dropped_in_flight = 0
         self._dropped = 0
         self._written = 0
         self._write_errors = 0
         self._failing = False
         self._wake = asyncio.Event()
+        self._tick_due = False  # set by the ticker: write everything, partial batch included
+        self._ticker: asyncio.TimerHandle | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # The writer keeps one connection while its writes succeed: taking it from the pool and
+        # giving it back for every write cost more than the write. Given back on any error, so
+        # that the pool replaces a broken one. The lock keeps two flushes off it at once.
+        self._conn: PoolConnectionProxy | None = None
+        self._lock = asyncio.Lock()
 
     # --- request path ---------------------------------------------------------------------
-    def on_lookups(self, events: Sequence[LookupEvent]) -> None:
-        count = len(events)
+    def on_lookups(self, batch: LookupBatch) -> None:
+        count = batch.size
         if not count:
             return
-        overflow = len(self._buffer) + count - self._capacity
-        if overflow > 0:
-            self._dropped += overflow
-            metrics.EVENTS_DROPPED.inc(overflow)
-        now = time.time()
-        self._buffer.extend((now, event) for event in events)
+        self._batches.append((time.time(), batch))
+        self._buffered += count
         self._appended += count
+        overflow = self._buffered - self._capacity
+        if overflow > 0:
+            head = self._appended - self._buffered  # absolute index of the oldest event
+            start, end = self._in_flight
+            in_flight = max(0, min(head + overflow, end) - max(head, start))
+            self._discard(overflow)
+            self._dropped_in_flight += in_flight
+            self._count_dropped(overflow - in_flight)
         # Wake the writer early for a full batch, but not while the database is failing:
         # then the writer retries on its own clock instead of spinning on every request.
-        if len(self._buffer) >= self._batch_size and not self._failing:
+        if self._buffered >= self._batch_size and not self._failing:
             self._wake.set()
+
+    def _count_dropped(self, count: int) -> None:
+        if count > 0:
+            self._dropped += count
+            metrics.EVENTS_DROPPED.inc(count)
+
+    def _discard(self, count: int) -> None:
+        """Remove the `count` oldest events, splitting a batch where the count ends in it."""
+        batches = self._batches
+        while count > 0:
+            ts, batch = batches[0]
+            if batch.size <= count:
+                batches.popleft()
+                count -= batch.size
+                self._buffered -= batch.size
+            else:
+                batches[0] = (ts, batch.part(count, batch.size))
+                self._buffered -= count
+                count = 0
+
+    def _oldest(self, limit: int) -> tuple[list[tuple[float, LookupBatch]], int]:
+        """The oldest events, up to `limit` of them (the last batch cut to fit), left in place;
+        and how many there are."""
+        taken: list[tuple[float, LookupBatch]] = []
+        room = limit
+        for ts, batch in self._batches:
+            if room <= 0:
+                break
+            if batch.size > room:
+                batch = batch.part(0, room)
+            taken.append((ts, batch))
+            room -= batch.size
+        return taken, limit - room
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="lookup-event-writer")
+            self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        # A repeating timer rather than a timeout on each wait: a timeout per write (wait_for
+        # makes a task of its own) was a good part of the writer's cost under load.
+        self._ticker = asyncio.get_running_loop().call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        self._tick_due = True
+        self._wake.set()
+        self._schedule_tick()
 
     async def stop(self, grace: float = SHUTDOWN_FLUSH_TIMEOUT) -> None:
         """Stop the writer and write what is still buffered (bounded by `grace` seconds)."""
         self._stopping = True
         self._wake.set()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         if self._task is not None:
             task, self._task = self._task, None
             # A writer stuck on an unreachable database is cancelled; its batch stays buffered.
@@ -161,7 +206,8 @@ class LookupEventBuffer:
         try:
             await asyncio.wait_for(self.flush(), grace)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("shutdown: %d lookup event(s) not written (%s)", len(self._buffer), exc)
+            log.warning("shutdown: %d lookup event(s) not written (%s)", self._buffered, exc)
+        await self._release()
 
     async def close(self) -> None:
         """Graceful shutdown: stop, write what is left, release the writer's connection."""
@@ -171,7 +217,7 @@ class LookupEventBuffer:
     def status(self) -> BufferStatus:
         return BufferStatus(
             enabled=True,
-            buffered=len(self._buffer),
+            buffered=self._buffered,
             capacity=self._capacity,
             dropped=self._dropped,
             written=self._written,
@@ -180,37 +226,70 @@ class LookupEventBuffer:
 
     # --- writer -----------------------------------------------------------------------------
     async def flush(self, *, full_batches_only: bool = False) -> int:
-        """Write what is buffered now, one COPY per batch of up to `batch_size`; return the
-        events written. With `full_batches_only`, a last partial batch waits for the timer.
+        """Write what is buffered now, one COPY per batch of up to `batch_size` events; return
+        the events written. With `full_batches_only`, a last partial batch waits for the timer.
         Raises the database error of a failed batch, leaving it (and later ones) buffered."""
         total = 0
-        while self._buffer and not (full_batches_only and len(self._buffer) < self._batch_size):
-            start = self._appended - len(self._buffer)  # absolute index of the oldest
-            batch = list(islice(self._buffer, self._batch_size))
-            async with self._pool.acquire() as conn:
-                await copy_events(conn, copy_rows(batch))
-            # Events may have been appended, or the oldest dropped, while COPY ran: remove
-            # exactly those of this batch that are still at the front.
-            head = self._appended - len(self._buffer)
-            for _ in range(max(0, start + len(batch) - head)):
-                self._buffer.popleft()
-            self._written += len(batch)
-            metrics.EVENTS_WRITTEN.inc(len(batch))
-            total += len(batch)
+        async with self._lock:
+            while self._buffered and not (full_batches_only and self._buffered < self._batch_size):
+                start = self._appended - self._buffered  # absolute index of the oldest event
+                batches, count = self._oldest(self._batch_size)
+                self._in_flight = (start, start + count)
+                try:
+                    stored = await self._write(batches, count)
+                except BaseException:
+                    # Those the drop policy took off the buffer meanwhile are now lost.
+                    self._count_dropped(self._dropped_in_flight)
+                    await self._release()
+                    raise
+                finally:
+                    self._in_flight, self._dropped_in_flight = (0, 0), 0
+                # Events may have been appended, or the oldest dropped, while the write ran:
+                # remove exactly those of this batch that are still at the front.
+                head = self._appended - self._buffered
+                self._discard(start + count - head)
+                if stored:
+                    self._written += count
+                    metrics.EVENTS_WRITTEN.inc(count)
+                    total += count
+                else:
+                    self._count_dropped(count)
         return total
 
+    async def _release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):  # a broken connection is the pool's to replace
+                await self._pool.release(conn)
+
+    async def _write(self, batches: list[tuple[float, LookupBatch]], count: int) -> bool:
+        """Write `batches` (`count` events); False when PostgreSQL rejects their content even
+        once made storable: they are then dropped, as retrying cannot help and keeping them
+        would block every later event behind them."""
+        if self._conn is None:
+            self._conn = await self._pool.acquire()
+        conn = self._conn
+        try:
+            await write_lookup_batches(conn, batches_document(batches))
+        except asyncpg.DataError:
+            try:
+                await write_lookup_batches(conn, batches_document(batches, storable=True))
+            except asyncpg.DataError as exc:
+                log.error("%d lookup event(s) dropped, PostgreSQL rejects them: %r", count, exc)
+                return False
+        return True
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._interval
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
+            await self._wake.wait()
             self._wake.clear()
             if self._stopping:
                 break
             # Woken by a full batch: write full batches only, so N events cost ceil(N/500)
-            # writes. On the timer: write everything, so no event waits more than a tick.
-            on_timer = loop.time() >= deadline
+            # writes. By the ticker: write everything, so no event waits more than a tick.
+            on_timer, self._tick_due = self._tick_due, False
+            if self._failing and not on_timer:
+                continue  # while the database fails, retry on the clock, not per request
             try:
                 await self.flush(full_batches_only=not on_timer)
             except Exception as exc:  # never let the writer die; the next tick retries
@@ -219,11 +298,8 @@ class LookupEventBuffer:
                     log.warning("lookup events not written, will retry: %r", exc)
                 self._failing = True
                 metrics.EVENT_WRITE_ERRORS.inc()
-                deadline = loop.time() + self._interval  # retry on the clock, not per request
             else:
                 if self._failing:
                     log.info("lookup events written again")
                 self._failing = False
-                if on_timer:
-                    deadline = loop.time() + self._interval
-            metrics.EVENT_BUFFER_FILL.set(len(self._buffer))
+            metrics.EVENT_BUFFER_FILL.set(self._buffered)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from db.errors import is_transient
 from db.pool import create_pool
 from loaders.breaker import LookupBreaker
 from loaders.cache import LookupCache
-from loaders.lookup import LookupEvent, MicroServiceLookup
+from loaders.lookup import LookupBatch, LookupEvent, MicroServiceLookup
 from loaders.retry import RetryPolicy
 from tests.support import StatementRecorder
 
@@ -41,8 +41,8 @@ class EventLog:
     def __init__(self) -> None:
         self.events: list[LookupEvent] = []
 
-    def on_lookups(self, events: Sequence[LookupEvent]) -> None:
-        self.events.extend(events)
+    def on_lookups(self, batch: LookupBatch) -> None:
+        self.events.extend(batch.events())
 
 
 @dataclass

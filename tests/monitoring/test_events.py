@@ -8,30 +8,37 @@ import asyncpg
 import pytest
 
 from domain.catalogue import Catalogue
-from loaders.lookup import LookupEvent
-from monitoring.events import LookupEventBuffer, event_properties
+from loaders.lookup import LookupBatch
+from monitoring.events import LookupEventBuffer
 from tests.outage import database_outage
 from tests.support import AppHarness, running_app
 
-# The writer's COPY (or asyncpg's column probe before it) queued behind the table lock.
+# The writer's COPY into the batches view, queued behind the lock on analytics_events that its
+# trigger needs.
 WRITER_WAITING_ON_LOCK = """
 SELECT count(*) > 0 FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
-   AND query LIKE '%analytics_events%' AND wait_event_type = 'Lock'
+   AND query LIKE '%uuid_lookup_batches%' AND wait_event_type = 'Lock'
 """
 LOOKUP_20 = "query Lookup($slugs: [String!]) { microServices(slugs: $slugs) { id } }"
 
 
-def event(slug: str, ms: float = 1.0) -> LookupEvent:
-    return LookupEvent(
-        slug=slug,
-        uuid=uuid4(),
-        lookup_time_ms=ms,
-        cache_hit=False,
-        success=True,
-        fallback_used=False,
+def batch(slugs: list[str], ms: float = 1.0) -> LookupBatch:
+    """A batch of database answers, one per slug."""
+    return LookupBatch(
+        slugs=slugs,
+        uuids=[str(uuid4()) for _ in slugs],
+        cache_hits=[False] * len(slugs),
+        answered=[True] * len(slugs),
+        cache_ms=0.1,
+        elapsed_ms=ms,
         error_kind=None,
+        degraded=True,
     )
+
+
+def names(start: int, stop: int) -> list[str]:
+    return [f"s{i:04}" for i in range(start, stop)]
 
 
 async def stored(url: str) -> tuple[int, int, list[str]]:
@@ -110,7 +117,7 @@ async def test_the_timer_writes_a_partial_batch_without_waiting_for_500(
     buffer = LookupEventBuffer(events_pool, flush_interval=0.2, batch_size=500)
     buffer.start()
     try:
-        buffer.on_lookups([event(f"s{i}") for i in range(30)])
+        buffer.on_lookups(batch(names(0, 30)))
         deadline = time.monotonic() + 5
         while (await stored(migrated_url))[0] < 30:
             assert time.monotonic() < deadline, "the 30 events were not written within 5 s"
@@ -126,13 +133,13 @@ async def test_shutdown_flushes_what_is_buffered(
 ) -> None:
     buffer = LookupEventBuffer(events_pool, flush_interval=60.0, batch_size=500)
     buffer.start()
-    buffer.on_lookups([event(f"s{i}") for i in range(37)])
+    buffer.on_lookups(batch(names(0, 37)))
     await asyncio.sleep(0.1)
     assert (await stored(migrated_url))[0] == 0  # neither 500 events nor a minute yet
     await buffer.stop()
     count, writes, slugs = await stored(migrated_url)
     assert (count, writes) == (37, 1)
-    assert slugs == [f"s{i}" for i in range(37)]
+    assert slugs == names(0, 37)
 
 
 async def test_an_outage_drops_the_oldest_events_counts_them_and_keeps_memory_bounded(
@@ -144,7 +151,7 @@ async def test_an_outage_drops_the_oldest_events_counts_them_and_keeps_memory_bo
     try:
         async with database_outage(server_url, migrated_url):
             for start in range(0, 1000, 20):
-                buffer.on_lookups([event(f"s{i:04}") for i in range(start, start + 20)])
+                buffer.on_lookups(batch(names(start, start + 20)))
                 assert buffer.status().buffered <= capacity
                 await asyncio.sleep(0.01)  # let the writer try, and fail
             status = buffer.status()
@@ -161,7 +168,7 @@ async def test_an_outage_drops_the_oldest_events_counts_them_and_keeps_memory_bo
         await buffer.stop()
     count, _, slugs = await stored(migrated_url)
     assert count == capacity
-    assert slugs == [f"s{i:04}" for i in range(1000 - capacity, 1000)]
+    assert slugs == names(1000 - capacity, 1000)
 
 
 async def test_a_request_never_waits_on_the_event_write(
@@ -199,6 +206,54 @@ async def test_a_request_never_waits_on_the_event_write(
     assert count == 800
 
 
+@pytest.mark.parametrize("write_succeeds", [True, False])
+async def test_events_dropped_while_their_write_is_in_flight_are_counted_once(
+    events_pool: asyncpg.Pool, migrated_url: str, write_succeeds: bool
+) -> None:
+    buffer = LookupEventBuffer(events_pool, capacity=10, flush_interval=60.0, batch_size=5)
+    blocker = await asyncpg.connect(migrated_url)
+    watcher = await asyncpg.connect(migrated_url)  # pg_stat_activity is a snapshot per transaction
+    try:
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
+        buffer.on_lookups(batch(names(0, 8)))
+        flush = asyncio.create_task(buffer.flush())  # s0..s4 in flight, stuck on the lock
+        deadline = time.monotonic() + 5
+        while not await watcher.fetchval(WRITER_WAITING_ON_LOCK):
+            assert time.monotonic() < deadline, "the writer never reached its COPY"
+            await asyncio.sleep(0.02)
+        # 20 events in a buffer of 10: s0..s9 leave it. s5..s9 are dropped now; s0..s4 only if
+        # their write fails.
+        buffer.on_lookups(batch(names(8, 20)))
+        assert (buffer.status().buffered, buffer.status().dropped) == (10, 5)
+        if not write_succeeds:
+            await watcher.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE '%uuid_lookup_batches%'"
+                " AND pid <> pg_backend_pid()"
+            )
+        await tx.rollback()
+        if write_succeeds:
+            assert await flush == 15  # s0..s4, then the 10 still buffered
+        else:
+            with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+                await flush
+    finally:
+        await blocker.close()
+        await watcher.close()
+        await buffer.stop()  # gives the writer's connection back to the pool
+    status = buffer.status()
+    assert status.written + status.dropped + status.buffered == 20
+    _, _, slugs = await stored(migrated_url)
+    if write_succeeds:
+        assert (status.written, status.dropped) == (15, 5)
+        assert slugs == names(0, 5) + names(10, 20)
+    else:  # s0..s9 lost; stop() wrote the other 10 on a new connection
+        assert (status.written, status.dropped, status.buffered) == (10, 10, 0)
+        assert slugs == names(10, 20)
+
+
 @pytest.mark.parametrize(
     ("capacity", "batch_size", "interval"), [(0, 500, 1.0), (10, 0, 1.0), (10, 500, 0.0)]
 )
@@ -212,46 +267,80 @@ def test_a_buffer_needs_positive_sizes(capacity: int, batch_size: int, interval:
         )
 
 
-@pytest.mark.parametrize("slug", ["wall-painting", 'quo"te\\back', "tab\tnew\nline", "çà-été-🎨"])
-def test_event_properties_are_the_json_of_the_event(slug: str) -> None:
-    uuid = uuid4()
-    failed = LookupEvent(slug, None, 12.5, False, False, True, 'Timeout"Error')
-    ok = LookupEvent(slug, uuid, 0.25, True, True, False, None)
-    assert json.loads(event_properties(failed)) == {
-        "slug": slug,
-        "uuid": None,
-        "lookup_time_ms": 12.5,
-        "cache_hit": False,
-        "success": False,
-        "fallback_used": True,
-        "error_kind": 'Timeout"Error',
-    }
-    assert json.loads(event_properties(ok))["uuid"] == str(uuid)
-    assert json.loads(event_properties(ok))["cache_hit"] is True
+async def test_batches_split_where_the_write_size_falls_and_keep_their_order(
+    events_pool: asyncpg.Pool, migrated_url: str
+) -> None:
+    buffer = LookupEventBuffer(events_pool, flush_interval=60.0, batch_size=7)
+    for start in range(0, 40, 5):  # 8 lookups of 5 slugs: 40 events, 6 writes of <= 7
+        buffer.on_lookups(batch(names(start, start + 5)))
+    assert await buffer.flush() == 40
+    await buffer.stop()
+    count, writes, slugs = await stored(migrated_url)
+    assert (count, writes) == (40, math.ceil(40 / 7))
+    assert slugs == names(0, 40)
+    assert buffer.status().buffered == 0
 
 
-async def test_awkward_strings_survive_the_copy_into_postgresql(empty_database_url: str) -> None:
+def test_the_capacity_counts_events_and_drops_the_oldest_inside_a_batch() -> None:
+    buffer = LookupEventBuffer(None, capacity=10)  # type: ignore[arg-type]  # never writes
+    buffer.on_lookups(batch(names(0, 6)))
+    buffer.on_lookups(batch(names(6, 12)))
+    assert (buffer.status().buffered, buffer.status().dropped) == (10, 2)
+    buffer.on_lookups(batch(names(12, 40)))  # larger than the whole buffer
+    assert (buffer.status().buffered, buffer.status().dropped) == (10, 30)
+    kept, count = buffer._oldest(100)
+    assert count == 10
+    assert [slug for _, b in kept for slug in b.slugs] == names(30, 40)
+
+
+AWKWARD = ["wall-painting", 'quo"te\\back', "tab\tnew\nline", "çà-été-🎨", "back\\\\slash\\n"]
+
+
+async def test_stored_events_are_the_events_of_the_batch(migrated_url: str) -> None:
+    """What PostgreSQL expands a batch into is, field for field, `LookupBatch.events()`:
+    hits, misses, definite unknowns and unavailable slugs, with awkward text."""
     from db.analytics import create_events_pool
-    from db.migrate import apply_migrations
 
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-    slugs = ["wall-painting", 'quo"te\\back', "tab\tnew\nline", "çà-été-🎨", "back\\\\slash\\n"]
-    buffer = LookupEventBuffer(await create_events_pool(empty_database_url))
-    buffer.on_lookups([LookupEvent(s, None, 1.5, False, False, True, 'Bad\\"Kind') for s in slugs])
-    assert await buffer.flush() == len(slugs)
+    uuids = [str(uuid4()), None, str(uuid4()), None, None]
+    mixed = LookupBatch(
+        slugs=AWKWARD,
+        uuids=uuids,
+        cache_hits=[True, False, False, False, False],
+        answered=[True, True, True, False, False],
+        cache_ms=0.25,
+        elapsed_ms=12.5,
+        error_kind='Bad\\"Kind',
+        degraded=True,
+    )
+    buffer = LookupEventBuffer(await create_events_pool(migrated_url))
+    buffer.on_lookups(mixed)
+    assert await buffer.flush() == len(AWKWARD)
     await buffer.close()
-    conn = await asyncpg.connect(empty_database_url)
+    conn = await asyncpg.connect(migrated_url)
     try:
         rows = await conn.fetch(
-            "SELECT event_properties->>'slug' AS slug, event_properties->>'error_kind' AS kind,"
-            " created_at FROM analytics_events ORDER BY id"
+            "SELECT event_name, event_properties::text AS p, created_at"
+            " FROM analytics_events ORDER BY id"
         )
     finally:
         await conn.close()
-    assert [r["slug"] for r in rows] == slugs
-    assert {r["kind"] for r in rows} == {'Bad\\"Kind'}
+    assert {r["event_name"] for r in rows} == {"uuid_lookup"}
+    assert [json.loads(r["p"]) for r in rows] == [
+        {**e._asdict(), "uuid": None if e.uuid is None else str(e.uuid)} for e in mixed.events()
+    ]
     assert all(abs(r["created_at"].timestamp() - time.time()) < 60 for r in rows)
+
+
+async def test_a_nul_in_a_slug_is_stored_as_a_replacement_and_blocks_nothing(
+    events_pool: asyncpg.Pool, migrated_url: str
+) -> None:
+    # PostgreSQL text cannot hold NUL: the write is rejected once, then made storable.
+    buffer = LookupEventBuffer(events_pool, flush_interval=60.0)
+    buffer.on_lookups(batch(["before"]))
+    buffer.on_lookups(batch(["nul\x00slug"]))
+    buffer.on_lookups(batch(["after"]))
+    assert await buffer.flush() == 3
+    await buffer.stop()
+    _, _, slugs = await stored(migrated_url)
+    assert slugs == ["before", "nul\ufffdslug", "after"]
+    assert buffer.status().dropped == 0

@@ -1,0 +1,155 @@
+"""What lookup-event logging costs the API server, counted in CPU instructions: the cached
+20-slug `microServices(slugs:)` query with events on and off, each server run under valgrind's
+callgrind, which counts the instructions the process executes.
+
+    .venv/bin/python -m bench.events_instructions [--requests 800]
+
+Why instructions: on this shared 2-core machine a process's speed drifts by up to 2x within
+seconds, so a few percent of throughput cannot be told from noise; an instruction count is the
+same from run to run whatever else the machine does. What it counts is the server process
+alone: the request path's share of logging and the event writer's (document, COPY, protocol),
+not PostgreSQL's work of storing the rows (bench/events_overhead.py reports that).
+
+Each server (`python server.py`, one process, on a temporary database dropped afterwards) is
+warmed up, then counting is switched on for exactly `--requests` requests and off again. The
+flush interval is set past the run, so that only full 500-event batches are written, as under
+load (500 events arrive in ~12 ms at full speed); under valgrind the server runs ~50x slower
+and a 1 s timer would otherwise add a partial write every 25 requests. Bounded: about a minute
+per server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bench.events_overhead import ROOT, free_port, request_bytes, temporary_database
+
+
+async def send(port: int, payload: bytes, count: int, connections: int = 4) -> None:
+    """Exactly `count` requests over keep-alive connections, each answered before the next."""
+    per_connection = [count // connections + (i < count % connections) for i in range(connections)]
+
+    async def one_connection(requests: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for _ in range(requests):
+                writer.write(payload)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(head.decode(errors="replace"))
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                body = await reader.readexactly(length)
+                if b'"errors"' in body:
+                    raise RuntimeError(body.decode())
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(one_connection(n) for n in per_connection))
+
+
+def callgrind(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
+
+
+def instructions(out_dir: Path, pid: int) -> int:
+    """The instructions of the dumps of `pid` (only the measured stretch is instrumented)."""
+    total = 0
+    for dump in out_dir.glob(f"callgrind.{pid}*"):
+        for line in dump.read_text(errors="replace").splitlines():
+            if line.startswith("totals:"):
+                total += int(line.split()[1])
+    return total
+
+
+async def measure(url: str, slugs: list[str], events: bool, requests: int, out_dir: Path) -> float:
+    """Instructions per request of one server, events on or off."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PORT": str(port),
+        "LOOKUP_EVENTS": "true" if events else "false",
+        "EVENT_FLUSH_INTERVAL": "3600",
+        "WORKERS": "1",
+        "LOG_LEVEL": "warning",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",  # start-up runs uninstrumented: faster, and not counted
+        f"--callgrind-out-file={out_dir}/callgrind.%p",
+        sys.executable,
+        "server.py",
+        "--no-migrate",
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.returncode is not None:
+                    raise RuntimeError("the server did not start under valgrind") from None
+                await asyncio.sleep(0.5)
+        payload = request_bytes(port, slugs)
+        # Warm-up: code paths, the writer's connection and its first COPYs.
+        await send(port, payload, 100)
+        callgrind(process.pid, "--instr=on")
+        await send(port, payload, requests)
+        callgrind(process.pid, "--dump")
+        callgrind(process.pid, "--instr=off")
+        return instructions(out_dir, process.pid) / requests
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 60)
+
+
+async def main(requests: int) -> None:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("valgrind (with callgrind_control) is needed: apt-get install valgrind")
+    with tempfile.TemporaryDirectory(prefix="jw-callgrind-") as tmp:
+        async with temporary_database() as (url, slugs):
+            per_request = {}
+            for events in (True, False):
+                per_request[events] = await measure(url, slugs, events, requests, Path(tmp))
+                print(
+                    f"events {'on ' if events else 'off'}: "
+                    f"{per_request[events]:12,.0f} instructions per request"
+                )
+            conn = await asyncpg.connect(url)
+            try:
+                stored = await conn.fetchval("SELECT count(*) FROM analytics_events")
+            finally:
+                await conn.close()
+    on, off = per_request[True], per_request[False]
+    print(
+        f"logging costs the server {on - off:,.0f} instructions per 20-slug request: "
+        f"{(on - off) / off * 100:+.2f} % (goal < 5 %)"
+    )
+    print(f"events stored by the 'on' server: {stored:,} ({(requests + 100) * 20:,} lookups made)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=800)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests))
