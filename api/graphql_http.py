@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from strawberry.types.graphql import OperationType
 from api.context import Context
 from api.http_errors import (
     BAD_REQUEST,
+    BAD_USER_INPUT,
     BATCHING_NOT_SUPPORTED,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,
@@ -155,7 +157,7 @@ async def read_params(request: Request, max_body_bytes: int) -> Params:
         for name in ("variables", "extensions"):
             raw = query.get(name)
             data[name] = _decode_json(raw, f"The '{name}' parameter") if raw else None
-        return _params(data)
+        return _params(data, check_nul=True)
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != APPLICATION_JSON:
         raise HTTPError(
@@ -176,10 +178,27 @@ async def read_params(request: Request, max_body_bytes: int) -> Params:
         )
     if not isinstance(data, dict):
         raise HTTPError(400, "The request body must be a JSON object.", BAD_REQUEST)
-    return _params(data)
+    # JSON can only carry a NUL as the escape \u0000: without one in the body (nearly always),
+    # no string of the request can hold one, and nothing needs walking.
+    return _params(data, check_nul=b"\\u0000" in body)
 
 
-def _params(data: Mapping[str, Any]) -> Params:
+# A GraphQL string escape for NUL: `\u0000` after an even number (0, 2, ...) of backslashes.
+_GRAPHQL_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "Text must not contain the NUL character (U+0000): no field of this API can store it."
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
     expected = {
         "query": str,
         "operationName": str,
@@ -191,6 +210,15 @@ def _params(data: Mapping[str, Any]) -> Params:
         if value is not None and not isinstance(value, kind):
             shape = "a string" if kind is str else "an object"
             raise HTTPError(400, f"'{name}' must be {shape} or null.", BAD_REQUEST)
+    # PostgreSQL text cannot hold NUL: refused here, once for every field, rather than failing
+    # deep in a statement (as INTERNAL_SERVER_ERROR) or being stored mangled.
+    query = data.get("query")
+    if check_nul and (
+        _holds_nul(data.get("variables"))
+        or _holds_nul(data.get("operationName"))
+        or (isinstance(query, str) and ("\x00" in query or _GRAPHQL_NUL_ESCAPE.search(query)))
+    ):
+        raise HTTPError(400, NUL_MESSAGE, BAD_USER_INPUT)
     return Params(
         query=data.get("query"),
         variables=data.get("variables"),

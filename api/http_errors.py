@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 BAD_REQUEST = "BAD_REQUEST"
+BAD_USER_INPUT = "BAD_USER_INPUT"  # as schema.errors: a value the API cannot take
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"

@@ -1,5 +1,5 @@
 """The parts of GraphQL over HTTP the audit does not pin down: 405 for mutations over GET,
-media types, GraphiQL for browsers, CORS."""
+media types, GraphiQL for browsers, CORS, NUL characters."""
 
 from __future__ import annotations
 
@@ -128,3 +128,41 @@ async def test_without_cors_origins_no_cross_origin_access_is_granted(api: AppHa
         "/graphql", json={"query": "{ __typename }"}, headers={"Origin": ORIGIN}
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+NUL_INPUTS = [
+    # (query, variables): a NUL in a variable, a key, a nested value, a literal's escape.
+    ("query($c: String) { microServices(category: $c) { slug } }", {"c": "pa\x00inting"}),
+    ("query($s: [String!]) { microServices(slugs: $s) { slug } }", {"s": ["ok", "x\x00"]}),
+    (
+        "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
+        {"i": {"microId": "wall-painting", "answers": {"room\x00": 1}, "idempotencyKey": "k"}},
+    ),
+    ('{ microService(slug: "nul\\u0000") { slug } }', None),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), NUL_INPUTS)
+async def test_a_nul_character_anywhere_is_bad_user_input(
+    api: AppHarness, query: str, variables: dict[str, object] | None
+) -> None:
+    # PostgreSQL text cannot hold NUL: such a value used to fail deep in a statement, as
+    # INTERNAL_SERVER_ERROR, or leave a lookup event that could never be stored.
+    response = await api.client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "U+0000" in error["message"]
+
+
+async def test_a_nul_over_get_is_bad_user_input_too(api: AppHarness) -> None:
+    response = await api.client.get(
+        "/graphql", params={"query": '{ microService(slug: "a\x00") { slug } }'}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_escaped_backslash_before_u0000_is_no_nul(api: AppHarness) -> None:
+    body = await api.graphql('{ microService(slug: "back\\\\u0000") { slug } }')
+    assert body == {"data": {"microService": None}}

@@ -64,21 +64,6 @@ async def test_unknown_slugs_come_back_null_in_order(cold_api: AppHarness) -> No
     assert len(cold_api.statements.lookups) == 1
 
 
-async def test_a_slug_with_a_nul_is_unknown_without_failing_its_batch(
-    cold_api: AppHarness,
-) -> None:
-    # PostgreSQL text cannot hold NUL: sent along, it would fail the statement for every slug.
-    query = "query($s: [String!]) { microServices(slugs: $s) { slug } }"
-    cold_api.statements.clear()
-    body = await cold_api.graphql(query, {"s": ["nul\x00slug", "wall-painting"]})
-    assert body == {"data": {"microServices": [{"slug": "wall-painting"}]}}
-    assert len(cold_api.statements.lookups) == 1
-    cold_api.statements.clear()
-    body = await cold_api.graphql('{ microService(slug: "\\u0000") { slug } }')
-    assert body == {"data": {"microService": None}}
-    assert cold_api.statements.lookups == []  # a definite miss: nothing to ask
-
-
 async def test_wizard_and_lookups_in_one_request_share_one_query(cold_api: AppHarness) -> None:
     cold_api.statements.clear()
     body = await cold_api.graphql(

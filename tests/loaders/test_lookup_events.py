@@ -40,3 +40,18 @@ async def test_events_say_hit_miss_unknown_and_unavailable(database_url: str) ->
     )
     assert down.error_kind == "ConnectionRefusedError"
     assert hit.lookup_time_ms <= down.lookup_time_ms
+
+
+async def test_a_slug_with_a_nul_is_unknown_without_failing_its_batch(database_url: str) -> None:
+    # PostgreSQL text cannot hold NUL: sent along, it would fail the statement for every slug.
+    # The HTTP layer refuses such input; internal callers get a definite miss.
+    async with lookup_rig(database_url) as rig:
+        rig.statements.clear()
+        found = await rig.lookup.resolve(["nul\x00slug", SLUGS[0]])
+        assert found[0] is None
+        assert found[1] is not None
+        assert found[1].slug == SLUGS[0]
+        assert len(rig.statements.lookups) == 1
+        rig.statements.clear()
+        assert await rig.lookup.resolve(["\x00"]) == [None]
+        assert rig.statements.lookups == []  # nothing to ask
