@@ -52,6 +52,9 @@ bench-backfill: $(STAMP)
 	$(BIN)/python bench/backfill.py
 
 bench-events: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	command -v valgrind >/dev/null || apt-get install -y valgrind
+	$(BIN)/python -m bench.events_instructions
 	$(BIN)/python bench/events_overhead.py
 
 lint: $(STAMP)
