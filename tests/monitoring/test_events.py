@@ -344,3 +344,29 @@ async def test_a_nul_in_a_slug_is_stored_as_a_replacement_and_blocks_nothing(
     _, _, slugs = await stored(migrated_url)
     assert slugs == ["before", "nul\ufffdslug", "after"]
     assert buffer.status().dropped == 0
+
+
+async def test_shutdown_gives_up_on_a_hung_database_in_bounded_time(migrated_url: str) -> None:
+    from db.analytics import create_events_pool
+    from tests.proxy import proxy_to
+
+    async with proxy_to(migrated_url) as proxy:
+        pool = await create_events_pool(
+            proxy.url_for(migrated_url), command_timeout=1.0, connect_timeout=1.0
+        )
+        buffer = LookupEventBuffer(pool, flush_interval=0.1)
+        buffer.start()
+        buffer.on_lookups(batch(names(0, 2)))
+        deadline = time.monotonic() + 5
+        while buffer.status().written < 2:  # the writer now holds its connection
+            assert time.monotonic() < deadline, "the first write did not happen"
+            await asyncio.sleep(0.05)
+        proxy.delay = 3600  # the database stops answering, the connection stays open
+        buffer.on_lookups(batch(names(2, 4)))
+        started = time.monotonic()
+        await asyncio.wait_for(buffer.close(), 30)  # the server's shutdown must not hang
+        assert time.monotonic() - started < 15
+    status = buffer.status()
+    assert (status.written, status.buffered, status.dropped) == (2, 2, 0)
+    _, _, slugs = await stored(migrated_url)
+    assert slugs == names(0, 2)
