@@ -49,13 +49,13 @@ backfill: $(STAMP)
 
 # Benchmarks: each in a temporary database of its own on 127.0.0.1:5432, dropped afterwards.
 bench-backfill: $(STAMP)
-	$(BIN)/python bench/backfill.py
+	$(BIN)/python -m bench.backfill
 
 bench-events: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	command -v valgrind >/dev/null || apt-get install -y valgrind
 	$(BIN)/python -m bench.events_instructions
-	$(BIN)/python bench/events_overhead.py
+	$(BIN)/python -m bench.events_overhead
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

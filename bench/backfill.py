@@ -1,7 +1,7 @@
 """Backfill benchmark: 1,000,000 slug-only jobs (5 % with slugs that match nothing) get their
 micro_uuid, through the same `run_backfill` loop as `python server.py backfill`.
 
-    .venv/bin/python bench/backfill.py [--jobs 1000000] [--batch-size 50000]
+    .venv/bin/python -m bench.backfill [--jobs 1000000] [--batch-size 50000]
 
 Runs in a temporary database of its own on BENCH_SERVER_URL (default the local server at
 127.0.0.1:5432), dropped afterwards. Bounded: the backfill is abandoned after --timeout seconds.
@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import time
-import uuid
 
 import asyncpg
 
@@ -22,6 +21,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
 from ops.backfill import run_backfill
+from tests.support import create_database, drop_database, with_database
 
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Jobs in insertion order pick catalogue slugs round-robin; every 20th has a slug no micro
@@ -37,15 +37,8 @@ SELECT CASE WHEN g % 20 = 0 THEN 'retired-service-' || (g % 50)
 """
 
 
-def with_database(url: str, name: str) -> str:
-    head, sep, query = url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{name}{sep}{query}"
-
-
 async def main(jobs: int, batch_size: int, limit: float) -> None:
-    name = f"jw_bench_backfill_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(SERVER_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    name = await create_database(SERVER_URL, prefix="jw_bench_backfill")
     try:
         conn = await asyncpg.connect(with_database(SERVER_URL, name))
         try:
@@ -73,8 +66,7 @@ async def main(jobs: int, batch_size: int, limit: float) -> None:
         finally:
             await conn.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(SERVER_URL, name)
     print(
         f"before: {before.without_uuid:,} without UUID, {before.unmatched:,} unmatched\n"
         f"after:  {after.with_uuid:,} with UUID, {after.unmatched:,} unmatched, "

@@ -27,12 +27,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import asyncpg
 
-from bench.events_overhead import ROOT, free_port, request_bytes, temporary_database
+from bench.events_overhead import (
+    ROOT,
+    free_port,
+    read_response,
+    request_bytes,
+    temporary_database,
+    wait_until_listening,
+)
 
 
 async def send(port: int, payload: bytes, count: int, connections: int = 4) -> None:
@@ -44,15 +50,7 @@ async def send(port: int, payload: bytes, count: int, connections: int = 4) -> N
         try:
             for _ in range(requests):
                 writer.write(payload)
-                head = await reader.readuntil(b"\r\n\r\n")
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise RuntimeError(head.decode(errors="replace"))
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await reader.readexactly(length)
+                body = await read_response(reader)
                 if b'"errors"' in body:
                     raise RuntimeError(body.decode())
         finally:
@@ -100,16 +98,7 @@ async def measure(url: str, slugs: list[str], events: bool, requests: int, out_d
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.returncode is not None:
-                    raise RuntimeError("the server did not start under valgrind") from None
-                await asyncio.sleep(0.5)
+        await wait_until_listening(port, process, within=120)  # valgrind starts slowly
         payload = request_bytes(port, slugs)
         # Warm-up: code paths, the writer's connection and its first COPYs.
         await send(port, payload, 100)

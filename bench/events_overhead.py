@@ -1,7 +1,7 @@
 """What lookup-event logging costs: throughput of the 20-slug `microServices(slugs:)` query with
 events on (LOOKUP_EVENTS=true) and off, measured in one run.
 
-    .venv/bin/python bench/events_overhead.py [--rounds 16] [--seconds 2] [--connections 8]
+    .venv/bin/python -m bench.events_overhead [--rounds 16] [--seconds 2] [--connections 8]
                                               [--shared]
 
 Two servers (`python server.py`, one process each, events on and off) run side by side on a
@@ -48,15 +48,11 @@ from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
 from loaders.lookup import LookupBatch
 from monitoring.events import LookupEventBuffer, batches_document
+from tests.support import create_database, drop_database, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 QUERY = "query Lookup20($slugs: [String!]) { microServices(slugs: $slugs) { id slug } }"
-
-
-def with_database(url: str, name: str) -> str:
-    head, sep, query = url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{name}{sep}{query}"
 
 
 def free_port() -> int:
@@ -68,9 +64,8 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def temporary_database() -> AsyncIterator[tuple[str, list[str]]]:
-    name = f"jw_bench_events_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(SERVER_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    """A migrated, seeded database of its own (dropped afterwards), and 20 of its slugs."""
+    name = await create_database(SERVER_URL, prefix="jw_bench_events")
     url = with_database(SERVER_URL, name)
     try:
         catalogue = load_catalogue()
@@ -82,8 +77,7 @@ async def temporary_database() -> AsyncIterator[tuple[str, list[str]]]:
             await conn.close()
         yield url, sorted(catalogue.by_slug)[:20]
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(SERVER_URL, name)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -123,6 +117,36 @@ def pin(pids: list[int], cpu: int) -> None:
             print(f"could not pin process {pid} to CPU {cpu}: {exc}", file=sys.stderr)
 
 
+async def wait_until_listening(
+    port: int, process: asyncio.subprocess.Process, within: float
+) -> None:
+    """Return once `process` accepts connections on `port`; raise if it exits first or
+    `within` seconds pass."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.returncode is not None:
+                raise RuntimeError("the server did not start") from None
+            await asyncio.sleep(0.1)
+
+
+async def read_response(reader: asyncio.StreamReader) -> bytes:
+    """The body of one HTTP/1.1 response with a Content-Length; raise unless it is a 200."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(head.decode(errors="replace"))
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return await reader.readexactly(length)
+
+
 @asynccontextmanager
 async def server(
     database_url: str, events: bool, cpu: int | None = None
@@ -143,16 +167,7 @@ async def server(
     if cpu is not None:  # before it starts threads: they inherit the affinity
         pin([process.pid], cpu)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.returncode is not None:
-                    raise RuntimeError("the server did not start") from None
-                await asyncio.sleep(0.1)
+        await wait_until_listening(port, process, within=30)
         yield port, process.pid
     finally:
         process.terminate()  # SIGTERM: uvicorn's graceful shutdown, events flushed
@@ -164,13 +179,7 @@ async def event_buffer_health(port: int) -> dict[str, int]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        events: dict[str, int] = json.loads(await reader.readexactly(length))["events"]
+        events: dict[str, int] = json.loads(await read_response(reader))["events"]
         return events
     finally:
         writer.close()
@@ -197,14 +206,7 @@ async def drive(port: int, payload: bytes, connections: int, seconds: float) -> 
         try:
             while time.monotonic() < stop_at:
                 writer.write(payload)
-                head = await reader.readuntil(b"\r\n\r\n")
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise RuntimeError(head.decode(errors="replace"))
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                body = await reader.readexactly(length)
+                body = await read_response(reader)
                 if b'"errors"' in body:
                     raise RuntimeError(body.decode())
                 done += 1
