@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from bench.events_overhead import (
     free_port,
     read_response,
     request_bytes,
+    server_env,
     temporary_database,
     wait_until_listening,
 )
@@ -76,15 +76,6 @@ def instructions(out_dir: Path, pid: int) -> int:
 async def measure(url: str, slugs: list[str], events: bool, requests: int, out_dir: Path) -> float:
     """Instructions per request of one server, events on or off."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PORT": str(port),
-        "LOOKUP_EVENTS": "true" if events else "false",
-        "EVENT_FLUSH_INTERVAL": "3600",
-        "WORKERS": "1",
-        "LOG_LEVEL": "warning",
-    }
     process = await asyncio.create_subprocess_exec(
         "valgrind",
         "--tool=callgrind",
@@ -94,7 +85,7 @@ async def measure(url: str, slugs: list[str], events: bool, requests: int, out_d
         "server.py",
         "--no-migrate",
         cwd=ROOT,
-        env=env,
+        env=server_env(url, port, events, EVENT_FLUSH_INTERVAL="3600"),
         stderr=subprocess.DEVNULL,
     )
     try:

@@ -42,13 +42,11 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.database import create_seeded, drop
 from db.analytics import write_lookup_batches
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
-from domain.catalogue import load_catalogue
 from loaders.lookup import LookupBatch
 from monitoring.events import LookupEventBuffer, batches_document
-from tests.support import create_database, drop_database, with_database
+from tests.support import with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -65,19 +63,25 @@ def free_port() -> int:
 @asynccontextmanager
 async def temporary_database() -> AsyncIterator[tuple[str, list[str]]]:
     """A migrated, seeded database of its own (dropped afterwards), and 20 of its slugs."""
-    name = await create_database(SERVER_URL, prefix="jw_bench_events")
-    url = with_database(SERVER_URL, name)
+    name, slugs, _ = await create_seeded(SERVER_URL, services=0)
     try:
-        catalogue = load_catalogue()
-        conn = await asyncpg.connect(url)
-        try:
-            await apply_migrations(conn)
-            await seed_catalogue(conn, catalogue)
-        finally:
-            await conn.close()
-        yield url, sorted(catalogue.by_slug)[:20]
+        yield with_database(SERVER_URL, name), slugs[:20]
     finally:
-        await drop_database(SERVER_URL, name)
+        await drop(SERVER_URL, [name])
+
+
+def server_env(database_url: str, port: int, events: bool, **extra: str) -> dict[str, str]:
+    """The environment of one bench server: one process, logging on or off."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "LOOKUP_EVENTS": "true" if events else "false",
+        # One process: the CPU read is the server's own, and servers compare like for like.
+        "WORKERS": "1",
+        "LOG_LEVEL": "warning",
+        **extra,
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -152,17 +156,12 @@ async def server(
     database_url: str, events: bool, cpu: int | None = None
 ) -> AsyncIterator[tuple[int, int]]:
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "LOOKUP_EVENTS": "true" if events else "false",
-        # One process each: the CPU read is the server's own, and the two compare like for like.
-        "WORKERS": "1",
-        "LOG_LEVEL": "warning",
-    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "server.py", "--no-migrate", cwd=ROOT, env=env
+        sys.executable,
+        "server.py",
+        "--no-migrate",
+        cwd=ROOT,
+        env=server_env(database_url, port, events),
     )
     if cpu is not None:  # before it starts threads: they inherit the affinity
         pin([process.pid], cpu)
