@@ -220,7 +220,7 @@ def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
     ):
         raise HTTPError(400, NUL_MESSAGE, BAD_USER_INPUT)
     return Params(
-        query=data.get("query"),
+        query=query,
         variables=data.get("variables"),
         operation_name=data.get("operationName"),
         extensions=data.get("extensions"),
