@@ -246,6 +246,20 @@ async def drive_wrk(
     return int(done.group(1)), int(done.group(1)) / elapsed
 
 
+def cached_batch(slugs: list[str], uuids: list[str], milliseconds: float) -> LookupBatch:
+    """A lookup batch answered wholly from the cache: the bench's cached 20-slug request."""
+    return LookupBatch(
+        slugs=slugs,
+        uuids=uuids,
+        cache_hits=(True,) * len(slugs),
+        answered=(True,) * len(slugs),
+        cache_ms=milliseconds,
+        elapsed_ms=milliseconds,
+        error_kind=None,
+        degraded=True,
+    )
+
+
 def logging_cpu_per_request(slugs: list[str], repeat: int = 4000) -> float:
     """Seconds of CPU that event logging adds to one cached 20-slug request in this process:
     the lookup's batch, the buffer's append, and the writer's share of the document it COPYs
@@ -259,16 +273,7 @@ def logging_cpu_per_request(slugs: list[str], repeat: int = 4000) -> float:
     started = time.process_time()
     pending = []
     for _ in range(repeat):
-        batch = LookupBatch(
-            slugs=slugs,
-            uuids=[uuids[slug] for slug in slugs],
-            cache_hits=(True,) * len(slugs),
-            answered=(True,) * len(slugs),
-            cache_ms=0.3,
-            elapsed_ms=0.3,
-            error_kind=None,
-            degraded=True,
-        )
+        batch = cached_batch(slugs, [uuids[slug] for slug in slugs], milliseconds=0.3)
         buffer.on_lookups(batch)
         pending.append((0.0, batch))
         if len(pending) == per_write:
@@ -283,15 +288,10 @@ async def synthetic_writer(
     """Store lookup events as the event writer does (500 a COPY, through the same view and
     trigger) at `events_per_second`, until `stop`: PostgreSQL's share of logging, with no
     server logging anything. Returns the events stored."""
-    batch = LookupBatch(
-        slugs=[f"control-{slug}" for slug in slugs],  # told apart from the real ones
-        uuids=[str(uuid.uuid4()) for _ in slugs],
-        cache_hits=(True,) * len(slugs),
-        answered=(True,) * len(slugs),
-        cache_ms=0.05,
-        elapsed_ms=0.05,
-        error_kind=None,
-        degraded=True,
+    batch = cached_batch(
+        [f"control-{slug}" for slug in slugs],  # told apart from the real ones
+        [str(uuid.uuid4()) for _ in slugs],
+        milliseconds=0.05,
     )
     per_write = 500 // len(slugs)
     document = batches_document([(time.time(), batch)] * per_write)
