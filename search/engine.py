@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from cachetools import LRUCache
+from threadpoolctl import threadpool_limits
 
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError
-from search.encoder import Encoder, Vectors
+from search.encoder import Encoder, Vector, Vectors, release_freed_memory
 from search.lexical import Document, LexicalHit, LexicalIndex
 
 MAX_TEXT_LENGTH = 500  # longer text is cut, not refused: the start says what the job is
@@ -27,9 +28,10 @@ LEXICAL_WEIGHT = 0.3
 MIN_SCORE = 0.35
 # A lexical ranking this sure of itself (top score, and its lead over the next) is not worth
 # the model's time: the model could not overturn it.
-DECISIVE_SCORE = 0.9
-DECISIVE_LEAD = 0.35
+DECISIVE_SCORE = 0.6
+DECISIVE_LEAD = 0.25
 QUERY_VECTOR_CACHE_SIZE = 4096
+MAX_BATCH = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +53,39 @@ class SearchEngine:
         *,
         version: str,
         max_concurrent_inferences: int = 2,
+        query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
     ) -> None:
         self.documents = tuple(documents)
         self.version = version
         self._index = LexicalIndex(self.documents)
         self._encoder = encoder
         self._vectors = vectors
-        self._owners = np.asarray(owners, dtype=np.intp)
+        # Each document's phrasings are consecutive rows: where each document's rows start.
+        owner_ids = np.asarray(owners, dtype=np.intp)
+        if len(owner_ids) and (
+            np.any(np.diff(owner_ids) < 0) or len(set(owners)) != len(documents)
+        ):
+            raise ValueError("every document needs phrasings, in document order")
+        self._starts = (
+            np.flatnonzero(np.r_[True, np.diff(owner_ids) != 0]) if len(owner_ids) else owner_ids
+        )
         # The bound on concurrent inferences: each holds one core while it runs.
         self._executor = ThreadPoolExecutor(
             max_workers=max_concurrent_inferences, thread_name_prefix="search-model"
         )
-        self._cache: LRUCache[str, Vectors] = LRUCache(QUERY_VECTOR_CACHE_SIZE)
+        # Customers retype the same few words (and a debounced box sends each prefix once):
+        # their vectors are kept. Size 0 turns this off, for measuring the model itself.
+        self._cache: LRUCache[str, Vectors] | None = (
+            LRUCache(query_cache_size) if query_cache_size > 0 else None
+        )
         self._cache_lock = threading.Lock()
+        self._pending: list[tuple[str, asyncio.Future[Vector]]] = []
+        self._max_lanes = max_concurrent_inferences
+        self._lanes = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        # numpy's BLAS would start threads of its own for each similarity product, fighting
+        # the inference threads for the same cores.
+        threadpool_limits(1, user_api="blas")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -89,7 +111,15 @@ class SearchEngine:
         if not text:
             return []
         lexical = self._index.search(text)
-        semantic = None if self._decisive(lexical) else self._semantic(text)
+        semantic = None
+        if not self._decisive(lexical):
+            key = _cache_key(text)
+            cached = None
+            if self._cache is not None:
+                with self._cache_lock:
+                    cached = self._cache.get(key)
+            vector = cached if cached is not None else self._encode([key])[0]
+            semantic = self._similarities(vector)
         return self._fuse(lexical, semantic, first)
 
     async def search(self, text: str, first: int = 5) -> list[Match]:
@@ -100,9 +130,61 @@ class SearchEngine:
         lexical = self._index.search(text)
         semantic = None
         if not self._decisive(lexical):
-            loop = asyncio.get_running_loop()
-            semantic = await loop.run_in_executor(self._executor, self._semantic, text)
+            semantic = self._similarities(await self._query_vector(text))
         return self._fuse(lexical, semantic, first)
+
+    async def _query_vector(self, text: str) -> Vector:
+        key = _cache_key(text)
+        if self._cache is not None:
+            with self._cache_lock:
+                cached = self._cache.get(key)
+            if cached is not None:
+                return cached
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Vector] = loop.create_future()
+        self._pending.append((key, future))
+        if self._lanes < self._max_lanes:
+            self._lanes += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        """Run the waiting texts through the model, many to a batch: when searches arrive
+        together, one batch of eight costs far less than eight single inferences."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                texts = [key for key, _ in batch]
+                try:
+                    vectors = await loop.run_in_executor(self._executor, self._encode, texts)
+                except Exception as exc:  # every waiter hears of it, none is left hanging
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), vector in zip(batch, vectors, strict=True):
+                    if not future.done():
+                        future.set_result(vector)
+        finally:
+            self._lanes -= 1
+
+    def _encode(self, keys: list[str]) -> Vectors:
+        assert self._encoder is not None
+        vectors = self._encoder.encode(keys)
+        if self._cache is not None:
+            with self._cache_lock:
+                for key, vector in zip(keys, vectors, strict=True):
+                    self._cache[key] = vector
+        return vectors
+
+    def _similarities(self, query: Vector) -> Vector:
+        """Per document, the best cosine similarity between the query and any of its phrasings."""
+        best: Vector = np.maximum.reduceat(self._vectors @ query, self._starts)
+        return best
 
     def _decisive(self, lexical: Mapping[int, LexicalHit]) -> bool:
         if self._encoder is None:
@@ -113,21 +195,6 @@ class SearchEngine:
             and top[0] >= DECISIVE_SCORE
             and top[0] - (top[1:] or [0.0])[0] >= (DECISIVE_LEAD)
         )
-
-    def _semantic(self, text: str) -> Vectors:
-        """Per document, the best cosine similarity between the text and any of its phrasings."""
-        assert self._encoder is not None
-        key = " ".join(text.lower().split())
-        with self._cache_lock:
-            query = self._cache.get(key)
-        if query is None:
-            query = self._encoder.encode([key])[0]
-            with self._cache_lock:
-                self._cache[key] = query
-        similarity = self._vectors @ query
-        best = np.full(len(self.documents), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._owners, similarity)
-        return best
 
     def _fuse(
         self, lexical: Mapping[int, LexicalHit], semantic: Vectors | None, first: int
@@ -150,6 +217,10 @@ class SearchEngine:
             for doc, score in ranked[:first]
             if score >= MIN_SCORE
         ]
+
+
+def _cache_key(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def documents_of(catalogue: Catalogue, keywords: Mapping[str, Sequence[str]]) -> list[Document]:
@@ -185,6 +256,7 @@ def build_engine(
     cache_dir: Path | None = None,
     semantic: bool = True,
     max_concurrent_inferences: int = 2,
+    query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
 ) -> SearchEngine:
     """Index the catalogue and embed every service's phrasings (or read them from `cache_dir`).
 
@@ -217,6 +289,7 @@ def build_engine(
         owners,
         version=version,
         max_concurrent_inferences=max_concurrent_inferences,
+        query_cache_size=query_cache_size,
     )
 
 
@@ -225,10 +298,11 @@ def _vectors(encoder: Encoder, texts: Sequence[str], path: Path | None) -> Vecto
         cached: Vectors = np.load(path, allow_pickle=False).astype(np.float32, copy=False)
         if cached.shape[0] == len(texts):
             return cached
-    batch = 64
+    batch = 16  # larger batches are barely faster and leave a larger arena behind
     vectors = np.concatenate(
         [encoder.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     )
+    release_freed_memory()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -34,6 +35,7 @@ EDIT_PENALTY = 0.2
 PREFIX_SIMILARITY = 0.75
 # Query words beyond this are noise for ranking and cost time.
 MAX_QUERY_WORDS = 32
+EXPANSION_CACHE = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,19 @@ class LexicalIndex:
             for term, docs in self._postings.items()
         }
         self._phrases = phrases
+        # The same few hundred words come up again and again; their expansions are kept.
+        self._expansions: LRUCache[tuple[str, bool], dict[str, float]] = LRUCache(EXPANSION_CACHE)
 
     def expand(self, word: str, *, last: bool) -> dict[str, float]:
         """Indexed stems that a query stem may mean, with how sure: 1 exact, less for typos."""
+        key = (word, last)
+        found = self._expansions.get(key)
+        if found is None:
+            found = self._expand(word, last=last)
+            self._expansions[key] = found
+        return found
+
+    def _expand(self, word: str, *, last: bool) -> dict[str, float]:
         found: dict[str, float] = {}
         if word in self._postings:
             found[word] = 1.0
