@@ -77,8 +77,16 @@ class MemoryLevel:
         return len(self._entries)
 
     def peek_many(self, keys: Sequence[str]) -> list[Any]:
+        # Indexing, not .get(): on a TLRUCache, get() checks expiry twice (contains, then
+        # getitem), and this is the hottest path of a cached lookup.
         entries = self._entries
-        return [None if (entry := entries.get(key)) is None else entry[0] for key in keys]
+        found: list[Any] = []
+        for key in keys:
+            try:
+                found.append(entries[key][0])
+            except KeyError:
+                found.append(None)
+        return found
 
     def set_many(self, pairs: Iterable[tuple[str, Any]], ttl: float) -> None:
         for key, value in pairs:
