@@ -18,9 +18,16 @@ from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.state import HttpState
+from api.suggestions import SuggestionRefresher
 from api.view import GraphQLView
 from api.web import web_routes
-from api.wiring import create_lookup, database_url_for, prepare_database, start_lookup
+from api.wiring import (
+    create_lookup,
+    create_search,
+    database_url_for,
+    prepare_database,
+    start_lookup,
+)
 from config import Settings
 from context.state import AppState
 from db.analytics import create_events_pool
@@ -90,7 +97,11 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
+            search = create_search(settings, catalogue)
+            refresher = SuggestionRefresher(pool, settings)
             try:
+                search.start()
+                refresher.start()
                 await start_lookup(
                     lookup,
                     stale=seeded.touched if seeded is not None else (),
@@ -105,6 +116,7 @@ def create_app(
                         lookup=lookup,
                         events=events,
                         read_pool=read_pool,
+                        search=search,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -113,6 +125,8 @@ def create_app(
                     ),
                 }
             finally:
+                await refresher.close()
+                await search.close()
                 await persisted_queries.close()
                 await lookup.close()
         finally:

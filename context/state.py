@@ -10,6 +10,7 @@ from config import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
+from search import LiveSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Service search (searchServices); None only where an app is assembled without it.
+    search: LiveSearch | None = None
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
 from db.pool import Connection
+from domain.suggestions import MAX_DAYS
 
 Executor = asyncpg.Pool | Connection
 
@@ -60,7 +61,12 @@ SELECT d.micro_uuid AS id, m.slug, sum(d.jobs)::integer AS jobs
  ORDER BY jobs DESC, m.slug
  LIMIT $3
 """
-SELECT_REFRESHES = "SELECT rollup, refreshed_at, row_count FROM suggestion_refreshes"
+LAST_POPULARITY_REFRESH = """
+SELECT (refreshed_at AT TIME ZONE 'UTC')::date FROM suggestion_refreshes
+ WHERE rollup = 'service_popularity_daily'
+"""
+# A first (or a full) recount covers the longest window popularServices may ask for.
+FULL_DAYS = MAX_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +97,17 @@ async def refresh_suggestions(
     window_days: int = 180,
     min_support: int = 3,
     lookback_days: int = 365,
-    popularity_from: date,
+    popularity_from: date | None = None,
 ) -> RefreshCounts:
-    """Rebuild the related-services pairs and recount popularity from `popularity_from` on,
-    in one transaction: a reader sees the old rollups or the new ones, never half of each."""
+    """Rebuild the related-services pairs and recount popularity from `popularity_from` on
+    (by default: from the day before the last recount, or a full year the first time), in one
+    transaction: a reader sees the old rollups or the new ones, never half of each."""
     async with conn.transaction():
+        if popularity_from is None:
+            last = await conn.fetchval(LAST_POPULARITY_REFRESH)
+            popularity_from = (
+                last - timedelta(days=1) if last is not None else last_days_start(FULL_DAYS)
+            )
         pairs = await conn.fetchval(REFRESH_SERVICE_PAIRS, window_days, min_support, lookback_days)
         rows = await conn.fetchval(REFRESH_SERVICE_POPULARITY, popularity_from)
     return RefreshCounts(pairs=int(pairs), popularity_rows=int(rows))
@@ -123,3 +135,8 @@ async def fetch_popular_services(
     area = EVERYWHERE if postcode_area is None else postcode_area
     rows = await db.fetch(POPULAR_SERVICES, area, days, first)
     return [PopularService(id=row["id"], slug=row["slug"], jobs=row["jobs"]) for row in rows]
+
+
+def last_days_start(days: int) -> date:
+    """The first UTC day of the last `days` days, today included."""
+    return datetime.now(UTC).date() - timedelta(days=days - 1)

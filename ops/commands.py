@@ -1,5 +1,5 @@
 """The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
-idempotency-key cleanup, the SDL.
+idempotency-key cleanup, the suggestion rollups, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
+from api.suggestions import refresh_now
 from api.wiring import invalidate_shared_cache
 from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
@@ -106,6 +107,17 @@ async def purge_idempotency_keys(database_url: str, *, older_than_hours: float) 
     async with single_connection(database_url) as conn:
         deleted = await delete_idempotency_keys_older_than(conn, seconds=seconds)
     print(f"Deleted {deleted} idempotency key(s) older than {older_than_hours:g} h.")
+    return 0
+
+
+async def refresh_suggestions(database_url: str, settings: Settings, *, full: bool) -> int:
+    async with single_connection(database_url) as conn:
+        counts = await refresh_now(conn, settings, full=full)
+    print(
+        f"Refreshed suggestions: {counts.pairs} related-service pair(s); "
+        f"{counts.popularity_rows} popularity row(s) recounted"
+        f"{' (the whole year)' if full else ''}."
+    )
     return 0
 
 

@@ -29,6 +29,7 @@ class JobDraft:
     answers: Any
     api_key_id: UUID | None = None  # the publishing API key; it may read the job back
     idempotency_key: str | None = None  # see db/idempotency.py
+    customer_ref_hash: str | None = None  # see domain/suggestions.py
 
 
 async def publish_job(
@@ -81,6 +82,7 @@ async def publish_job(
                 answers=answers,
                 api_key_id=draft.api_key_id,
                 idempotency_key=draft.idempotency_key,
+                customer_ref_hash=draft.customer_ref_hash,
             )
     except Exception as exc:
         if is_transient(exc):

@@ -7,5 +7,6 @@ Depends only on `domain` and third-party libraries, so any layer above may hold 
 
 from search.engine import Match, SearchEngine, build_engine
 from search.keywords import load_keywords
+from search.live import LiveSearch
 
-__all__ = ["Match", "SearchEngine", "build_engine", "load_keywords"]
+__all__ = ["LiveSearch", "Match", "SearchEngine", "build_engine", "load_keywords"]

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,9 @@ class Encoder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return unit
+
+
+@cache
+def shared_encoder() -> Encoder:
+    """The process's one model: every engine built in it (one per app) shares the weights."""
+    return Encoder()

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +87,11 @@ class SearchEngine:
         # the inference threads for the same cores.
         threadpool_limits(1, user_api="blas")
 
+    @property
+    def semantic(self) -> bool:
+        """Whether the embedding model takes part in the ranking."""
+        return self._encoder is not None
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -122,8 +127,9 @@ class SearchEngine:
             semantic = self._similarities(vector)
         return self._fuse(lexical, semantic, first)
 
-    async def search(self, text: str, first: int = 5) -> list[Match]:
-        """Search without holding the event loop while the model runs."""
+    async def search(self, text: str, first: int = 5, *, candidates: int = 0) -> list[Match]:
+        """Search without holding the event loop while the model runs. `candidates` asks for
+        more than `first` (up to that many), for a caller that will drop some of them."""
         text = self.clean(text, first)
         if not text:
             return []
@@ -131,7 +137,7 @@ class SearchEngine:
         semantic = None
         if not self._decisive(lexical):
             semantic = self._similarities(await self._query_vector(text))
-        return self._fuse(lexical, semantic, first)
+        return self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST)))
 
     async def _query_vector(self, text: str) -> Vector:
         key = _cache_key(text)
@@ -257,6 +263,7 @@ def build_engine(
     semantic: bool = True,
     max_concurrent_inferences: int = 2,
     query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
+    encoder_factory: Callable[[], Encoder] = Encoder,
 ) -> SearchEngine:
     """Index the catalogue and embed every service's phrasings (or read them from `cache_dir`).
 
@@ -271,7 +278,7 @@ def build_engine(
             texts.append(text)
             owners.append(i)
     if semantic and encoder is None:
-        encoder = Encoder()
+        encoder = encoder_factory()
     digest = hashlib.sha256(encoder.fingerprint.encode() if encoder else b"lexical")
     digest.update("\x1f".join(texts).encode())
     version = digest.hexdigest()[:16]

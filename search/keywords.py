@@ -16,7 +16,8 @@ from typing import Any
 from domain.catalogue import DEFAULT_CATALOGUE_PATH
 from domain.errors import CatalogueError
 
-DEFAULT_STAGING_PATH = DEFAULT_CATALOGUE_PATH.parent / "search_terms.json"
+STAGING_FILE = "search_terms.json"
+DEFAULT_STAGING_PATH = DEFAULT_CATALOGUE_PATH.parent / STAGING_FILE
 
 # A keyword longer than this is a sentence, not a keyword: refused, so that a mistake in the file
 # cannot slow every search down.
