@@ -13,7 +13,8 @@ from search import SearchEngine, build_engine, load_keywords
 
 @pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest, catalogue: Catalogue) -> Iterator[SearchEngine]:
-    cache_dir = request.config.cache.mkdir("search-vectors") if request.config.cache else None
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache_dir = cache.mkdir("search-vectors") if cache is not None else None
     built = build_engine(catalogue, load_keywords(), cache_dir=cache_dir)
     yield built
     built.close()

@@ -1,0 +1,57 @@
+import logging
+
+import pytest
+
+from domain.catalogue import Catalogue
+from search import LiveSearch, load_keywords
+from search.encoder import Encoder, ModelMissingError
+
+
+async def test_starts_on_keywords_then_the_model_takes_over(
+    request: pytest.FixtureRequest, catalogue: Catalogue
+) -> None:
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache_dir = cache.mkdir("search-vectors") if cache is not None else None
+    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=cache_dir, threads=2)
+    try:
+        assert not live.hybrid
+        assert (await live.search("dripping tap", 1))[0].slug == "tap-repair-replacement"
+        live.start()
+        await live.ready()
+        assert live.hybrid
+        assert (await live.search("boilr servise", 1))[0].slug == "boiler-service"
+    finally:
+        await live.close()
+
+
+async def test_a_model_that_fails_to_load_leaves_keyword_search(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> Encoder:
+        raise ModelMissingError("model.onnx is not installed")
+
+    monkeypatch.setattr("search.live.shared_encoder", missing)
+    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=None, threads=1)
+    try:
+        with caplog.at_level(logging.ERROR, logger="jobwizard.search"):
+            live.start()
+            await live.ready()
+        assert not live.hybrid
+        assert "stays on keywords" in caplog.text
+        assert (await live.search("loo", 1))[0].slug == "toilet-repair"
+    finally:
+        await live.close()
+
+
+async def test_with_the_model_off_nothing_is_loaded(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def forbidden() -> Encoder:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("search.live.shared_encoder", forbidden)
+    live = LiveSearch(catalogue, load_keywords(), semantic=False, cache_dir=None, threads=1)
+    live.start()
+    await live.ready()
+    assert not live.hybrid
+    await live.close()
