@@ -119,4 +119,5 @@ def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
         semantic=settings.search_semantic,
         cache_dir=settings.search_cache_dir,
         threads=settings.search_inference_threads,
+        model_budget=settings.search_model_budget_ms / 1000 or None,
     )

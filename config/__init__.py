@@ -195,6 +195,13 @@ class Settings(BaseSettings):
     search_inference_threads: int = Field(
         2, ge=1, le=64, description="Embedding inferences run at once (each holds one core)."
     )
+    search_model_budget_ms: float = Field(
+        15.0,
+        ge=0.0,
+        le=10_000.0,
+        description="The longest a search waits for the embedding model before it answers "
+        "from keywords alone (the vector is still kept for the next search); 0: no limit.",
+    )
     suggestions_refresh_seconds: float = Field(
         900.0,
         ge=0.0,

@@ -54,6 +54,7 @@ class SearchEngine:
         version: str,
         max_concurrent_inferences: int = 2,
         query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
+        model_budget: float | None = None,
     ) -> None:
         self.documents = tuple(documents)
         self.version = version
@@ -79,6 +80,9 @@ class SearchEngine:
             LRUCache(query_cache_size) if query_cache_size > 0 else None
         )
         self._cache_lock = threading.Lock()
+        # The longest a search waits for the model (None: as long as it takes).
+        self._budget = model_budget
+        self.over_budget = 0  # searches answered from keywords because the model was late
         self._pending: list[tuple[str, asyncio.Future[Vector]]] = []
         self._max_lanes = max_concurrent_inferences
         self._lanes = 0
@@ -136,10 +140,23 @@ class SearchEngine:
         lexical = self._index.search(text)
         semantic = None
         if not self._decisive(lexical):
-            semantic = self._similarities(await self._query_vector(text))
+            pending = self._query_vector(text)
+            vector: Vector | None = None
+            if not isinstance(pending, asyncio.Future):
+                vector = pending
+            else:
+                try:
+                    vector = await asyncio.wait_for(asyncio.shield(pending), self._budget)
+                except TimeoutError:
+                    # The model is backed up: answer from keywords now. The vector is still
+                    # computed and kept, so the customer's next keystroke gets the model.
+                    self.over_budget += 1
+            if vector is not None:
+                semantic = self._similarities(vector)
         return self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST)))
 
-    async def _query_vector(self, text: str) -> Vector:
+    def _query_vector(self, text: str) -> Vector | asyncio.Future[Vector]:
+        """The text's vector if cached, else a future of it from the next batch."""
         key = _cache_key(text)
         if self._cache is not None:
             with self._cache_lock:
@@ -154,7 +171,7 @@ class SearchEngine:
             task = loop.create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await future
+        return future
 
     async def _drain(self) -> None:
         """Run the waiting texts through the model, many to a batch: when searches arrive
@@ -264,6 +281,7 @@ def build_engine(
     max_concurrent_inferences: int = 2,
     query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
     encoder_factory: Callable[[], Encoder] = Encoder,
+    model_budget: float | None = None,
 ) -> SearchEngine:
     """Index the catalogue and embed every service's phrasings (or read them from `cache_dir`).
 
@@ -297,6 +315,7 @@ def build_engine(
         version=version,
         max_concurrent_inferences=max_concurrent_inferences,
         query_cache_size=query_cache_size,
+        model_budget=model_budget,
     )
 
 

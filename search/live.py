@@ -29,12 +29,14 @@ class LiveSearch:
         semantic: bool,
         cache_dir: Path | None,
         threads: int,
+        model_budget: float | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._keywords = keywords
         self._semantic = semantic
         self._cache_dir = cache_dir
         self._threads = threads
+        self._model_budget = model_budget
         self._engine = build_engine(
             catalogue, keywords, semantic=False, max_concurrent_inferences=threads
         )
@@ -77,6 +79,7 @@ class LiveSearch:
                 cache_dir=self._cache_dir,
                 max_concurrent_inferences=self._threads,
                 encoder_factory=shared_encoder,
+                model_budget=self._model_budget,
             )
         except Exception:
             log.exception("service search stays on keywords: the embedding model failed to load")

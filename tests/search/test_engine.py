@@ -149,3 +149,29 @@ def test_vectors_are_unit_length(engine: SearchEngine) -> None:
     vectors = encoder.encode(["a dripping tap", "new boiler"])
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+async def test_a_late_model_answers_from_keywords_and_keeps_the_vector(
+    request: pytest.FixtureRequest, catalogue: Catalogue
+) -> None:
+    cache = getattr(request.config, "cache", None)
+    hurried = build_engine(
+        catalogue,
+        load_keywords(),
+        cache_dir=cache.mkdir("search-vectors") if cache is not None else None,
+        model_budget=1e-6,
+    )
+    try:
+        text = "water coming through my kitchen ceiling"  # not decided by keywords alone
+        first = await hurried.search(text, 3)
+        assert hurried.over_budget == 1
+        assert first  # the keyword ranking, given at once
+        for _ in range(100):  # the batch finishes in the background and caches the vector
+            await asyncio.sleep(0.05)
+            if not hurried._pending and not hurried._lanes:
+                break
+        again = await hurried.search(text, 3)
+        assert hurried.over_budget == 1  # served with the model this time
+        assert again == hurried.rank(text, 3)
+    finally:
+        hurried.close()
