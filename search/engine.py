@@ -282,6 +282,7 @@ def build_engine(
     query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
     encoder_factory: Callable[[], Encoder] = Encoder,
     model_budget: float | None = None,
+    stop: threading.Event | None = None,
 ) -> SearchEngine:
     """Index the catalogue and embed every service's phrasings (or read them from `cache_dir`).
 
@@ -304,9 +305,8 @@ def build_engine(
         vectors: Vectors = np.zeros((0, 0), dtype=np.float32)
         owners = []
     else:
-        vectors = _vectors(
-            encoder, texts, cache_dir / f"vectors-{version}.npy" if cache_dir else None
-        )
+        cache = cache_dir / f"vectors-{version}.npy" if cache_dir else None
+        vectors = _vectors(encoder, texts, cache, stop)
     return SearchEngine(
         documents,
         encoder,
@@ -319,15 +319,25 @@ def build_engine(
     )
 
 
-def _vectors(encoder: Encoder, texts: Sequence[str], path: Path | None) -> Vectors:
+class BuildStoppedError(Exception):
+    """`stop` was set while the services' vectors were being computed."""
+
+
+def _vectors(
+    encoder: Encoder, texts: Sequence[str], path: Path | None, stop: threading.Event | None
+) -> Vectors:
     if path is not None and path.is_file():
         cached: Vectors = np.load(path, allow_pickle=False).astype(np.float32, copy=False)
         if cached.shape[0] == len(texts):
             return cached
     batch = 16  # larger batches are barely faster and leave a larger arena behind
-    vectors = np.concatenate(
-        [encoder.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)]
-    )
+    parts = []
+    for i in range(0, len(texts), batch):
+        # Checked between batches: a server shutting down waits for one batch, not for all.
+        if stop is not None and stop.is_set():
+            raise BuildStoppedError
+        parts.append(encoder.encode(texts[i : i + batch]))
+    vectors = np.concatenate(parts)
     release_freed_memory()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from domain.catalogue import Catalogue
 from search.encoder import shared_encoder
-from search.engine import Match, SearchEngine, build_engine
+from search.engine import BuildStoppedError, Match, SearchEngine, build_engine
 
 log = logging.getLogger("jobwizard.search")
 
@@ -41,6 +42,7 @@ class LiveSearch:
             catalogue, keywords, semantic=False, max_concurrent_inferences=threads
         )
         self._upgrade: asyncio.Task[None] | None = None
+        self._stop = threading.Event()
 
     @property
     def engine(self) -> SearchEngine:
@@ -63,6 +65,7 @@ class LiveSearch:
         return await self._engine.search(text, first, candidates=candidates)
 
     async def close(self) -> None:
+        self._stop.set()
         if self._upgrade is not None:
             self._upgrade.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,7 +83,10 @@ class LiveSearch:
                 max_concurrent_inferences=self._threads,
                 encoder_factory=shared_encoder,
                 model_budget=self._model_budget,
+                stop=self._stop,
             )
+        except BuildStoppedError:
+            return
         except Exception:
             log.exception("service search stays on keywords: the embedding model failed to load")
             return

@@ -1,10 +1,15 @@
+import asyncio
 import logging
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from domain.catalogue import Catalogue
-from search import LiveSearch, load_keywords
+from search import LiveSearch, build_engine, load_keywords
 from search.encoder import Encoder, ModelMissingError
+from search.engine import BuildStoppedError
 
 
 async def test_starts_on_keywords_then_the_model_takes_over(
@@ -55,3 +60,25 @@ async def test_with_the_model_off_nothing_is_loaded(
     await live.ready()
     assert not live.hybrid
     await live.close()
+
+
+def test_a_stop_ends_the_embedding_of_the_catalogue_between_batches(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    stop = threading.Event()
+    stop.set()
+    started = time.perf_counter()
+    with pytest.raises(BuildStoppedError):
+        build_engine(catalogue, load_keywords(), cache_dir=tmp_path, stop=stop)
+    assert time.perf_counter() - started < 5  # the model load, and no batch
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_closing_during_the_upgrade_leaves_keyword_search(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=tmp_path, threads=1)
+    live.start()
+    await asyncio.sleep(0)
+    await live.close()
+    assert not live.hybrid
