@@ -193,7 +193,11 @@ class Settings(BaseSettings):
         "the catalogue text (recomputed in the background when either changes).",
     )
     search_inference_threads: int = Field(
-        2, ge=1, le=64, description="Embedding inferences run at once (each holds one core)."
+        1,
+        ge=1,
+        le=64,
+        description="Embedding inferences run at once per process (each holds one core; the "
+        "event loop needs one too, and every worker process has its own).",
     )
     search_model_budget_ms: float = Field(
         15.0,

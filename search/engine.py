@@ -52,7 +52,7 @@ class SearchEngine:
         owners: Sequence[int],
         *,
         version: str,
-        max_concurrent_inferences: int = 2,
+        max_concurrent_inferences: int = 1,
         query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
         model_budget: float | None = None,
     ) -> None:
@@ -278,7 +278,7 @@ def build_engine(
     encoder: Encoder | None = None,
     cache_dir: Path | None = None,
     semantic: bool = True,
-    max_concurrent_inferences: int = 2,
+    max_concurrent_inferences: int = 1,
     query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
     encoder_factory: Callable[[], Encoder] = Encoder,
     model_budget: float | None = None,
