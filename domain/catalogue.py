@@ -13,6 +13,7 @@ them top to bottom in one pass.
 from __future__ import annotations
 
 import json
+from graphlib import CycleError, TopologicalSorter
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -302,27 +303,12 @@ def _check_conditions(questions: tuple[Question, ...], where: str) -> None:
 
 
 def _refuse_cycles(questions: tuple[Question, ...], where: str) -> None:
-    edges = {q.id: [c.question_id for c in q.show_if] for q in questions}
-    done: set[str] = set()
-    for start in edges:
-        path: list[str] = []
-        on_path: set[str] = set()
-
-        def visit(node: str) -> None:
-            if node in done:
-                return
-            if node in on_path:
-                cycle = " -> ".join([*path[path.index(node) :], node])
-                raise CatalogueError(f"{where}: show_if conditions form a cycle: {cycle}")
-            path.append(node)
-            on_path.add(node)
-            for parent in edges[node]:
-                visit(parent)
-            path.pop()
-            on_path.discard(node)
-            done.add(node)
-
-        visit(start)
+    graph = {q.id: [c.question_id for c in q.show_if] for q in questions}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise CatalogueError(f"{where}: show_if conditions form a cycle: {cycle}") from None
 
 
 def _condition_values(question: Question) -> frozenset[str] | None:
