@@ -13,11 +13,11 @@ them top to bottom in one pass.
 from __future__ import annotations
 
 import json
-from graphlib import CycleError, TopologicalSorter
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
