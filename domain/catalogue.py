@@ -101,7 +101,7 @@ class MicroServiceSpec:
     category: str
     subcategory: str
     position: int
-    questions: tuple[Question, ...]  # in step order; within a step, trade questions first
+    questions: tuple[Question, ...]  # in step order; within a step, block questions first
     steps: tuple[StepSpec, ...] = ()  # only the steps that hold a question, in order
     active: bool = True  # a retired service stays loadable so old jobs keep their reference
 
@@ -263,8 +263,9 @@ def _in_step_order(
     questions: tuple[Question, ...], steps: tuple[StepSpec, ...]
 ) -> tuple[Question, ...]:
     rank = {step.id: i for i, step in enumerate(steps)}
-    # sorted() is stable: within a step, the file's order stands.
-    return tuple(sorted(questions, key=lambda q: rank[q.step]))
+    # Within a step the shared block's questions come first, so a trade question placed in, say,
+    # the property step can branch on the property type; otherwise the file's order stands.
+    return tuple(sorted(questions, key=lambda q: (rank[q.step], q.block is None)))
 
 
 def _check_conditions(questions: tuple[Question, ...], where: str) -> None:
