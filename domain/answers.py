@@ -141,6 +141,8 @@ def _check(question: Question, value: Any) -> Any:
         case QuestionKind.TEXT:
             if not isinstance(value, str):
                 return _Fault("Expected text.")
+            if not _storable(value):
+                return _Fault("Text must not contain NUL characters or unpaired surrogates.")
             if question.required and not value.strip():
                 return _Fault(REQUIRED)
             if question.max is not None and len(value) > question.max:
@@ -150,6 +152,18 @@ def _check(question: Question, value: Any) -> Any:
             return value if isinstance(value, bool) else _Fault("Expected true or false.")
         case QuestionKind.DATE:
             return _date(value)
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL's jsonb holds neither NUL nor an unpaired UTF-16 surrogate; refusing them
+    here makes such an answer a field error rather than a failed insert."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _number(question: Question, value: Any) -> Any:

@@ -264,3 +264,11 @@ def test_every_fault_including_hidden_ones_at_once(wall_painting: MicroServiceSp
     answers = {**VALID, "wall_count": 1.5, "start_date": "2027-01-15", "room_type": "castle"}
     faults = _faults(wall_painting, answers)
     assert set(faults) == {"wall_count", "start_date", "room_type"}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "half \ud800 pair"])
+def test_text_postgresql_cannot_store_is_a_field_error(
+    wall_painting: MicroServiceSpec, text: str
+) -> None:
+    faults = _faults(wall_painting, {**VALID, "details": text})
+    assert faults == {"details": "Text must not contain NUL characters or unpaired surrogates."}
