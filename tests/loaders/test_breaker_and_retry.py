@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 
 from loaders.errors import LookupUnavailableError
-from tests.proxy import TcpProxy, proxy_to
-from tests.resilience import SLUGS, lookup_rig
+from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.resilience import SLUGS, lookup_rig
 
 
 @pytest.fixture

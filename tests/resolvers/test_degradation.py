@@ -12,10 +12,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.keys import IssuedKey
-from tests.proxy import TcpProxy, proxy_to
-from tests.resilience import SLUGS, WALL_PAINTING_ANSWERS
 from tests.support import AppHarness, running_app
+from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.keys import IssuedKey
+from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.resilience import SLUGS
 
 WIZARD = """
 query { wizardQuestions(categories: ["painting", "interior", "wall-painting"]) {
@@ -139,7 +140,7 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
     ) as api:
         await _outage(pg_proxy)
         assert _codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
-        assert api.services.lookup.breaker_state == "open"
+        assert api.app_state.lookup.breaker_state == "open"
         await pg_proxy.restore()  # the database is back; the breaker still says "not yet"
 
         body = await _publish(api, jobs_writer_key)

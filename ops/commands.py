@@ -1,5 +1,5 @@
-"""Operator commands behind `python server.py ...`: migrate, seed, API keys, idempotency-key
-cleanup, the SDL.
+"""The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
+idempotency-key cleanup, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -7,7 +7,6 @@ once, on the last line, so that scripts can take it with `tail -n 1`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from api.settings import Settings
+from api.wiring import invalidate_shared_cache
+from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.migrate import apply_migrations
@@ -23,14 +23,6 @@ from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
 from domain.idempotency import RETENTION_SECONDS
-from loaders.setup import invalidate_shared_cache
-
-OPERATOR_COMMANDS = (
-    "create-api-key",
-    "revoke-api-key",
-    "list-api-keys",
-    "purge-idempotency-keys",
-)
 
 
 async def migrate(database_url: str) -> None:
@@ -59,16 +51,6 @@ async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> N
         print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
     else:
         print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
-
-
-async def run_operator_command(args: argparse.Namespace, database_url: str) -> int:
-    if args.command == "create-api-key":
-        return await create_api_key(database_url, name=args.name, scopes=args.scope)
-    if args.command == "revoke-api-key":
-        return await revoke(database_url, key_id=args.id)
-    if args.command == "list-api-keys":
-        return await list_keys(database_url)
-    return await purge_idempotency_keys(database_url, older_than_hours=args.older_than_hours)
 
 
 async def create_api_key(database_url: str, *, name: str | None, scopes: Sequence[str]) -> int:
@@ -146,7 +128,8 @@ async def purge_idempotency_keys(database_url: str, *, older_than_hours: float) 
     return 0
 
 
-def export_schema(sdl: str, path: Path) -> int:
+def export_schema(sdl: str, output: str) -> int:
+    path = Path(output)
     path.write_text(sdl + "\n", encoding="utf-8")
     print(f"Wrote {path}.")
     return 0
