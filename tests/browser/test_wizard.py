@@ -159,3 +159,37 @@ async def test_wizard_sends_the_api_key_entered_in_the_page(
         await _choose_wall_painting(page)
     request = await sent.value
     assert request.headers.get("authorization") == f"Bearer {key}"
+
+
+async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
+    live_server: LiveServer, open_page: BrowserPage, publisher_key: str | None
+) -> None:
+    page = open_page.page
+    await page.goto(f"{live_server.url}/post")
+    if publisher_key is not None:
+        await page.locator("#api-key-box summary").click()
+        await page.locator("#api-key").fill(publisher_key)
+    await page.get_by_label("Category", exact=True).select_option("building")
+    await page.get_by_label("Subcategory").select_option("extensions-conversions")
+    await page.get_by_label("Service", exact=True).select_option("loft-conversion")
+    await expect(page.locator("#questions-form")).to_be_visible()
+
+    height = page.locator("#q-loft_head_height_m")
+    await height.fill("1.2")
+    await page.locator("#not-sure-loft_head_height_m").check()
+    await expect(height).to_be_disabled()
+    await expect(height).to_have_value("")
+
+    for step in ("The property", "Access", "When and budget"):
+        await _next(page, step)
+    async with page.expect_request(
+        lambda r: r.method == "POST" and "publishJob" in (r.post_data or "")
+    ) as sent:
+        await page.get_by_role("button", name="Publish job").click()
+    request = await sent.value
+    answers = json.loads(request.post_data or "{}")["variables"]["input"]["answers"]
+    assert answers["loft_head_height_m"] == "not_sure"
+    # The other required answers are missing: the server names them, on their own steps.
+    await expect(page.locator("#error-loft_conversion_type")).not_to_be_empty()
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    assert open_page.log.page_errors == []
