@@ -74,14 +74,6 @@ def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
     return clean
 
 
-def is_shown(question: Question, answers: Mapping[str, Any]) -> bool:
-    """Whether `question` is asked given the (already valid) answers to earlier questions."""
-    return all(
-        _as_condition_values(answers.get(condition.question_id)) & set(condition.values)
-        for condition in question.show_if
-    )
-
-
 def _visibility(
     question: Question,
     effective: Mapping[str, Any],
