@@ -1,7 +1,8 @@
 """Content rules for the catalogue, beyond what the loader needs to serve it.
 
 The loader refuses a file the wizard cannot run; this lint refuses one a homeowner cannot answer
-or a tradesperson cannot quote from: fragment labels, one id meaning two things, an "other" with
+or a tradesperson cannot quote from: fragment labels, one id meaning two things (a type, an
+option set or an option's wording that differs), an "other" with
 nowhere to say what, a required choice with no way out, an unbounded number, a service with no
 description. It runs in the test suite over `db/catalogue.json`.
 """
@@ -51,7 +52,7 @@ def lint_catalogue(catalogue: Catalogue) -> list[Finding]:
                     Finding(
                         where,
                         "one-id-one-meaning",
-                        f"differs in type or options from {question.id!r} in "
+                        f"differs in type, options or option labels from {question.id!r} in "
                         f"micro service {seen[0]!r}",
                     )
                 )
@@ -115,5 +116,6 @@ def _is_other_follow_up(follow_up: Question | None, question_id: str) -> bool:
     )
 
 
-def _shape(question: Question) -> tuple[QuestionKind, tuple[str, ...]]:
-    return question.kind, tuple(sorted(question.option_values))
+def _shape(question: Question) -> tuple[QuestionKind, tuple[tuple[str, str], ...]]:
+    # Labels count too: one value worded two ways reads as two different answers.
+    return question.kind, tuple(sorted((o.value, o.label) for o in question.options))

@@ -122,3 +122,15 @@ def test_service_without_description_is_found() -> None:
 def test_lint_reads_the_file_the_server_loads() -> None:
     raw = json.loads(DEFAULT_CATALOGUE_PATH.read_text())
     assert lint_catalogue(parse_catalogue(raw)) == []
+
+
+def test_one_id_with_an_option_worded_two_ways_is_found() -> None:
+    raw = _catalogue(_question("anything_else", type="single_select", options=YES_NO))
+    raw["categories"][0]["subcategories"][0]["micro_services"][1]["questions"] = [
+        _question(
+            "anything_else",
+            type="single_select",
+            options=[{"value": "yes", "label": "Yes please"}, {"value": "no", "label": "No"}],
+        )
+    ]
+    assert _rules(raw) == ["one-id-one-meaning"]
