@@ -1,10 +1,10 @@
 """Content rules for the catalogue, beyond what the loader needs to serve it.
 
 The loader refuses a file the wizard cannot run; this lint refuses one a homeowner cannot answer
-or a tradesperson cannot quote from: fragment labels, one id meaning two things (a type, an
-option set or an option's wording that differs), an "other" with
-nowhere to say what, a required choice with no way out, an unbounded number, a service with no
-description. It runs in the test suite over `db/catalogue.json`.
+or a tradesperson cannot quote from: fragment labels, one id meaning two things (its type, its
+options or an option's wording differ), an "other" with nowhere to say what, a required choice
+with no way out, an unbounded number, a service with no description. It runs in the test suite
+over `db/catalogue.json`.
 """
 
 from __future__ import annotations
