@@ -70,6 +70,9 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings.from_env({}).replace(**{"db_pool_min": 1, "db_pool_max": 5, **overrides})
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 @dataclasses.dataclass
 class AppHarness:
     client: httpx.AsyncClient
