@@ -500,6 +500,11 @@ function collectAnswers(questions) {
 
 async function onSubmit(event) {
   event.preventDefault();
+  // Enter in a field before the last step moves on rather than publishing half a job.
+  if (state.current < activeSteps().length - 1) {
+    onNext();
+    return;
+  }
   // The form is `novalidate`: the server's rules are the ones that count, and this page shows
   // how to display them. (A production app may check min/max/required up front as well.)
   clearErrors();
