@@ -38,10 +38,30 @@ def test_real_catalogue_has_the_promised_breadth(catalogue: Catalogue) -> None:
         assert in_steps == [q.id for q in spec.questions], spec.slug
 
 
+# One service of each trade the wizard review found missing, where the catalogue files it.
+NEW_TRADES = {
+    "house-removals": "removals-waste/removals",
+    "man-and-van": "removals-waste/removals",
+    "rubbish-removal": "removals-waste/waste-removal",
+    "skip-hire": "removals-waste/waste-removal",
+    "washing-machine-repair": "appliance-repair/appliance-repairs",
+    "garden-room-installation": "landscaping/garden-buildings",
+    "shed-installation": "landscaping/garden-buildings",
+    "planning-drawings": "architecture/architectural-services",
+    "burglar-alarm-installation": "security-systems/alarms-cctv",
+    "cctv-installation": "security-systems/alarms-cctv",
+    "chimney-sweeping": "heating/chimneys-stoves",
+    "asbestos-survey": "building/asbestos",
+    "asbestos-removal": "building/asbestos",
+    "garage-door-installation": "windows-doors/garage-doors",
+    "toilet-installation": "bathrooms/bathroom-installation",
+    "hot-water-cylinder-installation": "heating/hot-water",
+    "immersion-heater-repair": "heating/hot-water",
+}
+
+
 def test_every_new_trade_is_listed(catalogue: Catalogue) -> None:
-    listed = DEFAULT_CATALOGUE_PATH.with_name("new_services.txt").read_text().splitlines()
-    for line in listed:
-        slug, path, _name = line.split("\t")
+    for slug, path in NEW_TRADES.items():
         spec = catalogue.micro_service(slug)
         assert spec is not None, slug
         assert f"{spec.category}/{spec.subcategory}" == path, slug
