@@ -133,7 +133,7 @@ async def test_transient_errors_are_retried_up_to_the_attempt_limit(
         refused_so_far = pg_proxy.accepted
 
         async def heal() -> None:
-            while pg_proxy.accepted == refused_so_far:
+            while pg_proxy.accepted == refused_so_far:  # noqa: ASYNC110  # polled counter
                 await asyncio.sleep(0.001)
             await pg_proxy.restore()
 
