@@ -21,7 +21,6 @@ from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver, MicroServiceLookup
 from loaders.retry import RetryPolicy
 from search import LiveSearch, load_keywords
-from search.keywords import STAGING_FILE
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +109,12 @@ async def invalidate_shared_cache(settings: Settings, slugs: Sequence[str]) -> b
 
 
 def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
-    """Service search over the catalogue this process serves, keywords from the catalogue file
-    (or its staging file beside it). Its vectors are cached under the catalogue's content, so
+    """Service search over the catalogue this process serves, with its curated keywords. Its
+    vectors are cached under the catalogue's content, so
     a changed catalogue is re-embedded at the next start and an unchanged one is read back."""
     return LiveSearch(
         catalogue,
-        load_keywords(settings.catalogue_path, settings.catalogue_path.parent / STAGING_FILE),
+        load_keywords(catalogue),
         semantic=settings.search_semantic,
         cache_dir=settings.search_cache_dir,
         threads=settings.search_inference_threads,

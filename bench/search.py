@@ -68,7 +68,10 @@ def memory_probe(cache: str) -> None:
     from domain.catalogue import load_catalogue
     from search import build_engine, load_keywords
 
-    engine = build_engine(load_catalogue(), load_keywords(), encoder=encoder, cache_dir=Path(cache))
+    catalogue = load_catalogue()
+    engine = build_engine(
+        catalogue, load_keywords(catalogue), encoder=encoder, cache_dir=Path(cache)
+    )
     engine.rank("my boiler keeps losing pressure", 5)
     print(f"{load_seconds:.3f} {model:.1f} {rss_mb() - baseline:.1f}")
 
@@ -90,7 +93,8 @@ def run(cache: Path, clients: int, searches: int, workers: int) -> None:
     from tests.search.test_quality import eval_rows, hit_rates
 
     encoder = Encoder()
-    catalogue, keywords = load_catalogue(), load_keywords()
+    catalogue = load_catalogue()
+    keywords = load_keywords(catalogue)
     started = time.perf_counter()
     build_engine(catalogue, keywords, encoder=encoder, cache_dir=cache).close()
     cold_build = time.perf_counter() - started

@@ -104,6 +104,8 @@ class MicroServiceSpec:
     questions: tuple[Question, ...]  # in step order; within a step, block questions first
     steps: tuple[StepSpec, ...] = ()  # only the steps that hold a question, in order
     active: bool = True  # a retired service stays loadable so old jobs keep their reference
+    # What customers type for this job (symptoms, slang, misspellings, brands): for search.
+    keywords: tuple[str, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -226,6 +228,7 @@ def parse_catalogue(raw: Any) -> Catalogue:
                         if (ids := tuple(q.id for q in questions if q.step == step.id))
                     ),
                     active=active,
+                    keywords=_keywords(m_raw, where_m),
                 )
                 by_slug[m_slug] = spec
                 services.append(spec)
@@ -446,6 +449,23 @@ def _slug(raw: Any, where: str) -> str:
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise CatalogueError(f"{where}: slug {slug!r} is not lowercase-kebab-case")
     return slug
+
+
+# A keyword longer than this is a sentence, not a keyword: refused, so that a mistake in the file
+# cannot slow every search down.
+MAX_KEYWORD_LENGTH = 60
+
+
+def _keywords(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    terms = raw.get("keywords", [])
+    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
+        raise CatalogueError(f"{where}: 'keywords' must be a list of strings")
+    for term in terms:
+        if not term.strip() or len(term) > MAX_KEYWORD_LENGTH:
+            raise CatalogueError(
+                f"{where}: keyword {term!r} must be 1 to {MAX_KEYWORD_LENGTH} characters"
+            )
+    return tuple(dict.fromkeys(term.strip() for term in terms))
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:

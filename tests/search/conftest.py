@@ -15,6 +15,6 @@ from search import SearchEngine, build_engine, load_keywords
 def engine(request: pytest.FixtureRequest, catalogue: Catalogue) -> Iterator[SearchEngine]:
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     cache_dir = cache.mkdir("search-vectors") if cache is not None else None
-    built = build_engine(catalogue, load_keywords(), cache_dir=cache_dir)
+    built = build_engine(catalogue, load_keywords(catalogue), cache_dir=cache_dir)
     yield built
     built.close()

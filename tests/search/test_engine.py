@@ -118,7 +118,7 @@ class _CountingEncoder(Encoder):
 def test_service_vectors_are_cached_on_disk_by_content(
     catalogue: Catalogue, tmp_path: Path
 ) -> None:
-    keywords = load_keywords()
+    keywords = load_keywords(catalogue)
     encoder = _CountingEncoder()
     first = build_engine(catalogue, keywords, encoder=encoder, cache_dir=tmp_path)
     embedded = encoder.texts
@@ -137,7 +137,7 @@ def test_service_vectors_are_cached_on_disk_by_content(
 
 
 def test_without_the_model_the_lexical_ranking_still_answers(catalogue: Catalogue) -> None:
-    lexical = build_engine(catalogue, load_keywords(), semantic=False)
+    lexical = build_engine(catalogue, load_keywords(catalogue), semantic=False)
     try:
         assert _slugs(lexical, "boilr servise", 1) == ["boiler-service"]
     finally:
@@ -157,7 +157,7 @@ async def test_a_late_model_answers_from_keywords_and_keeps_the_vector(
     cache = getattr(request.config, "cache", None)
     hurried = build_engine(
         catalogue,
-        load_keywords(),
+        load_keywords(catalogue),
         cache_dir=cache.mkdir("search-vectors") if cache is not None else None,
         model_budget=1e-6,
     )

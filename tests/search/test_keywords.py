@@ -1,32 +1,22 @@
+"""Curated keywords: every service has enough, and a malformed list names its service."""
+
+from __future__ import annotations
+
+import copy
 import json
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue
+from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue, parse_catalogue
 from domain.errors import CatalogueError
-from search.keywords import DEFAULT_STAGING_PATH, load_keywords
+from search.keywords import load_keywords
 
 MIN_KEYWORDS = 8
 
 
-def _catalogue(tmp_path: Path, services: list[dict[str, object]]) -> Path:
-    path = tmp_path / "catalogue.json"
-    document = {
-        "categories": [
-            {
-                "slug": "c",
-                "name": "C",
-                "subcategories": [{"slug": "s", "name": "S", "micro_services": services}],
-            }
-        ]
-    }
-    path.write_text(json.dumps(document))
-    return path
-
-
 def test_every_catalogue_service_has_at_least_eight_keywords(catalogue: Catalogue) -> None:
-    keywords = load_keywords()
+    keywords = load_keywords(catalogue)
     short = {
         service.slug: len(keywords.get(service.slug, ()))
         for service in catalogue.micro_services()
@@ -35,29 +25,20 @@ def test_every_catalogue_service_has_at_least_eight_keywords(catalogue: Catalogu
     assert short == {}
 
 
-def test_the_staging_file_names_only_slugs_that_exist_or_are_coming() -> None:
-    staged = json.loads(DEFAULT_STAGING_PATH.read_text())
-    assert all(isinstance(terms, list) and len(terms) >= MIN_KEYWORDS for terms in staged.values())
-    assert DEFAULT_CATALOGUE_PATH.parent == DEFAULT_STAGING_PATH.parent
+def _with_keywords(keywords: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads(DEFAULT_CATALOGUE_PATH.read_text())
+    service = raw["categories"][0]["subcategories"][0]["micro_services"][0]
+    service["keywords"] = copy.deepcopy(keywords)
+    return raw
 
 
-def test_catalogue_keywords_win_over_the_staging_file(tmp_path: Path) -> None:
-    catalogue = _catalogue(
-        tmp_path,
-        [{"slug": "a", "keywords": ["from catalogue"]}, {"slug": "b"}, {"slug": "c"}],
-    )
-    staging = tmp_path / "terms.json"
-    staging.write_text(json.dumps({"a": ["staged a"], "b": ["staged b", "staged b"]}))
-    assert load_keywords(catalogue, staging) == {"a": ("from catalogue",), "b": ("staged b",)}
-
-
-def test_no_staging_file_means_catalogue_keywords_only(tmp_path: Path) -> None:
-    catalogue = _catalogue(tmp_path, [{"slug": "a", "keywords": ["x"]}, {"slug": "b"}])
-    assert load_keywords(catalogue, tmp_path / "absent.json") == {"a": ("x",)}
+def test_keywords_are_trimmed_and_deduplicated() -> None:
+    catalogue = parse_catalogue(_with_keywords([" damp wall ", "damp wall", "mould"]))
+    spec = next(catalogue.micro_services())
+    assert spec.keywords == ("damp wall", "mould")
 
 
 @pytest.mark.parametrize("bad", [["ok", 3], "not a list", ["   "], ["x" * 61]])
-def test_a_malformed_keyword_list_names_the_service(tmp_path: Path, bad: object) -> None:
-    catalogue = _catalogue(tmp_path, [{"slug": "broken", "keywords": bad}])
-    with pytest.raises(CatalogueError, match="'broken'"):
-        load_keywords(catalogue, tmp_path / "absent.json")
+def test_a_malformed_keyword_list_names_the_service(bad: object) -> None:
+    with pytest.raises(CatalogueError, match="wall-painting"):
+        parse_catalogue(_with_keywords(bad))

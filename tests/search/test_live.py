@@ -17,7 +17,9 @@ async def test_starts_on_keywords_then_the_model_takes_over(
 ) -> None:
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     cache_dir = cache.mkdir("search-vectors") if cache is not None else None
-    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=cache_dir, threads=2)
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=True, cache_dir=cache_dir, threads=2
+    )
     try:
         assert not live.hybrid
         assert (await live.search("dripping tap", 1))[0].slug == "tap-repair-replacement"
@@ -36,7 +38,7 @@ async def test_a_model_that_fails_to_load_leaves_keyword_search(
         raise ModelMissingError("model.onnx is not installed")
 
     monkeypatch.setattr("search.live.shared_encoder", missing)
-    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=None, threads=1)
+    live = LiveSearch(catalogue, load_keywords(catalogue), semantic=True, cache_dir=None, threads=1)
     try:
         with caplog.at_level(logging.ERROR, logger="jobwizard.search"):
             live.start()
@@ -55,7 +57,9 @@ async def test_with_the_model_off_nothing_is_loaded(
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr("search.live.shared_encoder", forbidden)
-    live = LiveSearch(catalogue, load_keywords(), semantic=False, cache_dir=None, threads=1)
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=False, cache_dir=None, threads=1
+    )
     live.start()
     await live.ready()
     assert not live.hybrid
@@ -69,7 +73,7 @@ def test_a_stop_ends_the_embedding_of_the_catalogue_between_batches(
     stop.set()
     started = time.perf_counter()
     with pytest.raises(BuildStoppedError):
-        build_engine(catalogue, load_keywords(), cache_dir=tmp_path, stop=stop)
+        build_engine(catalogue, load_keywords(catalogue), cache_dir=tmp_path, stop=stop)
     assert time.perf_counter() - started < 5  # the model load, and no batch
     assert list(tmp_path.iterdir()) == []
 
@@ -77,7 +81,9 @@ def test_a_stop_ends_the_embedding_of_the_catalogue_between_batches(
 async def test_closing_during_the_upgrade_leaves_keyword_search(
     catalogue: Catalogue, tmp_path: Path
 ) -> None:
-    live = LiveSearch(catalogue, load_keywords(), semantic=True, cache_dir=tmp_path, threads=1)
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=True, cache_dir=tmp_path, threads=1
+    )
     live.start()
     await asyncio.sleep(0)
     await live.close()
