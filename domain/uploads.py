@@ -83,9 +83,15 @@ class UploadQuota:
         )
 
 
+def thumbnail_key(image_key: str) -> str:
+    """Where the thumbnail of the image stored under `image_key` is kept."""
+    return f"{image_key}/thumb"
+
+
 def storage_keys(upload_id: UUID) -> tuple[str, str]:
     """Where an upload's image and its thumbnail are kept in the media store."""
-    return f"uploads/{upload_id}", f"uploads/{upload_id}/thumb"
+    image_key = f"uploads/{upload_id}"
+    return image_key, thumbnail_key(image_key)
 
 
 def _bad_photos(message: str) -> BadUserInputError:
