@@ -66,6 +66,7 @@ SELECT id, storage_key FROM uploads
    FOR UPDATE SKIP LOCKED
 """
 DELETE_UPLOADS = "DELETE FROM uploads WHERE id = ANY($1::uuid[])"
+SELECT_URL_SIGNING_SECRET = "SELECT secret FROM url_signing_keys WHERE name = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +251,12 @@ async def purge_expired_uploads(
         purged += len(rows)
         if len(rows) < batch_size:
             return purged
+
+
+async def fetch_url_signing_secret(db: Executor, *, name: str = "media") -> bytes:
+    """The secret media URLs are signed with: made by the migration, one per database, so every
+    server process on it signs and verifies alike."""
+    secret: bytes | None = await db.fetchval(SELECT_URL_SIGNING_SECRET, name)
+    if secret is None:
+        raise LookupError(f"No URL signing key {name!r}: run the migrations.")
+    return secret

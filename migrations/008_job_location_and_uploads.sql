@@ -59,3 +59,14 @@ CREATE TABLE media_blobs (
 );
 -- Image bytes are already compressed: TOAST's compression would spend CPU for nothing.
 ALTER TABLE media_blobs ALTER COLUMN data SET STORAGE EXTERNAL;
+
+-- Secrets for signed, expiring URLs (media links a browser can follow without an API key).
+-- Made here, once per database, so every server process signs alike with nothing to configure;
+-- two random UUIDs give 244 random bits from PostgreSQL's strong random source.
+CREATE TABLE url_signing_keys (
+    name        text PRIMARY KEY,
+    secret      bytea NOT NULL CHECK (length(secret) >= 32),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO url_signing_keys (name, secret)
+VALUES ('media', uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()));

@@ -19,6 +19,7 @@ from db.uploads import (
     attach_uploads,
     fetch_photos_by_job_ids,
     fetch_upload,
+    fetch_url_signing_secret,
     lock_uploads_for_attach,
     purge_expired_uploads,
     save_upload,
@@ -258,3 +259,12 @@ async def test_purge_skips_an_upload_a_publish_is_attaching(
     assert attached is not None
     assert attached.job_id == job_id
     assert await _blob_count(pool, record) == 2
+
+
+async def test_the_media_url_secret_is_random_and_made_once(pool: asyncpg.Pool) -> None:
+    secret = await fetch_url_signing_secret(pool)
+    assert len(secret) == 32
+    assert secret != bytes(32)
+    assert await fetch_url_signing_secret(pool) == secret
+    with pytest.raises(LookupError, match="run the migrations"):
+        await fetch_url_signing_secret(pool, name="nothing")
