@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
+from domain.api_keys import ApiKey, may_read_job
 from domain.errors import BadUserInputError, DomainError
 
 MAX_PHOTOS = 10
@@ -140,3 +141,9 @@ def check_attachable(
             raise _bad_photos(f"Photo {position + 1} is not an upload of this API key.")
         if owner.job_id is not None:
             raise _bad_photos(f"Photo {position + 1} is already attached to another job.")
+
+
+def may_read_upload(caller: ApiKey, *, uploader_id: UUID, job_id: UUID | None) -> bool:
+    """An upload is readable by the key that uploaded it; once on a job, also by whoever may
+    read that job (the job's publisher is its uploader, so: any key with jobs:read)."""
+    return caller.id == uploader_id or (job_id is not None and may_read_job(caller, uploader_id))
