@@ -18,9 +18,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import RequestAuth, bearer_token
 from api.http_errors import HTTPError
 from api.upload_body import receive_file
+from context.auth import RequestAuth, bearer_token
 from db.errors import is_transient
 from db.media_store import MediaStore
 from db.uploads import NewRendition, UploadRecord, check_upload_quota, fetch_upload, save_upload

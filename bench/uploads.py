@@ -32,8 +32,8 @@ from PIL import Image
 from bench.database import create_seeded, drop
 from bench.events_overhead import cpu_seconds, free_port, wait_until_listening
 from bench.run import rss_kb
-from tests.jobs import PUBLISH, publish_input
 from tests.support import with_database
+from tests.support.jobs import PUBLISH, publish_input
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

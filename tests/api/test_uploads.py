@@ -14,9 +14,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.keys import IssuedKey
 from tests.media import samples
-from tests.uploads import UploadHarness, running_upload_app
+from tests.support.keys import IssuedKey
+from tests.support.uploads import UploadHarness, running_upload_app
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 MAX_BYTES = 2 * 1024 * 1024  # the test app's UPLOAD_MAX_BYTES

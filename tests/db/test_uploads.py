@@ -26,7 +26,7 @@ from db.uploads import (
 )
 from domain.errors import BadUserInputError
 from domain.uploads import RateLimitedError, UploadQuota, check_attachable, storage_keys
-from tests.keys import IssuedKey
+from tests.support.keys import IssuedKey
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 ROOMY = UploadQuota(max_uploads=1000, max_bytes=1 << 40)

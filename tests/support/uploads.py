@@ -18,7 +18,7 @@ from api.uploads import UploadService, media, upload
 from db.media_store import PostgresMediaStore
 from db.uploads import fetch_url_signing_secret
 from domain.uploads import UploadQuota
-from tests.keys import IssuedKey
+from tests.support.keys import IssuedKey
 
 
 @dataclass
