@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from api.http_errors import HTTPError
 from api.upload_body import receive_file
+from config import Settings
 from context.auth import RequestAuth, bearer_token
 from db.errors import is_transient
 from db.media_store import MediaStore
@@ -58,13 +59,29 @@ class UploadService:
     url_secret: bytes  # signs media URLs (db.uploads.fetch_url_signing_secret)
     quota: UploadQuota
     max_bytes: int = 10 * 1024 * 1024
+    url_ttl: int = 3600
     limits: ImageLimits = field(default_factory=ImageLimits)
     # Decoding is CPU and memory: at most this many images at once, whatever the number of
     # uploads in flight (the rest wait with their bytes spooled, mostly on disk).
     processing: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
 
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: MediaStore, url_secret: bytes
+    ) -> UploadService:
+        return cls(
+            store=store,
+            url_secret=url_secret,
+            quota=UploadQuota(
+                max_uploads=settings.upload_quota_uploads, max_bytes=settings.upload_quota_bytes
+            ),
+            max_bytes=settings.upload_max_bytes,
+            url_ttl=settings.media_url_ttl,
+            processing=anyio.CapacityLimiter(settings.upload_processing),
+        )
+
     def signed(self, upload_id: UUID, variant: Variant) -> str:
-        return str(sign(self.url_secret, upload_id, variant, now=time.time()))
+        return str(sign(self.url_secret, upload_id, variant, now=time.time(), ttl=self.url_ttl))
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -95,9 +112,10 @@ def _error_response(exc: Exception) -> Response:
 
 
 def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
-    services = request.state.services
-    pool: asyncpg.Pool = services.pool
-    uploads: UploadService = services.uploads
+    pool: asyncpg.Pool = request.state.app_state.pool
+    uploads: UploadService | None = request.state.http_state.uploads
+    if uploads is None:
+        raise ServiceUnavailableError("Photos are not available on this server.")
     return pool, uploads
 
 
@@ -114,8 +132,8 @@ def _rendition(rendition: Rendition) -> NewRendition:
 async def upload(request: Request) -> Response:
     """Take one photo: check the key and its quota, stream the body (bounded), decode and
     re-encode it, store it. Answers 201 with what the photo became."""
-    pool, service = _services(request)
     try:
+        pool, service = _services(request)
         auth = RequestAuth(pool, bearer_token(request.headers))
         caller = await auth.require(JOBS_WRITE)
         declared = request.headers.get("content-length", "")
@@ -165,9 +183,9 @@ async def upload(request: Request) -> Response:
 async def media(request: Request) -> Response:
     """An upload's image (`/media/{id}`) or thumbnail (`/media/{id}/thumb`), to a signed URL or
     to an API key that may read it."""
-    pool, service = _services(request)
     variant = Variant.THUMB if request.url.path.endswith("/thumb") else Variant.IMAGE
     try:
+        pool, service = _services(request)
         upload_id = _upload_id(request.path_params.get("id", ""))
         record = await fetch_upload(pool, upload_id=upload_id)
         if record is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from config import Settings
+from db.media_store import MediaStore
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
@@ -21,6 +22,9 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Where photos' bytes live, and the secret their URLs are signed with (one per database).
+    media_store: MediaStore | None = None
+    media_url_secret: bytes = b""
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

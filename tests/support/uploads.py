@@ -1,67 +1,61 @@
-"""An app serving the upload and media endpoints on a test database, and a way to upload."""
+"""The app with its upload and media endpoints on a test database, and a way to upload."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from types import SimpleNamespace
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
-from asgi_lifespan import LifespanManager
-from starlette.applications import Starlette
-from starlette.routing import Route
 
-from api.uploads import UploadService, media, upload
-from db.media_store import PostgresMediaStore
-from db.uploads import fetch_url_signing_secret
-from domain.uploads import UploadQuota
+from tests.support import AppHarness, running_app
 from tests.support.keys import IssuedKey
 
 
 @dataclass
 class UploadHarness:
-    client: httpx.AsyncClient
-    pool: asyncpg.Pool
+    harness: AppHarness
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.harness.client
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.harness.app_state.pool
 
     async def upload(self, key: IssuedKey, data: bytes, name: str = "photo.jpg") -> UUID:
+        body = await self.upload_body(key, data, name)
+        return UUID(body["id"])
+
+    async def upload_body(
+        self, key: IssuedKey, data: bytes, name: str = "photo.jpg"
+    ) -> dict[str, Any]:
         response = await self.client.post(
             "/uploads", files={"file": (name, data)}, headers=key.headers
         )
         assert response.status_code == 201, response.text
-        return UUID(response.json()["id"])
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        return await self.harness.graphql(query, variables, **kw)
 
 
 @asynccontextmanager
 async def running_upload_app(
     database_url: str, *, max_bytes: int = 10 * 1024 * 1024, max_uploads_per_hour: int = 200
 ) -> AsyncIterator[UploadHarness]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=5)
-    try:
-        service = UploadService(
-            store=PostgresMediaStore(pool),
-            url_secret=await fetch_url_signing_secret(pool),
-            quota=UploadQuota(max_uploads=max_uploads_per_hour),
-            max_bytes=max_bytes,
-        )
-
-        @asynccontextmanager
-        async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
-            yield {"services": SimpleNamespace(pool=pool, uploads=service)}
-
-        app = Starlette(
-            routes=[
-                Route("/uploads", upload, methods=["POST"]),
-                Route("/media/{id}", media, methods=["GET"]),
-                Route("/media/{id}/thumb", media, methods=["GET"]),
-            ],
-            lifespan=lifespan,
-        )
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield UploadHarness(client, pool)
-    finally:
-        await pool.close()
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        upload_max_bytes=max_bytes,
+        upload_quota_uploads=max_uploads_per_hour,
+    ) as harness:
+        yield UploadHarness(harness)
