@@ -13,7 +13,14 @@ import asyncpg
 
 from db.media_store import Blob, MediaStore
 from db.pool import Connection
-from domain.uploads import UNATTACHED_TTL, UploadOwner, UploadQuota, storage_keys, thumbnail_key
+from domain.uploads import (
+    UNATTACHED_TTL,
+    UploadOwner,
+    UploadQuota,
+    check_attachable,
+    storage_keys,
+    thumbnail_key,
+)
 
 Executor = asyncpg.Pool | Connection
 
@@ -42,9 +49,11 @@ RETURNING {UPLOAD_COLUMNS}
 SELECT_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
 # publishJob locks the uploads it attaches, so that a concurrent publish of the same upload, or
 # the purge, waits for this transaction and then sees the upload taken (or gone).
+# Locked in id order, so that two publishes naming the same uploads cannot deadlock.
 LOCK_UPLOADS_FOR_ATTACH = """
 SELECT id, api_key_id, job_id, created_at < now() - make_interval(secs => $2) AS expired
   FROM uploads WHERE id = ANY($1::uuid[])
+ ORDER BY id
    FOR UPDATE
 """
 ATTACH_UPLOADS = """
@@ -212,6 +221,19 @@ async def attach_uploads(
         return 0
     status = await conn.execute(ATTACH_UPLOADS, job_id, list(ids), api_key_id)
     return int(status.split()[-1])
+
+
+async def attach_photos(
+    conn: Connection, *, job_id: UUID, ids: Sequence[UUID], api_key_id: UUID
+) -> None:
+    """Attach uploads `ids` to the new job `job_id`, in order, inside the job's transaction;
+    BAD_USER_INPUT at `photoIds` (and so no job) when one is not the caller's to attach."""
+    if not ids:
+        return
+    found = await lock_uploads_for_attach(conn, ids=ids)
+    check_attachable(ids, found, api_key_id=api_key_id)
+    attached = await attach_uploads(conn, job_id=job_id, ids=ids, api_key_id=api_key_id)
+    assert attached == len(ids)  # every one was checked under its row lock
 
 
 async def fetch_photos_by_job_ids(

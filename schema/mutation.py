@@ -17,6 +17,9 @@ async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
         micro_uuid=input.micro_uuid,
         answers=input.answers,
         idempotency_key=input.idempotency_key,
+        postcode=input.location.postcode,
+        address_line=input.location.address_line,
+        photo_ids=input.photo_ids,
     )
     return PublishJobPayload(job=record)
 
@@ -26,7 +29,9 @@ class Mutation:
     publish_job: PublishJobPayload = strawberry.mutation(
         resolver=_publish_job,
         description="Validate the answers against the micro service's questions and publish "
-        "the job. Rejections carry extensions.code BAD_USER_INPUT and extensions.fields. Needs an "
+        "the job with its location and photos. Rejections carry extensions.code BAD_USER_INPUT and "
+        "extensions.fields (`location`, `photoIds` or a question id); nothing is stored then. "
+        "Needs an "
         "API key with jobs:write; with an idempotencyKey (or Idempotency-Key header) a retry "
         "returns the same job.",
     )

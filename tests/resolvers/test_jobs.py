@@ -7,7 +7,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
 from tests.support import AppHarness, running_app
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey, issue_api_key
 
 PUBLISH = """
@@ -33,7 +33,9 @@ async def _job_count(database_url: str) -> int:
 
 async def _publish(api: AppHarness, key: IssuedKey, **fields: Any) -> dict[str, Any]:
     return await api.graphql(
-        PUBLISH, {"i": {"microId": "wall-painting", **fields}}, headers=key.headers
+        PUBLISH,
+        {"i": {"microId": "wall-painting", "location": EXAMPLE_LOCATION, **fields}},
+        headers=key.headers,
     )
 
 
@@ -93,7 +95,7 @@ async def test_unknown_micro_id_is_bad_user_input(
 ) -> None:
     body = await api.graphql(
         PUBLISH,
-        {"i": {"microId": "moon-painting", "answers": {}}},
+        {"i": {"microId": "moon-painting", "answers": {}, "location": EXAMPLE_LOCATION}},
         headers=jobs_writer_key.headers,
     )
     assert body["errors"][0]["extensions"] == {
@@ -171,7 +173,13 @@ async def test_rollback_switch_stores_jobs_slug_only_without_any_lookup(
         body = await api.graphql(
             "mutation($i: PublishJobInput!) "
             "{ publishJob(input: $i) { degraded job { id microUuid } } }",
-            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+            {
+                "i": {
+                    "microId": "wall-painting",
+                    "answers": WALL_PAINTING_ANSWERS,
+                    "location": EXAMPLE_LOCATION,
+                }
+            },
             headers=jobs_writer_key.headers,
         )
         assert api.statements.lookups == []  # publishing itself looked nothing up
