@@ -32,6 +32,7 @@ async def _answer_required_questions(page: Page, wall_count: str) -> None:
         "within_a_month"
     )
     await page.get_by_label("What's your rough budget?").select_option("from_250_to_500")
+    await page.get_by_label("Postcode of the job").fill("SW1A 1AA")
 
 
 async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(

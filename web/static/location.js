@@ -198,7 +198,7 @@
         el('p', { class: 'hint', id: 'postcode-ok' }),
         el('label', { for: 'address-line' }, 'First line of the address (optional)'),
         address,
-        el('p', { class: 'hint' }, 'Only the tradesperson you hire sees the address; the postcode finds local trades.'),
+        el('p', { class: 'hint' }, 'The postcode finds local trades; the address line is shared only with those allowed to see the whole job.'),
         el('p', { class: 'field-error', id: 'error-location', role: 'alert' })),
       el('div', { class: 'field', id: 'field-photoIds' },
         el('label', { for: 'photo-input' }, 'Photos (optional)'),
