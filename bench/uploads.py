@@ -139,7 +139,7 @@ async def run(uploads: int, publishes: int, connections: int) -> None:
         "UPLOAD_QUOTA_BYTES": str(1 << 40),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "server.py", "--no-migrate", cwd=ROOT, env=env
+        sys.executable, "server.py", "serve", "--no-migrate", cwd=ROOT, env=env
     )
     headers = {"Authorization": f"Bearer {key}"}
     big, small = phone_photo(), small_photo()
@@ -207,8 +207,9 @@ async def run(uploads: int, publishes: int, connections: int) -> None:
             f"{len(big) / 1048576:.1f} MB uploads)"
         )
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 30)
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
         await drop(SERVER_URL, [name])
 
 

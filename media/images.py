@@ -35,6 +35,9 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "PNG": {"compress_level": 6},
     "WEBP": {"quality": 85, "method": 4},
 }
+# Modes Pillow resizes badly or not at all (palette and bilevel images only by nearest
+# neighbour; 16-bit and float not in every filter): converted before resizing, not after.
+_CONVERT_BEFORE_RESIZE = frozenset({"1", "P", "PA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"})
 
 
@@ -125,12 +128,20 @@ def _decode(
     source_mode = opened.mode
     icc_profile = opened.info.get("icc_profile")
     target = _target_mode(image_format, source_mode, opened.has_transparency_data)
+    image: Image.Image = opened
+    if source_mode in _CONVERT_BEFORE_RESIZE:
+        image = image.convert(target)
+    # Shrink first, in place, then turn and convert the small image: the full-size pixels are
+    # held once, never copied (a phone photo's are tens of megabytes).
+    if max(image.size) > limits.max_side:
+        # Bicubic, not Lanczos: Pillow's resize filters scale their support with the ratio, so
+        # both antialias; for the usual twofold reduction of a phone photo the difference is
+        # invisible and bicubic costs markedly less CPU (bench/uploads.py).
+        image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC)
     # A new image either way (transposed, or a copy): `opened` and its metadata stay behind.
-    image = ImageOps.exif_transpose(opened)
+    image = ImageOps.exif_transpose(image)
     if image.mode != target:
         image = image.convert(target)
-    if max(image.size) > limits.max_side:
-        image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
     # Nothing of the source's metadata may reach an encoder, whatever it looks for.
     image.info = {}
     keep_profile = isinstance(icc_profile, bytes) and _same_colour_space(source_mode, target)

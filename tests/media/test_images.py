@@ -193,3 +193,9 @@ def test_an_image_just_past_the_pixel_limit_is_refused() -> None:
     with pytest.raises(ImageTooLargeError):
         _process(samples.jpeg((640, 480)), limits)
     assert _process(samples.jpeg((640, 480)), ImageLimits(max_pixels=640 * 480)).image.width == 640
+
+
+def test_a_large_rotated_photo_is_shrunk_and_turned_upright() -> None:
+    result = _process(samples.jpeg((3000, 2000), orientation=6))
+    assert (result.image.width, result.image.height) == (1365, 2048)
+    assert (result.thumbnail.width, result.thumbnail.height) == (213, 320)
