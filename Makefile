@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-uploads bench bench-quick
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -56,6 +56,11 @@ bench-events: $(STAMP)
 	command -v valgrind >/dev/null || apt-get install -y valgrind
 	$(BIN)/python -m bench.events_instructions
 	$(BIN)/python -m bench.events_overhead
+
+# Photos: a 3 MB JPEG upload (CPU per upload, memory with 8 uploaders) and publishJob with a
+# location, with and without 3 photos.
+bench-uploads: $(STAMP)
+	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
 
 # Imports point down the layers (pyproject.toml's import-linter contracts).
 lint: $(STAMP)
@@ -110,6 +115,7 @@ $(BENCH_NODE): Makefile
 bench: $(STAMP) $(BENCH_NODE)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
