@@ -34,7 +34,7 @@ from context.state import AppState
 from db.analytics import create_events_pool
 from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger, create_pool
-from db.uploads import fetch_url_signing_secret
+from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.lookup import LookupObserver
 from monitoring import metrics as prometheus_metrics
@@ -82,7 +82,7 @@ def create_app(
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
             media_store = PostgresMediaStore(pool)
-            media_url_secret = await fetch_url_signing_secret(pool)
+            media_url_secret = UrlSigningSecret(pool)
             if settings.upload_purge:
                 purge = asyncio.create_task(
                     purge_uploads_periodically(pool, media_store, settings.upload_purge_interval)

@@ -24,7 +24,14 @@ from config import Settings
 from context.auth import RequestAuth, bearer_token
 from db.errors import is_transient
 from db.media_store import MediaStore
-from db.uploads import NewRendition, UploadRecord, check_upload_quota, fetch_upload, save_upload
+from db.uploads import (
+    NewRendition,
+    UploadRecord,
+    UrlSigningSecret,
+    check_upload_quota,
+    fetch_upload,
+    save_upload,
+)
 from domain.api_keys import JOBS_WRITE
 from domain.errors import (
     DomainError,
@@ -56,7 +63,7 @@ class UploadService:
     """What the upload and media endpoints share across requests."""
 
     store: MediaStore
-    url_secret: bytes  # signs media URLs (db.uploads.fetch_url_signing_secret)
+    url_secret: UrlSigningSecret  # signs media URLs
     quota: UploadQuota
     max_bytes: int = 10 * 1024 * 1024
     url_ttl: int = 3600
@@ -67,7 +74,7 @@ class UploadService:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: MediaStore, url_secret: bytes
+        cls, settings: Settings, store: MediaStore, url_secret: UrlSigningSecret
     ) -> UploadService:
         return cls(
             store=store,
@@ -80,8 +87,9 @@ class UploadService:
             processing=anyio.CapacityLimiter(settings.upload_processing),
         )
 
-    def signed(self, upload_id: UUID, variant: Variant) -> str:
-        return str(sign(self.url_secret, upload_id, variant, now=time.time(), ttl=self.url_ttl))
+    async def signed(self, upload_id: UUID, variant: Variant) -> str:
+        secret = await self.url_secret.get()
+        return str(sign(secret, upload_id, variant, now=time.time(), ttl=self.url_ttl))
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -160,6 +168,15 @@ async def upload(request: Request) -> Response:
             received_bytes=received.size,
             quota=service.quota,
         )
+        body = {
+            "id": str(record.id),
+            "width": record.width,
+            "height": record.height,
+            "bytes": record.bytes,
+            "contentType": record.content_type,
+            "url": await service.signed(record.id, Variant.IMAGE),
+            "thumbnailUrl": await service.signed(record.id, Variant.THUMB),
+        }
     except (HTTPError, DomainError) as exc:
         return _error_response(exc)
     except Exception as exc:
@@ -168,15 +185,6 @@ async def upload(request: Request) -> Response:
                 ServiceUnavailableError("The upload could not be stored right now; retry.")
             )
         raise
-    body = {
-        "id": str(record.id),
-        "width": record.width,
-        "height": record.height,
-        "bytes": record.bytes,
-        "contentType": record.content_type,
-        "url": service.signed(record.id, Variant.IMAGE),
-        "thumbnailUrl": service.signed(record.id, Variant.THUMB),
-    }
     return _json(body, 201, {"Location": f"/media/{record.id}"})
 
 
@@ -236,7 +244,7 @@ async def _authorize(
 ) -> None:
     params = request.query_params
     if "signature" in params and verify(
-        service.url_secret,
+        await service.url_secret.get(),
         record.id,
         variant,
         expires=params.get("expires"),

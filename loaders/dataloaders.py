@@ -9,9 +9,11 @@ from uuid import UUID
 import asyncpg
 from aiodataloader import DataLoader
 
+from db.errors import is_transient
 from db.records import JobRecord, MicroServiceRecord
 from db.repository import fetch_jobs_by_ids
 from db.uploads import UploadRecord, fetch_photos_by_job_ids
+from domain.errors import ServiceUnavailableError
 from loaders.lookup import MicroServiceLookup, Resolved
 
 
@@ -49,7 +51,12 @@ class JobPhotosLoader(DataLoader[UUID, list[UploadRecord]]):
         self._pool = pool
 
     async def batch_load_fn(self, job_ids: list[UUID]) -> list[list[UploadRecord]]:
-        found = await fetch_photos_by_job_ids(self._pool, job_ids=job_ids)
+        try:
+            found = await fetch_photos_by_job_ids(self._pool, job_ids=job_ids)
+        except Exception as exc:
+            if is_transient(exc):  # "retry later", not a masked internal error
+                raise ServiceUnavailableError("Photos cannot be read right now.") from exc
+            raise
         return [found.get(job_id, []) for job_id in job_ids]
 
 

@@ -104,9 +104,11 @@ async def photos_of(root: JobRecord, info: Info) -> list[JobPhoto]:
     """The job's photos in order, with signed URLs a browser can show without an API key."""
     uploads = await info.context.loaders.job_photos.load(root.id)
     app = info.context.app
+    if not uploads or app.media_url_secret is None:
+        return []
     now = time.time()
     ttl = app.settings.media_url_ttl
-    secret = app.media_url_secret
+    secret = await app.media_url_secret.get()
     return [
         JobPhoto(
             id=upload.id,

@@ -16,6 +16,7 @@ from db.media_store import Blob, PostgresMediaStore
 from db.uploads import (
     NewRendition,
     UploadRecord,
+    UrlSigningSecret,
     attach_uploads,
     fetch_photos_by_job_ids,
     fetch_upload,
@@ -24,7 +25,7 @@ from db.uploads import (
     purge_expired_uploads,
     save_upload,
 )
-from domain.errors import BadUserInputError
+from domain.errors import BadUserInputError, ServiceUnavailableError
 from domain.uploads import RateLimitedError, UploadQuota, check_attachable, storage_keys
 from tests.support.keys import IssuedKey
 
@@ -268,3 +269,14 @@ async def test_the_media_url_secret_is_random_and_made_once(pool: asyncpg.Pool) 
     assert await fetch_url_signing_secret(pool) == secret
     with pytest.raises(LookupError, match="run the migrations"):
         await fetch_url_signing_secret(pool, name="nothing")
+
+
+async def test_the_url_secret_is_read_once_and_missing_means_unavailable(
+    pool: asyncpg.Pool,
+) -> None:
+    secret = UrlSigningSecret(pool)
+    first = await secret.get()
+    assert first == await fetch_url_signing_secret(pool)
+    assert await secret.get() is first  # kept: no second read
+    with pytest.raises(ServiceUnavailableError, match="not available yet"):
+        await UrlSigningSecret(pool, name="nothing").get()
