@@ -38,9 +38,15 @@ log = logging.getLogger("jobwizard")
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="server.py", description="Job-posting wizard GraphQL API")
+    # `python server.py --no-migrate` serves too: serve is the default subcommand. The serve
+    # subcommand's copy leaves the value alone when not given (SUPPRESS), so either place works.
+    no_migrate_help = "do not migrate or seed before serving"
+    root.add_argument("--no-migrate", action="store_true", help=no_migrate_help)
     sub = root.add_subparsers(dest="command", metavar="SUBCOMMAND")
     serve = sub.add_parser("serve", help="serve the API (the default)")
-    serve.add_argument("--no-migrate", action="store_true", help="do not migrate or seed first")
+    serve.add_argument(
+        "--no-migrate", action="store_true", default=argparse.SUPPRESS, help=no_migrate_help
+    )
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("seed", help="write the catalogue file into the database")
     backfill = sub.add_parser("backfill", help="fill the UUIDs of slug-only jobs")

@@ -56,6 +56,12 @@ async def publish_job(
             f"Unknown micro service '{draft.slug}'.",
             fields={"microId": "No micro service has this slug."},
         )
+    if not spec.active:
+        # Retired: its old jobs keep their reference, but it takes no new ones.
+        raise BadUserInputError(
+            f"Micro service '{draft.slug}' is no longer offered.",
+            fields={"microId": "This micro service is no longer offered."},
+        )
     answers = validate_answers(spec, draft.answers)
     # Required of every new job; None only for callers below the API (old-style test drafts).
     location = (
