@@ -26,18 +26,34 @@ async def _open_wizard(page: Page, url: str, key: str | None) -> None:
     await expect(page.locator("#questions-form")).to_be_visible()
 
 
+async def _next(page: Page, step: str) -> None:
+    await page.get_by_role("button", name="Next").click()
+    await expect(page.locator("#progress-text")).to_contain_text(step)
+
+
 async def _answer(page: Page) -> None:
+    """From the first step (where), every required answer, to the last step (photos)."""
+    await _next(page, "The job")
     await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
     await page.get_by_label("How many walls need painting?").fill("4")
     await page.get_by_label("What condition are the walls in?").select_option("good")
-    await page.locator("#field-paint_supplied").get_by_label("No").check()
+    await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
+    await _next(page, "The property")
     await page.get_by_label("What type of property is it?").select_option("flat_apartment")
+    await _next(page, "Access")
     await page.locator("#field-floor_level").get_by_label("First floor").check()
     await page.locator("#field-parking").get_by_label("Free street parking").check()
+    await _next(page, "When and budget")
     await page.get_by_label("When would you like the work to start?").select_option(
         "within_a_month"
     )
     await page.get_by_label("What's your rough budget?").select_option("from_250_to_500")
+    await _next(page, "Step 6 of 6: Photos of the job")
+
+
+async def _to_photos(page: Page) -> None:
+    for step in ("The job", "The property", "Access", "When and budget", "Photos of the job"):
+        await _next(page, step)
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
@@ -59,6 +75,7 @@ async def test_the_postcode_is_checked_as_it_is_typed(
 ) -> None:
     page = open_page.page
     await _open_wizard(page, live_server.url, publisher_key)
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 6: Where is the job?")
     postcode, error = page.get_by_label("Postcode of the job"), page.locator("#error-location")
     await postcode.press_sequentially("SW1")
     await expect(error).to_have_text("")  # still typing: not yet an error
@@ -74,10 +91,11 @@ async def test_the_postcode_is_checked_as_it_is_typed(
     await postcode.fill("QA1 1AA")
     await expect(error).to_have_text(re.compile("not a valid UK postcode"))
     await open_page.screenshot("wizard-postcode-error")
-    # Publishing with it is stopped at the field, before anything is sent.
+    # Publishing with it is stopped at the field, its step brought back, nothing sent.
     await postcode.fill("SW1A")
     await _answer(page)
     await page.get_by_role("button", name="Publish job").click()
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 6: Where is the job?")
     await expect(error).to_have_text(re.compile("needs both halves"))
     await expect(page.locator("#result")).to_be_hidden()
     assert open_page.log.page_errors == []
@@ -94,6 +112,7 @@ async def test_photos_upload_as_added_preview_remove_and_publish_with_the_job(
     await _open_wizard(page, live_server.url, publisher_key)
     await page.get_by_label("Postcode of the job").fill("m1 1ae")
     await page.get_by_label("First line of the address (optional)").fill("12 Test Street")
+    await _answer(page)
 
     async with page.expect_response(lambda r: r.url.endswith("/uploads")) as first:
         await page.get_by_label("Photos (optional)").set_input_files(paths["kitchen.jpg"])
@@ -119,7 +138,6 @@ async def test_photos_upload_as_added_preview_remove_and_publish_with_the_job(
     await open_page.screenshot("wizard-photos")
 
     # Publishing with a failed photo still listed is stopped at the photos field.
-    await _answer(page)
     await page.get_by_role("button", name="Publish job").click()
     await expect(page.locator("#error-photoIds")).to_have_text(re.compile("could not be uploaded"))
     await bad.get_by_role("button", name=re.compile("Remove")).click()
@@ -159,6 +177,7 @@ async def test_the_servers_photo_error_is_shown_at_the_photos_field(
     paths = _files(tmp_path)
     await _open_wizard(page, live_server.url, publisher_key)
     await page.get_by_label("Postcode of the job").fill("SW1A 1AA")
+    await _answer(page)
     await page.get_by_label("Photos (optional)").set_input_files(paths["kitchen.jpg"])
     done = page.locator("#photo-list li.done")
     await expect(done).to_have_count(1)
@@ -179,7 +198,6 @@ async def test_the_servers_photo_error_is_shown_at_the_photos_field(
         )
     finally:
         await conn.close()
-    await _answer(page)
     await page.get_by_role("button", name="Publish job").click()
     await expect(page.locator("#error-photoIds")).to_have_text(
         "Photo 1 is already attached to another job."
@@ -201,6 +219,7 @@ async def test_at_most_ten_photos_are_taken(
         path.write_bytes(samples.jpeg((64 + i, 64), metadata=False))
         paths.append(path)
     await _open_wizard(page, live_server.url, publisher_key)
+    await _to_photos(page)
     await page.get_by_label("Photos (optional)").set_input_files(paths)
     await expect(page.locator("#photo-list li")).to_have_count(10)
     await expect(page.locator("#error-photoIds")).to_have_text(re.compile("1 not added"))

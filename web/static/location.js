@@ -1,7 +1,8 @@
 // The wizard's "where and what it looks like" step: a UK postcode (checked as it is typed), an
 // optional address line, and up to ten photos, each uploaded as soon as it is added.
 //
-//   JobLocation.mount(container, { apiKey })  renders the step into `container`
+//   JobLocation.mount(container, { apiKey })  renders both fields into `container`, or
+//   JobLocation.steps({ apiKey })             two wizard steps (where; photos) to place
 //   JobLocation.problems()                    what still stops publishing, as { field: message }
 //   JobLocation.input()                       { location: {...}, photoIds: [...] } for publishJob
 //   JobLocation.showErrors(fields)            puts publishJob's extensions.fields `location` and
@@ -101,6 +102,7 @@
   }
 
   function refreshPhotoControls() {
+    if (!$('photo-input')) return; // not in the page (yet)
     const left = MAX_PHOTOS - photoCount();
     $('photo-input').disabled = left <= 0;
     $('photo-count').textContent = left > 0
@@ -178,9 +180,7 @@
   // -------------------------------------------------------------------------------------------
   // What the page calls
 
-  function mount(container, options = {}) {
-    state.root = container;
-    if (options.apiKey) state.apiKey = options.apiKey;
+  function locationField() {
     const postcode = el('input', {
       type: 'text', id: 'postcode', name: 'postcode', autocomplete: 'postal-code',
       autocapitalize: 'characters', spellcheck: 'false', maxlength: '16', placeholder: 'e.g. SW1A 1AA',
@@ -190,32 +190,68 @@
       type: 'text', id: 'address-line', name: 'addressLine', autocomplete: 'address-line1',
       maxlength: String(MAX_ADDRESS_LINE), placeholder: 'e.g. Flat 2, 10 High Street',
     });
-    const files = el('input', { type: 'file', id: 'photo-input', accept: ACCEPT, multiple: '' });
-    container.replaceChildren(
+    postcode.addEventListener('input', onPostcodeInput);
+    postcode.addEventListener('change', onPostcodeInput);
+    // Two fields: the postcode's holds the error slot for `location` (address line faults name
+    // the address line in their message), so only the postcode's box turns red.
+    return [
       el('div', { class: 'field', id: 'field-location' },
         el('label', { for: 'postcode' }, 'Postcode of the job', el('span', { class: 'required', title: 'required' }, ' *')),
         postcode,
         el('p', { class: 'hint', id: 'postcode-ok' }),
+        el('p', { class: 'field-error', id: 'error-location', role: 'alert' })),
+      el('div', { class: 'field', id: 'field-addressLine' },
         el('label', { for: 'address-line' }, 'First line of the address (optional)'),
         address,
-        el('p', { class: 'hint' }, 'The postcode finds local trades; the address line is shared only with those allowed to see the whole job.'),
-        el('p', { class: 'field-error', id: 'error-location', role: 'alert' })),
-      el('div', { class: 'field', id: 'field-photoIds' },
-        el('label', { for: 'photo-input' }, 'Photos (optional)'),
-        files,
-        el('p', { class: 'hint', id: 'photo-count' }),
-        el('ul', { class: 'photos', id: 'photo-list' }),
-        el('p', { class: 'field-error', id: 'error-photoIds', role: 'alert' })),
-    );
-    postcode.addEventListener('input', onPostcodeInput);
-    postcode.addEventListener('change', onPostcodeInput);
+        el('p', { class: 'hint' }, 'The postcode finds local trades; the address line is shared only with those allowed to see the whole job.')),
+    ];
+  }
+
+  function photosField() {
+    state.photos = [];
+    const files = el('input', { type: 'file', id: 'photo-input', accept: ACCEPT, multiple: '' });
     files.addEventListener('change', onFilesChosen);
+    return el('div', { class: 'field', id: 'field-photoIds' },
+      el('label', { for: 'photo-input' }, 'Photos (optional)'),
+      files,
+      el('p', { class: 'hint', id: 'photo-count' }),
+      el('ul', { class: 'photos', id: 'photo-list' }),
+      el('p', { class: 'field-error', id: 'error-photoIds', role: 'alert' }));
+  }
+
+  function useOptions(options) {
+    if (options.apiKey) state.apiKey = options.apiKey;
+  }
+
+  /** Both fields, one after the other, into `container` (a page without steps). */
+  function mount(container, options = {}) {
+    state.root = container;
+    useOptions(options);
+    container.replaceChildren(...locationField(), photosField());
     refreshPhotoControls();
+  }
+
+  /** Two wizard steps, { id, title, section, isEmpty() } each: where the job is, and its
+   *  photos. A stepped wizard puts them where it wants them (post.js: buildSteps). */
+  function steps(options = {}) {
+    state.root = null;
+    useOptions(options);
+    const step = (id, title, ...fields) => {
+      const section = el('section', { class: 'wizard-step', id: `step-${id}` }, el('h3', {}, title), ...fields);
+      section.dataset.stepId = id;
+      return { id, title, section, isEmpty: () => false };
+    };
+    const where = step('location', 'Where is the job?', ...locationField());
+    const photos = step('photos', 'Photos of the job', photosField());
+    // The photo controls exist once the section is in the page; the count is set right away.
+    queueMicrotask(refreshPhotoControls);
+    return [where, photos];
   }
 
   /** What stops publishing now, by field ({} when nothing does). */
   function problems() {
     const found = {};
+    if (!$('postcode')) return found;
     const postcode = postcodeProblem($('postcode').value);
     if (postcode) found.location = postcode;
     else if ($('address-line').value.length > MAX_ADDRESS_LINE) {
@@ -231,6 +267,7 @@
 
   /** The part of publishJob's input this step owns. */
   function input() {
+    if (!$('postcode')) return {};
     const location = { postcode: $('postcode').value };
     const addressLine = $('address-line').value.trim();
     if (addressLine) location.addressLine = addressLine;
@@ -256,11 +293,11 @@
 
   function reset() {
     state.photos = [];
-    if (state.root) mount(state.root, { apiKey: state.apiKey });
+    if (state.root) mount(state.root);
   }
 
   window.JobLocation = {
-    mount, problems, input, showErrors, clearErrors, reset, normalisePostcode, postcodeProblem,
-    MAX_PHOTOS,
+    mount, steps, problems, input, showErrors, clearErrors, reset, normalisePostcode,
+    postcodeProblem, MAX_PHOTOS,
   };
 })();

@@ -1,11 +1,12 @@
-// Puts location.js's step into /post without touching post.js: the page's own functions are
-// wrapped where they meet the API, so the wizard sends `location` and `photoIds` with
-// publishJob and shows the server's `location` / `photoIds` errors at those fields.
+// Adds location.js's two steps to /post without touching post.js: "Where is the job?" first,
+// "Photos of the job" last (post.js's buildSteps is where a page adds a kind of step), and
+// `location` / `photoIds` sent with publishJob. The server's errors at `location` and
+// `photoIds` need nothing more: post.js puts every `extensions.fields` message in the slot
+// `error-<field>`, which these steps provide, and brings their step back.
 //
-// Where a page builds its publishJob input itself, it calls JobLocation directly instead:
-//     Object.assign(input, JobLocation.input());            // before publishJob
-//     const rest = JobLocation.showErrors(err.fields);      // place the errors it owns
-// and this file is not needed.
+// A page that builds its own publishJob input calls JobLocation itself instead:
+//     const [where, photos] = JobLocation.steps({ apiKey });  // or JobLocation.mount(el)
+//     Object.assign(input, JobLocation.input());              // before publishJob
 'use strict';
 
 (function () {
@@ -21,9 +22,7 @@
   function idempotencyKey(pageKey, extra) {
     const id = `${pageKey}\n${extra}`;
     if (!keys.has(id)) {
-      const fresh = pageKeysUsed.has(pageKey)
-        ? (window.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`)
-        : pageKey;
+      const fresh = pageKeysUsed.has(pageKey) ? newIdempotencyKey() : pageKey; // eslint-disable-line no-undef
       pageKeysUsed.add(pageKey);
       keys.set(id, fresh);
     }
@@ -35,56 +34,30 @@
     return field ? field.value.trim() : '';
   }
 
-  document.addEventListener('DOMContentLoaded', () => {
-    const form = document.getElementById('questions-form');
-    if (!form) return;
-    const section = document.createElement('section');
-    section.id = 'step-location';
-    section.className = 'location-step';
-    const title = document.createElement('h3');
-    title.textContent = 'Where is the job, and what does it look like?';
-    const body = document.createElement('div');
-    section.append(title, body);
-    const actions = form.querySelector('.actions, .wizard-actions');
-    form.insertBefore(section, actions || null);
-    JobLocation.mount(body, { apiKey });
+  /* eslint-disable no-undef, no-global-assign -- post.js's page-level functions, wrapped */
+  const questionStepsOf = buildSteps;
+  buildSteps = function (wizard) {
+    const [where, photos] = JobLocation.steps({ apiKey });
+    return [where, ...questionStepsOf(wizard), photos];
+  };
 
-    const publish = graphql; // eslint-disable-line no-undef -- post.js's API call
-    graphql = async function (query, variables) { // eslint-disable-line no-global-assign
-      if (variables && variables.input && /publishJob/.test(query)) {
-        const problems = JobLocation.problems();
-        if (Object.keys(problems).length) {
-          const first = Object.values(problems)[0];
-          throw new ApiError(first, 'BAD_USER_INPUT', problems); // eslint-disable-line no-undef
-        }
-        const extra = JobLocation.input();
-        Object.assign(variables.input, extra);
-        if (variables.input.idempotencyKey) {
-          variables.input.idempotencyKey = idempotencyKey(
-            variables.input.idempotencyKey, JSON.stringify(extra),
-          );
-        }
+  const publish = graphql;
+  graphql = async function (query, variables) {
+    if (variables && variables.input && /publishJob/.test(query)) {
+      const problems = JobLocation.problems();
+      if (Object.keys(problems).length) {
+        // Shown like the server's own field errors: at the field, its step brought back.
+        throw new ApiError(Object.values(problems)[0], 'BAD_USER_INPUT', problems);
       }
-      return publish(query, variables);
-    };
-
-    const show = showFormError; // eslint-disable-line no-undef
-    showFormError = function (err) { // eslint-disable-line no-global-assign
-      JobLocation.clearErrors();
-      const rest = JobLocation.showErrors(err.fields);
-      const placed = Object.keys(err.fields || {}).length - Object.keys(rest).length;
-      err.fields = rest;
-      show(err);
-      if (placed && !document.querySelector('.field.invalid:not(#field-location):not(#field-photoIds)')) {
-        const target = document.querySelector('#field-location.invalid, #field-photoIds.invalid');
-        if (target) target.scrollIntoView({ behavior: 'smooth', block: 'center' });
+      const extra = JobLocation.input();
+      Object.assign(variables.input, extra);
+      if (variables.input.idempotencyKey) {
+        variables.input.idempotencyKey = idempotencyKey(
+          variables.input.idempotencyKey, JSON.stringify(extra),
+        );
       }
-    };
-
-    const again = startOver; // eslint-disable-line no-undef
-    startOver = function () { // eslint-disable-line no-global-assign
-      JobLocation.reset();
-      again();
-    };
-  });
+    }
+    return publish(query, variables);
+  };
+  /* eslint-enable no-undef, no-global-assign */
 })();
