@@ -230,7 +230,13 @@ async def test_old_shape_answers_get_per_field_errors_not_a_500(
     before = await _job_count(database_url)
     body = await api.graphql(
         PUBLISH,
-        {"i": {"microId": "full-rewire", "answers": OLD_SHAPE_FULL_REWIRE}},
+        {
+            "i": {
+                "microId": "full-rewire",
+                "answers": OLD_SHAPE_FULL_REWIRE,
+                "location": EXAMPLE_LOCATION,
+            }
+        },
         headers=jobs_writer_key.headers,
     )
     assert body["data"] is None
@@ -277,7 +283,7 @@ async def test_a_400_digit_integer_literal_is_a_field_error(
     mutation = (
         'mutation { publishJob(input: {microId: "wall-painting", answers: {'
         + answers
-        + "}}) { job { id } } }"
+        + '}, location: {postcode: "SW1A 1AA"}}) { job { id } } }'
     )
     body = await api.graphql(mutation, headers=jobs_writer_key.headers)
     assert body["errors"][0]["extensions"] == {
