@@ -37,11 +37,13 @@ from domain.errors import (
     DomainError,
     ForbiddenError,
     NotFoundError,
+    RateLimitedError,
     ServiceUnavailableError,
     UnauthenticatedError,
+    UploadRejectedError,
 )
 from domain.media_urls import Variant, sign, verify
-from domain.uploads import RateLimitedError, UploadQuota, UploadRejectedError, may_read_upload
+from domain.uploads import UploadQuota, may_read_upload
 from media.images import ImageLimits, ProcessedImage, Rendition, process_image
 
 JSON = "application/json"

@@ -1,5 +1,6 @@
 """Photo uploads: what may be uploaded, how many a key may upload, and which uploads a job may
-take. Pure rules; the bytes are handled by `media`, the rows by `db.uploads`."""
+take. Pure rules; the bytes are handled by `media`, the rows by `db.uploads`. Its errors are in
+`domain.errors` (re-exported here for the callers that meet them with these rules)."""
 
 from __future__ import annotations
 
@@ -10,51 +11,38 @@ from datetime import timedelta
 from uuid import UUID
 
 from domain.api_keys import ApiKey, may_read_job
-from domain.errors import BadUserInputError, DomainError
+from domain.errors import (
+    BadUserInputError,
+    ImageTooLargeError,
+    InvalidImageError,
+    RateLimitedError,
+    UnsupportedImageError,
+    UploadRejectedError,
+)
+
+__all__ = [
+    "CONTENT_TYPES",
+    "MAX_PHOTOS",
+    "UNATTACHED_TTL",
+    "ImageTooLargeError",
+    "InvalidImageError",
+    "RateLimitedError",
+    "UnsupportedImageError",
+    "UploadOwner",
+    "UploadQuota",
+    "UploadRejectedError",
+    "check_attachable",
+    "may_read_upload",
+    "parse_photo_ids",
+    "storage_keys",
+    "thumbnail_key",
+]
 
 MAX_PHOTOS = 10
 PHOTO_IDS_FIELD = "photoIds"
 # An upload nobody attached to a job within this long is deleted with its bytes.
 UNATTACHED_TTL = timedelta(hours=24)
 CONTENT_TYPES: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/webp"})
-
-
-class UploadRejectedError(DomainError):
-    """The uploaded file cannot be taken; `status` and `code` are its HTTP answer."""
-
-    status = 400
-    code = "BAD_USER_INPUT"
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        # A stable sub-code for clients (EMPTY_FILE, INVALID_IMAGE, ...).
-        self.reason = reason
-
-
-class InvalidImageError(UploadRejectedError):
-    """The file is empty, truncated or corrupt: it does not decode as the image it claims."""
-
-
-class UnsupportedImageError(UploadRejectedError):
-    """The file is not a JPEG, PNG or WebP image (a ZIP, an SVG, a GIF, text...)."""
-
-    status = 415
-    code = "UNSUPPORTED_MEDIA_TYPE"
-
-
-class ImageTooLargeError(UploadRejectedError):
-    """Too many bytes, or too many pixels once decoded (a decompression bomb)."""
-
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
-class RateLimitedError(DomainError):
-    """The caller used up a quota; it may try again after `retry_after` seconds."""
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

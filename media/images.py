@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from domain.uploads import ImageTooLargeError, InvalidImageError, UnsupportedImageError
+from domain.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageError
 
 # Format as Pillow names it -> the content type it is stored and served under.
 FORMATS: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
