@@ -12,7 +12,7 @@ characters. The rules below are Royal Mail's, and tests/domain/test_location.py 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.errors import BadUserInputError
 
@@ -65,7 +65,8 @@ class Postcode:
 @dataclass(frozen=True, slots=True)
 class Location:
     postcode: Postcode
-    address_line: str | None
+    # Personal data: kept out of the repr, so that no log line or traceback carries it.
+    address_line: str | None = field(repr=False)
 
 
 def _bad(message: str) -> BadUserInputError:

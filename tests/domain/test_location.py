@@ -134,3 +134,8 @@ def test_parse_location_combines_both() -> None:
     location = parse_location("sw1a1aa", " 10 Downing Street ")
     assert location.postcode.postcode == "SW1A 1AA"
     assert location.address_line == "10 Downing Street"
+
+
+def test_the_address_line_stays_out_of_the_repr() -> None:
+    location = parse_location("SW1A 1AA", "Flat 2, 10 Downing Street")
+    assert "Downing" not in repr(location)
