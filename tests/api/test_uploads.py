@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from tests.media import samples
+from tests.support import running_app
 from tests.support.keys import IssuedKey
+from tests.support.proxy import TcpProxy, proxy_to
 from tests.support.uploads import UploadHarness, running_upload_app
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
@@ -266,3 +268,34 @@ async def test_past_the_hourly_quota_uploads_are_rate_limited(
         assert _code(response) == "RATE_LIMITED"
         assert 3500 <= int(response.headers["retry-after"]) <= 3600
         assert await _stored(app, key) == before
+
+
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    async with proxy_to(database_url) as proxy:
+        yield proxy
+
+
+async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_500(
+    database_url: str, pg_proxy: TcpProxy, writer: IssuedKey
+) -> None:
+    async with running_app(
+        pg_proxy.url_for(database_url),
+        migrate_on_start=False,
+        seed_on_start=False,
+        db_command_timeout=2.0,
+    ) as harness:
+        app = UploadHarness(harness)
+        upload_id = await app.upload(writer, samples.jpeg((64, 64)))
+        await pg_proxy.refuse()
+        await harness.app_state.pool.expire_connections()
+        media = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
+        posted = await app.client.post(
+            "/uploads", files=_files(samples.jpeg((64, 64))), headers=writer.headers
+        )
+        for response in (media, posted):
+            assert response.status_code == 503, response.text
+            assert _code(response) == "SERVICE_UNAVAILABLE"
+        await pg_proxy.restore()
+        again = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
+        assert again.status_code == 200
