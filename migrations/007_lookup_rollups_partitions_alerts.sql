@@ -59,23 +59,6 @@ AS $$
            END
 $$;
 
--- The sum of two sparse histograms.
-CREATE FUNCTION merge_latency_histograms(
-    a_buckets smallint[], a_counts bigint[], b_buckets smallint[], b_counts bigint[],
-    OUT buckets smallint[], OUT counts bigint[]
-)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT coalesce(array_agg(h.b ORDER BY h.b), '{}'), coalesce(array_agg(h.c ORDER BY h.b), '{}')
-      FROM (
-        SELECT u.b, sum(u.c)::bigint AS c
-          FROM (SELECT * FROM unnest(a_buckets, a_counts)
-                UNION ALL
-                SELECT * FROM unnest(b_buckets, b_counts)) AS u (b, c)
-         GROUP BY u.b
-      ) AS h
-$$;
-
 
 -- --- rollups ---------------------------------------------------------------------------------
 -- One row per minute that saw a `uuid_lookup` event, and one per hour. Buckets are aligned to
@@ -100,36 +83,38 @@ CREATE TABLE uuid_lookup_hours (LIKE uuid_lookup_minutes INCLUDING ALL);
 
 -- Adds the `uuid_lookup` events of one INSERT or COPY (its transition table `new_events`) to
 -- the rollups: one pass over the new rows, then one upsert per minute and per hour touched.
--- Rows are upserted in key order, so that concurrent writers lock them in the same order.
+-- Rows are upserted in key order, so that concurrent writers lock them in the same order. The
+-- histograms are merged inline rather than by a function: a SQL function called per row is
+-- planned on every call, which cost more than the merge.
 CREATE FUNCTION roll_up_uuid_lookups() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    WITH events AS MATERIALIZED (
+    -- One pass over the new rows: their counts per minute and latency bucket.
+    WITH cells AS MATERIALIZED (
         SELECT date_bin('1 minute', e.created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS m_start,
-               uuid_lookup_latency(e.event_properties) AS latency,
-               coalesce(e.event_properties -> 'cache_hit' = 'true', false) AS cache_hit,
-               coalesce(e.event_properties -> 'success' = 'true', false) AS success,
-               coalesce(e.event_properties -> 'fallback_used' = 'true', false) AS fallback
+               latency_bucket(x.latency) AS b,
+               count(*) AS total,
+               count(*) FILTER (WHERE e.event_properties -> 'cache_hit' = 'true') AS cache_hits,
+               count(*) FILTER (WHERE e.event_properties -> 'success' = 'true') AS successes,
+               count(*) FILTER (WHERE e.event_properties -> 'fallback_used' = 'true')
+                   AS fallbacks,
+               count(x.latency) AS latency_count,
+               coalesce(sum(x.latency), 0) AS latency_sum
           FROM new_events AS e
+         CROSS JOIN LATERAL (SELECT uuid_lookup_latency(e.event_properties) AS latency) AS x
          WHERE e.event_name = 'uuid_lookup'
+         GROUP BY 1, 2
     ),
     minute_sums AS (
-        SELECT m_start,
-               count(*) AS total,
-               count(*) FILTER (WHERE cache_hit) AS cache_hits,
-               count(*) FILTER (WHERE success) AS successes,
-               count(*) FILTER (WHERE fallback) AS fallbacks,
-               count(latency) AS latency_count,
-               coalesce(sum(latency), 0) AS latency_sum
-          FROM events
+        SELECT m_start, sum(total)::bigint AS total, sum(cache_hits)::bigint AS cache_hits,
+               sum(successes)::bigint AS successes, sum(fallbacks)::bigint AS fallbacks,
+               sum(latency_count)::bigint AS latency_count, sum(latency_sum) AS latency_sum
+          FROM cells
          GROUP BY m_start
     ),
     minute_buckets AS (
-        SELECT m_start, latency_bucket(latency) AS b, count(*) AS c
-          FROM events
-         WHERE latency IS NOT NULL
-         GROUP BY 1, 2
+        SELECT m_start, b, latency_count AS c FROM cells WHERE b IS NOT NULL
     ),
     minute_rows AS (
         SELECT s.m_start AS bucket_start, s.total, s.cache_hits, s.successes, s.fallbacks,
@@ -178,10 +163,14 @@ BEGIN
                latency_count = r.latency_count + excluded.latency_count,
                latency_sum = r.latency_sum + excluded.latency_sum,
                (latency_buckets, latency_counts) = (
-                   SELECT m.buckets, m.counts
-                     FROM merge_latency_histograms(r.latency_buckets, r.latency_counts,
-                                                   excluded.latency_buckets,
-                                                   excluded.latency_counts) AS m)
+                   SELECT coalesce(array_agg(h.b ORDER BY h.b), '{}'),
+                          coalesce(array_agg(h.c ORDER BY h.b), '{}')
+                     FROM (SELECT u.b, sum(u.c)::bigint AS c
+                             FROM (SELECT * FROM unnest(r.latency_buckets, r.latency_counts)
+                                   UNION ALL
+                                   SELECT * FROM unnest(excluded.latency_buckets,
+                                                        excluded.latency_counts)) AS u (b, c)
+                            GROUP BY u.b) AS h)
         RETURNING 1
     )
     INSERT INTO uuid_lookup_hours AS r
@@ -194,10 +183,14 @@ BEGIN
            latency_count = r.latency_count + excluded.latency_count,
            latency_sum = r.latency_sum + excluded.latency_sum,
            (latency_buckets, latency_counts) = (
-               SELECT m.buckets, m.counts
-                 FROM merge_latency_histograms(r.latency_buckets, r.latency_counts,
-                                               excluded.latency_buckets,
-                                               excluded.latency_counts) AS m);
+               SELECT coalesce(array_agg(h.b ORDER BY h.b), '{}'),
+                          coalesce(array_agg(h.c ORDER BY h.b), '{}')
+                 FROM (SELECT u.b, sum(u.c)::bigint AS c
+                         FROM (SELECT * FROM unnest(r.latency_buckets, r.latency_counts)
+                               UNION ALL
+                               SELECT * FROM unnest(excluded.latency_buckets,
+                                                    excluded.latency_counts)) AS u (b, c)
+                        GROUP BY u.b) AS h);
     RETURN NULL;
 END
 $$;
