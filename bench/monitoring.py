@@ -177,7 +177,7 @@ async def check_accuracy(conn: asyncpg.Connection) -> bool:
             assert exact is not None
             print(f"lookupStats {minutes} min, rollups vs raw rows:")
             print(f"  total           {got.total:>14,} {exact['total']:>14,}")
-            ok &= got.total == exact["total"]
+            ok &= bool(got.total == exact["total"])
             for field, tolerance in (
                 ("success_rate", 0.005),
                 ("fallback_rate", 0.005),
@@ -185,12 +185,12 @@ async def check_accuracy(conn: asyncpg.Connection) -> bool:
             ):
                 mine, theirs = getattr(got, field), exact[field]
                 print(f"  {field:<15} {mine:>14.6f} {theirs:>14.6f}")
-                ok &= abs(mine - theirs) <= tolerance
+                ok &= bool(abs(mine - theirs) <= tolerance)
             print(f"  avg_latency_ms  {got.avg_latency_ms:>14.6f} {exact['avg_latency_ms']:>14.6f}")
             p95, exact_p95 = got.p95_latency_ms, exact["p95_latency_ms"]
             error = abs(p95 - exact_p95) / exact_p95
             print(f"  p95_latency_ms  {p95:>14.6f} {exact_p95:>14.6f}  ({error:.2%} off)")
-            ok &= error <= 0.05
+            ok &= bool(error <= 0.05)
         window = timedelta(hours=24)
         timeline = await analytics.fetch_lookup_timeline(
             conn, window=window, bucket=timedelta(hours=1)
@@ -200,18 +200,18 @@ async def check_accuracy(conn: asyncpg.Connection) -> bool:
         for bucket in timeline:
             row = exact_rows.get(bucket.bucket_start)
             exact_total = row["total"] if row else 0
-            ok &= bucket.stats.total == exact_total
+            ok &= bool(bucket.stats.total == exact_total)
             if row and row["p95"]:
                 assert bucket.stats.p95_latency_ms is not None
                 worst = max(worst, abs(bucket.stats.p95_latency_ms - row["p95"]) / row["p95"])
         print(f"lookupTimeline 24 h / 1 h: totals exact per bucket; worst p95 error {worst:.2%}")
         ok &= worst <= 0.05
-        minutes = await analytics.fetch_lookup_timeline(
+        by_minute = await analytics.fetch_lookup_timeline(
             conn, window=timedelta(minutes=60), bucket=timedelta(minutes=1)
         )
         exact = await conn.fetchrow(EXACT_STATS, timedelta(minutes=1), timedelta(minutes=60))
         assert exact is not None
-        ok &= sum(b.stats.total for b in minutes) == exact["total"]
+        ok &= bool(sum(b.stats.total for b in by_minute) == exact["total"])
     return ok
 
 
