@@ -2,7 +2,7 @@
 24 h, then the monitoring fields timed through the app's GraphQL endpoint and checked against
 the exact figures computed from the raw rows, and the rollup trigger's cost per event measured.
 
-    .venv/bin/python -m bench.monitoring [--events 10000000] [--runs 30] [--writes 400]
+    .venv/bin/python -m bench.monitoring [--events 10000000] [--runs 30] [--writes 200]
 
 Runs in a temporary database of its own on BENCH_SERVER_URL (default the local server at
 127.0.0.1:5432), dropped afterwards. What it prints:
@@ -11,9 +11,10 @@ Runs in a temporary database of its own on BENCH_SERVER_URL (default the local s
   GraphQL (the app in process, HTTP included), and the SQL function alone; the goal is 50 ms;
 - the stats against the raw rows, both read in one transaction (so at the same now()): totals
   (exact over whole minutes), rates (within 0.005) and p95 (within 5 % of percentile_cont);
-- the trigger's cost: writes of 500 events each through the event writer's path (COPY of one
-  batches document into the view of migration 006), alternately with the rollup trigger
-  enabled and disabled; the cost per event of each and the difference.
+- the rollups' cost per event: writes of 500 events through the event writer's path (COPY of
+  one batches document into the view of migration 006) and as a COPY of rows, with the rollups
+  and as before them (migration 006's batches function, no rollup trigger), in alternate
+  blocks of --writes / 20 rounds.
 """
 
 from __future__ import annotations
@@ -26,16 +27,23 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from db import analytics
 from db.migrate import apply_migrations
+from loaders.lookup import LookupBatch
+from monitoring.events import batches_document
 from tests.support import create_database, drop_database, running_app, with_database
 
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 GOAL_MS = 50.0
+ROOT = Path(__file__).resolve().parent.parent
+ROLLUPS_MIGRATION = "007_lookup_rollups_partitions_alerts.sql"
+BATCHES_MIGRATION = "006_lookup_event_batches.sql"
+BLOCK, WARM_UP = 20, 8  # measured and unmeasured writes per block of the trigger's cost
 CHUNK = 1_000_000  # events per INSERT: one trigger run each, a bounded transition table
 
 # Events evenly spread over [start - 24 h, start): latencies log-normal (median ~2.7 ms, a long
@@ -135,6 +143,10 @@ async def load(conn: asyncpg.Connection, events: int) -> float:
         await conn.execute(INSERT_EVENTS, first, last, start, events)
         print(f"  {last:,} events loaded ({time.perf_counter() - began:.0f} s)", flush=True)
     seconds = time.perf_counter() - began
+    # What the event writer's periodic upkeep does: here, fold each chunk's rollup rows.
+    await analytics.maintain_events(
+        conn, days_ahead=1, event_retention_days=7, rollup_retention_days=400
+    )
     await conn.execute("VACUUM ANALYZE analytics_events")
     await conn.execute("VACUUM ANALYZE uuid_lookup_minutes")
     await conn.execute("VACUUM ANALYZE uuid_lookup_hours")
@@ -216,45 +228,90 @@ async def check_accuracy(conn: asyncpg.Connection) -> bool:
 
 
 def document(count: int) -> str:
-    """One write of the event writer: 25 batches of 20 slugs, as migration 006 lays it out."""
+    """One write of the event writer, encoded by the writer itself: 20-slug batches, a fifth of
+    the slugs missing the cache."""
     now = time.time()
-    batches = []
-    for i in range(count // 20):
-        slugs = [f"wall-painting-{j}" for j in range(20)]
-        batches.append(
-            [
-                now,
-                0.02,
-                3.5 + i % 7,
-                None,
-                False,
-                slugs,
-                [None] * 20,
-                [j % 5 != 0 for j in range(20)],
-                [True] * 20,
-            ]
+    batches = [
+        (
+            now,
+            LookupBatch(
+                slugs=[f"wall-painting-{j}" for j in range(20)],
+                uuids=[None] * 20,
+                cache_hits=[j % 5 != 0 for j in range(20)],
+                answered=[True] * 20,
+                cache_ms=0.02,
+                elapsed_ms=3.5 + i % 7,
+                error_kind=None,
+                degraded=False,
+            ),
         )
-    return json.dumps(batches)
+        for i in range(count // 20)
+    ]
+    return batches_document(batches)
 
 
-async def trigger_cost(conn: asyncpg.Connection, writes: int) -> tuple[float, float]:
-    """µs per event of writes through the writer's path, rollup trigger on and off."""
+def function_source(migration: str, name: str) -> str:
+    """The CREATE [OR REPLACE] FUNCTION statement of `name` in a migration file, as one that
+    replaces the function now defined."""
+    text = (ROOT / "migrations" / migration).read_text(encoding="utf-8")
+    start = text.index(f"FUNCTION {name}(")
+    start = text.rindex("CREATE", 0, start)
+    end = text.index("\n$$;", start) + 4
+    return "CREATE OR REPLACE " + text[start:end].split(" ", 1)[1].removeprefix("OR REPLACE ")
+
+
+async def trigger_cost(conn: asyncpg.Connection, writes: int) -> list[tuple[str, float, float]]:
+    """µs per event of 500-event writes with the rollups and without them (as before migration
+    007: its batches function and no rollup trigger), for the writer's path and for a COPY of
+    rows into analytics_events. In blocks, alternating, each block after a few unmeasured
+    writes: switching re-plans the functions' statements, which is not what is measured."""
+    with_rollups = function_source(ROLLUPS_MIGRATION, "store_uuid_lookup_batches")
+    without = function_source(BATCHES_MIGRATION, "store_uuid_lookup_batches")
     doc = document(500)
-    on: list[float] = []
-    off: list[float] = []
-    for round_ in range(writes):
-        enabled = round_ % 2 == 0
-        await conn.execute(
-            "ALTER TABLE analytics_events "
-            + ("ENABLE" if enabled else "DISABLE")
-            + " TRIGGER roll_up_uuid_lookups"
-        )
-        started = time.perf_counter()
+    rows = [("uuid_lookup", _row_properties(i), None) for i in range(500)]
+
+    async def via_view() -> None:
         await analytics.write_lookup_batches(conn, doc)
-        elapsed = (time.perf_counter() - started) * 1e6 / 500
-        (on if enabled else off).append(elapsed)
-    await conn.execute("ALTER TABLE analytics_events ENABLE TRIGGER roll_up_uuid_lookups")
-    return statistics.median(on), statistics.median(off)
+
+    async def via_copy() -> None:
+        await conn.copy_records_to_table(
+            "analytics_events", records=rows, columns=("event_name", "event_properties")
+        )
+
+    results = []
+    for label, write in (("writer (batches view)", via_view), ("COPY into the table", via_copy)):
+        times: dict[bool, list[float]] = {True: [], False: []}
+        blocks = max(2, writes // BLOCK)
+        for block in range(blocks * 2):
+            on = block % 2 == 0
+            await conn.execute(with_rollups if on else without)
+            await conn.execute(
+                f"ALTER TABLE analytics_events {'ENABLE' if on else 'DISABLE'} "
+                "TRIGGER roll_up_uuid_lookups"
+            )
+            for i in range(WARM_UP + BLOCK):
+                started = time.perf_counter()
+                await write()
+                if i >= WARM_UP:
+                    times[on].append((time.perf_counter() - started) * 1e6 / 500)
+        await conn.execute(with_rollups)
+        await conn.execute("ALTER TABLE analytics_events ENABLE TRIGGER roll_up_uuid_lookups")
+        results.append((label, statistics.median(times[True]), statistics.median(times[False])))
+    return results
+
+
+def _row_properties(i: int) -> str:
+    return json.dumps(
+        {
+            "slug": f"wall-painting-{i % 20}",
+            "uuid": None,
+            "lookup_time_ms": 0.02 if i % 5 else 3.5,
+            "cache_hit": i % 5 != 0,
+            "success": True,
+            "fallback_used": False,
+            "error_kind": None,
+        }
+    )
 
 
 async def main(events: int, runs: int, writes: int) -> int:
@@ -288,14 +345,15 @@ async def main(events: int, runs: int, writes: int) -> int:
 
         conn = await asyncpg.connect(url)
         try:
-            on, off = await trigger_cost(conn, writes)
+            costs = await trigger_cost(conn, writes)
         finally:
             await conn.close()
-        print(
-            f"\nwriter path, {writes // 2} writes of 500 events each way: {on:.2f} µs/event with "
-            f"the rollup trigger, {off:.2f} µs/event without: +{on - off:.2f} µs "
-            f"(+{(on - off) / off:.1%})"
-        )
+        print(f"\nwrites of 500 events, median of {writes} each way, µs per event:")
+        for label, on, off in costs:
+            print(
+                f"  {label:<22} {on:6.2f} with rollups, {off:6.2f} without: "
+                f"+{on - off:.2f} µs (+{(on - off) / off:.1%})"
+            )
     finally:
         await drop_database(SERVER_URL, name)
     print(
@@ -309,6 +367,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--writes", type=int, default=400)
+    parser.add_argument("--writes", type=int, default=200)
     args = parser.parse_args()
     raise SystemExit(asyncio.run(main(args.events, args.runs, args.writes)))

@@ -29,7 +29,7 @@ SELECT_UUID_LOOKUP_TIMELINE = "SELECT * FROM get_uuid_lookup_timeline($1::interv
 # --- raw events upkeep ------------------------------------------------------------------------
 # Partitions ahead, old raw events dropped a day at a time, old rollups deleted (migration 007).
 MAINTAIN_ANALYTICS_EVENTS = (
-    "SELECT partitions_created, partitions_dropped, rollups_deleted "
+    "SELECT partitions_created, partitions_dropped, rollups_deleted, rollups_folded "
     "FROM maintain_analytics_events($1, $2, $3)"
 )
 
@@ -134,18 +134,25 @@ class EventUpkeep:
     partitions_created: int
     partitions_dropped: int
     rollups_deleted: int
+    rollups_folded: int
 
 
 async def maintain_events(
     db: Executor, *, days_ahead: int, event_retention_days: int, rollup_retention_days: int
 ) -> EventUpkeep:
     """Create the day partitions ahead, drop those past `event_retention_days`, delete rollups
-    past `rollup_retention_days`. Safe to run from every process: runs are serialised."""
+    past `rollup_retention_days` and fold recent ones (one row per minute and hour). Safe to
+    run from every process: runs are serialised."""
     row = await db.fetchrow(
         MAINTAIN_ANALYTICS_EVENTS, days_ahead, event_retention_days, rollup_retention_days
     )
     assert row is not None  # the function returns exactly one row
-    return EventUpkeep(row["partitions_created"], row["partitions_dropped"], row["rollups_deleted"])
+    return EventUpkeep(
+        row["partitions_created"],
+        row["partitions_dropped"],
+        row["rollups_deleted"],
+        row["rollups_folded"],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,14 +61,19 @@ $$;
 
 
 -- --- rollups ---------------------------------------------------------------------------------
--- One row per minute that saw a `uuid_lookup` event, and one per hour. Buckets are aligned to
--- the epoch (date_bin), so they do not depend on the session's time zone. An event without a
--- flag (success, fallback_used, cache_hit) counts as false; one without a numeric
--- lookup_time_ms counts in `total` but not in the latency figures. Rollups follow inserts:
--- events are never updated, and dropping old partitions must not change the history.
+-- Rows per minute and per hour that saw `uuid_lookup` events. Buckets are aligned to the epoch
+-- (date_bin), so they do not depend on the session's time zone. An event without a flag
+-- (success, fallback_used, cache_hit) counts as false; one without a numeric lookup_time_ms
+-- counts in `total` but not in the latency figures. Rollups follow inserts: events are never
+-- updated, and dropping old partitions must not change the history.
+--
+-- Each write adds rows of its own (deltas) rather than updating the minute's row: merging
+-- histograms on every write cost more than the write itself. Readers sum whatever rows a
+-- minute has; compact_uuid_lookup_rollups(), run by the periodic upkeep, folds each minute's
+-- and hour's deltas into one row, so that reads stay a row per minute or hour.
 
 CREATE TABLE uuid_lookup_minutes (
-    bucket_start     timestamptz PRIMARY KEY,
+    bucket_start     timestamptz NOT NULL,
     total            bigint NOT NULL,
     cache_hits       bigint NOT NULL,
     successes        bigint NOT NULL,
@@ -78,120 +83,266 @@ CREATE TABLE uuid_lookup_minutes (
     latency_buckets  smallint[] NOT NULL,
     latency_counts   bigint[] NOT NULL
 );
+CREATE INDEX uuid_lookup_minutes_bucket_start_idx ON uuid_lookup_minutes (bucket_start);
 
-CREATE TABLE uuid_lookup_hours (LIKE uuid_lookup_minutes INCLUDING ALL);
+CREATE TABLE uuid_lookup_hours (LIKE uuid_lookup_minutes);
+CREATE INDEX uuid_lookup_hours_bucket_start_idx ON uuid_lookup_hours (bucket_start);
+
+-- What one write adds to one minute and latency bucket (`b` NULL: events without a latency).
+CREATE TYPE uuid_lookup_cell AS (
+    m_start        timestamptz,
+    b              smallint,
+    total          bigint,
+    cache_hits     bigint,
+    successes      bigint,
+    fallbacks      bigint,
+    latency_count  bigint,
+    latency_sum    double precision
+);
+
+-- Add `cells` to the rollups: one delta row per minute and per hour they touch.
+CREATE FUNCTION add_uuid_lookup_cells(cells uuid_lookup_cell[]) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    WITH c AS MATERIALIZED (
+        SELECT x.m_start, x.b,
+               sum(x.total)::bigint AS total, sum(x.cache_hits)::bigint AS cache_hits,
+               sum(x.successes)::bigint AS successes, sum(x.fallbacks)::bigint AS fallbacks,
+               sum(x.latency_count)::bigint AS latency_count, sum(x.latency_sum) AS latency_sum
+          FROM unnest(cells) AS x
+         GROUP BY x.m_start, x.b
+    ),
+    minutes AS (
+        INSERT INTO uuid_lookup_minutes
+        SELECT c.m_start, sum(c.total), sum(c.cache_hits), sum(c.successes), sum(c.fallbacks),
+               sum(c.latency_count), coalesce(sum(c.latency_sum), 0),
+               coalesce(array_agg(c.b ORDER BY c.b)
+                            FILTER (WHERE c.b IS NOT NULL AND c.latency_count > 0), '{}'),
+               coalesce(array_agg(c.latency_count ORDER BY c.b)
+                            FILTER (WHERE c.b IS NOT NULL AND c.latency_count > 0), '{}')
+          FROM c
+         GROUP BY c.m_start
+        RETURNING 1
+    )
+    INSERT INTO uuid_lookup_hours
+    SELECT h.h_start, sum(h.total), sum(h.cache_hits), sum(h.successes), sum(h.fallbacks),
+           sum(h.latency_count), coalesce(sum(h.latency_sum), 0),
+           coalesce(array_agg(h.b ORDER BY h.b)
+                        FILTER (WHERE h.b IS NOT NULL AND h.latency_count > 0), '{}'),
+           coalesce(array_agg(h.latency_count ORDER BY h.b)
+                        FILTER (WHERE h.b IS NOT NULL AND h.latency_count > 0), '{}')
+      FROM (
+        SELECT date_bin('1 hour', c.m_start, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS h_start,
+               c.b, sum(c.total) AS total, sum(c.cache_hits) AS cache_hits,
+               sum(c.successes) AS successes, sum(c.fallbacks) AS fallbacks,
+               sum(c.latency_count)::bigint AS latency_count, sum(c.latency_sum) AS latency_sum
+          FROM c
+         GROUP BY 1, 2
+      ) AS h
+     GROUP BY h.h_start;
+END
+$$;
 
 -- Adds the `uuid_lookup` events of one INSERT or COPY (its transition table `new_events`) to
--- the rollups: one pass over the new rows, then one upsert per minute and per hour touched.
--- Rows are upserted in key order, so that concurrent writers lock them in the same order. The
--- histograms are merged inline rather than by a function: a SQL function called per row is
--- planned on every call, which cost more than the merge.
+-- the rollups, in one pass over the new rows. The event writer's batches are rolled up by the
+-- batches view's own trigger, from the batches (see below), which marks its insert so that
+-- they are not counted twice.
 CREATE FUNCTION roll_up_uuid_lookups() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    -- One pass over the new rows: their counts per minute and latency bucket.
-    WITH cells AS MATERIALIZED (
-        SELECT date_bin('1 minute', e.created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS m_start,
-               latency_bucket(x.latency) AS b,
-               count(*) AS total,
-               count(*) FILTER (WHERE e.event_properties -> 'cache_hit' = 'true') AS cache_hits,
-               count(*) FILTER (WHERE e.event_properties -> 'success' = 'true') AS successes,
-               count(*) FILTER (WHERE e.event_properties -> 'fallback_used' = 'true')
-                   AS fallbacks,
-               count(x.latency) AS latency_count,
-               coalesce(sum(x.latency), 0) AS latency_sum
-          FROM new_events AS e
-         CROSS JOIN LATERAL (SELECT uuid_lookup_latency(e.event_properties) AS latency) AS x
-         WHERE e.event_name = 'uuid_lookup'
+    IF current_setting('jobwizard.lookups_rolled_up', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM add_uuid_lookup_cells(ARRAY(
+        SELECT ROW(g.*)::uuid_lookup_cell
+          FROM (
+            SELECT date_bin('1 minute', e.created_at, TIMESTAMPTZ '1970-01-01 00:00:00+00'),
+                   latency_bucket(x.latency),
+                   count(*),
+                   count(*) FILTER (WHERE e.event_properties -> 'cache_hit' = 'true'),
+                   count(*) FILTER (WHERE e.event_properties -> 'success' = 'true'),
+                   count(*) FILTER (WHERE e.event_properties -> 'fallback_used' = 'true'),
+                   count(x.latency),
+                   coalesce(sum(x.latency), 0)
+              FROM new_events AS e
+             CROSS JOIN LATERAL (SELECT uuid_lookup_latency(e.event_properties) AS latency) AS x
+             WHERE e.event_name = 'uuid_lookup'
+             GROUP BY 1, 2
+          ) AS g
+    ));
+    RETURN NULL;
+END
+$$;
+
+-- The event writer's path (migration 006): its events are stored as before, and rolled up
+-- from the batches rather than from the stored rows. A batch has one latency for its cache
+-- hits and one for the rest, so it adds at most two cells, whatever its size: the rollup costs
+-- a few operations per batch instead of several per event. The counts are those of the rows
+-- the INSERT stores (same fields, same derivation as migration 006 gives them).
+--
+-- The layout of migration 006 gains two optional elements at the end of each batch:
+--   [..., answered, hits_count, answered_count]
+-- the number of true slots of `cache_hits` and of `answered`, which the writer counts as it
+-- encodes the batch; when absent they are counted here.
+CREATE OR REPLACE FUNCTION store_uuid_lookup_batches() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM set_config('jobwizard.lookups_rolled_up', 'on', true);
+    INSERT INTO analytics_events (event_name, event_properties, created_at)
+    SELECT 'uuid_lookup', to_jsonb(e.properties), b.created_at
+      FROM (
+        SELECT to_timestamp((batch ->> 0)::double precision) AS created_at,
+               (batch ->> 1)::double precision AS cache_ms,
+               (batch ->> 2)::double precision AS elapsed_ms,
+               batch ->> 3 AS error_kind,
+               (batch ->> 4)::boolean AS degraded,
+               batch, n
+          FROM jsonb_array_elements(NEW.batches) WITH ORDINALITY AS b (batch, n)
+        OFFSET 0  -- read each batch's fields once, not once per slug
+      ) AS b
+     CROSS JOIN LATERAL (
+        SELECT ROW(
+                   s.slug,
+                   s.uuid,
+                   CASE WHEN s.cache_hit THEN b.cache_ms ELSE b.elapsed_ms END,
+                   s.cache_hit,
+                   s.answered,
+                   b.degraded AND NOT s.answered,
+                   CASE WHEN s.answered THEN NULL ELSE b.error_kind END
+               )::uuid_lookup_event AS properties,
+               s.n
+          FROM (
+            SELECT e.slug, e.uuid, e.cache_hit::boolean AS cache_hit,
+                   e.answered::boolean AS answered, e.n
+              FROM ROWS FROM (
+                     jsonb_array_elements_text(b.batch -> 5),
+                     jsonb_array_elements_text(b.batch -> 6),
+                     jsonb_array_elements_text(b.batch -> 7),
+                     jsonb_array_elements_text(b.batch -> 8)
+                   ) WITH ORDINALITY AS e (slug, uuid, cache_hit, answered, n)
+          ) AS s
+      ) AS e
+     ORDER BY b.n, e.n;  -- ids in the order the lookups happened
+    PERFORM set_config('jobwizard.lookups_rolled_up', 'off', true);
+
+    PERFORM add_uuid_lookup_cells(ARRAY(
+        SELECT ROW(k.m_start, latency_bucket(k.ms), k.total, k.cache_hits, k.successes,
+                   k.fallbacks, CASE WHEN k.ms IS NULL THEN 0 ELSE k.total END,
+                   coalesce(k.ms * k.total, 0))::uuid_lookup_cell
+          FROM (
+            SELECT date_bin('1 minute', to_timestamp((batch ->> 0)::double precision),
+                            TIMESTAMPTZ '1970-01-01 00:00:00+00') AS m_start,
+                   (batch ->> 1)::double precision AS cache_ms,
+                   (batch ->> 2)::double precision AS elapsed_ms,
+                   coalesce((batch ->> 4)::boolean, false) AS degraded,
+                   jsonb_array_length(batch -> 5) AS slugs,
+                   coalesce((batch ->> 9)::bigint, jsonb_array_length(
+                       jsonb_path_query_array(batch -> 7, '$[*] ? (@ == true)'))) AS hits,
+                   coalesce((batch ->> 10)::bigint, jsonb_array_length(
+                       jsonb_path_query_array(batch -> 8, '$[*] ? (@ == true)'))) AS answered
+              FROM jsonb_array_elements(NEW.batches) AS batch
+            OFFSET 0  -- each batch's figures once, not once per cell
+          ) AS g
+         CROSS JOIN LATERAL (
+            -- the cache hits, with the answered and fallback counts of the whole batch
+            VALUES (g.m_start, g.cache_ms, g.hits::bigint, g.hits::bigint, g.answered::bigint,
+                    CASE WHEN g.degraded THEN g.slugs - g.answered ELSE 0 END::bigint),
+                   (g.m_start, g.elapsed_ms, (g.slugs - g.hits)::bigint, 0::bigint, 0::bigint,
+                    0::bigint)
+         ) AS k (m_start, ms, total, cache_hits, successes, fallbacks)
+         WHERE k.total > 0 OR k.successes > 0 OR k.fallbacks > 0
+    ));
+    RETURN NEW;
+END
+$$;
+
+-- Fold the delta rows of each minute and hour from `since` on into one row each. Safe beside
+-- writers and readers: one statement per table deletes the deltas and inserts their sum, so a
+-- reader sees either; a delta written meanwhile is simply folded next time.
+CREATE FUNCTION compact_uuid_lookup_rollups(since timestamptz) RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded bigint := 0;
+    n bigint;
+BEGIN
+    WITH many AS (
+        SELECT r.bucket_start FROM uuid_lookup_minutes AS r
+         WHERE r.bucket_start >= since GROUP BY 1 HAVING count(*) > 1
+    ),
+    gone AS (
+        DELETE FROM uuid_lookup_minutes AS r USING many
+         WHERE r.bucket_start = many.bucket_start
+        RETURNING r.*
+    ),
+    cells AS (
+        SELECT g.bucket_start, u.b, sum(u.c)::bigint AS c
+          FROM gone AS g, unnest(g.latency_buckets, g.latency_counts) AS u (b, c)
          GROUP BY 1, 2
     ),
-    minute_sums AS (
-        SELECT m_start, sum(total)::bigint AS total, sum(cache_hits)::bigint AS cache_hits,
-               sum(successes)::bigint AS successes, sum(fallbacks)::bigint AS fallbacks,
-               sum(latency_count)::bigint AS latency_count, sum(latency_sum) AS latency_sum
-          FROM cells
-         GROUP BY m_start
+    sums AS (
+        SELECT g.bucket_start, sum(g.total)::bigint AS total,
+               sum(g.cache_hits)::bigint AS cache_hits, sum(g.successes)::bigint AS successes,
+               sum(g.fallbacks)::bigint AS fallbacks, sum(g.latency_count)::bigint AS latency_count,
+               sum(g.latency_sum) AS latency_sum, count(*) AS deltas
+          FROM gone AS g
+         GROUP BY 1
     ),
-    minute_buckets AS (
-        SELECT m_start, b, latency_count AS c FROM cells WHERE b IS NOT NULL
-    ),
-    minute_rows AS (
-        SELECT s.m_start AS bucket_start, s.total, s.cache_hits, s.successes, s.fallbacks,
-               s.latency_count, s.latency_sum,
-               coalesce(h.buckets, '{}') AS latency_buckets,
-               coalesce(h.counts, '{}') AS latency_counts
-          FROM minute_sums AS s
+    inserted AS (
+        INSERT INTO uuid_lookup_minutes
+        SELECT s.bucket_start, s.total, s.cache_hits, s.successes, s.fallbacks, s.latency_count,
+               s.latency_sum, coalesce(h.buckets, '{}'), coalesce(h.counts, '{}')
+          FROM sums AS s
           LEFT JOIN (
-            SELECT m_start, array_agg(b ORDER BY b) AS buckets, array_agg(c ORDER BY b) AS counts
-              FROM minute_buckets
-             GROUP BY m_start
-          ) AS h ON h.m_start = s.m_start
-    ),
-    hour_rows AS (
-        SELECT s.h_start AS bucket_start, s.total, s.cache_hits, s.successes, s.fallbacks,
-               s.latency_count, s.latency_sum,
-               coalesce(h.buckets, '{}') AS latency_buckets,
-               coalesce(h.counts, '{}') AS latency_counts
-          FROM (
-            SELECT date_bin('1 hour', m_start, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS h_start,
-                   sum(total)::bigint AS total, sum(cache_hits)::bigint AS cache_hits,
-                   sum(successes)::bigint AS successes, sum(fallbacks)::bigint AS fallbacks,
-                   sum(latency_count)::bigint AS latency_count, sum(latency_sum) AS latency_sum
-              FROM minute_sums
-             GROUP BY 1
-          ) AS s
-          LEFT JOIN (
-            SELECT h_start, array_agg(b ORDER BY b) AS buckets, array_agg(c ORDER BY b) AS counts
-              FROM (
-                SELECT date_bin('1 hour', m_start, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS h_start,
-                       b, sum(c)::bigint AS c
-                  FROM minute_buckets
-                 GROUP BY 1, 2
-              ) AS hb
-             GROUP BY h_start
-          ) AS h ON h.h_start = s.h_start
-    ),
-    upserted_minutes AS (
-        INSERT INTO uuid_lookup_minutes AS r
-        SELECT * FROM minute_rows ORDER BY bucket_start
-        ON CONFLICT (bucket_start) DO UPDATE
-           SET total = r.total + excluded.total,
-               cache_hits = r.cache_hits + excluded.cache_hits,
-               successes = r.successes + excluded.successes,
-               fallbacks = r.fallbacks + excluded.fallbacks,
-               latency_count = r.latency_count + excluded.latency_count,
-               latency_sum = r.latency_sum + excluded.latency_sum,
-               (latency_buckets, latency_counts) = (
-                   SELECT coalesce(array_agg(h.b ORDER BY h.b), '{}'),
-                          coalesce(array_agg(h.c ORDER BY h.b), '{}')
-                     FROM (SELECT u.b, sum(u.c)::bigint AS c
-                             FROM (SELECT * FROM unnest(r.latency_buckets, r.latency_counts)
-                                   UNION ALL
-                                   SELECT * FROM unnest(excluded.latency_buckets,
-                                                        excluded.latency_counts)) AS u (b, c)
-                            GROUP BY u.b) AS h)
+            SELECT bucket_start, array_agg(b ORDER BY b) AS buckets,
+                   array_agg(c ORDER BY b) AS counts
+              FROM cells GROUP BY 1
+          ) AS h ON h.bucket_start = s.bucket_start
         RETURNING 1
     )
-    INSERT INTO uuid_lookup_hours AS r
-    SELECT * FROM hour_rows ORDER BY bucket_start
-    ON CONFLICT (bucket_start) DO UPDATE
-       SET total = r.total + excluded.total,
-           cache_hits = r.cache_hits + excluded.cache_hits,
-           successes = r.successes + excluded.successes,
-           fallbacks = r.fallbacks + excluded.fallbacks,
-           latency_count = r.latency_count + excluded.latency_count,
-           latency_sum = r.latency_sum + excluded.latency_sum,
-           (latency_buckets, latency_counts) = (
-               SELECT coalesce(array_agg(h.b ORDER BY h.b), '{}'),
-                          coalesce(array_agg(h.c ORDER BY h.b), '{}')
-                 FROM (SELECT u.b, sum(u.c)::bigint AS c
-                         FROM (SELECT * FROM unnest(r.latency_buckets, r.latency_counts)
-                               UNION ALL
-                               SELECT * FROM unnest(excluded.latency_buckets,
-                                                    excluded.latency_counts)) AS u (b, c)
-                        GROUP BY u.b) AS h);
-    RETURN NULL;
+    SELECT coalesce(sum(deltas - 1), 0) INTO n FROM sums;
+    folded := n;
+
+    WITH many AS (
+        SELECT r.bucket_start FROM uuid_lookup_hours AS r
+         WHERE r.bucket_start >= date_bin('1 hour', since, TIMESTAMPTZ '1970-01-01 00:00:00+00')
+         GROUP BY 1 HAVING count(*) > 1
+    ),
+    gone AS (
+        DELETE FROM uuid_lookup_hours AS r USING many
+         WHERE r.bucket_start = many.bucket_start
+        RETURNING r.*
+    ),
+    cells AS (
+        SELECT g.bucket_start, u.b, sum(u.c)::bigint AS c
+          FROM gone AS g, unnest(g.latency_buckets, g.latency_counts) AS u (b, c)
+         GROUP BY 1, 2
+    ),
+    sums AS (
+        SELECT g.bucket_start, sum(g.total)::bigint AS total,
+               sum(g.cache_hits)::bigint AS cache_hits, sum(g.successes)::bigint AS successes,
+               sum(g.fallbacks)::bigint AS fallbacks, sum(g.latency_count)::bigint AS latency_count,
+               sum(g.latency_sum) AS latency_sum, count(*) AS deltas
+          FROM gone AS g
+         GROUP BY 1
+    ),
+    inserted AS (
+        INSERT INTO uuid_lookup_hours
+        SELECT s.bucket_start, s.total, s.cache_hits, s.successes, s.fallbacks, s.latency_count,
+               s.latency_sum, coalesce(h.buckets, '{}'), coalesce(h.counts, '{}')
+          FROM sums AS s
+          LEFT JOIN (
+            SELECT bucket_start, array_agg(b ORDER BY b) AS buckets,
+                   array_agg(c ORDER BY b) AS counts
+              FROM cells GROUP BY 1
+          ) AS h ON h.bucket_start = s.bucket_start
+        RETURNING 1
+    )
+    SELECT coalesce(sum(deltas - 1), 0) INTO n FROM sums;
+    RETURN folded + n;
 END
 $$;
 
@@ -284,9 +435,10 @@ BEGIN
 END
 $$;
 
--- The periodic upkeep: partitions for today (UTC) and `days_ahead` days after it; raw events
--- older than `event_retention_days` days dropped a partition at a time (and from the default
--- partition); rollups older than `rollup_retention_days` days deleted. Waits at most
+-- The periodic upkeep (every minute or so): partitions for today (UTC) and `days_ahead` days
+-- after it; raw events older than `event_retention_days` days dropped a partition at a time
+-- (and from the default partition); rollups older than `rollup_retention_days` days deleted,
+-- recent ones compacted. Waits at most
 -- `lock_wait` for its locks, so that it never queues the writers behind a long read; a run that
 -- gives up is simply repeated by the next one.
 CREATE FUNCTION maintain_analytics_events(
@@ -295,7 +447,10 @@ CREATE FUNCTION maintain_analytics_events(
     rollup_retention_days integer DEFAULT 400,
     lock_wait interval DEFAULT '2 seconds'
 )
-RETURNS TABLE (partitions_created integer, partitions_dropped integer, rollups_deleted bigint)
+RETURNS TABLE (
+    partitions_created integer, partitions_dropped integer, rollups_deleted bigint,
+    rollups_folded bigint
+)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -341,6 +496,8 @@ BEGIN
      WHERE bucket_start < now() - make_interval(days => rollup_retention_days);
     GET DIAGNOSTICS n = ROW_COUNT;
     rollups_deleted := deleted + n;
+    -- Late events (a writer's buffer after an outage) are folded too, within two days.
+    rollups_folded := compact_uuid_lookup_rollups(now() - interval '2 days');
     RETURN NEXT;
 END
 $$;
