@@ -6,10 +6,11 @@ It reads `lookupStats`, `lookupTimeline` and `alerts` from the API and the break
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
 
@@ -114,3 +115,54 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
     assert log.console_errors == []
+
+
+async def test_axis_labels_stay_distinct_and_readable_for_small_values(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    """A 0.02 ms average and one lookup a minute (0.017/s) once read "0 ms, 0 ms, 0 ms" and
+    "0.01, 0.01, 0.01": every label of an axis must differ, and the top one reach the data."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    timeline = [
+        {
+            "bucketStart": (now - timedelta(minutes=59 - i)).isoformat(),
+            "total": 1,
+            "avgLatencyMs": 0.02,
+            "p95LatencyMs": 0.023,
+            "successRate": 1.0,
+            "fallbackRate": 0.0,
+            "cacheHitRate": 1.0,
+        }
+        for i in range(60)
+    ]
+    data = {
+        "lookupStats": {
+            "windowMinutes": 60,
+            "total": 60,
+            "avgLatencyMs": 0.02,
+            "p95LatencyMs": 0.023,
+            "successRate": 1.0,
+            "fallbackRate": 0.0,
+            "cacheHitRate": 1.0,
+        },
+        "lookupTimeline": timeline,
+        "alerts": [],
+    }
+
+    async def small_figures(route: Route) -> None:
+        await route.fulfill(json={"data": data})
+
+    page = open_page.page
+    await page.route("**/graphql", small_figures)
+    await page.goto(f"{live_server.url}/dashboard")
+    for chart, top in (("#chart-latency", 0.023), ("#chart-events", 1 / 60)):
+        await expect(page.locator(f"{chart} svg")).to_be_visible()
+        labels = await page.locator(f"{chart} text.axis-label").all_text_contents()
+        y_labels = labels[:5]  # drawn first, bottom to top; then the time axis
+        assert len(set(y_labels)) == 5, y_labels
+        values = [float(label.split()[0]) for label in y_labels]
+        assert values == sorted(values)
+        assert values[0] == 0
+        assert values[-1] >= top
+        assert values[-1] <= 4 * top  # the axis fits the data rather than 0..1
+    await open_page.screenshot("dashboard-small-values")

@@ -131,24 +131,27 @@ const chartBox = () => ({
 
 /**
  * series: [{ label, colour, points: [{ t: Date, v: number|null }] }]
- * yMax: the top of the y axis (null: from the data); format: label text for a y value.
+ * yMax: the top of the y axis (null: from the data); format(value, decimals): the label of a
+ * y value, written with the given decimals.
  */
 function lineChart({ id, title, series, yMax, format, from, to }) {
   const { width, height, left, right, top, bottom } = chartBox();
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   const values = series.flatMap((s) => s.points.map((p) => p.v)).filter((v) => v !== null);
-  const max = yMax ?? niceCeiling(Math.max(0, ...values));
+  const step = yMax !== null ? yMax / Y_TICKS : niceStep(Math.max(0, ...values) / Y_TICKS);
+  const max = step * Y_TICKS;
+  const decimals = stepDecimals(step);
   const x = (t) => left + ((t - from) / (to - from)) * plotW;
   const y = (v) => top + plotH - (max === 0 ? 0 : (v / max) * plotH);
 
   const svg = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title });
   // Horizontal grid lines with their values, and the time axis.
-  for (let i = 0; i <= 4; i += 1) {
-    const value = (max * i) / 4;
+  for (let i = 0; i <= Y_TICKS; i += 1) {
+    const value = step * i;
     svg.append(svgEl('line', { class: 'axis', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
     const label = svgEl('text', { class: 'axis-label', x: left - 6, y: y(value) + 4, 'text-anchor': 'end' });
-    label.textContent = format(value);
+    label.textContent = format(value, decimals);
     svg.append(label);
   }
   for (let minutesAgo = WINDOW_MINUTES; minutesAgo >= 0; minutesAgo -= 15) {
@@ -202,14 +205,26 @@ function lineChart({ id, title, series, yMax, format, from, to }) {
   return figure;
 }
 
-/** 1, 2, 5 x 10^n at or above `value`, so axis labels stay round. */
-function niceCeiling(value) {
-  if (value <= 0) return 1;
+const Y_TICKS = 4; // intervals on the y axis
+
+/** 1, 2, 2.5 or 5 x 10^n at or above `value`: a round step between the y axis's labels. */
+function niceStep(value) {
+  if (!(value > 0)) return 0.25; // no data: 0 to 1
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 5, 10]) {
-    if (value <= step * power) return step * power;
+  for (const mantissa of [1, 2, 2.5, 5]) {
+    if (value <= mantissa * power * (1 + 1e-9)) return mantissa * power;
   }
   return 10 * power;
+}
+
+/** The fewest decimals that write every multiple of `step` exactly: labels a step apart then
+ * always differ, however small the values (0.005, 0.010, 0.015 rather than 0, 0, 0). */
+function stepDecimals(step) {
+  for (let decimals = 0; decimals < 15; decimals += 1) {
+    const scaled = step * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * scaled) return decimals;
+  }
+  return 15;
 }
 
 function renderCharts(timeline) {
@@ -228,7 +243,7 @@ function renderCharts(timeline) {
         { label: 'p95', colour: COLOURS.orange, points: pick('p95LatencyMs') },
       ],
       yMax: null,
-      format: (v) => `${+v.toFixed(1)} ms`,
+      format: (v, decimals) => `${v.toFixed(decimals)} ms`,
       from,
       to,
     }),
@@ -243,7 +258,7 @@ function renderCharts(timeline) {
         },
       ],
       yMax: null,
-      format: (v) => `${+v.toFixed(2)}`,
+      format: (v, decimals) => v.toFixed(decimals),
       from,
       to,
     }),
@@ -252,7 +267,7 @@ function renderCharts(timeline) {
       title: 'Success rate',
       series: [{ label: 'success', colour: COLOURS.green, points: pick('successRate', 100) }],
       yMax: 100,
-      format: (v) => `${v} %`,
+      format: (v, decimals) => `${v.toFixed(decimals)} %`,
       from,
       to,
     }),
@@ -264,7 +279,7 @@ function renderCharts(timeline) {
         { label: 'fallback rate', colour: COLOURS.red, points: pick('fallbackRate', 100) },
       ],
       yMax: 100,
-      format: (v) => `${v} %`,
+      format: (v, decimals) => `${v.toFixed(decimals)} %`,
       from,
       to,
     }),
