@@ -44,10 +44,48 @@ $$;
 -- The estimated latency of the event of 0-based rank `rank` (in ascending latency), which lies
 -- in bucket `b` holding `c` events after `before` smaller ones: the events of a bucket are taken
 -- as spread evenly across it.
-CREATE FUNCTION latency_rank_value(b smallint, c numeric, before numeric, rank numeric)
+-- (Counts are handled as double precision there: exact far beyond any count, and numeric
+-- arithmetic made the timeline several times slower.)
+CREATE FUNCTION latency_rank_value(
+    b smallint, c double precision, before double precision, rank double precision
+)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT latency_bucket_value(b, ((rank - before + 0.5) / c)::double precision) $$;
+AS $$ SELECT latency_bucket_value(b, (rank - before + 0.5) / c) $$;
+
+-- The `q` quantile (0..1) of one stored histogram of `n` events, as the readers below compute
+-- it for merged ones. A quantile near the top is found walking down from the top bucket: a few
+-- steps instead of a pass over every bucket.
+CREATE FUNCTION latency_quantile(buckets smallint[], counts bigint[], n bigint, q double precision)
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    h double precision := q * (n - 1);
+    lo double precision := floor(q * (n - 1));
+    hi double precision := ceil(q * (n - 1));
+    above double precision := 0;  -- events in the buckets walked so far
+    before double precision;       -- events in the buckets below the current one
+    lo_value double precision;
+    hi_value double precision;
+BEGIN
+    IF n IS NULL OR n < 1 THEN
+        RETURN NULL;
+    END IF;
+    FOR i IN REVERSE coalesce(cardinality(buckets), 0) .. 1 LOOP
+        before := n - above - counts[i];
+        IF hi_value IS NULL AND before <= hi THEN
+            hi_value := latency_rank_value(buckets[i], counts[i], before, hi);
+        END IF;
+        IF before <= lo THEN
+            lo_value := latency_rank_value(buckets[i], counts[i], before, lo);
+            EXIT;
+        END IF;
+        above := above + counts[i];
+    END LOOP;
+    RETURN lo_value + (h - lo) * (hi_value - lo_value);
+END
+$$;
 
 -- The latency of one event's properties; NULL unless it is a JSON number (other writers insert
 -- rows too, and one odd row must neither fail their insert nor the stats).
@@ -574,7 +612,7 @@ AS $$
           FROM rollups
     ),
     histogram AS (
-        SELECT u.b, sum(u.c) AS c
+        SELECT u.b, sum(u.c)::double precision AS c
           FROM rollups AS r, unnest(r.latency_buckets, r.latency_counts) AS u (b, c)
          GROUP BY u.b
     ),
@@ -651,9 +689,16 @@ BEGIN
               FROM rollups AS r
              GROUP BY r.b_start
         ),
+        -- A bucket made of one rollup row (the common case: minute buckets over folded minutes,
+        -- hour buckets over hour rows) reads its quantile straight from that row's histogram;
+        -- the others merge their rows' histograms first.
+        single AS (
+            SELECT r.b_start FROM rollups AS r GROUP BY r.b_start HAVING count(*) = 1
+        ),
         histogram AS (
-            SELECT r.b_start, u.b, sum(u.c) AS c
+            SELECT r.b_start, u.b, sum(u.c)::double precision AS c
               FROM rollups AS r, unnest(r.latency_buckets, r.latency_counts) AS u (b, c)
+             WHERE r.b_start NOT IN (SELECT x.b_start FROM single AS x)
              GROUP BY r.b_start, u.b
         ),
         ranked AS (
@@ -674,6 +719,11 @@ BEGIN
                   FROM (SELECT r.*, 0.95 * (r.n - 1) AS h FROM ranked AS r) AS k
                  GROUP BY k.b_start
               ) AS p
+            UNION ALL
+            SELECT r.b_start,
+                   latency_quantile(r.latency_buckets, r.latency_counts, r.latency_count, 0.95)
+              FROM rollups AS r
+             WHERE r.b_start IN (SELECT x.b_start FROM single AS x)
         )
         SELECT b.bucket_start,
                coalesce(s.total, 0),
