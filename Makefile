@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -57,9 +57,11 @@ bench-events: $(STAMP)
 	$(BIN)/python -m bench.events_instructions
 	$(BIN)/python -m bench.events_overhead
 
+# Imports point down the layers (pyproject.toml's import-linter contracts).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -83,6 +85,10 @@ pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool
 # schema.graphql is the reviewed contract; tests/schema/test_sdl.py fails when it is stale.
 schema: $(STAMP)
 	$(BIN)/python server.py export-schema
+
+# docs/settings.md is generated from config.Settings; tests/config fails when it is stale.
+settings-doc: $(STAMP)
+	$(BIN)/python -m config.reference > docs/settings.md
 
 test: lint typecheck pytest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from api.settings import Settings
+from config import Settings
 
 # What a web app sends: JSON bodies, API keys, idempotency keys, request ids for tracing.
 ALLOWED_HEADERS = ("Accept", "Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID")

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from api.services import Services
+from context.state import AppState
 from monitoring.health import events_health
 
 DATABASE_PROBE_TIMEOUT = 1.0
@@ -24,13 +24,13 @@ REDIS_PROBE_TIMEOUT = 0.5
 
 
 async def health(request: Request) -> JSONResponse:
-    services: Services = request.state.services
+    app: AppState = request.state.app_state
     database: dict[str, Any] = {"reachable": True}
     try:
-        await asyncio.wait_for(services.pool.fetchval("SELECT 1"), DATABASE_PROBE_TIMEOUT)
+        await asyncio.wait_for(app.pool.fetchval("SELECT 1"), DATABASE_PROBE_TIMEOUT)
     except Exception as exc:  # any failure means "not ready"; the reason helps the operator
         database = {"reachable": False, "error": type(exc).__name__}
-    lookup = services.lookup
+    lookup = app.lookup
     cache: dict[str, Any] = {
         "backend": lookup.cache.backend,
         "entries": len(lookup.cache.local),
@@ -55,9 +55,9 @@ async def health(request: Request) -> JSONResponse:
     body = {
         "status": status,
         "database": database,
-        "catalogue": {"microServices": len(services.catalogue.by_slug)},
+        "catalogue": {"microServices": len(app.catalogue.by_slug)},
         "breaker": breaker,
         "cache": cache,
-        "events": events_health(services),
+        "events": events_health(app.events),
     }
     return JSONResponse(body, status_code=code)

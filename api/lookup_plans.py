@@ -16,11 +16,11 @@ aside (`None`), and the request takes the general path. `COMPILED_LOOKUPS=false`
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -204,17 +204,12 @@ class LookupPlans:
 
     def __init__(self, max_entries: int = 1000, *, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._max_entries = max_entries
-        self._plans: OrderedDict[tuple[str, str | None], LookupPlan | None] = OrderedDict()
+        self._plans: LRUCache[tuple[str, str | None], LookupPlan | None] = LRUCache(max_entries)
 
     def get(self, query: str, operation_name: str | None) -> LookupPlan | None:
         if not self.enabled:
             return None
-        key = (query, operation_name)
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-        return plan
+        return self._plans.get((query, operation_name))  # a read counts as a use
 
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile `query` once the general path has answered it without any error."""
@@ -226,5 +221,3 @@ class LookupPlans:
         except GraphQLError:
             plan = None
         self._plans[key] = plan
-        if len(self._plans) > self._max_entries:
-            self._plans.popitem(last=False)

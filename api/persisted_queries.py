@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from aiocache import Cache
 from aiocache.serializers import StringSerializer
+from cachetools import Cache as BoundedCache
+from cachetools import LRUCache, TTLCache
 
 from api.http_errors import (
     BAD_REQUEST,
@@ -23,8 +25,7 @@ from api.http_errors import (
     PERSISTED_QUERY_NOT_SUPPORTED,
     HTTPError,
 )
-from api.settings import Settings
-from loaders.cache import BoundedMemoryCache
+from config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,25 @@ class QueryCache(Protocol):
     async def close(self) -> Any: ...
 
 
+class MemoryQueryCache:
+    """The in-process store: LRU-bounded (anyone may register documents, and memory must not
+    grow with them), entries expiring after `ttl` seconds when one is set."""
+
+    def __init__(self, *, max_entries: int, ttl: float | None) -> None:
+        self._entries: BoundedCache[str, str] = (
+            TTLCache(maxsize=max_entries, ttl=ttl) if ttl else LRUCache(maxsize=max_entries)
+        )
+
+    async def get(self, key: str) -> Any:
+        return self._entries.get(key)
+
+    async def set(self, key: str, value: Any, ttl: int | None = None) -> Any:
+        self._entries[key] = value
+
+    async def close(self) -> Any:
+        self._entries.clear()
+
+
 class PersistedQueries:
     def __init__(self, cache: QueryCache, *, prefix: str, ttl: int | None) -> None:
         self._cache = cache
@@ -55,13 +75,11 @@ class PersistedQueries:
             cache = Cache.from_url(settings.redis_url)
             cache.serializer = StringSerializer()  # type: ignore[attr-defined]
         else:
-            # Bounded: anyone may register documents, and memory must not grow with them.
-            cache = BoundedMemoryCache(max_entries=settings.persisted_query_max_entries)
+            cache = MemoryQueryCache(
+                max_entries=settings.persisted_query_max_entries,
+                ttl=settings.persisted_query_ttl or None,
+            )
         return cls(cache, prefix=settings.persisted_query_prefix, ttl=settings.persisted_query_ttl)
-
-    @classmethod
-    def in_memory(cls, max_entries: int = 10_000) -> PersistedQueries:
-        return cls(BoundedMemoryCache(max_entries=max_entries), prefix="apq:", ttl=None)
 
     async def get(self, sha256: str) -> str | None:
         try:

@@ -11,11 +11,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from api.auth import RequestAuth, bearer_token
-from api.context import Context
-from api.graphql_http import serve
-from api.services import Services
+from api.execution import serve
 from api.web import graphiql_page
+from context import AppState, Context
+from context.auth import RequestAuth, bearer_token
 from loaders.dataloaders import Loaders
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -29,8 +28,8 @@ def request_id_for(request: Request | WebSocket) -> str:
 
 class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # HTTP goes through our GraphQL-over-HTTP handler (content negotiation, status codes,
-        # limits, persisted queries: api/graphql_http.py); anything else stays Strawberry's.
+        # HTTP goes through our GraphQL-over-HTTP handler (protocol: api/protocol.py; APQ,
+        # plans and execution: api/execution.py); anything else stays Strawberry's.
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -44,15 +43,15 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        services: Services = request.state.services
+        state: AppState = request.state.app_state
         request_id = request_id_for(request)
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = request_id
         return Context(
             request=request,  # type: ignore[arg-type]  # no websocket routes are mounted
             response=response,  # type: ignore[arg-type]
-            services=services,
-            loaders=Loaders.create(services.pool, services.lookup),
+            app=state,
+            loaders=Loaders.create(state.pool, state.lookup),
             request_id=request_id,
-            auth=RequestAuth(services.pool, bearer_token(request.headers)),
+            auth=RequestAuth(state.pool, bearer_token(request.headers)),
         )

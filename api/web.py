@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api.settings import ROOT
+from config import ROOT
 
 WEB = ROOT / "web"
 PAGES = WEB / "pages"

@@ -4,7 +4,7 @@ callgrind, which counts the instructions the process executes.
 
     .venv/bin/python -m bench.events_instructions [--requests 800]
 
-Why instructions: on this shared 2-core machine a process's speed drifts by up to 2x within
+Why instructions: on this shared 2-core machine a process's speed drifts widely within
 seconds, so a few percent of throughput cannot be told from noise; an instruction count is the
 same from run to run whatever else the machine does. What it counts is the server process
 alone: the request path's share of logging and the event writer's (document, COPY, protocol),
@@ -13,8 +13,8 @@ not PostgreSQL's work of storing the rows (bench/events_overhead.py reports that
 Each server (`python server.py`, one process, on a temporary database dropped afterwards) is
 warmed up, then counting is switched on for exactly `--requests` requests and off again. The
 flush interval is set past the run, so that only full 500-event batches are written, as under
-load (500 events arrive in ~12 ms at full speed); under valgrind the server runs ~50x slower
-and a 1 s timer would otherwise add a partial write every 25 requests. Bounded: about a minute
+load; under valgrind the server runs many times slower, and a 1 s timer would otherwise add
+partial writes. Bounded: about a minute
 per server.
 """
 

@@ -8,7 +8,7 @@ Two servers (`python server.py`, one process each, events on and off) run side b
 temporary database of their own on BENCH_SERVER_URL (default 127.0.0.1:5432), dropped
 afterwards. Each round drives both servers in turn (alternating which goes first) with
 keep-alive HTTP/1.1 connections for a fixed time. On this shared machine a process's speed
-drifts by up to 2x over seconds, the same for both servers of a round: so the overhead is the
+drifts widely over seconds, the same for both servers of a round: so the overhead is the
 median over rounds of each round's own on/off ratio, from many short rounds. Prints requests/s
 per round, the overhead in throughput and in server CPU per request, PostgreSQL's CPU per
 request, and checks that every lookup of the "on" server was stored. Bounded: rounds x seconds

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import statistics
 import time
@@ -26,15 +25,15 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from api.settings import Settings
+from api.app import create_app
+from config import Settings
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
-from server import create_app
-from tests.keys import issue_api_key
-from tests.proxy import proxy_to
-from tests.resilience import WALL_PAINTING_ANSWERS
 from tests.support import create_database, drop_database, with_database
+from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.keys import issue_api_key
+from tests.support.proxy import proxy_to
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WIZARD = 'query { wizardQuestions(categories: ["wall-painting"]) { microUuid degraded } }'
@@ -77,11 +76,8 @@ async def main() -> None:
     stop = asyncio.Event()
     try:
         async with proxy_to(url) as proxy:
-            settings = dataclasses.replace(
-                Settings.from_env({}),
-                migrate_on_start=False,
-                seed_on_start=False,
-                breaker_reset_seconds=args.reset,
+            settings = Settings.from_env({}).replace(
+                migrate_on_start=False, seed_on_start=False, breaker_reset_seconds=args.reset
             )
             app = create_app(settings, database_url=proxy.url_for(url))
             async with LifespanManager(app) as manager:
@@ -121,7 +117,7 @@ async def main() -> None:
                     phase = "recovery"
                     await proxy.restore()
                     back = time.perf_counter()
-                    services = manager._state["services"]
+                    services = manager._state["app_state"]
                     while services.lookup.breaker_state != "closed":  # noqa: ASYNC110  # polled state
                         await asyncio.sleep(0.01)
                     recovered = time.perf_counter() - back

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support import WALL_PAINTING_ANSWERS
+from tests.support.jobs import WALL_PAINTING_ANSWERS
 
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
 GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false

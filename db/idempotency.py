@@ -1,4 +1,11 @@
-"""Jobs stored under an idempotency key: SQL as named constants and the functions around them."""
+"""Idempotent job storage: the same caller + key + input yields the same job, never a second one.
+
+The key is claimed in the same transaction as the job it names, through a primary key on
+(api key, idempotency key): of any number of concurrent duplicates exactly one commits a job;
+the others wait on that key, roll their own job back, and answer with the winner's job. A
+request that fails validation never reaches this module, so it stores nothing and may be
+corrected and retried under the same key.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ from uuid import UUID
 from db.pool import Connection
 from db.queries import JOB_COLUMNS
 from db.records import JobRecord
+from domain.errors import BadUserInputError
+from domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
 
 INSERT_OWNED_JOB = f"""
 INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id) VALUES ($1, $2, $3::jsonb, $4)
@@ -26,6 +35,8 @@ SELECT k.request_sha256, {", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(
   FROM idempotency_keys k JOIN jobs j ON j.id = k.job_id
  WHERE k.api_key_id = $1 AND k.key = $2
 """
+# A claimed key can vanish between two statements only if it is purged meanwhile.
+_CLAIM_ATTEMPTS = 3
 DELETE_IDEMPOTENCY_KEYS_OLDER_THAN = """
 DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
 """
@@ -40,13 +51,13 @@ class ClaimedJob:
 async def insert_owned_job(
     conn: Connection,
     *,
-    micro_id: str,
+    slug: str,
     micro_uuid: UUID | None,
     answers: dict[str, Any],
     api_key_id: UUID | None,
 ) -> JobRecord:
     """Store one job published by `api_key_id`; the caller owns the transaction."""
-    row = await conn.fetchrow(INSERT_OWNED_JOB, micro_id, micro_uuid, answers, api_key_id)
+    row = await conn.fetchrow(INSERT_OWNED_JOB, slug, micro_uuid, answers, api_key_id)
     assert row is not None  # INSERT ... RETURNING always yields the row
     return JobRecord.from_row(row)
 
@@ -71,3 +82,64 @@ async def delete_idempotency_keys_older_than(conn: Connection, *, seconds: float
     """Forget keys older than `seconds`; return how many were deleted."""
     status = await conn.execute(DELETE_IDEMPOTENCY_KEYS_OLDER_THAN, seconds)
     return int(status.split()[-1])
+
+
+class _KeyTaken(Exception):
+    """Raised inside the transaction to roll back the job we inserted for a taken key."""
+
+
+async def store_job(
+    conn: Connection,
+    *,
+    slug: str,
+    micro_uuid: UUID | None,
+    answers: dict[str, Any],
+    api_key_id: UUID | None,
+    idempotency_key: str | None,
+) -> JobRecord:
+    """Store a validated job (once per idempotency key, when one is given)."""
+    if idempotency_key is None:
+        async with conn.transaction():
+            return await insert_owned_job(
+                conn,
+                slug=slug,
+                micro_uuid=micro_uuid,
+                answers=answers,
+                api_key_id=api_key_id,
+            )
+    if api_key_id is None:
+        # Keys are scoped to the caller; without one there is no caller to scope them to.
+        raise BadUserInputError("An idempotency key needs an API key to be scoped to.")
+    fingerprint = request_fingerprint(slug, answers)
+    for _ in range(_CLAIM_ATTEMPTS):
+        try:
+            async with conn.transaction():
+                job = await insert_owned_job(
+                    conn,
+                    slug=slug,
+                    micro_uuid=micro_uuid,
+                    answers=answers,
+                    api_key_id=api_key_id,
+                )
+                if await claim_idempotency_key(
+                    conn,
+                    api_key_id=api_key_id,
+                    key=idempotency_key,
+                    request_sha256=fingerprint,
+                    job_id=job.id,
+                ):
+                    return job
+                raise _KeyTaken
+        except _KeyTaken:
+            pass
+        claimed = await fetch_claimed_job(conn, api_key_id=api_key_id, key=idempotency_key)
+        if claimed is None:
+            continue  # purged between our two statements: claim it afresh
+        if claimed.request_sha256 != fingerprint:
+            raise BadUserInputError(
+                "This idempotency key was already used for a different job input.",
+                fields={"idempotencyKey": "Already used with a different input; use a new key."},
+                reason=IDEMPOTENCY_KEY_REUSED,
+            )
+        return claimed.job
+    raise RuntimeError(f"idempotency key could not be claimed in {_CLAIM_ATTEMPTS} attempts")

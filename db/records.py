@@ -41,7 +41,7 @@ class MicroServiceRecord:
 @dataclass(frozen=True, slots=True)
 class JobRecord:
     id: UUID
-    micro_id: str
+    slug: str  # the micro service's slug (the column and the API call it micro_id / microId)
     micro_uuid: UUID | None
     answers: dict[str, Any]
     status: str
@@ -52,7 +52,7 @@ class JobRecord:
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
         return cls(
             id=row["id"],
-            micro_id=row["micro_id"],
+            slug=row["micro_id"],
             micro_uuid=row["micro_uuid"],
             answers=row["answers"],
             status=row["status"],

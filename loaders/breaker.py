@@ -1,20 +1,20 @@
-"""The circuit breaker around the lookup query: aiobreaker, plus a single-trial half-open guard.
+"""The circuit breaker around the lookup query: a small state machine owned outright.
 
-aiobreaker moves to half-open on the first call after the reset timeout and then lets *every*
-concurrent call through, so a recovering database would take the whole backlog at once. The
-guard lets exactly one trial call in while the breaker is open-but-due or half-open; every other
-caller fails fast with `BreakerOpen` until that trial has closed (or re-opened) the breaker.
+closed -> open after `fail_max` consecutive infrastructure failures; open refuses every call
+without running it until `reset_timeout` has passed; then exactly one trial call goes through
+(half-open) while every other caller is refused: a recovering database does not take the whole
+backlog at once. The trial's success closes the breaker; its failure opens it again.
 
-One breaker per process, in memory: see the README ("Why a breaker per process").
+Errors that are not infrastructure failures (`is_failure` false: a bad query, say) pass through
+and count as the database answering. One breaker per process, in memory; the clock is
+monotonic, so wall-clock changes cannot open or close it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from typing import TypeVar
-
-from aiobreaker import CircuitBreaker, CircuitBreakerError, CircuitBreakerState
 
 T = TypeVar("T")
 
@@ -24,68 +24,72 @@ HALF_OPEN = "half-open"
 
 
 class BreakerOpen(Exception):
-    """The breaker refused the call without running it (open, or a trial already in flight)."""
+    """The breaker refused the call without running it (open, or a trial already in flight),
+    or the call's failure has just opened it (then the failure is the `__cause__`)."""
 
 
 class LookupBreaker:
     def __init__(
         self,
         *,
-        fail_max: int = 5,
-        reset_timeout: float = 30.0,
-        is_failure: Callable[[BaseException], bool] = lambda exc: True,
+        fail_max: int,
+        reset_timeout: float,
+        is_failure: Callable[[BaseException], bool],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # Errors that are not infrastructure failures (a bad query, say) must not trip it.
-        self._breaker = CircuitBreaker(
-            fail_max=fail_max,
-            timeout_duration=timedelta(seconds=reset_timeout),
-            exclude=[lambda exc: not is_failure(exc)],
-        )
+        if fail_max < 1:
+            raise ValueError("fail_max must be at least 1")
+        self.fail_max = fail_max
+        self.reset_timeout = reset_timeout
+        self._is_failure = is_failure
+        self._clock = clock
+        self._opened_at: float | None = None  # None while closed
         self._trial_in_flight = False
+        self.fail_counter = 0  # consecutive failures
 
     @property
     def state(self) -> str:
         """ "closed", "open" or "half-open" (open with its reset timeout elapsed counts as
         half-open: the next call is the trial)."""
-        current = self._breaker.current_state
-        if current is CircuitBreakerState.CLOSED:
+        if self._opened_at is None:
             return CLOSED
-        if current is CircuitBreakerState.HALF_OPEN or self._reset_due():
+        if self._trial_in_flight or self._reset_due():
             return HALF_OPEN
         return OPEN
 
-    @property
-    def fail_counter(self) -> int:
-        counter: int = self._breaker.fail_counter
-        return counter
-
     async def call(self, func: Callable[[], Awaitable[T]]) -> T:
         """Run `func` under the breaker; raise `BreakerOpen` when it may not run now."""
-        if self._breaker.current_state is CircuitBreakerState.CLOSED:
-            return await self._through(func)
+        if self._opened_at is None:
+            return await self._run(func)
         if self._trial_in_flight:
             raise BreakerOpen("circuit breaker half-open: a trial call is already in flight")
-        if not self._reset_due() and self._breaker.current_state is CircuitBreakerState.OPEN:
+        if not self._reset_due():
             raise BreakerOpen("circuit breaker open")
         self._trial_in_flight = True
         try:
-            return await self._through(func)
+            return await self._run(func)
         finally:
             self._trial_in_flight = False
 
-    async def _through(self, func: Callable[[], Awaitable[T]]) -> T:
+    async def _run(self, func: Callable[[], Awaitable[T]]) -> T:
         try:
-            result: T = await self._breaker.call_async(func)
-        except CircuitBreakerError as exc:
-            # aiobreaker raises this both when refusing and when the failure that trips it
-            # happens; either way the breaker is now open.
-            raise BreakerOpen(exc.message) from exc.__cause__
+            result = await func()
+        except BaseException as exc:
+            if not isinstance(exc, Exception) or not self._is_failure(exc):
+                if isinstance(exc, Exception):
+                    self._close()  # the database answered, if with an error of ours
+                raise
+            self.fail_counter += 1
+            if self._opened_at is not None or self.fail_counter >= self.fail_max:
+                self._opened_at = self._clock()
+                raise BreakerOpen("circuit breaker opened by repeated failures") from exc
+            raise
+        self._close()
         return result
 
+    def _close(self) -> None:
+        self._opened_at = None
+        self.fail_counter = 0
+
     def _reset_due(self) -> bool:
-        # aiobreaker stamps opened_at with utcnow() and compares with utcnow(); so do we.
-        opened_at: datetime | None = self._breaker._state_storage.opened_at
-        if opened_at is None:
-            return True
-        due: datetime = opened_at + self._breaker.timeout_duration
-        return datetime.utcnow() >= due
+        return self._opened_at is not None and self._clock() - self._opened_at >= self.reset_timeout

@@ -1,9 +1,9 @@
 """The lookup cache: a bounded in-process LRU level, and a shared Redis level when configured.
 
-aiocache 0.12's `SimpleMemoryCache` grows without bound (one dict entry and one timer handle per
-key), so a client asking for a million distinct slugs would grow the process by a million
-entries. `BoundedMemoryCache` keeps aiocache's interface (so it drops in wherever a `BaseCache`
-goes) with an LRU bound and lazy expiry: no timer per key, memory flat at the bound.
+The in-process level is a cachetools LRUCache: bounded (a client asking for a million distinct
+slugs cannot grow the process), each entry with its own expiry, no timer per key. aiocache's
+`SimpleMemoryCache` keeps a timer handle per key and has no bound, so it is not used here;
+aiocache stays the API of the shared Redis level.
 
 `LookupCache` is what the lookup talks to: one multi-get per batch (local first, then one Redis
 MGET for what the local level lacked), one multi-set per TTL class, and Redis failures that are
@@ -16,15 +16,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 from aiocache.base import BaseCache
-from aiocache.serializers import JsonSerializer, NullSerializer
+from aiocache.serializers import JsonSerializer
+from cachetools import LRUCache
 
+from config import Settings, redis_address
 from db.records import MicroServiceRecord
 
 log = logging.getLogger(__name__)
@@ -46,149 +45,80 @@ class _NotFound:
 
 NOT_FOUND: Final = _NotFound()
 _FAILED: Final = object()  # what `_redis_call` returns when Redis did not answer
+# After a Redis failure the level is skipped this long: an outage costs one timeout, not one per
+# request.
+REDIS_RETRY_AFTER = 5.0
 CachedLookup = MicroServiceRecord | _NotFound
 
 
-class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache ships no type hints
-    """An aiocache backend holding at most `max_entries` keys, least recently used out first.
+class MemoryLevel:
+    """The in-process level: a cachetools `LRUCache` (least recently used out at the bound)
+    whose entries carry their own expiry, checked when read (an expired entry is dropped then),
+    so there is no timer per key and one cache holds both TTL classes. Values are stored as
+    given: the caller must not mutate them."""
 
-    Expiry is checked on read (and expired keys are dropped then), so no timer is kept per key.
-    Values are stored as given (NullSerializer): the caller must not mutate them.
-    """
+    def __init__(self, *, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        level = self
 
-    NAME = "bounded-memory"
+        class _Counting(LRUCache[str, tuple[Any, float]]):
+            def popitem(self) -> tuple[str, tuple[Any, float]]:
+                item = super().popitem()
+                level.evictions += 1
+                return item
 
-    def __init__(
-        self,
-        *,
-        max_entries: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-        **kwargs: Any,
-    ) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
-        kwargs.setdefault("serializer", NullSerializer())
-        super().__init__(**kwargs)
         self.max_entries = max_entries
         self.evictions = 0
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[Any, float | None]] = OrderedDict()
+        self._entries = _Counting(maxsize=max_entries)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _live(self, key: str) -> tuple[Any, float | None] | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires_at = entry[1]
-        if expires_at is not None and expires_at <= self._clock():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry
-
-    def _store(self, key: str, value: Any, ttl: float | None) -> None:
-        expires_at = self._clock() + ttl if ttl else None
-        self._entries[key] = (value, expires_at)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-            self.evictions += 1
-
-    async def _get(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
-        entry = self._live(key)
-        return None if entry is None else entry[0]
-
-    async def _gets(self, key: str, encoding: str | None = "utf-8", _conn: Any = None) -> Any:
-        return await self._get(key, encoding=encoding)
-
-    async def _multi_get(
-        self, keys: Sequence[str], encoding: str | None = "utf-8", _conn: Any = None
-    ) -> list[Any]:
-        return self.peek_many(keys)
-
     def peek_many(self, keys: Sequence[str]) -> list[Any]:
-        """`multi_get` without aiocache's per-call machinery. aiocache wraps every call in a
-        timeout (a new task per call) and plugin hooks; for dictionary reads with no namespace
-        and no serializer that was ~10 % of a cached lookup's CPU, on the hottest path."""
-        return [None if (entry := self._live(key)) is None else entry[0] for key in keys]
+        # The hottest path of a cached lookup: one clock read, one indexing per key. (cachetools'
+        # TLRUCache checks expiry on every access and costs about three times as much here.)
+        entries, now = self._entries, self._clock()
+        found: list[Any] = []
+        for key in keys:
+            try:
+                value, expires_at = entries[key]
+            except KeyError:
+                found.append(None)
+                continue
+            if expires_at > now:
+                found.append(value)
+            else:
+                del entries[key]
+                found.append(None)
+        return found
 
-    async def _set(
-        self,
-        key: str,
-        value: Any,
-        ttl: float | None = None,
-        _cas_token: Any = None,
-        _conn: Any = None,
-    ) -> bool:
-        if _cas_token is not None:
-            current = self._live(key)
-            if current is None or current[0] != _cas_token:
-                return False
-        self._store(key, value, ttl)
-        return True
-
-    async def _multi_set(
-        self, pairs: Iterable[tuple[str, Any]], ttl: float | None = None, _conn: Any = None
-    ) -> bool:
+    def set_many(self, pairs: Iterable[tuple[str, Any]], ttl: float) -> None:
+        expires_at = self._clock() + ttl
         for key, value in pairs:
-            self._store(key, value, ttl)
-        return True
+            self._entries[key] = (value, expires_at)
 
-    async def _add(self, key: str, value: Any, ttl: float | None = None, _conn: Any = None) -> bool:
-        if self._live(key) is not None:
-            raise ValueError(f"Key {key} already exists, use .set to update the value")
-        self._store(key, value, ttl)
-        return True
+    def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
 
-    async def _exists(self, key: str, _conn: Any = None) -> bool:
-        return self._live(key) is not None
-
-    async def _expire(self, key: str, ttl: float | None, _conn: Any = None) -> bool:
-        entry = self._live(key)
-        if entry is None:
-            return False
-        self._store(key, entry[0], ttl)
-        return True
-
-    async def _delete(self, key: str, _conn: Any = None) -> int:
-        return 0 if self._entries.pop(key, None) is None else 1
-
-    async def _clear(self, namespace: str | None = None, _conn: Any = None) -> bool:
-        if namespace:
-            for key in [k for k in self._entries if k.startswith(namespace)]:
-                del self._entries[key]
-        else:
-            self._entries.clear()
-        return True
-
-    async def _raw(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("BoundedMemoryCache has no raw commands")
+    def clear(self) -> None:
+        self._entries.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class RedisAddress:
-    host: str
-    port: int
-    db: int
-    password: str | None
+def redis_level(url: str, timeout: float) -> BaseCache:
+    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it."""
+    # Imported here: the Redis client is only needed when Redis is configured.
+    from aiocache import RedisCache
 
-    @classmethod
-    def parse(cls, url: str) -> RedisAddress:
-        """`redis://[:password@]host[:port][/db]`; raises ValueError naming what is wrong."""
-        parts = urlsplit(url)
-        if parts.scheme != "redis":
-            raise ValueError(f"REDIS_URL must start with redis://, got {url!r}")
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            raise ValueError(f"REDIS_URL database must be a number, got {path!r}")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 6379,
-            db=int(path or 0),
-            password=unquote(parts.password) if parts.password else None,
-        )
+    address = redis_address(url)
+    return RedisCache(
+        serializer=JsonSerializer(),
+        endpoint=address.get("host", "127.0.0.1"),
+        port=address.get("port", 6379),
+        db=address.get("db", 0),
+        password=address.get("password"),
+        timeout=timeout,
+        create_connection_timeout=timeout,
+    )
 
 
 def _to_json(value: CachedLookup) -> dict[str, Any]:
@@ -228,13 +158,13 @@ class LookupCache:
 
     def __init__(
         self,
-        local: BoundedMemoryCache,
+        local: MemoryLevel,
         redis: BaseCache | None = None,
         *,
-        namespace: str = "jobwizard:ms",
-        ttl: float = 1800.0,
-        negative_ttl: float = 60.0,
-        redis_retry_after: float = 5.0,
+        namespace: str,
+        ttl: float,
+        negative_ttl: float,
+        redis_retry_after: float = REDIS_RETRY_AFTER,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.local = local
@@ -248,37 +178,19 @@ class LookupCache:
         self._clock = clock
 
     @classmethod
-    def create(
-        cls,
-        *,
-        max_entries: int = 10_000,
-        ttl: float = 1800.0,
-        negative_ttl: float = 60.0,
-        namespace: str = "jobwizard:ms",
-        redis_url: str | None = None,
-        redis_timeout: float = 0.1,
+    def from_settings(
+        cls, settings: Settings, *, redis_timeout: float | None = None
     ) -> LookupCache:
-        redis: BaseCache | None = None
-        if redis_url:
-            # Imported here: the Redis client is only needed when Redis is configured.
-            from aiocache import RedisCache
-
-            address = RedisAddress.parse(redis_url)
-            redis = RedisCache(
-                serializer=JsonSerializer(),
-                endpoint=address.host,
-                port=address.port,
-                db=address.db,
-                password=address.password,
-                timeout=redis_timeout,
-                create_connection_timeout=redis_timeout,
-            )
+        """The cache the settings describe: the in-process level, plus Redis with `REDIS_URL`."""
+        if redis_timeout is None:
+            redis_timeout = settings.cache_redis_timeout_ms / 1000.0
+        redis = redis_level(settings.redis_url, redis_timeout) if settings.redis_url else None
         return cls(
-            BoundedMemoryCache(max_entries=max_entries),
+            MemoryLevel(max_entries=settings.cache_max_entries),
             redis,
-            namespace=namespace,
-            ttl=ttl,
-            negative_ttl=negative_ttl,
+            namespace=settings.cache_namespace,
+            ttl=settings.cache_ttl_seconds,
+            negative_ttl=settings.cache_negative_ttl_seconds,
         )
 
     @property
@@ -292,7 +204,6 @@ class LookupCache:
         """The cached answer per slug (None for a miss): one local multi-get, then one Redis
         MGET for the local misses, whose hits are copied into the local level."""
         keys = [self.key(slug) for slug in slugs]
-        # The local level is built without namespace or serializer (create()): a plain read.
         values: list[CachedLookup | None] = self.local.peek_many(keys)
         missing = [i for i, value in enumerate(values) if value is None]
         if not missing or not self._redis_usable():
@@ -335,7 +246,7 @@ class LookupCache:
         if not keys:
             return
         for key in keys:
-            await self.local.delete(key)
+            self.local.delete(key)
         if self.redis is not None:
             # Always tried (not only when usable): a stale shared entry outlives this process.
             await self._redis_call(self._redis().raw("delete", *keys), force=True)
@@ -364,7 +275,7 @@ class LookupCache:
 
     async def _set_local(self, answers: Mapping[str, CachedLookup]) -> None:
         for group, ttl in self._by_ttl(answers):
-            await self.local.multi_set([(self.key(s), v) for s, v in group.items()], ttl=ttl)
+            self.local.set_many([(self.key(s), v) for s, v in group.items()], ttl)
 
     def _redis(self) -> Any:
         assert self.redis is not None

@@ -110,16 +110,16 @@ class MicroServiceLookup:
         pool: asyncpg.Pool,
         observers: Sequence[LookupObserver] = (),
         *,
-        cache: LookupCache | None = None,
-        breaker: LookupBreaker | None = None,
-        retry: RetryPolicy | None = None,
-        statement_timeout: float = 1.0,
+        cache: LookupCache,
+        breaker: LookupBreaker,
+        retry: RetryPolicy,
+        statement_timeout: float,
     ) -> None:
         self._pool = pool
         self._observers = tuple(observers)
-        self.cache = cache if cache is not None else LookupCache.create()
-        self.breaker = breaker if breaker is not None else LookupBreaker(is_failure=is_transient)
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.cache = cache
+        self.breaker = breaker
+        self.retry = retry
         self.statement_timeout = statement_timeout
 
     @property

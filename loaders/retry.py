@@ -31,8 +31,8 @@ class RetryPolicy:
     from the first. Waits are exponential with full jitter, so a fleet of workers that failed
     together does not retry together."""
 
-    attempts: int = 3
-    budget: float = 0.25
+    attempts: int
+    budget: float
 
     def retrying(self, retry_on: Callable[[BaseException], bool]) -> AsyncRetrying:
         return AsyncRetrying(

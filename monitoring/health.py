@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # api.services imports monitoring.events; avoid the cycle at run time
-    from api.services import Services
+from monitoring.events import LookupEventBuffer
 
 
-def events_health(services: Services) -> dict[str, Any]:
-    events: dict[str, Any] = {"enabled": services.events is not None}
-    if services.events is not None:
-        status = services.events.status()
-        events |= {
+def events_health(events: LookupEventBuffer | None) -> dict[str, Any]:
+    report: dict[str, Any] = {"enabled": events is not None}
+    if events is not None:
+        status = events.status()
+        report |= {
             "buffered": status.buffered,
             "capacity": status.capacity,
             "fill": round(status.fill, 4),
@@ -20,4 +19,4 @@ def events_health(services: Services) -> dict[str, Any]:
             "written": status.written,
             "writeErrors": status.write_errors,
         }
-    return events
+    return report

@@ -114,8 +114,8 @@ class LookupMetrics:
 
     def on_lookups(self, batch: LookupBatch) -> None:
         # Counted per batch rather than per slug: a batch has two latencies (cache hits, and
-        # the rest) and one outcome, and a metric update takes a lock; per slug it was ~9 % of
-        # a cached 20-slug request's CPU.
+        # the rest) and one outcome, and a metric update takes a lock, which per slug was a
+        # visible share of a cached request's CPU.
         count = batch.size
         hits = sum(batch.cache_hits)
         if hits:

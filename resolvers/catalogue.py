@@ -1,17 +1,33 @@
-"""Catalogue fields: one micro service, a filtered list, the category tree."""
+"""Catalogue fields: one micro service, a filtered list, the category tree, a service's
+questions. They return records; the schema declares the GraphQL types."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
-from api.context import Info
+from context import Info
+from db.records import MicroServiceRecord
+from domain.catalogue import Question
 from loaders import listing
-from schema.types import Category, MicroService, Subcategory
 
 
-async def micro_service(info: Info, slug: str) -> MicroService | None:
-    record = await info.context.loaders.micro_services.load(slug)
-    return None if record is None else MicroService.from_record(record)
+@dataclass(frozen=True, slots=True)
+class SubcategoryNode:
+    slug: str
+    name: str
+    micro_services: list[MicroServiceRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryNode:
+    slug: str
+    name: str
+    subcategories: list[SubcategoryNode]
+
+
+async def micro_service(info: Info, slug: str) -> MicroServiceRecord | None:
+    return await info.context.loaders.micro_services.load(slug)
 
 
 async def micro_services(
@@ -19,48 +35,48 @@ async def micro_services(
     category: str | None = None,
     subcategory: str | None = None,
     slugs: list[str] | None = None,
-) -> list[MicroService]:
+) -> list[MicroServiceRecord]:
     if slugs is not None:
         # Exactly those, in the order asked, unknown ones left out; one lookup for all of them.
         records = await info.context.loaders.micro_services.load_many(slugs)
         return [
-            MicroService.from_record(r)
+            r
             for r in records
             if r is not None
             and (category is None or r.category == category)
             and (subcategory is None or r.subcategory == subcategory)
         ]
-    services = info.context.services
-    rows = await listing.list_micro_services(
-        services.catalogue_pool,
-        services.catalogue,
+    app = info.context.app
+    return await listing.list_micro_services(
+        app.catalogue_pool,
+        app.catalogue,
         info.context.loaders.micro_services,
-        statement_timeout=services.lookup.statement_timeout,
+        statement_timeout=app.lookup.statement_timeout,
         category=category,
         subcategory=subcategory,
     )
-    return [MicroService.from_record(r) for r in rows]
 
 
-async def categories(info: Info) -> list[Category]:
-    services = info.context.services
+async def categories(info: Info) -> list[CategoryNode]:
+    app = info.context.app
     tree = await listing.category_tree(
-        services.catalogue_pool,
-        services.catalogue,
+        app.catalogue_pool,
+        app.catalogue,
         info.context.loaders.micro_services,
-        statement_timeout=services.lookup.statement_timeout,
+        statement_timeout=app.lookup.statement_timeout,
     )
-    by_subcategory: defaultdict[tuple[str, str], list[MicroService]] = defaultdict(list)
+    by_subcategory: defaultdict[tuple[str, str], list[MicroServiceRecord]] = defaultdict(list)
     for record in tree.micro_services:
-        by_subcategory[record.category, record.subcategory].append(MicroService.from_record(record))
-    by_category: defaultdict[str, list[Subcategory]] = defaultdict(list)
+        by_subcategory[record.category, record.subcategory].append(record)
+    by_category: defaultdict[str, list[SubcategoryNode]] = defaultdict(list)
     for sub in tree.subcategories:
         by_category[sub.category].append(
-            Subcategory(
-                slug=sub.slug, name=sub.name, micro_services=by_subcategory[sub.category, sub.slug]
-            )
+            SubcategoryNode(sub.slug, sub.name, by_subcategory[sub.category, sub.slug])
         )
-    return [
-        Category(slug=c.slug, name=c.name, subcategories=by_category[c.slug])
-        for c in tree.categories
-    ]
+    return [CategoryNode(c.slug, c.name, by_category[c.slug]) for c in tree.categories]
+
+
+def questions(root: MicroServiceRecord, info: Info) -> tuple[Question, ...]:
+    """The wizard's questions of a micro service, from the catalogue file."""
+    spec = info.context.app.catalogue.micro_service(root.slug)
+    return () if spec is None else spec.questions

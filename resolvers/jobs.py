@@ -1,22 +1,22 @@
-"""Job fields: read one job, publish one."""
+"""Job fields: read one job, publish one, a job's micro service."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from api.context import Info
+from context import Info
+from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import JOBS_WRITE, may_read_job
 from domain.errors import ForbiddenError
 from domain.idempotency import choose_key
-from domain.publishing import JobDraft
-from domain.publishing import publish_job as publish
-from schema.inputs import PublishJobInput
-from schema.types import Job, PublishJobPayload
+from resolvers.publish import JobDraft
+from resolvers.publish import publish_job as publish
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-async def job(info: Info, id: UUID) -> Job | None:
+async def job(info: Info, id: UUID) -> JobRecord | None:
     caller = await info.context.auth.require_key()
     record = await info.context.loaders.jobs.load(id)
     if record is None:
@@ -25,24 +25,34 @@ async def job(info: Info, id: UUID) -> Job | None:
         raise ForbiddenError(
             "This API key may read only the jobs it published (or needs jobs:read)."
         )
-    return Job.from_record(record)
+    return record
 
 
-async def publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
+async def publish_job(
+    info: Info,
+    *,
+    slug: str,
+    micro_uuid: UUID | None,
+    answers: Any,
+    idempotency_key: str | None,
+) -> JobRecord:
     caller = await info.context.auth.require(JOBS_WRITE)
-    key = choose_key(input.idempotency_key, info.context.request.headers.get(IDEMPOTENCY_HEADER))
-    services = info.context.services
-    record = await publish(
-        pool=services.pool,
-        catalogue=services.catalogue,
+    key = choose_key(idempotency_key, info.context.request.headers.get(IDEMPOTENCY_HEADER))
+    app = info.context.app
+    return await publish(
+        pool=app.pool,
+        catalogue=app.catalogue,
         micro_services=info.context.loaders.micro_services,
         draft=JobDraft(
-            micro_id=input.micro_id,
-            micro_uuid=input.micro_uuid,
-            answers=input.answers,
+            slug=slug,
+            micro_uuid=micro_uuid,
+            answers=answers,
             api_key_id=caller.id,
             idempotency_key=key,
         ),
-        resolve_uuid=services.settings.job_uuids,
+        resolve_uuid=app.settings.job_uuids,
     )
-    return PublishJobPayload(job=Job.from_record(record))
+
+
+async def micro_service_of(root: JobRecord, info: Info) -> MicroServiceRecord | None:
+    return await info.context.loaders.micro_services.load(root.slug)

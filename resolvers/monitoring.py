@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from api.context import Info
+from context import Info
 from db import analytics
+from db.analytics import LookupStatsBucketRow, LookupStatsRow
 from domain.errors import BadUserInputError
-from monitoring.alerts import AlertThresholds, evaluate_alerts
-from schema.monitoring import Alert, LookupStats, LookupStatsBucket
+from monitoring.alerts import AlertThresholds, FiredAlert, evaluate_alerts
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week: events older than that are history, not monitoring
 MIN_BUCKET_SECONDS = 10
 MAX_BUCKET_SECONDS = 24 * 60 * 60
 MAX_BUCKETS = 1440  # one day at one per minute: more points than any chart can show
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    window_minutes: int
+    stats: LookupStatsRow
 
 
 def _window(window_minutes: int) -> timedelta:
@@ -24,16 +31,14 @@ def _window(window_minutes: int) -> timedelta:
     return timedelta(minutes=window_minutes)
 
 
-async def lookup_stats(info: Info, window_minutes: int = 60) -> LookupStats:
-    row = await analytics.fetch_lookup_stats(
-        info.context.services.pool, window=_window(window_minutes)
-    )
-    return LookupStats.from_row(row, window_minutes)
+async def lookup_stats(info: Info, window_minutes: int = 60) -> WindowStats:
+    row = await analytics.fetch_lookup_stats(info.context.app.pool, window=_window(window_minutes))
+    return WindowStats(window_minutes, row)
 
 
 async def lookup_timeline(
     info: Info, window_minutes: int = 60, bucket_seconds: int = 60
-) -> list[LookupStatsBucket]:
+) -> list[LookupStatsBucketRow]:
     window = _window(window_minutes)
     if not MIN_BUCKET_SECONDS <= bucket_seconds <= MAX_BUCKET_SECONDS:
         raise BadUserInputError(
@@ -45,24 +50,19 @@ async def lookup_timeline(
             f"'windowMinutes' / 'bucketSeconds' would give more than {MAX_BUCKETS} buckets; "
             "use larger buckets or a shorter window."
         )
-    rows = await analytics.fetch_lookup_timeline(
-        info.context.services.pool, window=window, bucket=timedelta(seconds=bucket_seconds)
+    return await analytics.fetch_lookup_timeline(
+        info.context.app.pool, window=window, bucket=timedelta(seconds=bucket_seconds)
     )
-    return [LookupStatsBucket.from_row(row) for row in rows]
 
 
-async def alerts(info: Info) -> list[Alert]:
-    services = info.context.services
-    settings = services.settings
+async def alerts(info: Info) -> list[FiredAlert]:
+    app = info.context.app
+    settings = app.settings
     window_minutes = settings.alert_window_minutes
-    stats = await analytics.fetch_lookup_stats(
-        services.pool, window=timedelta(minutes=window_minutes)
-    )
+    stats = await analytics.fetch_lookup_stats(app.pool, window=timedelta(minutes=window_minutes))
     thresholds = AlertThresholds(
         slow_lookup_ms=settings.alert_slow_lookup_ms,
         min_success_rate=settings.alert_min_success_rate,
         max_fallback_rate=settings.alert_max_fallback_rate,
     )
-    breaker = services.lookup.breaker_state
-    fired = evaluate_alerts(stats, breaker, thresholds, window_minutes)
-    return [Alert.from_fired(alert) for alert in fired]
+    return evaluate_alerts(stats, app.lookup.breaker_state, thresholds, window_minutes)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from api.context import Info
+from dataclasses import dataclass
+from uuid import UUID
+
+from context import Info
+from domain.catalogue import Question
 from domain.errors import BadUserInputError
 from loaders.errors import LookupUnavailableError, MicroServiceNotFoundError
-from schema.types import Question, WizardQuestions
 
 
-async def wizard_questions(info: Info, categories: list[str]) -> WizardQuestions:
+@dataclass(frozen=True, slots=True)
+class WizardPage:
+    slug: str
+    micro_uuid: UUID | None
+    name: str
+    questions: tuple[Question, ...]
+    degraded: bool
+
+
+async def wizard_questions(info: Info, categories: list[str]) -> WizardPage:
     if not categories:
         raise BadUserInputError(
             "'categories' must end with a micro service slug, e.g. "
             '["painting", "interior", "wall-painting"].'
         )
     slug = categories[-1]
-    spec = info.context.services.catalogue.micro_service(slug)
+    spec = info.context.app.catalogue.micro_service(slug)
     if spec is None:
         raise MicroServiceNotFoundError(slug)
     expected = [spec.category, spec.subcategory][: len(categories) - 1]
@@ -29,10 +41,10 @@ async def wizard_questions(info: Info, categories: list[str]) -> WizardQuestions
     except LookupUnavailableError:
         # The questions come from the catalogue file, so the wizard goes on without the UUID.
         record, degraded = None, True
-    return WizardQuestions(
-        micro_id=slug,
+    return WizardPage(
+        slug=slug,
         micro_uuid=None if record is None else record.id,
-        degraded=degraded,
         name=spec.name,
-        questions=[Question.from_spec(q) for q in spec.questions],
+        questions=spec.questions,
+        degraded=degraded,
     )

@@ -1,10 +1,9 @@
 """A bounded, process-wide cache of parsed and validated GraphQL documents, by query text.
 
 Parsing and validating the same document again on every request was most of the server's CPU
-(validation ~59 % and parsing ~12 % of a profile of 20 aliased lookups under load). Clients
-that send a fixed document with variables hit this cache every time; a client that pastes
-literals into the query text makes every request a new document and misses it (see README:
-call the API with variables or persisted queries).
+(docs/benchmarks.md has the profile). Clients that send a fixed document with variables hit
+this cache every time; a client that pastes literals into the query text makes every request a
+new document and misses it (docs/API.md: call the API with variables or persisted queries).
 
 One lookup by the query string serves both steps: the entry holds the document and, per set
 of validation rules, the validation errors (kept too, so a repeated invalid document is cheap
@@ -15,11 +14,11 @@ always does.
 from __future__ import annotations
 
 import contextlib
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
@@ -47,23 +46,20 @@ class DocumentCache:
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self.stats = DocumentCacheStats()
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: LRUCache[str, _Entry] = LRUCache(maxsize=maxsize)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def document(self, query: str, parse_options: Mapping[str, Any]) -> DocumentNode:
         """The parsed `query`; raises GraphQLError on a syntax error (not cached)."""
-        entry = self._entries.get(query)
+        entry = self._entries.get(query)  # a read counts as a use
         if entry is not None:
-            self._entries.move_to_end(query)
             self.stats.hits += 1
             return entry.document
         document = parse(query, **parse_options)
         self.stats.parses += 1
         self._entries[query] = _Entry(document)
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
         return document
 
     def errors(

@@ -1,7 +1,7 @@
 """Request limits, enforced while the document is parsed and validated, before any resolver runs:
 tokens (parser), depth, aliases, list-argument length, and introspection on/off.
 
-The limits come from the request's settings (`context.services.settings`), so the schema stays
+The limits come from the request's settings (`context.app.settings`), so the schema stays
 one object and each app may be configured differently.
 """
 
@@ -35,6 +35,7 @@ from graphql.language import ArgumentNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
+from config import Settings
 from schema.errors import (
     BAD_USER_INPUT,
     INTROSPECTION_DISABLED,
@@ -46,18 +47,21 @@ from schema.errors import (
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_depth: int = 12
-    max_aliases: int = 200
-    max_tokens: int = 5000
-    max_list_length: int = 500
-    introspection: bool = True
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_list_length: int
+    introspection: bool
 
     @classmethod
     def of(cls, context: Any) -> Limits:
-        """The limits configured for the app serving `context` (defaults without one)."""
-        settings = getattr(getattr(context, "services", None), "settings", None)
-        if settings is None:
-            return cls()
+        """The limits configured for the app serving `context` (the settings' defaults when a
+        context carries no app, as in `schema.execute` from a script)."""
+        app = getattr(context, "app", None)
+        return cls.from_settings(app.settings if app is not None else _default_settings())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
         return cls(
             max_depth=settings.max_query_depth,
             max_aliases=settings.max_aliases,
@@ -65,6 +69,11 @@ class Limits:
             max_list_length=settings.max_list_length,
             introspection=settings.introspection,
         )
+
+
+@functools.cache
+def _default_settings() -> Settings:
+    return Settings.from_env({})
 
 
 class RequestLimits(SchemaExtension):

@@ -1,21 +1,17 @@
-"""GraphQL types of lookup monitoring: stats over a window, per-bucket stats, alerts."""
+"""GraphQL types of lookup monitoring: stats over a window, per-bucket stats, alerts. The
+resolvers return `WindowStats` / `LookupStatsBucketRow` (figures under `.stats`) and
+`FiredAlert`s."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 
-from db.analytics import LookupStatsBucketRow, LookupStatsRow
-from monitoring.alerts import FiredAlert
+from monitoring.alerts import Severity
 
-
-@strawberry.enum
-class AlertSeverity(Enum):
-    WARNING = "WARNING"
-    CRITICAL = "CRITICAL"
+AlertSeverity = strawberry.enum(Severity, name="AlertSeverity")
 
 
 @strawberry.type
@@ -23,44 +19,30 @@ class Alert:
     name: str = strawberry.field(
         description="slow_lookups, low_success_rate, breaker_open or high_fallback_rate."
     )
-    severity: AlertSeverity
+    severity: Severity  # registered above as `AlertSeverity`
     message: str
     value: float | None = strawberry.field(description="The measured value, where there is one.")
     threshold: float | None
 
-    @classmethod
-    def from_fired(cls, fired: FiredAlert) -> Alert:
-        return cls(
-            name=fired.name,
-            severity=AlertSeverity(fired.severity.value),
-            message=fired.message,
-            value=fired.value,
-            threshold=fired.threshold,
-        )
 
+def _figure(name: str, kind: Any) -> Any:
+    def read(root: Any) -> Any:
+        return getattr(root.stats, name)
 
-def _figures(row: LookupStatsRow) -> dict[str, Any]:
-    """The figures both stats types share, by field name."""
-    return {
-        "total": row.total,
-        "avg_latency_ms": row.avg_latency_ms,
-        "p95_latency_ms": row.p95_latency_ms,
-        "success_rate": row.success_rate,
-        "fallback_rate": row.fallback_rate,
-        "cache_hit_rate": row.cache_hit_rate,
-    }
+    read.__annotations__["return"] = kind
+    return strawberry.field(resolver=read)
 
 
 @strawberry.type
 class LookupFigures:
     """Not exposed on its own: the fields a window and a bucket both report."""
 
-    total: int
-    avg_latency_ms: float | None
-    p95_latency_ms: float | None
-    success_rate: float | None
-    fallback_rate: float | None
-    cache_hit_rate: float | None
+    total: int = _figure("total", int)
+    avg_latency_ms: float | None = _figure("avg_latency_ms", float | None)
+    p95_latency_ms: float | None = _figure("p95_latency_ms", float | None)
+    success_rate: float | None = _figure("success_rate", float | None)
+    fallback_rate: float | None = _figure("fallback_rate", float | None)
+    cache_hit_rate: float | None = _figure("cache_hit_rate", float | None)
 
 
 @strawberry.type(
@@ -69,15 +51,7 @@ class LookupFigures:
 class LookupStats(LookupFigures):
     window_minutes: int
 
-    @classmethod
-    def from_row(cls, row: LookupStatsRow, window_minutes: int) -> LookupStats:
-        return cls(window_minutes=window_minutes, **_figures(row))
-
 
 @strawberry.type
 class LookupStatsBucket(LookupFigures):
     bucket_start: datetime
-
-    @classmethod
-    def from_row(cls, row: LookupStatsBucketRow) -> LookupStatsBucket:
-        return cls(bucket_start=row.bucket_start, **_figures(row.stats))

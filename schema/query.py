@@ -1,48 +1,63 @@
-"""The Query root."""
+"""The Query root. Each field names its resolver (which returns records) and the GraphQL type
+that shows them."""
 
 from __future__ import annotations
 
 import strawberry
 
+from db.analytics import LookupStatsBucketRow
+from db.records import JobRecord, MicroServiceRecord
+from monitoring.alerts import FiredAlert
 from resolvers import catalogue, jobs, monitoring, wizard
+from resolvers.catalogue import CategoryNode
+from resolvers.monitoring import WindowStats
+from resolvers.wizard import WizardPage
 from schema.monitoring import Alert, LookupStats, LookupStatsBucket
 from schema.types import Category, Job, MicroService, WizardQuestions
 
 
 @strawberry.type
 class Query:
-    micro_service: MicroService | None = strawberry.field(
+    micro_service: MicroServiceRecord | None = strawberry.field(
         resolver=catalogue.micro_service,
+        graphql_type=MicroService | None,
         description="One micro service by slug, or null where no such slug exists.",
     )
-    micro_services: list[MicroService] = strawberry.field(
+    micro_services: list[MicroServiceRecord] = strawberry.field(
         resolver=catalogue.micro_services,
+        graphql_type=list[MicroService],
         description="The catalogue, filterable; with `slugs`, exactly those "
         "(batched into one lookup).",
     )
-    wizard_questions: WizardQuestions = strawberry.field(
+    wizard_questions: WizardPage = strawberry.field(
         resolver=wizard.wizard_questions,
+        graphql_type=WizardQuestions,
         description='The wizard\'s questions for a selection path such as ["painting", '
         '"interior", "wall-painting"]; the last element is the micro service slug.',
     )
-    job: Job | None = strawberry.field(
+    job: JobRecord | None = strawberry.field(
         resolver=jobs.job,
+        graphql_type=Job | None,
         description="One job by id; needs the API key that published it, or one with jobs:read.",
     )
-    categories: list[Category] = strawberry.field(
+    categories: list[CategoryNode] = strawberry.field(
         resolver=catalogue.categories,
+        graphql_type=list[Category],
         description="The catalogue as the wizard walks it: categories, their subcategories, "
         "their micro services.",
     )
-    lookup_stats: LookupStats = strawberry.field(
+    lookup_stats: WindowStats = strawberry.field(
         resolver=monitoring.lookup_stats,
+        graphql_type=LookupStats,
         description="Slug lookup stats over the last `windowMinutes` (1 to 10080).",
     )
-    lookup_timeline: list[LookupStatsBucket] = strawberry.field(
+    lookup_timeline: list[LookupStatsBucketRow] = strawberry.field(
         resolver=monitoring.lookup_timeline,
+        graphql_type=list[LookupStatsBucket],
         description="Per-bucket stats over the window, oldest first, for charts.",
     )
-    alerts: list[Alert] = strawberry.field(
+    alerts: list[FiredAlert] = strawberry.field(
         resolver=monitoring.alerts,
+        graphql_type=list[Alert],
         description="The monitoring alerts that fire now (empty when all is well).",
     )

@@ -1,20 +1,19 @@
-"""The GraphQL object types. Built from records and catalogue specs; no SQL, no I/O here
-beyond the DataLoader a field resolver asks through its context."""
+"""The GraphQL object types. Resolvers hand back records, catalogue specs and small dataclasses;
+these types say which of their attributes the API shows, under which names. No SQL, no I/O."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
-from api.context import Context, Info
 from db.records import JobRecord, MicroServiceRecord
 from domain.catalogue import Question as QuestionSpec
 from domain.catalogue import QuestionKind
+from resolvers import catalogue, jobs
 
 # The domain's enum, exposed as is: one list of question kinds, not two to keep in step.
 QuestionType = strawberry.enum(
@@ -41,9 +40,11 @@ class QuestionOption:
 class Question:
     id: str = strawberry.field(description="The key of this question in `answers`.")
     label: str
-    type: QuestionKind  # registered with Strawberry above as `QuestionType`
+    kind: QuestionKind = strawberry.field(name="type")  # registered above as `QuestionType`
     required: bool
-    options: list[QuestionOption] = strawberry.field(description="Empty unless a select.")
+    options: list[QuestionOption] = strawberry.field(
+        description="Empty unless a select.", graphql_type=list[QuestionOption]
+    )
     min: float | None = strawberry.field(description="Lowest number, or shortest text.")
     max: float | None = strawberry.field(description="Highest number, or longest text.")
     unit: str | None
@@ -51,29 +52,6 @@ class Question:
         description="The shared block (property, access, timing, budget) it belongs to; "
         "null for a question specific to the trade."
     )
-
-    @classmethod
-    def from_spec(cls, spec: QuestionSpec) -> Question:
-        return cls(
-            id=spec.id,
-            label=spec.label,
-            type=spec.kind,
-            required=spec.required,
-            options=[QuestionOption(value=o.value, label=o.label) for o in spec.options],
-            min=spec.min,
-            max=spec.max,
-            unit=spec.unit,
-            block=spec.block,
-        )
-
-
-def questions_for(context: Context, slug: str) -> list[Question]:
-    spec = context.services.catalogue.micro_service(slug)
-    return [] if spec is None else [Question.from_spec(q) for q in spec.questions]
-
-
-def _micro_service_questions(root: MicroService, info: Info) -> list[Question]:
-    return questions_for(info.context, root.slug)
 
 
 @strawberry.type
@@ -85,45 +63,35 @@ class MicroService:
     subcategory: str = strawberry.field(description="The subcategory's slug.")
     description: str
 
-    questions: list[Question] = strawberry.field(
-        resolver=_micro_service_questions,
+    questions: tuple[QuestionSpec, ...] = strawberry.field(
+        resolver=catalogue.questions,
+        graphql_type=list[Question],
         description="The wizard's questions for this micro service, in order.",
     )
-
-    @classmethod
-    def from_record(cls, record: MicroServiceRecord) -> MicroService:
-        return cls(
-            id=record.id,
-            slug=record.slug,
-            name=record.name,
-            category=record.category,
-            subcategory=record.subcategory,
-            description=record.description,
-        )
 
 
 @strawberry.type
 class Subcategory:
     slug: str
     name: str
-    micro_services: list[MicroService]
+    micro_services: list[MicroService] = strawberry.field(graphql_type=list[MicroService])
 
 
 @strawberry.type
 class Category:
     slug: str
     name: str
-    subcategories: list[Subcategory]
+    subcategories: list[Subcategory] = strawberry.field(graphql_type=list[Subcategory])
 
 
 @strawberry.type
 class WizardQuestions:
-    micro_id: str = strawberry.field(description="The micro service's slug.")
+    slug: str = strawberry.field(name="microId", description="The micro service's slug.")
     micro_uuid: UUID | None = strawberry.field(
         description="Null only when the lookup degraded or the catalogue row does not exist yet."
     )
     name: str
-    questions: list[Question]
+    questions: list[Question] = strawberry.field(graphql_type=list[Question])
     degraded: bool = strawberry.field(
         default=False,
         description="True when the UUID lookup was unavailable (database failing): the "
@@ -134,7 +102,7 @@ class WizardQuestions:
 @strawberry.type
 class Job:
     id: UUID
-    micro_id: str
+    slug: str = strawberry.field(name="microId")
     micro_uuid: UUID | None = strawberry.field(
         description="Null for slug-only jobs until backfilled."
     )
@@ -142,22 +110,9 @@ class Job:
     status: JobStatus
     created_at: datetime
 
-    @strawberry.field
-    async def micro_service(self, info: Info) -> MicroService | None:
-        record = await info.context.loaders.micro_services.load(self.micro_id)
-        return None if record is None else MicroService.from_record(record)
-
-    @classmethod
-    def from_record(cls, record: JobRecord) -> Job:
-        answers: Any = record.answers
-        return cls(
-            id=record.id,
-            micro_id=record.micro_id,
-            micro_uuid=record.micro_uuid,
-            answers=answers,
-            status=JobStatus(record.status),
-            created_at=record.created_at,
-        )
+    micro_service: MicroServiceRecord | None = strawberry.field(
+        resolver=jobs.micro_service_of, graphql_type=MicroService | None
+    )
 
 
 def _stored_slug_only(root: PublishJobPayload) -> bool:
@@ -166,7 +121,7 @@ def _stored_slug_only(root: PublishJobPayload) -> bool:
 
 @strawberry.type
 class PublishJobPayload:
-    job: Job
+    job: JobRecord = strawberry.field(graphql_type=Job)
     degraded: bool = strawberry.field(
         resolver=_stored_slug_only,
         description="True when the job was stored slug-only (microUuid null), e.g. because "

@@ -15,8 +15,8 @@ import pytest
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
-from tests.keys import IssuedKey, issue_api_key
 from tests.support import AppHarness, create_database, drop_database, running_app, with_database
+from tests.support.keys import IssuedKey, issue_api_key
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Keeps the embedded server (when one is used) alive for the whole run.
@@ -100,7 +100,7 @@ async def api(database_url: str) -> AsyncIterator[AppHarness]:
 @pytest.fixture
 async def redis_namespace() -> AsyncIterator[str]:
     """A Redis key prefix of this test's own; its keys are deleted afterwards."""
-    from tests.resilience import drop_namespace, unique_namespace
+    from tests.support.resilience import drop_namespace, unique_namespace
 
     name = unique_namespace()
     yield name

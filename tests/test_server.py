@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from api.settings import ROOT
+from config import ROOT
 
 
 def _free_port() -> int:

@@ -14,9 +14,9 @@ import asyncpg
 import pytest
 
 from db.api_keys import list_api_keys, revoke_api_key
-from tests.jobs import PUBLISH, READ_JOB, error_codes, publish_input
-from tests.keys import IssuedKey
 from tests.support import AppHarness, running_app
+from tests.support.jobs import PUBLISH, READ_JOB, error_codes, publish_input
+from tests.support.keys import IssuedKey
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,7 +189,7 @@ async def test_keys_that_cannot_be_checked_give_service_unavailable(
     async def unreachable(*_args: object, **_kwargs: object) -> None:
         raise ConnectionRefusedError("database down")
 
-    monkeypatch.setattr("api.auth.find_live_key", unreachable)
+    monkeypatch.setattr("context.auth.find_live_key", unreachable)
     body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
     assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.graphql_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
+from api.protocol import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
 from tests.support import AppHarness, running_app
 
 ORIGIN = "https://app.example"

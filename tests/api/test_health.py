@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.outage import database_outage
-from tests.proxy import TcpProxy, proxy_to
 from tests.support import AppHarness, running_app
+from tests.support.outage import database_outage
+from tests.support.proxy import TcpProxy, proxy_to
 
 BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
 

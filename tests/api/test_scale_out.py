@@ -6,12 +6,13 @@ import os
 import asyncpg
 import pytest
 
-from api.settings import ConfigError, Settings
+from config import ConfigError, Settings
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
-from tests.keys import IssuedKey
-from tests.support import WALL_PAINTING_ANSWERS, running_app
+from tests.support import running_app
+from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.keys import IssuedKey
 
 
 def test_workers_default_to_the_number_of_cores_and_are_validated() -> None:

@@ -27,9 +27,9 @@ from playwright.async_api import (
     async_playwright,
 )
 
-from api.settings import ROOT
-from tests.api_keys import create_publisher_key
+from config import ROOT
 from tests.support import create_database, drop_database, with_database
+from tests.support.keys import create_publisher_key
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

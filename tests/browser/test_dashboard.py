@@ -35,7 +35,7 @@ async def _generate_lookups(server: LiveServer) -> None:
 
 async def _record_slow_failed_lookups(server: LiveServer) -> None:
     # A failing, slow database cannot be had on demand in a browser test, so the events such
-    # lookups would log are written as the event logger writes them (issue 4's table).
+    # lookups would log are written as the event logger writes them.
     properties = {
         "slug": "wall-painting",
         "uuid": None,

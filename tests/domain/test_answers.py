@@ -5,7 +5,7 @@ import pytest
 from domain.answers import REQUIRED, validate_answers
 from domain.catalogue import Catalogue, MicroServiceSpec
 from domain.errors import BadUserInputError
-from tests.support import WALL_PAINTING_ANSWERS
+from tests.support.jobs import WALL_PAINTING_ANSWERS
 
 VALID: dict[str, Any] = WALL_PAINTING_ANSWERS
 

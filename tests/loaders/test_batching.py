@@ -9,8 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
-from tests.keys import IssuedKey
 from tests.support import AppHarness, running_app
+from tests.support.keys import IssuedKey
 
 
 async def _slugs(database_url: str, count: int) -> list[str]:

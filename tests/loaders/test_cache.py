@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from loaders.cache import NOT_FOUND, BoundedMemoryCache, LookupCache
-from tests.proxy import proxy_to
-from tests.resilience import REDIS_URL, SLUGS, lookup_rig
+from loaders.cache import NOT_FOUND, MemoryLevel
+from tests.support.proxy import proxy_to
+from tests.support.resilience import REDIS_URL, SLUGS, cache_for, lookup_rig
 
 
 class FakeClock:
@@ -19,30 +19,30 @@ class FakeClock:
 
 
 async def test_lru_evicts_the_least_recently_used_key_at_the_bound() -> None:
-    cache = BoundedMemoryCache(max_entries=3)
-    await cache.multi_set([("a", 1), ("b", 2), ("c", 3)])
-    assert await cache.get("a") == 1  # "a" is now the most recently used
-    await cache.set("d", 4)
-    assert await cache.multi_get(["a", "b", "c", "d"]) == [1, None, 3, 4]
+    cache = MemoryLevel(max_entries=3)
+    cache.set_many([("a", 1), ("b", 2), ("c", 3)], ttl=60)
+    assert cache.peek_many(["a"]) == [1]  # "a" is now the most recently used
+    cache.set_many([("d", 4)], ttl=60)
+    assert cache.peek_many(["a", "b", "c", "d"]) == [1, None, 3, 4]
     assert cache.evictions == 1
     assert len(cache) == 3
 
 
 async def test_memory_stays_flat_however_many_distinct_keys_are_asked_for() -> None:
-    cache = BoundedMemoryCache(max_entries=1000)
+    cache = MemoryLevel(max_entries=1000)
     for start in range(0, 50_000, 500):
-        await cache.multi_set([(f"slug-{i}", NOT_FOUND) for i in range(start, start + 500)])
+        cache.set_many([(f"slug-{i}", NOT_FOUND) for i in range(start, start + 500)], ttl=60)
     assert len(cache) == 1000
     assert cache.evictions == 49_000
 
 
 async def test_entries_expire_after_their_ttl() -> None:
     clock = FakeClock()
-    cache = BoundedMemoryCache(max_entries=10, clock=clock)
-    await cache.set("short", "x", ttl=1.0)
-    await cache.set("long", "y", ttl=100.0)
+    cache = MemoryLevel(max_entries=10, clock=clock)
+    cache.set_many([("short", "x")], ttl=1.0)
+    cache.set_many([("long", "y")], ttl=100.0)
     clock.now += 1.5
-    assert await cache.multi_get(["short", "long"]) == [None, "y"]
+    assert cache.peek_many(["short", "long"]) == [None, "y"]
     assert len(cache) == 1  # the expired key was dropped when read
 
 
@@ -56,7 +56,7 @@ async def test_lookup_caches_rows_and_serves_them_without_sql(database_url: str)
 
 
 async def test_unknown_slugs_are_cached_negatively_for_the_short_ttl(database_url: str) -> None:
-    cache = LookupCache.create(negative_ttl=0.2)
+    cache = cache_for(cache_negative_ttl_seconds=0.2)
     async with lookup_rig(database_url, cache=cache) as rig:
         for _ in range(5):
             assert await rig.lookup.resolve(["no-such-service"]) == [None]
@@ -67,7 +67,7 @@ async def test_unknown_slugs_are_cached_negatively_for_the_short_ttl(database_ur
 
 
 async def test_lru_bound_applies_to_the_lookup(database_url: str) -> None:
-    cache = LookupCache.create(max_entries=2)
+    cache = cache_for(cache_max_entries=2)
     async with lookup_rig(database_url, cache=cache) as rig:
         for slug in SLUGS[:3]:
             await rig.lookup.resolve([slug])
@@ -79,7 +79,7 @@ async def test_lru_bound_applies_to_the_lookup(database_url: str) -> None:
 
 
 async def test_cached_rows_expire_after_the_ttl(database_url: str) -> None:
-    cache = LookupCache.create(ttl=0.2)
+    cache = cache_for(cache_ttl_seconds=0.2)
     async with lookup_rig(database_url, cache=cache) as rig:
         await rig.lookup.resolve([SLUGS[0]])
         await rig.lookup.resolve([SLUGS[0]])
@@ -92,8 +92,8 @@ async def test_cached_rows_expire_after_the_ttl(database_url: str) -> None:
 async def test_a_row_loaded_by_one_process_is_a_hit_for_another(
     database_url: str, redis_namespace: str
 ) -> None:
-    first = LookupCache.create(namespace=redis_namespace, redis_url=REDIS_URL)
-    second = LookupCache.create(namespace=redis_namespace, redis_url=REDIS_URL)
+    first = cache_for(cache_namespace=redis_namespace, redis_url=REDIS_URL)
+    second = cache_for(cache_namespace=redis_namespace, redis_url=REDIS_URL)
     async with (
         lookup_rig(database_url, cache=first) as one,
         lookup_rig(database_url, cache=second) as other,
@@ -114,7 +114,7 @@ def _dead_port() -> int:
 
 
 async def test_redis_that_is_not_there_never_fails_a_lookup(database_url: str) -> None:
-    cache = LookupCache.create(redis_url=f"redis://127.0.0.1:{_dead_port()}/0")
+    cache = cache_for(redis_url=f"redis://127.0.0.1:{_dead_port()}/0")
     async with lookup_rig(database_url, cache=cache) as rig:
         assert [r.slug for r in await rig.lookup.resolve(SLUGS) if r] == list(SLUGS)
         assert [r.slug for r in await rig.lookup.resolve(SLUGS) if r] == list(SLUGS)
@@ -127,9 +127,7 @@ async def test_redis_stopped_mid_run_does_not_fail_lookups(
     database_url: str, redis_namespace: str
 ) -> None:
     async with proxy_to(REDIS_URL) as redis_proxy:
-        cache = LookupCache.create(
-            namespace=redis_namespace, redis_url=redis_proxy.url_for(REDIS_URL)
-        )
+        cache = cache_for(cache_namespace=redis_namespace, redis_url=redis_proxy.url_for(REDIS_URL))
         async with lookup_rig(database_url, cache=cache) as rig:
             await rig.lookup.resolve(SLUGS[:2])
             assert await cache.redis_reachable() is True
@@ -138,7 +136,7 @@ async def test_redis_stopped_mid_run_does_not_fail_lookups(
             assert await cache.redis_reachable() is False
             await redis_proxy.restore()
             redis_proxy.mode = "stall"  # now a Redis that hangs: bounded by its timeout
-            cache.local._entries.clear()
+            cache.local.clear()
             cache._redis_skip_until = 0.0
             started = asyncio.get_running_loop().time()
             assert [r.slug for r in await rig.lookup.resolve(SLUGS) if r] == list(SLUGS)
@@ -146,12 +144,12 @@ async def test_redis_stopped_mid_run_does_not_fail_lookups(
 
 
 async def test_invalidate_drops_both_levels(database_url: str, redis_namespace: str) -> None:
-    cache = LookupCache.create(namespace=redis_namespace, redis_url=REDIS_URL)
+    cache = cache_for(cache_namespace=redis_namespace, redis_url=REDIS_URL)
     async with lookup_rig(database_url, cache=cache) as rig:
         await rig.lookup.resolve([SLUGS[0]])
         await rig.lookup.invalidate([SLUGS[0]])
         assert len(cache.local) == 0
-        reader = LookupCache.create(namespace=redis_namespace, redis_url=REDIS_URL)
+        reader = cache_for(cache_namespace=redis_namespace, redis_url=REDIS_URL)
         try:
             assert await reader.get_many([SLUGS[0]]) == [None]
         finally:

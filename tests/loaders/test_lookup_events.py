@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from loaders.errors import LookupUnavailableError
-from tests.proxy import proxy_to
-from tests.resilience import SLUGS, lookup_rig
+from tests.support.proxy import proxy_to
+from tests.support.resilience import SLUGS, lookup_rig
 
 
 async def test_events_say_hit_miss_unknown_and_unavailable(database_url: str) -> None:

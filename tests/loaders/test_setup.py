@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 
 import asyncpg
 import pytest
 
-from api.commands import seed
-from api.settings import Settings
+from config import Settings
 from db.migrate import apply_migrations
 from db.records import MicroServiceRecord
 from domain.catalogue import Catalogue
-from loaders.cache import LookupCache
-from tests.resilience import REDIS_URL
+from ops.commands import seed
 from tests.support import running_app
+from tests.support.resilience import REDIS_URL, cache_for
 
 STALE = MicroServiceRecord(
     id=uuid.UUID(int=1),
@@ -29,7 +27,7 @@ STALE = MicroServiceRecord(
 
 
 async def _plant_stale_entry(namespace: str) -> None:
-    cache = LookupCache.create(namespace=namespace, redis_url=REDIS_URL)
+    cache = cache_for(cache_namespace=namespace, redis_url=REDIS_URL)
     try:
         await cache.set_many({STALE.slug: STALE})
     finally:
@@ -37,7 +35,7 @@ async def _plant_stale_entry(namespace: str) -> None:
 
 
 async def _shared_entry(namespace: str) -> object:
-    cache = LookupCache.create(namespace=namespace, redis_url=REDIS_URL)
+    cache = cache_for(cache_namespace=namespace, redis_url=REDIS_URL)
     try:
         [value] = await cache.get_many([STALE.slug])
     finally:
@@ -49,7 +47,7 @@ async def test_warm_up_loads_every_active_micro_service_in_one_query(
     database_url: str, catalogue: Catalogue
 ) -> None:
     async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as api:
-        assert len(api.services.lookup.cache.local) == len(catalogue.by_slug)
+        assert len(api.app_state.lookup.cache.local) == len(catalogue.by_slug)
         assert len(api.statements.matching("FROM micro_services")) == 1
         api.statements.clear()
         body = await api.graphql('query { microService(slug: "wall-painting") { slug } }')
@@ -60,11 +58,11 @@ async def test_warm_up_loads_every_active_micro_service_in_one_query(
 async def test_a_failed_warm_up_is_logged_and_the_server_still_starts(
     empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="loaders.setup")
+    caplog.set_level(logging.WARNING, logger="api.wiring")
     # No tables: the warm-up query fails for real.
     async with running_app(empty_database_url, migrate_on_start=False, seed_on_start=False) as api:
         assert (await api.client.get("/health")).status_code in (200, 503)
-        assert len(api.services.lookup.cache.local) == 0
+        assert len(api.app_state.lookup.cache.local) == 0
     assert any("warm-up failed" in r.message for r in caplog.records)
 
 
@@ -94,8 +92,6 @@ async def test_the_seed_command_invalidates_the_shared_cache(
         await conn.close()
     await _plant_stale_entry(redis_namespace)
     assert await _shared_entry(redis_namespace) == STALE
-    settings = dataclasses.replace(
-        Settings.from_env({}), redis_url=REDIS_URL, cache_namespace=redis_namespace
-    )
+    settings = Settings.from_env({}).replace(redis_url=REDIS_URL, cache_namespace=redis_namespace)
     await seed(empty_database_url, catalogue, settings)
     assert await _shared_entry(redis_namespace) is None

@@ -2,12 +2,12 @@ from dataclasses import replace
 
 import pytest
 
-from api.settings import ConfigError, Settings
+from config import ConfigError, Settings
 from db.analytics import LookupStatsRow
 from monitoring.alerts import AlertThresholds, Severity, evaluate_alerts
-from tests.monitoring.support import insert_events
-from tests.proxy import proxy_to
 from tests.support import running_app
+from tests.support.events import insert_events
+from tests.support.proxy import proxy_to
 
 HEALTHY = LookupStatsRow(
     total=1000,
@@ -133,7 +133,7 @@ async def test_the_alerts_query_reports_an_open_breaker(empty_database_url: str)
     ):
         await proxy.refuse()
         await api.graphql('{ microService(slug: "wall-painting") { id } }')
-        assert api.services.lookup.breaker_state == "open"
+        assert api.app_state.lookup.breaker_state == "open"
         await proxy.restore()
         alerts = (await api.graphql(ALERTS))["data"]["alerts"]
     assert [(a["name"], a["severity"]) for a in alerts] == [("breaker_open", "WARNING")]

@@ -11,8 +11,8 @@ import pytest
 from domain.catalogue import Catalogue
 from loaders.lookup import LookupBatch
 from monitoring.events import EventRetention, LookupEventBuffer
-from tests.outage import database_outage
 from tests.support import AppHarness, running_app
+from tests.support.outage import database_outage
 
 # The writer's COPY into the batches view, queued behind the lock on analytics_events that its
 # trigger needs.
@@ -349,7 +349,7 @@ async def test_a_nul_in_a_slug_is_stored_as_a_replacement_and_blocks_nothing(
 
 async def test_shutdown_gives_up_on_a_hung_database_in_bounded_time(migrated_url: str) -> None:
     from db.analytics import create_events_pool
-    from tests.proxy import proxy_to
+    from tests.support.proxy import proxy_to
 
     async with proxy_to(migrated_url) as proxy:
         pool = await create_events_pool(

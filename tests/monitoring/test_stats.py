@@ -3,8 +3,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.monitoring.support import insert_events
 from tests.support import AppHarness, running_app
+from tests.support.events import insert_events
 
 STATS = """
 query Stats($w: Int) {

@@ -6,8 +6,9 @@ import pytest
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
-from tests.keys import IssuedKey, issue_api_key
-from tests.support import WALL_PAINTING_ANSWERS, AppHarness, running_app
+from tests.support import AppHarness, running_app
+from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.keys import IssuedKey, issue_api_key
 
 PUBLISH = """
 mutation Publish($i: PublishJobInput!) {

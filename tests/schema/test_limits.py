@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query
 
-from api.settings import Settings
+from config import Settings
 from tests.support import AppHarness, running_app
 
 

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 
-from server import create_app
+from api.app import create_app
 from tests.support import test_settings
 
 
 @contextlib.asynccontextmanager
 async def live_server(database_url: str, **overrides: Any) -> AsyncIterator[str]:
     """Yield the base URL of the running server; stop it on exit."""
-    settings = dataclasses.replace(
-        test_settings(), migrate_on_start=False, seed_on_start=False, **overrides
-    )
+    settings = test_settings(migrate_on_start=False, seed_on_start=False, **overrides)
     app = create_app(settings, database_url=database_url)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -1,4 +1,4 @@
-"""The per-request GraphQL context."""
+"""The per-request GraphQL context: built by the HTTP view for every request, read by resolvers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.auth import RequestAuth
-from api.services import Services
+from context.auth import RequestAuth
+from context.state import AppState
 from loaders.dataloaders import Loaders
 
 
@@ -17,7 +17,7 @@ from loaders.dataloaders import Loaders
 class Context:
     request: Request
     response: Response
-    services: Services
+    app: AppState  # shared by every request of this process
     loaders: Loaders  # fresh for this request only
     request_id: str
     auth: RequestAuth  # the caller's API key, looked up on first use, for this request only
@@ -25,3 +25,5 @@ class Context:
 
 Info = strawberry.Info[Context, None]
 """What every resolver receives: the request's context, no root value."""
+
+__all__ = ["AppState", "Context", "Info", "RequestAuth"]

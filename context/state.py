@@ -1,30 +1,26 @@
-"""The process-wide services the lifespan builds once and every request shares."""
+"""What the lifespan builds once per process and every request's resolvers share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
 
-from api.lookup_plans import LookupPlans
-from api.persisted_queries import PersistedQueries
-from api.settings import Settings
+from config import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
 
 
 @dataclass(frozen=True, slots=True)
-class Services:
+class AppState:
     settings: Settings
     pool: asyncpg.Pool
     catalogue: Catalogue
     lookup: MicroServiceLookup
-    persisted_queries: PersistedQueries = field(default_factory=PersistedQueries.in_memory)
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
-    lookup_plans: LookupPlans = field(default_factory=LookupPlans)
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

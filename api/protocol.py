@@ -1,67 +1,38 @@
-"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/), as the view speaks it.
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/): the protocol part.
 
 - Content negotiation: `application/graphql-response+json` when the client asks for it, with the
   spec's 4xx codes for requests that fail before execution; `application/json` (always 200 for
   a well-formed request) for older clients, for `*/*` and when no Accept is sent.
-- GET for queries; a mutation over GET is refused with 405 and `Allow: POST`.
-- POST with `Content-Type: application/json` only (415 otherwise), the body capped at
-  MAX_BODY_BYTES (413), one operation per request (batching is off).
-- Apollo automatic persisted queries over GET and POST (api/persisted_queries.py).
+- GET for queries; POST with `Content-Type: application/json` only (415 otherwise), the body
+  capped at MAX_BODY_BYTES (413), one operation per request (batching is off).
+- Request strings holding NUL are refused once here, for every field.
+
+What runs a request once it is read (persisted queries, plans, the schema) is api/execution.py.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.base import BaseSchema
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 
-from api.context import Context
 from api.http_errors import (
     BAD_REQUEST,
     BAD_USER_INPUT,
     BATCHING_NOT_SUPPORTED,
-    METHOD_NOT_ALLOWED,
-    NOT_ACCEPTABLE,
     PAYLOAD_TOO_LARGE,
-    PERSISTED_QUERY_NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
     HTTPError,
 )
-from api.persisted_queries import requested_hash, verify
-from api.services import Services
-from monitoring.graphql import observe_operation
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _MEDIA_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)  # on a tie, the legacy type wins
-
-
-class HTTPView(Protocol):
-    """What the handler needs from the Strawberry view."""
-
-    schema: BaseSchema
-
-    @property
-    def graphql_ide(self) -> Any: ...
-
-    async def get_sub_response(self, request: Request) -> Response: ...
-
-    async def get_context(self, request: Request, response: Response) -> Context: ...
-
-    async def render_graphql_ide(self, request: Request) -> Response: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,144 +198,11 @@ def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
     )
 
 
-def is_request_error(result: ExecutionResult) -> bool:
-    """The request failed before execution (parse, validation, limits, variable coercion): no
-    `data` entry then, and a 4xx under application/graphql-response+json."""
-    if isinstance(result, PreExecutionError):
-        return True
-    return result.data is None and all(error.path is None for error in result.errors or ())
-
-
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
-async def serve(view: HTTPView, request: Request) -> Response:
-    """Answer one HTTP request to /graphql."""
-    media_type = negotiate(request.headers.get("accept"))
-    try:
-        if request.method not in ("GET", "POST"):
-            raise HTTPError(
-                405,
-                "GraphQL is served over GET and POST.",
-                METHOD_NOT_ALLOWED,
-                headers={"Allow": "GET, POST"},
-            )
-        if view.graphql_ide and wants_graphql_ide(request):
-            return await view.render_graphql_ide(request)
-        if media_type is None:
-            raise HTTPError(
-                406,
-                f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}.",
-                NOT_ACCEPTABLE,
-            )
-        services: Services = request.state.services
-        params = await read_params(request, services.settings.max_body_bytes)
-        return await _execute(view, request, params, media_type, services)
-    except HTTPError as exc:
-        extra = {} if exc.limit is None else {"limit": exc.limit}
-        return _json(
-            error_body(exc.message, exc.code, **extra),
-            status=exc.status,
-            media_type=media_type or APPLICATION_JSON,
-            headers=exc.headers,
-        )
-
-
-async def _execute(
-    view: HTTPView,
-    request: Request,
-    params: Params,
-    media_type: str,
-    services: Services,
-) -> Response:
-    persisted_queries = services.persisted_queries
-    query, registering = params.query, False
-    sha256 = requested_hash(params.extensions)
-    if sha256 is not None:
-        if query is None:
-            query = await persisted_queries.get(sha256)
-            if query is None:
-                # Not cacheable: the client registers the query next, and the same GET must
-                # then reach us rather than a CDN's copy of this miss.
-                return _json(
-                    error_body("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND),
-                    status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
-                    media_type=media_type,
-                    headers={"Cache-Control": "no-store"},
-                )
-        else:
-            verify(sha256, query)
-            registering = True
-    if query is None:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
-
-    sub_response = await view.get_sub_response(request)
-    context = await view.get_context(request, sub_response)
-    plan = services.lookup_plans.get(query, params.operation_name)
-    if plan is not None:
-        started = time.perf_counter()
-        data = await plan.run(
-            context.loaders.micro_services,
-            params.variables,
-            max_list_length=services.settings.max_list_length,
-        )
-        if data is not None:
-            observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
-            return _respond({"data": data}, 200, media_type, sub_response)
-    allowed = {OperationType.QUERY}
-    if request.method == "POST":
-        allowed.add(OperationType.MUTATION)
-    try:
-        result = await view.schema.execute(
-            query,
-            variable_values=params.variables,
-            context_value=context,
-            operation_name=params.operation_name,
-            allowed_operation_types=allowed,
-            operation_extensions=params.extensions,
-        )
-    except InvalidOperationTypeError:
-        raise HTTPError(
-            405,
-            "Mutations are accepted over POST only.",
-            METHOD_NOT_ALLOWED,
-            headers={"Allow": "POST"},
-        ) from None
-    except CannotGetOperationTypeError as exc:
-        result = PreExecutionError(
-            data=None,
-            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
-        )
-    except MissingQueryError:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
-
-    failed_early = is_request_error(result)
-    if not result.errors:
-        services.lookup_plans.learn(query, params.operation_name)
-    if registering and not failed_early:
-        # Only documents that parsed and validated are kept: the store is no dumping ground.
-        await persisted_queries.put(sha256 or "", query)
-    body: dict[str, Any] = {}
-    if not failed_early:
-        body["data"] = result.data
-    if result.errors:
-        body["errors"] = [error.formatted for error in result.errors]
-    if result.extensions:
-        body["extensions"] = result.extensions
-    status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
-    return _respond(body, status, media_type, sub_response)
-
-
-def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:
-    response = _json(body, status=status, media_type=media_type)
-    response.headers.update(dict(sub_response.headers))
-    if sub_response.status_code:
-        response.status_code = sub_response.status_code
-    return response
-
-
-def _json(
+def json_response(
     body: Any, *, status: int, media_type: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     response = Response(

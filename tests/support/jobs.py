@@ -1,10 +1,22 @@
-"""A valid publishJob request for the fixed catalogue entry `wall-painting`."""
+"""Example jobs: one valid set of answers for the fixed catalogue entry `wall-painting`, and
+the publishJob request around it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.support import WALL_PAINTING_ANSWERS
+# A complete, valid set of answers for the fixed `wall-painting` micro service.
+WALL_PAINTING_ANSWERS = {
+    "room_type": "bedroom",
+    "wall_count": 4,
+    "wall_condition": "good",
+    "paint_supplied": False,
+    "property_type": "flat_apartment",
+    "floor_level": "ground",
+    "parking": "driveway",
+    "start_timing": "flexible",
+    "budget_range": "under_250",
+}
 
 PUBLISH = """
 mutation Publish($input: PublishJobInput!) {

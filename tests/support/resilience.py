@@ -11,28 +11,14 @@ from typing import Any
 
 import redis.asyncio as redis_client
 
-from db.errors import is_transient
+from api.wiring import create_lookup
 from db.pool import create_pool
-from loaders.breaker import LookupBreaker
 from loaders.cache import LookupCache
 from loaders.lookup import LookupBatch, LookupEvent, MicroServiceLookup
-from loaders.retry import RetryPolicy
-from tests.support import StatementRecorder
+from tests.support import StatementRecorder, test_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SLUGS = ("wall-painting", "ceiling-painting", "woodwork-painting", "whole-room-decorating")
-
-WALL_PAINTING_ANSWERS = {
-    "room_type": "bedroom",
-    "wall_count": 4,
-    "wall_condition": "good",
-    "paint_supplied": False,
-    "property_type": "detached_house",
-    "floor_level": "ground",
-    "parking": "driveway",
-    "start_timing": "within_a_week",
-    "budget_range": "under_250",
-}
 
 
 class EventLog:
@@ -52,6 +38,11 @@ class LookupRig:
     events: EventLog
 
 
+def cache_for(**overrides: Any) -> LookupCache:
+    """A lookup cache built as the app builds it, from the test settings plus `overrides`."""
+    return LookupCache.from_settings(test_settings(**overrides))
+
+
 @contextlib.asynccontextmanager
 async def lookup_rig(
     database_url: str,
@@ -63,20 +54,18 @@ async def lookup_rig(
     statement_timeout: float = 1.0,
     cache: LookupCache | None = None,
 ) -> AsyncIterator[LookupRig]:
-    """A `MicroServiceLookup` on its own small pool, as the app builds it."""
+    """A `MicroServiceLookup` on its own small pool, wired as the app wires it."""
+    settings = test_settings(
+        breaker_fail_max=fail_max,
+        breaker_reset_seconds=reset_timeout,
+        retry_attempts=attempts,
+        retry_budget_ms=round(budget * 1000),
+        lookup_statement_timeout_ms=round(statement_timeout * 1000),
+    )
     recorder = StatementRecorder()
     pool = await create_pool(database_url, min_size=1, max_size=4, query_loggers=[recorder])
     events = EventLog()
-    lookup = MicroServiceLookup(
-        pool,
-        [events],
-        cache=cache if cache is not None else LookupCache.create(),
-        breaker=LookupBreaker(
-            fail_max=fail_max, reset_timeout=reset_timeout, is_failure=is_transient
-        ),
-        retry=RetryPolicy(attempts=attempts, budget=budget),
-        statement_timeout=statement_timeout,
-    )
+    lookup = create_lookup(pool, settings, [events], cache=cache)
     try:
         yield LookupRig(lookup, recorder, events)
     finally:

@@ -1,5 +1,5 @@
-"""Operator commands behind `python server.py ...`: migrate, seed, API keys, idempotency-key
-cleanup, the SDL.
+"""The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
+idempotency-key cleanup, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -7,68 +7,43 @@ once, on the last line, so that scripts can take it with `tail -n 1`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
-import asyncpg
-
-from api.settings import Settings
+from api.wiring import invalidate_shared_cache
+from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.migrate import apply_migrations
+from db.pool import single_connection
 from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
 from domain.idempotency import RETENTION_SECONDS
-from loaders.setup import invalidate_shared_cache
-
-OPERATOR_COMMANDS = (
-    "create-api-key",
-    "revoke-api-key",
-    "list-api-keys",
-    "purge-idempotency-keys",
-)
 
 
 async def migrate(database_url: str) -> None:
     """`python server.py migrate`: apply pending migrations."""
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         applied = await apply_migrations(conn)
         print(f"{len(applied)} migration(s) applied.")
-    finally:
-        await conn.close()
 
 
 async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
     """`python server.py seed`: upsert the catalogue and drop what it changed from Redis."""
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         result = await seed_catalogue(conn, catalogue)
         changed, deactivated = len(result.changed), len(result.deactivated)
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
-    finally:
-        await conn.close()
     if not settings.redis_url or not result.touched:
         return
     if await invalidate_shared_cache(settings, result.touched):
         print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
     else:
         print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
-
-
-async def run_operator_command(args: argparse.Namespace, database_url: str) -> int:
-    if args.command == "create-api-key":
-        return await create_api_key(database_url, name=args.name, scopes=args.scope)
-    if args.command == "revoke-api-key":
-        return await revoke(database_url, key_id=args.id)
-    if args.command == "list-api-keys":
-        return await list_keys(database_url)
-    return await purge_idempotency_keys(database_url, older_than_hours=args.older_than_hours)
 
 
 async def create_api_key(database_url: str, *, name: str | None, scopes: Sequence[str]) -> int:
@@ -81,14 +56,11 @@ async def create_api_key(database_url: str, *, name: str | None, scopes: Sequenc
         print(exc, file=sys.stderr)
         return 2
     key = generate_key()
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         row = await insert_api_key(
             conn, name=name.strip(), key_sha256=hash_key(key), scopes=checked
         )
-    finally:
-        await conn.close()
     print(f"Created API key {row.id} '{row.name}' with scopes: {', '.join(checked) or '(none)'}.")
     print("Store the key now; it is not kept and cannot be shown again:")
     print(key)
@@ -101,11 +73,8 @@ async def revoke(database_url: str, *, key_id: str | None) -> int:
     except ValueError:
         print("revoke-api-key needs --id KEY_ID (see list-api-keys).", file=sys.stderr)
         return 2
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         row = await revoke_api_key(conn, key_id=parsed)
-    finally:
-        await conn.close()
     if row is None:
         print(f"No API key has the id {parsed}.", file=sys.stderr)
         return 1
@@ -114,11 +83,8 @@ async def revoke(database_url: str, *, key_id: str | None) -> int:
 
 
 async def list_keys(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         rows = await list_api_keys(conn)
-    finally:
-        await conn.close()
     print(f"{'id':36}  {'name':20}  {'scopes':20}  {'created':16}  {'last used':16}  revoked")
     for row in rows:
         print(
@@ -137,16 +103,14 @@ async def purge_idempotency_keys(database_url: str, *, older_than_hours: float) 
             file=sys.stderr,
         )
         return 2
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         deleted = await delete_idempotency_keys_older_than(conn, seconds=seconds)
-    finally:
-        await conn.close()
     print(f"Deleted {deleted} idempotency key(s) older than {older_than_hours:g} h.")
     return 0
 
 
-def export_schema(sdl: str, path: Path) -> int:
+def export_schema(sdl: str, output: str) -> int:
+    path = Path(output)
     path.write_text(sdl + "\n", encoding="utf-8")
     print(f"Wrote {path}.")
     return 0

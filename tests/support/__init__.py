@@ -13,23 +13,12 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from api.services import Services
-from api.settings import Settings
-from server import create_app
+from api.app import create_app
+from api.state import HttpState
+from config import Settings
+from context.state import AppState
 
 LOOKUP_STATEMENT = "slug = ANY($1::text[])"
-# A complete, valid set of answers for the fixed `wall-painting` micro service.
-WALL_PAINTING_ANSWERS = {
-    "room_type": "bedroom",
-    "wall_count": 4,
-    "wall_condition": "good",
-    "paint_supplied": False,
-    "property_type": "flat_apartment",
-    "floor_level": "ground",
-    "parking": "driveway",
-    "start_timing": "flexible",
-    "budget_range": "under_250",
-}
 
 
 class StatementRecorder:
@@ -78,8 +67,10 @@ async def drop_database(server_url: str, name: str) -> None:
 
 
 def test_settings(**overrides: Any) -> Settings:
-    base = Settings.from_env({})
-    return dataclasses.replace(base, db_pool_min=1, db_pool_max=5, **overrides)
+    return Settings.from_env({}).replace(**{"db_pool_min": 1, "db_pool_max": 5, **overrides})
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @dataclasses.dataclass
@@ -90,9 +81,14 @@ class AppHarness:
     state: dict[str, Any] = dataclasses.field(default_factory=dict)  # what the lifespan yielded
 
     @property
-    def services(self) -> Services:
-        services: Services = self.state["services"]
-        return services
+    def app_state(self) -> AppState:
+        state: AppState = self.state["app_state"]
+        return state
+
+    @property
+    def http_state(self) -> HttpState:
+        state: HttpState = self.state["http_state"]
+        return state
 
     async def graphql(
         self, query: str, variables: dict[str, Any] | None = None, **kw: Any
@@ -115,6 +111,6 @@ async def running_app(database_url: str, **overrides: Any) -> AsyncIterator[AppH
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            # asgi-lifespan keeps the lifespan's state privately; tests need the services.
+            # asgi-lifespan keeps the lifespan's state privately; tests need what it built.
             state: dict[str, Any] = manager._state
             yield AppHarness(client=client, statements=recorder, app=app, state=state)

@@ -1,5 +1,5 @@
-"""publishJob's rules: which micro service, which UUID, which answers; stored whole or not
-at all."""
+"""publishJob's flow: which micro service, which UUID (through the lookup, degrading to
+slug-only), which answers; stored whole or not at all."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from uuid import UUID
 import asyncpg
 
 from db.errors import is_transient
+from db.idempotency import store_job
 from db.records import JobRecord
 from domain.answers import validate_answers
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError, ServiceUnavailableError
-from domain.idempotency import store_job
 from loaders.dataloaders import MicroServiceLoader
 from loaders.errors import LookupUnavailableError
 
@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class JobDraft:
-    micro_id: str
+    slug: str  # `microId` in the API
     micro_uuid: UUID | None
     answers: Any
     api_key_id: UUID | None = None  # the publishing API key; it may read the job back
-    idempotency_key: str | None = None  # see domain/idempotency.py
+    idempotency_key: str | None = None  # see db/idempotency.py
 
 
 async def publish_job(
@@ -42,18 +42,18 @@ async def publish_job(
     """Validate `draft` and store it as a job; raise a `DomainError` for anything the client
     should see (nothing is stored then). With `resolve_uuid` off (the operator's rollback to
     slug-only, `JOB_UUIDS=false`) the job is stored slug-only without any lookup."""
-    spec = catalogue.micro_service(draft.micro_id)
+    spec = catalogue.micro_service(draft.slug)
     if spec is None:
         # The questions come from the catalogue file; without them no answer can be checked.
         raise BadUserInputError(
-            f"Unknown micro service '{draft.micro_id}'.",
+            f"Unknown micro service '{draft.slug}'.",
             fields={"microId": "No micro service has this slug."},
         )
     answers = validate_answers(spec, draft.answers)
     record, lookup_down = None, not resolve_uuid
     try:
         if resolve_uuid:
-            record = await micro_services.load(draft.micro_id)
+            record = await micro_services.load(draft.slug)
     except LookupUnavailableError as exc:
         # The lookup is down but the insert may well work: take the job slug-only rather than
         # turn the customer away; the UUID backfill fills it in once lookups recover. A
@@ -66,8 +66,8 @@ async def publish_job(
         and (record is None or record.id != draft.micro_uuid)
     ):
         raise BadUserInputError(
-            f"microUuid does not match micro service '{draft.micro_id}'.",
-            fields={"microUuid": f"This is not the UUID of '{draft.micro_id}'."},
+            f"microUuid does not match micro service '{draft.slug}'.",
+            fields={"microUuid": f"This is not the UUID of '{draft.slug}'."},
         )
     # No catalogue row yet (the file is ahead of the database): store the job slug-only, as old
     # jobs are; the UUID backfill fills it in once the row exists.
@@ -76,7 +76,7 @@ async def publish_job(
         async with pool.acquire() as conn:
             return await store_job(
                 conn,
-                micro_id=draft.micro_id,
+                slug=draft.slug,
                 micro_uuid=micro_uuid,
                 answers=answers,
                 api_key_id=draft.api_key_id,

@@ -1,0 +1,144 @@
+"""The ASGI app: routes, middleware, and the lifespan that builds what requests share."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from api.cors import cors_middleware
+from api.health import health
+from api.lookup_plans import LookupPlans
+from api.metrics import metrics
+from api.persisted_queries import PersistedQueries
+from api.state import HttpState
+from api.view import GraphQLView
+from api.web import web_routes
+from api.wiring import create_lookup, database_url_for, prepare_database, start_lookup
+from config import Settings
+from context.state import AppState
+from db.analytics import create_events_pool
+from db.pool import QueryLogger, create_pool
+from domain.catalogue import load_catalogue
+from loaders.lookup import LookupObserver
+from monitoring import metrics as prometheus_metrics
+from monitoring.events import LookupEventBuffer
+from schema import schema
+
+# Allocations between two young-generation collections. CPython's default makes the collector
+# run every few requests, and each older-generation pass walks every object the schema, the
+# catalogue and the libraries created at start: that was the whole p99 tail of a cached lookup.
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Move everything alive after start-up out of the collector's sight (it lives for the
+    process anyway) and collect the young generation less often. Cycles are still collected,
+    so memory stays bounded; only the pauses get shorter and rarer."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
+def create_app(
+    settings: Settings, *, database_url: str, query_loggers: Sequence[QueryLogger] = ()
+) -> Starlette:
+    catalogue = load_catalogue(settings.catalogue_path)
+    loggers: list[QueryLogger] = [*query_loggers, prometheus_metrics.QueryMetrics()]
+
+    async def open_pool(url: str) -> asyncpg.Pool:
+        return await create_pool(
+            url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            command_timeout=settings.db_command_timeout,
+            query_loggers=loggers,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        pool = await open_pool(database_url)
+        events: LookupEventBuffer | None = None
+        read_pool: asyncpg.Pool | None = None
+        try:
+            async with pool.acquire() as conn:
+                seeded = await prepare_database(conn, settings, catalogue)
+            if settings.database_read_url:
+                # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
+                read_pool = await open_pool(settings.database_read_url)
+            observers: list[LookupObserver] = [
+                # Reads the breaker of `lookup`, bound below, after each batch.
+                prometheus_metrics.LookupMetrics(lambda: lookup.breaker_state)
+            ]
+            if settings.lookup_events:
+                events = LookupEventBuffer(
+                    await create_events_pool(
+                        database_url, command_timeout=settings.db_command_timeout
+                    ),
+                    capacity=settings.event_buffer_size,
+                    flush_interval=settings.event_flush_interval,
+                    batch_size=settings.event_flush_batch,
+                )
+                events.start()
+                observers.append(events)
+            lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
+            persisted_queries = PersistedQueries.from_settings(settings)
+            try:
+                await start_lookup(
+                    lookup,
+                    stale=seeded.touched if seeded is not None else (),
+                    warm_up=settings.cache_warm_up,
+                )
+                tune_garbage_collector()
+                yield {
+                    "app_state": AppState(
+                        settings=settings,
+                        pool=pool,
+                        catalogue=catalogue,
+                        lookup=lookup,
+                        events=events,
+                        read_pool=read_pool,
+                    ),
+                    "http_state": HttpState(
+                        settings=settings,
+                        persisted_queries=persisted_queries,
+                        lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
+                    ),
+                }
+            finally:
+                await persisted_queries.close()
+                await lookup.close()
+        finally:
+            if events is not None:
+                await events.close()  # graceful shutdown writes what is still buffered
+            if read_pool is not None:
+                await read_pool.close()
+            await pool.close()
+            prometheus_metrics.mark_process_dead(os.getpid())
+
+    view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            *web_routes(),
+        ],
+        lifespan=lifespan,
+        middleware=cors_middleware(settings),
+    )
+
+
+def app_factory() -> Starlette:
+    """The app from the environment, for uvicorn's worker processes (`WORKERS` > 1) and for
+    `uvicorn server:app_factory --factory`."""
+    settings = Settings.from_env()
+    database_url, _embedded = database_url_for(settings)
+    return create_app(settings, database_url=database_url)

@@ -1,0 +1,187 @@
+"""Running one GraphQL request once the protocol layer has read it: persisted queries (APQ),
+compiled lookup plans, then the schema; and shaping the result as the negotiated response."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+
+from api.http_errors import (
+    BAD_REQUEST,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    PERSISTED_QUERY_NOT_FOUND,
+    HTTPError,
+)
+from api.persisted_queries import requested_hash, verify
+from api.protocol import (
+    APPLICATION_JSON,
+    GRAPHQL_RESPONSE_JSON,
+    Params,
+    error_body,
+    json_response,
+    negotiate,
+    read_params,
+    wants_graphql_ide,
+)
+from api.state import HttpState
+from context import Context
+from monitoring.graphql import observe_operation
+
+
+class HTTPView(Protocol):
+    """What the handler needs from the Strawberry view."""
+
+    schema: BaseSchema
+
+    @property
+    def graphql_ide(self) -> Any: ...
+
+    async def get_sub_response(self, request: Request) -> Response: ...
+
+    async def get_context(self, request: Request, response: Response) -> Context: ...
+
+    async def render_graphql_ide(self, request: Request) -> Response: ...
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The request failed before execution (parse, validation, limits, variable coercion): no
+    `data` entry then, and a 4xx under application/graphql-response+json."""
+    if isinstance(result, PreExecutionError):
+        return True
+    return result.data is None and all(error.path is None for error in result.errors or ())
+
+
+async def serve(view: HTTPView, request: Request) -> Response:
+    """Answer one HTTP request to /graphql."""
+    media_type = negotiate(request.headers.get("accept"))
+    try:
+        if request.method not in ("GET", "POST"):
+            raise HTTPError(
+                405,
+                "GraphQL is served over GET and POST.",
+                METHOD_NOT_ALLOWED,
+                headers={"Allow": "GET, POST"},
+            )
+        if view.graphql_ide and wants_graphql_ide(request):
+            return await view.render_graphql_ide(request)
+        if media_type is None:
+            raise HTTPError(
+                406,
+                f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}.",
+                NOT_ACCEPTABLE,
+            )
+        http: HttpState = request.state.http_state
+        params = await read_params(request, http.settings.max_body_bytes)
+        return await _execute(view, request, params, media_type, http)
+    except HTTPError as exc:
+        extra = {} if exc.limit is None else {"limit": exc.limit}
+        return json_response(
+            error_body(exc.message, exc.code, **extra),
+            status=exc.status,
+            media_type=media_type or APPLICATION_JSON,
+            headers=exc.headers,
+        )
+
+
+async def _execute(
+    view: HTTPView,
+    request: Request,
+    params: Params,
+    media_type: str,
+    http: HttpState,
+) -> Response:
+    persisted_queries = http.persisted_queries
+    query, registering = params.query, False
+    sha256 = requested_hash(params.extensions)
+    if sha256 is not None:
+        if query is None:
+            query = await persisted_queries.get(sha256)
+            if query is None:
+                # Not cacheable: the client registers the query next, and the same GET must
+                # then reach us rather than a CDN's copy of this miss.
+                return json_response(
+                    error_body("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND),
+                    status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+                    media_type=media_type,
+                    headers={"Cache-Control": "no-store"},
+                )
+        else:
+            verify(sha256, query)
+            registering = True
+    if query is None:
+        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
+
+    sub_response = await view.get_sub_response(request)
+    context = await view.get_context(request, sub_response)
+    plan = http.lookup_plans.get(query, params.operation_name)
+    if plan is not None:
+        started = time.perf_counter()
+        data = await plan.run(
+            context.loaders.micro_services,
+            params.variables,
+            max_list_length=http.settings.max_list_length,
+        )
+        if data is not None:
+            observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
+            return _respond({"data": data}, 200, media_type, sub_response)
+    allowed = {OperationType.QUERY}
+    if request.method == "POST":
+        allowed.add(OperationType.MUTATION)
+    try:
+        result = await view.schema.execute(
+            query,
+            variable_values=params.variables,
+            context_value=context,
+            operation_name=params.operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=params.extensions,
+        )
+    except InvalidOperationTypeError:
+        raise HTTPError(
+            405,
+            "Mutations are accepted over POST only.",
+            METHOD_NOT_ALLOWED,
+            headers={"Allow": "POST"},
+        ) from None
+    except CannotGetOperationTypeError as exc:
+        result = PreExecutionError(
+            data=None,
+            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
+        )
+    except MissingQueryError:
+        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
+
+    failed_early = is_request_error(result)
+    if not result.errors:
+        http.lookup_plans.learn(query, params.operation_name)
+    if registering and not failed_early:
+        # Only documents that parsed and validated are kept: the store is no dumping ground.
+        await persisted_queries.put(sha256 or "", query)
+    body: dict[str, Any] = {}
+    if not failed_early:
+        body["data"] = result.data
+    if result.errors:
+        body["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        body["extensions"] = result.extensions
+    status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
+    return _respond(body, status, media_type, sub_response)
+
+
+def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:
+    response = json_response(body, status=status, media_type=media_type)
+    response.headers.update(dict(sub_response.headers))
+    if sub_response.status_code:
+        response.status_code = sub_response.status_code
+    return response

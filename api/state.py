@@ -1,0 +1,16 @@
+"""What the HTTP layer keeps per process beside the resolvers' `AppState`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from api.lookup_plans import LookupPlans
+from api.persisted_queries import PersistedQueries
+from config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class HttpState:
+    settings: Settings
+    persisted_queries: PersistedQueries
+    lookup_plans: LookupPlans = field(default_factory=LookupPlans)

@@ -1,0 +1,107 @@
+"""Assembly helpers the app and the CLI share: the database to use and its preparation
+(migrate, seed), and the process's `MicroServiceLookup` built from the settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from config import Settings
+from db.embedded import start_embedded_postgres
+from db.errors import is_transient
+from db.migrate import apply_migrations
+from db.pool import Connection
+from db.seed import SeedResult, seed_catalogue
+from domain.catalogue import Catalogue
+from loaders.breaker import LookupBreaker
+from loaders.cache import LookupCache
+from loaders.lookup import LookupObserver, MicroServiceLookup
+from loaders.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+def database_url_for(settings: Settings) -> tuple[str, Any]:
+    """`DATABASE_URL`, or an embedded PostgreSQL when it is not set (with its handle)."""
+    if settings.database_url:
+        return settings.database_url, None
+    return start_embedded_postgres(settings.embedded_pgdata)
+
+
+async def prepare_database(
+    conn: Connection, settings: Settings, catalogue: Catalogue
+) -> SeedResult | None:
+    """Migrate and seed as the settings say; the seed's result tells which slugs changed."""
+    if settings.migrate_on_start:
+        await apply_migrations(conn)
+    if settings.seed_on_start:
+        result = await seed_catalogue(conn, catalogue)
+        log.info(
+            "catalogue seeded: %d changed, %d deactivated",
+            len(result.changed),
+            len(result.deactivated),
+        )
+        return result
+    return None
+
+
+def create_lookup(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    observers: Sequence[LookupObserver] = (),
+    *,
+    cache: LookupCache | None = None,
+) -> MicroServiceLookup:
+    """The lookup pipeline the settings describe: cache -> breaker -> retry -> one query."""
+    return MicroServiceLookup(
+        pool,
+        observers,
+        cache=LookupCache.from_settings(settings) if cache is None else cache,
+        breaker=LookupBreaker(
+            fail_max=settings.breaker_fail_max,
+            reset_timeout=settings.breaker_reset_seconds,
+            is_failure=is_transient,
+        ),
+        retry=RetryPolicy(
+            attempts=settings.retry_attempts, budget=settings.retry_budget_ms / 1000.0
+        ),
+        statement_timeout=settings.lookup_statement_timeout_ms / 1000.0,
+    )
+
+
+async def start_lookup(
+    lookup: MicroServiceLookup, *, stale: Sequence[str] = (), warm_up: bool = True
+) -> None:
+    """Drop the entries a start-up seed changed, then load the catalogue into the cache so the
+    first requests are hits. A failed warm-up is logged: the cache fills on demand instead."""
+    if stale:
+        await lookup.invalidate(stale)
+        log.info("lookup cache: %d re-seeded slug(s) invalidated", len(stale))
+    if not warm_up:
+        return
+    try:
+        count = await lookup.warm_up()
+    except Exception as exc:  # never fatal: the server can serve without a warm cache
+        log.warning(
+            "lookup cache warm-up failed (%s: %s); filling on demand", type(exc).__name__, exc
+        )
+    else:
+        log.info("lookup cache warmed with %d micro service(s)", count)
+
+
+async def invalidate_shared_cache(settings: Settings, slugs: Sequence[str]) -> bool:
+    """For `server.py seed`: drop `slugs` from the Redis level (a separate process cannot reach
+    a server's in-process level; that expires within CACHE_TTL_SECONDS). False without Redis."""
+    if not settings.redis_url or not slugs:
+        return False
+    # An operator's command may wait longer for Redis than a request would.
+    timeout = max(settings.cache_redis_timeout_ms / 1000.0, 1.0)
+    cache = LookupCache.from_settings(settings, redis_timeout=timeout)
+    try:
+        await cache.invalidate(slugs)
+    finally:
+        await cache.close()
+    return cache.redis_errors == 0

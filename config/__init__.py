@@ -1,0 +1,268 @@
+"""Settings, declared once: each one's type, bounds, default and meaning live in `Settings`.
+
+Read from the environment (upper-case names: `PORT`, `REDIS_URL`, ...) by pydantic-settings;
+`docs/settings.md` is generated from this class (`python -m config.reference`), and a test
+keeps it in step. A bad value stops the process with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.connection import parse_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True, env_ignore_empty=True, case_sensitive=False, extra="ignore"
+    )
+
+    # --- serving ---
+    database_url: str | None = Field(
+        None, description="PostgreSQL to use; unset starts an embedded PostgreSQL in `.pgdata/`."
+    )
+    host: str = Field("127.0.0.1", description="Interface to bind.")
+    port: int = Field(8000, ge=1, le=65535, description="Port to bind.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="uvicorn worker processes sharing the port (default: the number of cores); "
+        "migrations and seed run once in the parent.",
+    )
+    migrate_on_start: bool = Field(True, description="Apply pending migrations at start.")
+    seed_on_start: bool = Field(
+        True, description="Upsert the catalogue file into the database at start."
+    )
+    log_level: str = Field("INFO", description="Python log level.")
+    graphiql: bool = Field(
+        True, description="Serve the self-hosted GraphiQL to browsers at `GET /graphql`."
+    )
+    embedded_pgdata: Path = Field(
+        ROOT / ".pgdata", description="Data folder of the embedded PostgreSQL."
+    )
+    catalogue_path: Path = Field(
+        ROOT / "db" / "catalogue.json", description="The catalogue file (validated at start)."
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated origins allowed to call the API from browsers."
+    )
+    # --- database ---
+    db_pool_min: int = Field(2, ge=0, le=1000, description="asyncpg pool: fewest connections.")
+    db_pool_max: int = Field(10, ge=1, le=1000, description="asyncpg pool: most connections.")
+    db_command_timeout: float = Field(
+        10.0, ge=0.1, description="Seconds before any statement is abandoned."
+    )
+    database_read_url: str | None = Field(
+        None,
+        description="A read replica for catalogue lookups and listings; jobs always go to "
+        "`DATABASE_URL`.",
+    )
+    # --- lookups: cache, breaker, retries ---
+    redis_url: str | None = Field(
+        None,
+        description="`redis://[:pw@]host[:port][/db]`: a Redis cache level shared by every "
+        "worker and host (also holds persisted queries).",
+    )
+    cache_ttl_seconds: float = Field(
+        1800.0, ge=0.001, description="How long a found micro service stays cached."
+    )
+    cache_max_entries: int = Field(
+        10_000, ge=1, le=10**8, description="In-process lookup cache bound (LRU)."
+    )
+    cache_negative_ttl_seconds: float = Field(
+        60.0, ge=0.001, description="How long an unknown slug is remembered as unknown."
+    )
+    cache_namespace: str = Field("jobwizard:ms", description="Key prefix of lookups in Redis.")
+    cache_redis_timeout_ms: int = Field(
+        100,
+        ge=1,
+        le=60_000,
+        description="Per-operation Redis timeout; after a failure Redis is skipped for a while.",
+    )
+    cache_warm_up: bool = Field(
+        True, description="Load every active micro service into the cache at start."
+    )
+    breaker_fail_max: int = Field(
+        5, ge=1, le=10_000, description="Consecutive infrastructure failures that open the breaker."
+    )
+    breaker_reset_seconds: float = Field(
+        30.0, ge=0.001, description="How long the breaker stays open before one trial call."
+    )
+    retry_attempts: int = Field(
+        3, ge=1, le=100, description="Attempts per lookup (transient errors only)."
+    )
+    retry_budget_ms: int = Field(
+        250, ge=0, le=600_000, description="No retry starts later than this after the first try."
+    )
+    lookup_statement_timeout_ms: int = Field(
+        1000,
+        ge=1,
+        le=600_000,
+        description="Deadline of one lookup attempt (pool acquire, connect and statement).",
+    )
+    job_uuids: bool = Field(
+        True,
+        description="`false` is the rollback to slug-only: new jobs are stored without a UUID "
+        "and without a lookup (backfill later).",
+    )
+    compiled_lookups: bool = Field(
+        True,
+        description="Answer plain `microService(slug:)` / `microServices(slugs:)` documents "
+        "with compiled plans; `false` sends every document through graphql-core.",
+    )
+    # --- request limits ---
+    max_query_depth: int = Field(12, ge=1, le=1000, description="Deepest nesting of fields.")
+    max_aliases: int = Field(
+        200, ge=0, le=100_000, description="Aliased fields in one document, through fragments."
+    )
+    max_tokens: int = Field(
+        5000, ge=10, le=10_000_000, description="Lexical tokens in one document."
+    )
+    max_body_bytes: int = Field(
+        100 * 1024, ge=1024, le=2**30, description="Largest POST body (HTTP 413 above)."
+    )
+    max_list_length: int = Field(
+        500, ge=1, le=1_000_000, description="Items in one list argument, e.g. `slugs`."
+    )
+    introspection: bool = Field(
+        True, description="`false` refuses `__schema` / `__type`; GraphiQL needs it on."
+    )
+    # --- persisted queries ---
+    persisted_query_ttl: int = Field(
+        7 * 24 * 3600,
+        ge=0,
+        le=10 * 365 * 24 * 3600,
+        description="Seconds a persisted query is kept (`0`: until evicted).",
+    )
+    persisted_query_prefix: str = Field(
+        "jobwizard:apq:", description="Redis key prefix of persisted queries."
+    )
+    persisted_query_max_entries: int = Field(
+        10_000, ge=1, le=10**7, description="Bound of the in-process persisted-query store."
+    )
+    # --- lookup monitoring ---
+    lookup_events: bool = Field(
+        True, description="Record every slug lookup into `analytics_events`."
+    )
+    event_buffer_size: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="Events held in memory at most; past it the oldest are dropped and counted.",
+    )
+    event_flush_interval: float = Field(
+        1.0, ge=0.01, description="Seconds between writes of whatever is buffered."
+    )
+    event_flush_batch: int = Field(
+        500, ge=1, le=100_000, description="Events per write (one `COPY`)."
+    )
+    alert_window_minutes: int = Field(
+        5, ge=1, le=10_080, description="The window the `alerts` query evaluates."
+    )
+    alert_slow_lookup_ms: float = Field(
+        100.0, ge=0.0, description="`slow_lookups` fires when the average lookup is slower."
+    )
+    alert_min_success_rate: float = Field(
+        0.9, ge=0.0, le=1.0, description="`low_success_rate` fires below this success rate."
+    )
+    alert_max_fallback_rate: float = Field(
+        0.2, ge=0.0, le=1.0, description="`high_fallback_rate` fires above this fallback rate."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith("redis://"):
+            raise ValueError(f"must start with redis://, got {value!r}")
+        redis_address(value)  # redis-py's own parser: what it cannot read, it cannot connect to
+        return value
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Settings:
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("'DB_POOL_MIN' must not be greater than 'DB_POOL_MAX'")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (the process environment when None); `ConfigError` naming the
+        variable when a value is malformed or out of bounds."""
+        try:
+            if env is None:
+                return cls()
+            known = {name.upper() for name in cls.model_fields}
+            given = {k.lower(): v.strip() for k, v in env.items() if k.upper() in known}
+            return cls.model_validate({k: v for k, v in given.items() if v})
+        except ValidationError as exc:
+            raise ConfigError(_message(cls, exc)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied and validated like values from the environment."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+def redis_address(url: str) -> dict[str, Any]:
+    """host, port, db, password... of a Redis URL, as redis-py itself reads it."""
+    address: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    return address
+
+
+def _message(cls: type[Settings], exc: ValidationError) -> str:
+    """The first error, in words that name the environment variable."""
+    error = exc.errors()[0]
+    location = error["loc"]
+    if not location:
+        return f"Config {str(error['msg']).removeprefix('Value error, ')}."
+    name = str(location[0]).upper()
+    given = error.get("input")
+    field = cls.model_fields.get(str(location[0]))
+    bounds = {
+        type(m).__name__: getattr(m, attr)
+        for m in (field.metadata if field else [])
+        for attr in ("ge", "le")
+        if hasattr(m, attr)
+    }
+    kind = error["type"]
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = bounds.get("Ge"), bounds.get("Le")
+        if low is not None and high is not None:
+            return f"Config '{name}' must be between {low} and {high}, got {given}."
+        if low is not None:
+            return f"Config '{name}' must be at least {low}, got {given}."
+        return f"Config '{name}' must be at most {high}, got {given}."
+    words = {
+        "int_parsing": "an integer",
+        "int_from_float": "an integer",
+        "float_parsing": "a number",
+        "bool_parsing": "true or false",
+    }
+    if kind in words:
+        return f"Config '{name}' must be {words[kind]}, got {given!r}."
+    detail = str(error["msg"]).removeprefix("Value error, ")
+    return f"Config '{name}' {detail}."

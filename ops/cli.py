@@ -1,0 +1,152 @@
+"""The command line: `python server.py [SUBCOMMAND] [options]`, one argparse subcommand each.
+
+serve (the default)        migrate and seed unless told not to, then serve
+migrate                    apply pending migrations and exit
+seed                       write the catalogue file into the database and exit
+backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
+create-api-key             --name NAME [--scope jobs:write ...]; the key is the last line
+revoke-api-key / list-api-keys
+purge-idempotency-keys     [--older-than-hours 24]
+export-schema              [--output schema.graphql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import uvicorn
+
+from api.app import create_app
+from api.wiring import database_url_for, invalidate_shared_cache, prepare_database
+from config import ROOT, ConfigError, Settings
+from domain.catalogue import load_catalogue
+from domain.errors import CatalogueError
+from ops import commands
+from ops.backfill import run_backfill_command
+from schema import schema
+
+log = logging.getLogger("jobwizard")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="server.py", description="Job-posting wizard GraphQL API")
+    # `python server.py --no-migrate` serves too: serve is the default subcommand. The serve
+    # subcommand's copy leaves the value alone when not given (SUPPRESS), so either place works.
+    no_migrate_help = "do not migrate or seed before serving"
+    root.add_argument("--no-migrate", action="store_true", help=no_migrate_help)
+    sub = root.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    serve = sub.add_parser("serve", help="serve the API (the default)")
+    serve.add_argument(
+        "--no-migrate", action="store_true", default=argparse.SUPPRESS, help=no_migrate_help
+    )
+    sub.add_parser("migrate", help="apply pending migrations")
+    sub.add_parser("seed", help="write the catalogue file into the database")
+    backfill = sub.add_parser("backfill", help="fill the UUIDs of slug-only jobs")
+    backfill.add_argument(
+        "--batch-size",
+        type=int,
+        default=50_000,
+        help="jobs per batch, each one transaction of about a second "
+        "(fewer batches mean fewer passes counting what is left; see bench/backfill.py)",
+    )
+    create = sub.add_parser("create-api-key", help="issue an API key (printed once)")
+    create.add_argument("--name", help="who the key is for")
+    create.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    revoke = sub.add_parser("revoke-api-key", help="revoke a key by id")
+    revoke.add_argument("--id", help="the key's id (see list-api-keys)")
+    sub.add_parser("list-api-keys", help="list keys with their scopes and last use")
+    purge = sub.add_parser("purge-idempotency-keys", help="delete old idempotency keys")
+    purge.add_argument("--older-than-hours", type=float, default=24.0)
+    export = sub.add_parser("export-schema", help="write the SDL")
+    export.add_argument("--output", default=str(ROOT / "schema.graphql"))
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "export-schema":
+        return commands.export_schema(schema.as_str(), args.output)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if getattr(args, "no_migrate", False):
+        settings = settings.replace(migrate_on_start=False, seed_on_start=False)
+    try:
+        database_url, _embedded = database_url_for(settings)
+        if command == "serve":
+            load_catalogue(settings.catalogue_path)  # a broken catalogue stops us before serving
+            serve(settings, database_url)
+            return 0
+        if command == "migrate":
+            asyncio.run(commands.migrate(database_url))
+            return 0
+        if command == "backfill":
+            return run_backfill_command(database_url, batch_size=args.batch_size)
+        if command == "seed":
+            catalogue = load_catalogue(settings.catalogue_path)
+            asyncio.run(commands.seed(database_url, catalogue, settings))
+            return 0
+        return asyncio.run(_operator(command, args, database_url))
+    except CatalogueError as exc:
+        print(f"Catalogue error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _operator(command: str, args: argparse.Namespace, database_url: str) -> int:
+    if command == "create-api-key":
+        return await commands.create_api_key(database_url, name=args.name, scopes=args.scope)
+    if command == "revoke-api-key":
+        return await commands.revoke(database_url, key_id=args.id)
+    if command == "list-api-keys":
+        return await commands.list_keys(database_url)
+    return await commands.purge_idempotency_keys(
+        database_url, older_than_hours=args.older_than_hours
+    )
+
+
+def serve(settings: Settings, database_url: str) -> None:
+    # uvloop and httptools are what uvicorn's "auto" picks when installed (uvicorn[standard]).
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+    }
+    log.info(
+        "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
+        settings.host,
+        settings.port,
+        settings.workers,
+        "" if settings.workers == 1 else "s",
+    )
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, database_url=database_url), **options)
+        return
+    # Worker processes import the app by name and build it from the environment: migrate and
+    # seed once here, then hand them the database and tell them not to do it again.
+    asyncio.run(_prepare(database_url, settings))
+    os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
+    uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
+
+
+async def _prepare(database_url: str, settings: Settings) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        seeded = await prepare_database(conn, settings, load_catalogue(settings.catalogue_path))
+    finally:
+        await conn.close()
+    # The workers' in-process caches start empty; only the shared level can be stale.
+    if seeded is not None and seeded.touched and settings.redis_url:
+        await invalidate_shared_cache(settings, seeded.touched)
