@@ -10,6 +10,7 @@ from config import Settings
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
+from monitoring.live import LiveMonitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,12 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Live stats and alerts for subscriptions (and the alert history), shared by the process.
+    live: LiveMonitor | None = None
+
+    def require_live(self) -> LiveMonitor:
+        assert self.live is not None, "the lifespan starts the live monitor"
+        return self.live
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

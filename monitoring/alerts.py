@@ -7,8 +7,10 @@ decided it: the alert history stores the changes between verdicts (`AlertEvaluat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
+from config import Settings
 from db.analytics import AlertEvaluation, LookupStatsRow
 
 
@@ -34,6 +36,14 @@ class AlertThresholds:
     max_fallback_rate: float = 0.2  # fallback rate above this -> warning
 
 
+def alert_thresholds(settings: Settings) -> AlertThresholds:
+    return AlertThresholds(
+        slow_lookup_ms=settings.alert_slow_lookup_ms,
+        min_success_rate=settings.alert_min_success_rate,
+        max_fallback_rate=settings.alert_max_fallback_rate,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FiredAlert:
     name: str
@@ -41,6 +51,11 @@ class FiredAlert:
     message: str
     value: float | None
     threshold: float | None
+    # From the alert history, where it is known: since when it fires, and what operators did.
+    since: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledgement_note: str | None = None
+    silenced_until: datetime | None = None
 
 
 def evaluate_rules(

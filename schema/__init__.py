@@ -12,6 +12,7 @@ from schema.errors import ErrorCodes, log_errors
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 class AppSchema(Schema):
@@ -32,6 +33,7 @@ def build_schema(document_cache: DocumentCache | None = None) -> Schema:
     return AppSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # RequestLimits sets the parse options and validation rules the cache then applies.
         extensions=[
             RequestLimits,
