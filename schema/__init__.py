@@ -5,10 +5,11 @@ from __future__ import annotations
 from graphql.error import GraphQLError
 from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from monitoring.graphql import OperationMetrics
 from schema.document_cache import DocumentCache, DocumentCacheExtension
-from schema.errors import ErrorCodes, log_errors
+from schema.errors import ErrorCodes, coded, log_errors, request_id_of
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
 from schema.query import Query
@@ -21,6 +22,12 @@ class AppSchema(Schema):
     ) -> None:
         # Strawberry logs every error with a stack trace; client mistakes are not incidents.
         log_errors(errors, execution_context)
+        # A subscription's results bypass ErrorCodes (whose hook wraps the whole stream): code
+        # them here, in place, as each result is made.
+        if execution_context is not None and (
+            execution_context.operation_type is OperationType.SUBSCRIPTION
+        ):
+            errors[:] = [coded(error, request_id_of(execution_context)) for error in errors]
 
 
 # Distinct documents kept parsed and validated. Clients send a handful of fixed documents with

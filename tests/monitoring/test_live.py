@@ -1,0 +1,89 @@
+"""The live topics behind the subscriptions: one computation per interval for every subscriber,
+and a slow subscriber that only ever misses values, never holds anyone up."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+
+from domain.errors import BadUserInputError
+from monitoring.alerts import AlertThresholds
+from monitoring.live import MAX_LIVE_WINDOWS, LiveMonitor, Topic
+
+
+def counting_topic(interval: float = 0.05) -> Topic[int]:
+    counter = itertools.count(1)
+
+    async def compute() -> int:
+        return next(counter)
+
+    return Topic("test", compute, interval)
+
+
+async def take(stream: AsyncIterator[int], n: int) -> list[int]:
+    values = []
+    async for value in stream:
+        values.append(value)
+        if len(values) == n:
+            break
+    return values
+
+
+async def test_one_computation_per_interval_whatever_the_number_of_subscribers() -> None:
+    topic = counting_topic()
+    streams = [topic.subscribe() for _ in range(200)]
+    results = await asyncio.gather(*(take(stream, 5) for stream in streams))
+    for values in results:
+        assert values == sorted(values)
+        assert len(values) == 5
+    # 200 subscribers x 5 values, from a handful of computations shared by all of them.
+    assert topic.computations <= 8
+    for stream in streams:
+        await stream.aclose()  # type: ignore[attr-defined]
+    await asyncio.sleep(0)
+    assert topic.subscribers == 0
+
+
+async def test_a_slow_subscriber_gets_the_latest_value_and_holds_up_nobody() -> None:
+    topic = counting_topic(0.02)
+    slow = topic.subscribe()
+    first = await anext(slow)  # then it stops reading for a while
+    fast_values = await take(topic.subscribe(), 10)
+    assert len(fast_values) == 10
+    latest = await anext(slow)
+    # It missed the values in between, not the newest one; nothing piled up for it.
+    assert latest >= fast_values[-1]
+    assert latest > first + 1
+    await slow.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_topic_stops_computing_when_its_last_subscriber_leaves() -> None:
+    topic = counting_topic(0.01)
+    stream = topic.subscribe()
+    await take(stream, 3)
+    await stream.aclose()  # type: ignore[attr-defined]
+    done = topic.computations
+    await asyncio.sleep(0.1)
+    assert topic.computations == done
+
+
+async def test_the_number_of_watched_windows_is_bounded() -> None:
+    live = LiveMonitor(
+        None,  # type: ignore[arg-type]  # never queried here
+        lambda: "closed",
+        AlertThresholds(),
+        alert_window_minutes=5,
+    )
+    streams = []
+    for window in range(1, MAX_LIVE_WINDOWS + 1):
+        topic = live.stats(window)
+        streams.append(topic)
+        topic._subscribers.add(object())  # type: ignore[arg-type]  # watched
+    with pytest.raises(BadUserInputError):
+        live.stats(MAX_LIVE_WINDOWS + 1)
+    assert live.stats(1) is streams[0]  # a watched window is shared, not a new one
+    streams[0]._subscribers.clear()
+    live.stats(MAX_LIVE_WINDOWS + 1)  # an unwatched one made room
