@@ -148,11 +148,17 @@ class Topic(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class AlertSnapshot:
-    """The alerts that fire now (silenced ones included, marked) and whether any alert that is
-    not silenced started or stopped firing in the evaluation that made this snapshot."""
+    """The alerts that fire now (silenced ones included, marked); whether this evaluation
+    stored a transition; and the state subscribers are told about when it changes.
+
+    `state` is compared between snapshots of this process rather than trusting this process's
+    own transitions: with several workers, the one that stores a transition is not the one
+    every subscriber is connected to. A silenced alert's firing and resolving leave `state`
+    alone (it does not push); acknowledging or silencing changes it."""
 
     alerts: tuple[FiredAlert, ...]
     changed: bool
+    state: frozenset[tuple[str, ...]]
 
 
 class LiveMonitor:
@@ -178,7 +184,7 @@ class LiveMonitor:
             self.evaluate_alerts,
             interval,
             always=True,
-            publish=lambda old, new: old is None or new.changed,
+            publish=lambda old, new: old is None or old.state != new.state,
         )
 
     def start(self) -> None:
@@ -242,5 +248,13 @@ class LiveMonitor:
                 )
             fired.append(alert)
         silenced = {name for name, row in overview.items() if row.silenced_until is not None}
+        state = frozenset(
+            [("silenced", name) for name in silenced]
+            + [
+                ("firing", a.name, a.severity.value, str(a.acknowledged_at is not None))
+                for a in fired
+                if a.name not in silenced
+            ]
+        )
         changed = any(event.name not in silenced for event in transitions)
-        return AlertSnapshot(tuple(fired), changed)
+        return AlertSnapshot(tuple(fired), changed, state)

@@ -67,7 +67,7 @@ async def alerts(info: Info) -> list[FiredAlert]:
     live = info.context.app.require_live()
     snapshot = await live.evaluate_alerts()
     if snapshot.changed:
-        live.alerts.refresh(push=True)
+        live.alerts.refresh()  # its subscribers hear of it now, not at the next tick
     return list(snapshot.alerts)
 
 
@@ -187,7 +187,7 @@ async def acknowledge_alert(info: Info, name: str, note: str = "") -> Acknowledg
         covered = await analytics.acknowledge_alert(
             app.pool, name=name, note=note, api_key_id=str(caller.id)
         )
-    app.require_live().alerts.refresh(push=True)
+    app.require_live().alerts.refresh()
     return Acknowledgement(name=name, note=note, covers_firing=covered is not None)
 
 
@@ -206,5 +206,5 @@ async def silence_alert(info: Info, name: str, until: datetime, note: str = "") 
         stored = await analytics.silence_alert(
             app.pool, name=name, until=until, note=note, api_key_id=str(caller.id)
         )
-    app.require_live().alerts.refresh(push=True)
+    app.require_live().alerts.refresh()
     return Silence(name=name, until=stored, note=note)

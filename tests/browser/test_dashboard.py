@@ -13,6 +13,7 @@ import httpx
 from playwright.async_api import Route, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
+from tests.support.keys import issue_api_key
 
 # A lookup that takes 500 ms and fails: 40 of them push the hour's success rate under 90 %
 # (CRITICAL) and its average latency over 100 ms (WARNING) at the default thresholds.
@@ -166,3 +167,67 @@ async def test_axis_labels_stay_distinct_and_readable_for_small_values(
         assert values[-1] >= top
         assert values[-1] <= 4 * top  # the axis fits the data rather than 0..1
     await open_page.screenshot("dashboard-small-values")
+
+
+async def test_the_dashboard_is_pushed_live_over_a_websocket(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    updated = page.locator("#updated")
+    await expect(updated).to_have_attribute("data-mode", "live", timeout=10_000)
+    await expect(updated).to_contain_text("live")
+    # New lookups reach the tiles by a push, well before the 30 s poll of live mode.
+    before = await page.locator("#tiles .tile .value").first.inner_text()
+    await _record_slow_failed_lookups(live_server)
+    await expect(page.locator("#tiles .tile .value").first).not_to_have_text(before, timeout=8_000)
+    assert log.page_errors == []
+    assert log.console_errors == []
+
+
+async def test_without_websockets_the_dashboard_polls(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    # A proxy or browser that blocks WebSockets, as far as the page can tell.
+    await page.add_init_script("window.WebSocket = undefined;")
+    await page.goto(f"{live_server.url}/dashboard")
+    updated = page.locator("#updated")
+    await expect(updated).to_have_attribute("data-mode", "polling")
+    await expect(updated).to_contain_text("polling every 5 s")
+    stamp = await updated.inner_text()
+    await expect(updated).not_to_have_text(stamp, timeout=12_000)
+    await expect(page.locator("#chart-latency")).to_be_visible()
+    assert log.page_errors == []
+
+
+async def test_an_ops_key_acknowledges_and_silences_alerts_from_the_dashboard(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    conn = await asyncpg.connect(live_server.database_url)
+    try:
+        key = await issue_api_key(conn, name="on call", scopes=["ops:write"])
+    finally:
+        await conn.close()
+    await _record_slow_failed_lookups(live_server)
+
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    alert = page.locator('#alerts li[data-name="low_success_rate"]')
+    await expect(alert).to_be_visible(timeout=10_000)
+    await expect(alert.locator("button")).to_have_count(0)  # no key, no actions
+    await expect(page.locator("#history li.FIRING").first).to_be_visible(timeout=10_000)
+
+    await page.fill("#api-key", key.key)
+    await page.click("#key-form button[type=submit]")
+    await page.fill("#alert-note", "looking at the database")
+    await alert.locator("button.acknowledge").click()
+    await expect(alert.locator(".mark.acknowledged")).to_contain_text(
+        "looking at the database", timeout=10_000
+    )
+    await alert.locator("button.silence").click()
+    await expect(alert.locator(".mark.silenced")).to_be_visible(timeout=10_000)
+    await expect(alert).to_be_visible()  # silenced alerts still show, marked
+    await open_page.screenshot("dashboard-alert-management")
+    assert log.page_errors == []
+    assert log.console_errors == []

@@ -7,11 +7,13 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from domain.errors import BadUserInputError
 from monitoring.alerts import AlertThresholds
 from monitoring.live import MAX_LIVE_WINDOWS, LiveMonitor, Topic
+from tests.support.events import insert_events
 
 
 def counting_topic(interval: float = 0.05) -> Topic[int]:
@@ -87,3 +89,29 @@ async def test_the_number_of_watched_windows_is_bounded() -> None:
     assert live.stats(1) is streams[0]  # a watched window is shared, not a new one
     streams[0]._subscribers.clear()
     live.stats(MAX_LIVE_WINDOWS + 1)  # an unwatched one made room
+
+
+async def test_every_worker_pushes_a_change_whichever_stored_it(migrated_url: str) -> None:
+    """Two processes' monitors on one database: the one whose evaluation did not store the
+    firing (the other got there first) still pushes it to its own subscribers."""
+    pools = [await asyncpg.create_pool(migrated_url, min_size=1, max_size=1) for _ in range(2)]
+    monitors = [
+        LiveMonitor(pool, lambda: "closed", AlertThresholds(), alert_window_minutes=5, interval=0.1)
+        for pool in pools
+    ]
+    try:
+        stream = monitors[1].alerts.subscribe()
+        assert (await anext(stream)).alerts == ()
+        await insert_events(migrated_url, [250.0] * 5)
+        stored = await monitors[0].evaluate_alerts()  # this one stores the transition
+        assert stored.changed
+        async with asyncio.timeout(5):
+            pushed = await anext(stream)
+        assert [a.name for a in pushed.alerts] == ["slow_lookups"]
+        assert not pushed.changed  # monitors[1] stored nothing, and pushed all the same
+        await stream.aclose()  # type: ignore[attr-defined]
+    finally:
+        for monitor in monitors:
+            await monitor.close()
+        for pool in pools:
+            await pool.close()
