@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Generic, TypeVar
@@ -100,7 +100,7 @@ class Topic(Generic[T]):
         self._force = self._force or push
         self._wake.set()
 
-    async def subscribe(self) -> AsyncIterator[T]:
+    async def subscribe(self) -> AsyncGenerator[T]:
         box: Mailbox[T] = Mailbox()
         self._subscribers.add(box)
         if self._latest is not None:
@@ -215,17 +215,16 @@ class LiveMonitor:
             self._stats[window_minutes] = topic
         return topic
 
-    async def evaluate_alerts(self) -> AlertSnapshot:
+    async def evaluate_alerts(self, pool: asyncpg.Pool | None = None) -> AlertSnapshot:
         """Evaluate every rule now, store the transitions, and read back the alerts that fire
-        with their acknowledgement and silence."""
-        stats = await analytics.fetch_lookup_stats(
-            self._pool, window=timedelta(minutes=self._alert_window)
-        )
+        with their acknowledgement and silence; on `pool` (a request's), else the monitor's."""
+        db = self._pool if pool is None else pool
+        stats = await analytics.fetch_lookup_stats(db, window=timedelta(minutes=self._alert_window))
         verdicts = evaluate_rules(
             stats, self._breaker_state(), self._thresholds, self._alert_window
         )
-        transitions = await analytics.record_alert_evaluation(self._pool, verdicts)
-        overview = {row.name: row for row in await analytics.fetch_alert_overview(self._pool)}
+        transitions = await analytics.record_alert_evaluation(db, verdicts)
+        overview = {row.name: row for row in await analytics.fetch_alert_overview(db)}
         fired = []
         for verdict in verdicts:
             if not verdict.firing:

@@ -64,8 +64,9 @@ async def lookup_timeline(
 async def alerts(info: Info) -> list[FiredAlert]:
     """Evaluated now (and the changes stored in the alert history, which pushes them to
     `alertsChanged` subscribers), with their acknowledgement and silence."""
-    live = info.context.app.require_live()
-    snapshot = await live.evaluate_alerts()
+    app = info.context.app
+    live = app.require_live()
+    snapshot = await live.evaluate_alerts(app.pool)
     if snapshot.changed:
         live.alerts.refresh()  # its subscribers hear of it now, not at the next tick
     return list(snapshot.alerts)
@@ -79,15 +80,18 @@ async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerato
     interval in this process for every subscriber of the same window."""
     _window(window_minutes)
     topic = info.context.app.require_live().stats(window_minutes)
-    async for row in topic.subscribe():
-        yield WindowStats(window_minutes, row)
+    # Closed with the subscription, so that the topic forgets this subscriber at once.
+    async with contextlib.aclosing(topic.subscribe()) as stream:
+        async for row in stream:
+            yield WindowStats(window_minutes, row)
 
 
 async def alerts_changed(info: Info) -> AsyncGenerator[list[FiredAlert]]:
     """The alerts that fire now, then again whenever one that is not silenced fires or
     resolves (or an operator acknowledges or silences one in this process)."""
-    async for snapshot in info.context.app.require_live().alerts.subscribe():
-        yield list(snapshot.alerts)
+    async with contextlib.aclosing(info.context.app.require_live().alerts.subscribe()) as stream:
+        async for snapshot in stream:
+            yield list(snapshot.alerts)
 
 
 # --- alert history and management ---------------------------------------------------------------

@@ -24,10 +24,17 @@ class AppSchema(Schema):
         log_errors(errors, execution_context)
         # A subscription's results bypass ErrorCodes (whose hook wraps the whole stream): code
         # them here, in place, as each result is made.
-        if execution_context is not None and (
-            execution_context.operation_type is OperationType.SUBSCRIPTION
-        ):
+        if _is_subscription(execution_context):
             errors[:] = [coded(error, request_id_of(execution_context)) for error in errors]
+
+
+def _is_subscription(execution_context: ExecutionContext | None) -> bool:
+    if execution_context is None or execution_context.graphql_document is None:
+        return False  # nothing parsed: not a subscription's result
+    try:
+        return execution_context.operation_type is OperationType.SUBSCRIPTION
+    except RuntimeError:  # no operation of that name in the document
+        return False
 
 
 # Distinct documents kept parsed and validated. Clients send a handful of fixed documents with
