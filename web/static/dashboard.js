@@ -30,13 +30,13 @@ const DASHBOARD_QUERY = `
     silencedUntil
   }`;
 
-const LIVE_STATS = `
+const STATS_SUBSCRIPTION = `
   subscription LiveStats($window: Int!) {
     lookupStatsUpdated(windowMinutes: $window) {
       windowMinutes total avgLatencyMs p95LatencyMs successRate fallbackRate cacheHitRate
     }
   }`;
-const LIVE_ALERTS = `
+const ALERTS_SUBSCRIPTION = `
   subscription LiveAlerts {
     alertsChanged {
       name severity message value threshold since acknowledged acknowledgementNote silenced
@@ -46,10 +46,10 @@ const LIVE_ALERTS = `
 const HISTORY_QUERY = `
   query AlertHistory { alertHistory(first: 20) {
     events { id name state severity value threshold createdAt } } }`;
-const ACKNOWLEDGE = `
+const ACKNOWLEDGE_MUTATION = `
   mutation Acknowledge($name: String!, $note: String!) {
     acknowledgeAlert(name: $name, note: $note) { name coversFiring } }`;
-const SILENCE = `
+const SILENCE_MUTATION = `
   mutation Silence($name: String!, $until: DateTime!, $note: String!) {
     silenceAlert(name: $name, until: $until, note: $note) { name until } }`;
 
@@ -178,8 +178,8 @@ async function manageAlert(action, name, button) {
   const note = $('alert-note').value;
   const body =
     action === 'acknowledge'
-      ? await graphql(ACKNOWLEDGE, { name, note })
-      : await graphql(SILENCE, { name, note, until: new Date(Date.now() + 3600000).toISOString() });
+      ? await graphql(ACKNOWLEDGE_MUTATION, { name, note })
+      : await graphql(SILENCE_MUTATION, { name, note, until: new Date(Date.now() + 3600000).toISOString() });
   if (body.errors && body.errors.length) {
     $('ops-status').textContent = `${name}: ${body.errors[0].message}`;
     button.disabled = false;
@@ -264,8 +264,8 @@ function connectLive() {
       clearTimeout(ackTimer);
       liveState.connected = true;
       liveState.attempts = 0;
-      send({ id: 'stats', type: 'subscribe', payload: { query: LIVE_STATS, variables: { window: WINDOW_MINUTES } } });
-      send({ id: 'alerts', type: 'subscribe', payload: { query: LIVE_ALERTS } });
+      send({ id: 'stats', type: 'subscribe', payload: { query: STATS_SUBSCRIPTION, variables: { window: WINDOW_MINUTES } } });
+      send({ id: 'alerts', type: 'subscribe', payload: { query: ALERTS_SUBSCRIPTION } });
       showUpdated();
     } else if (message.type === 'ping') {
       send({ type: 'pong' });
