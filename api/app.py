@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
@@ -19,13 +20,24 @@ from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.state import HttpState
+from api.suggestions import SuggestionRefresher
+from api.uploads import UploadService, media, upload
 from api.view import GraphQLView
 from api.web import web_routes
-from api.wiring import create_lookup, database_url_for, prepare_database, start_lookup
+from api.wiring import (
+    create_lookup,
+    create_search,
+    database_url_for,
+    prepare_database,
+    purge_uploads_periodically,
+    start_lookup,
+)
 from config import Settings
 from context.state import AppState
 from db.analytics import create_events_pool
+from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger, create_pool
+from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.lookup import LookupObserver
 from monitoring import metrics as prometheus_metrics
@@ -70,9 +82,16 @@ def create_app(
         pool = await open_pool(database_url)
         events: LookupEventBuffer | None = None
         read_pool: asyncpg.Pool | None = None
+        purge: asyncio.Task[None] | None = None
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
+            media_store = PostgresMediaStore(pool)
+            media_url_secret = UrlSigningSecret(pool)
+            if settings.upload_purge:
+                purge = asyncio.create_task(
+                    purge_uploads_periodically(pool, media_store, settings.upload_purge_interval)
+                )
             if settings.database_read_url:
                 # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
                 read_pool = await open_pool(settings.database_read_url)
@@ -98,9 +117,13 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
+            search = create_search(settings, catalogue)
+            refresher = SuggestionRefresher(pool, settings)
             live: LiveMonitor | None = None
             live_pool: asyncpg.Pool | None = None
             try:
+                search.start()
+                refresher.start()
                 # A connection of its own, as the event writer has: live updates and alert
                 # evaluation never take one a request is waiting for.
                 live_pool = await create_events_pool(
@@ -128,15 +151,23 @@ def create_app(
                         lookup=lookup,
                         events=events,
                         read_pool=read_pool,
+                        search=search,
+                        media_store=media_store,
+                        media_url_secret=media_url_secret,
                         live=live,
                     ),
                     "http_state": HttpState(
                         settings=settings,
                         persisted_queries=persisted_queries,
                         lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
+                        uploads=UploadService.from_settings(
+                            settings, media_store, media_url_secret
+                        ),
                     ),
                 }
             finally:
+                await refresher.close()
+                await search.close()
                 if live is not None:
                     await live.close()
                 if live_pool is not None:
@@ -144,6 +175,10 @@ def create_app(
                 await persisted_queries.close()
                 await lookup.close()
         finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
             if events is not None:
                 await events.close()  # graceful shutdown writes what is still buffered
             if read_pool is not None:
@@ -165,6 +200,9 @@ def create_app(
             WebSocketRoute("/graphql", view),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/uploads", upload, methods=["POST"]),
+            Route("/media/{id}", media, methods=["GET"]),
+            Route("/media/{id}/thumb", media, methods=["GET"]),
             *web_routes(),
         ],
         lifespan=lifespan,

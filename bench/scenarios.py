@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
 GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false
@@ -115,7 +115,13 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
                 OURS: body(
                     "mutation Publish($input: PublishJobInput!) "
                     "{ publishJob(input: $input) { job { id microUuid status } } }",
-                    {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+                    {
+                        "input": {
+                            "microId": "wall-painting",
+                            "answers": WALL_PAINTING_ANSWERS,
+                            "location": EXAMPLE_LOCATION,
+                        }
+                    },
                     "Publish",
                 ),
             },

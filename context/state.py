@@ -7,10 +7,13 @@ from dataclasses import dataclass
 import asyncpg
 
 from config import Settings
+from db.media_store import MediaStore
+from db.uploads import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
 from monitoring.live import LiveMonitor
+from search import LiveSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,11 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Service search (searchServices); None only where an app is assembled without it.
+    search: LiveSearch | None = None
+    # Where photos' bytes live, and the secret their URLs are signed with (one per database).
+    media_store: MediaStore | None = None
+    media_url_secret: UrlSigningSecret | None = None
     # Live stats and alerts for subscriptions (and the alert history), shared by the process.
     live: LiveMonitor | None = None
 

@@ -7,6 +7,8 @@ backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, w
 create-api-key             --name NAME [--scope jobs:write ...]; the key is the last line
 revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
+refresh-suggestions        [--full]: rebuild the related and popular services rollups
+purge-uploads              delete uploads no job took within 24 h, with their bytes
 export-schema              [--output schema.graphql]
 """
 
@@ -64,6 +66,15 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list-api-keys", help="list keys with their scopes and last use")
     purge = sub.add_parser("purge-idempotency-keys", help="delete old idempotency keys")
     purge.add_argument("--older-than-hours", type=float, default=24.0)
+    refresh = sub.add_parser(
+        "refresh-suggestions", help="rebuild the related and popular services rollups"
+    )
+    refresh.add_argument(
+        "--full",
+        action="store_true",
+        help="recount popularity for the whole year, not just since the last refresh",
+    )
+    sub.add_parser("purge-uploads", help="delete uploads unattached for 24 h")
     export = sub.add_parser("export-schema", help="write the SDL")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))
     return root
@@ -95,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "backfill":
             return run_backfill_command(database_url, batch_size=args.batch_size)
+        if command == "refresh-suggestions":
+            return asyncio.run(commands.refresh_suggestions(database_url, settings, full=args.full))
         if command == "seed":
             catalogue = load_catalogue(settings.catalogue_path)
             asyncio.run(commands.seed(database_url, catalogue, settings))
@@ -112,6 +125,8 @@ async def _operator(command: str, args: argparse.Namespace, database_url: str) -
         return await commands.revoke(database_url, key_id=args.id)
     if command == "list-api-keys":
         return await commands.list_keys(database_url)
+    if command == "purge-uploads":
+        return await commands.purge_uploads(database_url)
     return await commands.purge_idempotency_keys(
         database_url, older_than_hours=args.older_than_hours
     )

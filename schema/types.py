@@ -37,6 +37,22 @@ class QuestionOption:
 
 
 @strawberry.type
+class ShowIf:
+    question_id: str = strawberry.field(description="An earlier question of the same service.")
+    values: list[str] = strawberry.field(
+        graphql_type=list[str],
+        description='Answers that show the question; yes/no answers as "true" and "false".',
+    )
+
+
+@strawberry.type(description="One page of the wizard: its title and its questions' ids, in order.")
+class WizardStep:
+    id: str
+    title: str
+    question_ids: list[str] = strawberry.field(graphql_type=list[str])
+
+
+@strawberry.type
 class Question:
     id: str = strawberry.field(description="The key of this question in `answers`.")
     label: str
@@ -52,6 +68,16 @@ class Question:
         description="The shared block (property, access, timing, budget) it belongs to; "
         "null for a question specific to the trade."
     )
+    show_if: list[ShowIf] | None = strawberry.field(
+        graphql_type=list[ShowIf] | None,
+        description="Asked only when every condition holds (empty: always asked). A hidden "
+        "question must not be answered, and is not required.",
+    )
+    allow_not_sure: bool = strawberry.field(
+        description='The answer "not_sure" is accepted in place of a value, whatever the type.'
+    )
+    help: str | None = strawberry.field(description="One sentence to show under the label.")
+    placeholder: str | None
 
 
 @strawberry.type
@@ -91,12 +117,41 @@ class WizardQuestions:
         description="Null only when the lookup degraded or the catalogue row does not exist yet."
     )
     name: str
+    description: str | None = strawberry.field(description="What the service covers.")
     questions: list[Question] = strawberry.field(graphql_type=list[Question])
+    steps: list[WizardStep] = strawberry.field(
+        graphql_type=list[WizardStep],
+        description="The questions grouped into pages, in order; every question is in one.",
+    )
     degraded: bool = strawberry.field(
         default=False,
         description="True when the UUID lookup was unavailable (database failing): the "
         "questions are served as usual and microUuid is null; publishJob still accepts the job.",
     )
+
+
+@strawberry.type
+class JobLocation:
+    postcode: str = strawberry.field(description="Normalised: `SW1A 1AA`.")
+    district: str = strawberry.field(description="The outward code: `SW1A`.")
+    area: str = strawberry.field(description="The postcode area: `SW`.")
+    address_line: str | None = strawberry.field(
+        description="Only for the publishing key or a key with jobs:read; null otherwise."
+    )
+
+
+@strawberry.type
+class JobPhoto:
+    id: strawberry.ID
+    url: str = strawberry.field(
+        description="The photo (at most 2048 px on its longer side), as a signed URL that "
+        "expires: a browser can show it without an API key."
+    )
+    thumbnail_url: str = strawberry.field(
+        description="Its thumbnail (at most 320 px on its longer side), signed the same way."
+    )
+    width: int
+    height: int
 
 
 @strawberry.type
@@ -112,6 +167,16 @@ class Job:
 
     micro_service: MicroServiceRecord | None = strawberry.field(
         resolver=jobs.micro_service_of, graphql_type=MicroService | None
+    )
+    location: jobs.JobLocation | None = strawberry.field(
+        resolver=jobs.location_of,
+        graphql_type=JobLocation | None,
+        description="Where the job is; null for jobs published before locations.",
+    )
+    photos: list[jobs.JobPhoto] = strawberry.field(
+        resolver=jobs.photos_of,
+        graphql_type=list[JobPhoto],
+        description="The job's photos, in the order they were given.",
     )
 
 

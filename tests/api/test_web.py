@@ -111,7 +111,9 @@ async def test_graphiql_example_operations_run_and_publish_a_job(
     )
     wizard = questions.json()["data"]["wizardQuestions"]
     assert wizard["microId"] == "wall-painting"
-    required = {q["id"] for q in wizard["questions"] if q["required"]}
+    # A question with conditions is required only when they hold; the example's answers hide
+    # every such one.
+    required = {q["id"] for q in wizard["questions"] if q["required"] and not q["showIf"]}
     assert required <= set(variables["input"]["answers"]), "the example skips a required answer"
 
     published = await api.client.post(
@@ -124,6 +126,13 @@ async def test_graphiql_example_operations_run_and_publish_a_job(
     job = body["data"]["publishJob"]["job"]
     assert job["microId"] == "wall-painting"
     assert job["microUuid"] == wizard["microUuid"]
+    assert job["location"] == {
+        "postcode": "SW1A 1AA",
+        "district": "SW1A",
+        "area": "SW",
+        "addressLine": "Flat 2, 10 Downing Street",
+    }
+    assert job["photos"] == []
 
 
 async def test_graphiql_defaults_cannot_close_their_script_element() -> None:

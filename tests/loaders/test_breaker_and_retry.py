@@ -128,8 +128,13 @@ async def test_transient_errors_are_retried_up_to_the_attempt_limit(
         assert rig.lookup.breaker.fail_counter == 3
 
         # The database comes back within the attempts: the lookup succeeds, nobody notices.
+        # It comes back right after the first attempt was refused (a fixed delay could outlast
+        # all three attempts, whose jittered waits may be very short).
+        refused_so_far = pg_proxy.accepted
+
         async def heal() -> None:
-            await asyncio.sleep(0.01)
+            while pg_proxy.accepted == refused_so_far:  # noqa: ASYNC110  # polled counter
+                await asyncio.sleep(0.001)
             await pg_proxy.restore()
 
         healer = asyncio.create_task(heal())
