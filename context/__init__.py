@@ -21,6 +21,8 @@ class Context:
     loaders: Loaders  # fresh for this request only
     request_id: str
     auth: RequestAuth  # the caller's API key, looked up on first use, for this request only
+    # A WebSocket's connection_init payload (where its API key travels); None over HTTP.
+    connection_params: dict[str, object] | None = None
 
 
 Info = strawberry.Info[Context, None]
