@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from db.errors import breaks_connection
+
 QueryLogger = Callable[[Any], None]
 # A connection of our own, or one borrowed from the pool: repositories accept either.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+
+_Result = TypeVar("_Result")
+
+
+def _discard_when_broken(
+    method: Callable[..., Awaitable[_Result]],
+) -> Callable[..., Awaitable[_Result]]:
+    @functools.wraps(method)
+    async def call(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> _Result:
+        try:
+            return await method(self, *args, **kwargs)
+        except Exception as exc:
+            if breaks_connection(exc) and not self.is_closed():
+                # The pool's release would hand this connection to the next request, which
+                # would fail the same way ("another operation is in progress"): close it now,
+                # and the pool opens a fresh one when it needs one.
+                self.terminate()
+            raise
+
+    return call
+
+
+class DiscardingConnection(asyncpg.Connection):
+    """A connection that closes itself when a statement fails in a way that leaves it unusable
+    (socket gone, protocol mid-operation), so that a fault costs one request, not every request
+    that would later borrow the same connection. Every statement a repository runs goes through
+    one of these methods (transactions use `execute`)."""
+
+    execute = _discard_when_broken(asyncpg.Connection.execute)
+    executemany = _discard_when_broken(asyncpg.Connection.executemany)
+    fetch = _discard_when_broken(asyncpg.Connection.fetch)
+    fetchrow = _discard_when_broken(asyncpg.Connection.fetchrow)
+    fetchval = _discard_when_broken(asyncpg.Connection.fetchval)
+    copy_records_to_table = _discard_when_broken(asyncpg.Connection.copy_records_to_table)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -61,6 +99,7 @@ async def create_pool(
         command_timeout=command_timeout,
         init=init,
         reset=keep_session,
+        connection_class=DiscardingConnection,
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool
