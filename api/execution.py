@@ -134,6 +134,10 @@ async def _execute(
         )
         if data is not None:
             observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
+            if registering:
+                # A plan exists only for a document that already ran without error: keep it,
+                # or hash-only requests for it would never stop being misses.
+                await persisted_queries.put(sha256 or "", query)
             return _respond({"data": data}, 200, media_type, sub_response)
     allowed = {OperationType.QUERY}
     if request.method == "POST":

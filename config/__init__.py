@@ -152,6 +152,12 @@ class Settings(BaseSettings):
     persisted_query_max_entries: int = Field(
         10_000, ge=1, le=10**7, description="Bound of the in-process persisted-query store."
     )
+    persisted_query_max_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        le=2**40,
+        description="Bound in bytes of the in-process persisted-query store (document text).",
+    )
     # --- lookup monitoring ---
     lookup_events: bool = Field(
         True, description="Record every slug lookup into `analytics_events`."

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from aiocache.base import BaseCache
-from aiocache.serializers import JsonSerializer
+from aiocache.serializers import BaseSerializer, JsonSerializer
 from cachetools import TLRUCache
 
 from config import Settings, redis_address
@@ -91,14 +91,15 @@ class MemoryLevel:
         self._entries.clear()
 
 
-def redis_level(url: str, timeout: float) -> BaseCache:
-    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it."""
+def redis_level(url: str, timeout: float, serializer: BaseSerializer | None = None) -> BaseCache:
+    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it, every operation
+    bounded by `timeout` seconds."""
     # Imported here: the Redis client is only needed when Redis is configured.
     from aiocache import RedisCache
 
     address = redis_address(url)
     return RedisCache(
-        serializer=JsonSerializer(),
+        serializer=JsonSerializer() if serializer is None else serializer,
         endpoint=address.get("host", "127.0.0.1"),
         port=address.get("port", 6379),
         db=address.get("db", 0),
