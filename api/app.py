@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from api.cors import cors_middleware
@@ -17,6 +18,7 @@ from api.health import health
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.request_id import RequestIdMiddleware
 from api.state import HttpState
 from api.view import GraphQLView
 from api.web import web_routes
@@ -126,13 +128,15 @@ def create_app(
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # Every method reaches the view, so that PUT and friends get a GraphQL-shaped 405
+            # with its code rather than Starlette's plain-text one.
+            Route("/graphql", view),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *web_routes(),
         ],
         lifespan=lifespan,
-        middleware=cors_middleware(settings),
+        middleware=[Middleware(RequestIdMiddleware), *cors_middleware(settings)],
     )
 
 

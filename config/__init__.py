@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         True, description="Upsert the catalogue file into the database at start."
     )
     log_level: str = Field("INFO", description="Python log level.")
+    log_repeat_interval_seconds: float = Field(
+        60.0,
+        ge=0.0,
+        le=86_400.0,
+        description="Identical warnings are logged once per interval, with a count of the "
+        "others (`0` logs every one).",
+    )
     graphiql: bool = Field(
         True, description="Serve the self-hosted GraphiQL to browsers at `GET /graphql`."
     )

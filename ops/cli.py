@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
 from domain.errors import CatalogueError
 from ops import commands
+from monitoring.logs import log_config
 from ops.backfill import run_backfill_command
 from schema import schema
 
@@ -73,9 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.config.dictConfig(_log_config(settings))
     if getattr(args, "no_migrate", False):
         settings = settings.replace(migrate_on_start=False, seed_on_start=False)
     try:
@@ -117,6 +117,8 @@ def serve(settings: Settings, database_url: str) -> None:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        # Every worker process configures its logging from this: one format everywhere.
+        "log_config": _log_config(settings),
     }
     log.info(
         "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
@@ -133,6 +135,10 @@ def serve(settings: Settings, database_url: str) -> None:
     asyncio.run(_prepare(database_url, settings))
     os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
     uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    return log_config(settings.log_level, repeat_interval=settings.log_repeat_interval_seconds)
 
 
 async def _prepare(database_url: str, settings: Settings) -> None:
