@@ -88,6 +88,25 @@ class Settings(BaseSettings):
     cache_max_entries: int = Field(
         10_000, ge=1, le=10**8, description="In-process lookup cache bound (LRU)."
     )
+    cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        le=2**40,
+        description="In-process lookup cache bound in bytes (estimated: key and row text).",
+    )
+    cache_negative_max_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10**8,
+        description="Unknown slugs remembered in-process, in a level of their own that never "
+        "evicts a found micro service.",
+    )
+    cache_negative_max_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        le=2**40,
+        description="Bound in bytes of the unknown-slug level.",
+    )
     cache_negative_ttl_seconds: float = Field(
         60.0, ge=0.001, description="How long an unknown slug is remembered as unknown."
     )

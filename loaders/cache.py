@@ -51,26 +51,64 @@ REDIS_RETRY_AFTER = 5.0
 CachedLookup = MicroServiceRecord | _NotFound
 
 
-class MemoryLevel:
-    """The in-process level: least recently used out at the bound, each entry expiring by its
-    own TTL, with an eviction count for the tests. Values are stored as given: the caller must
-    not mutate them."""
+# What an entry costs beside its text: the key and tuple objects, the cache's own bookkeeping.
+_ENTRY_OVERHEAD_BYTES = 300
 
-    def __init__(self, *, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+
+def entry_bytes(key: str, value: Any) -> int:
+    """An estimate of what keeping `value` under `key` costs: enough to bound memory by what
+    clients send (a long slug costs its length), not an exact accounting."""
+    size = _ENTRY_OVERHEAD_BYTES + len(key)
+    if isinstance(value, MicroServiceRecord):
+        size += sum(
+            len(text)
+            for text in (
+                value.slug,
+                value.name,
+                value.category,
+                value.subcategory,
+                value.description or "",
+            )
+        )
+    return size
+
+
+class MemoryLevel:
+    """An in-process level: least recently used out at the bounds (entries, and bytes as
+    `entry_bytes` counts them), each entry expiring by its own TTL, with an eviction count for
+    the tests. Values are stored as given: the caller must not mutate them."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_bytes: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         level = self
 
-        class _Counting(TLRUCache[str, tuple[Any, float]]):
-            def popitem(self) -> tuple[str, tuple[Any, float]]:
+        class _Counting(TLRUCache[str, tuple[Any, float, int]]):
+            def popitem(self) -> tuple[str, tuple[Any, float, int]]:
                 item = super().popitem()
                 level.evictions += 1
                 return item
 
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.evictions = 0
-        # The TTL travels with its value, so one cache holds both TTL classes.
+        # The TTL and the size travel with the value, so one cache holds both TTL classes and
+        # cachetools can bound the sum of the sizes.
         self._entries = _Counting(
-            maxsize=max_entries, ttu=lambda _key, entry, now: now + entry[1], timer=clock
+            maxsize=max_bytes if max_bytes is not None else max_entries,
+            ttu=lambda _key, entry, now: now + entry[1],
+            timer=clock,
+            getsizeof=(lambda entry: entry[2]) if max_bytes is not None else None,
         )
+
+    @property
+    def bytes(self) -> int:
+        """What the entries cost, as `entry_bytes` estimates it."""
+        return int(sum(entry[2] for entry in self._entries.values()))
 
     def __len__(self) -> int:
         self._entries.expire()
@@ -81,8 +119,14 @@ class MemoryLevel:
         return [None if (entry := entries.get(key)) is None else entry[0] for key in keys]
 
     def set_many(self, pairs: Iterable[tuple[str, Any]], ttl: float) -> None:
+        entries = self._entries
         for key, value in pairs:
-            self._entries[key] = (value, ttl)
+            size = entry_bytes(key, value)
+            if self.max_bytes is not None and size > self.max_bytes:
+                continue  # larger than the whole level: never cached
+            while len(entries) >= self.max_entries and key not in entries:
+                entries.popitem()
+            entries[key] = (value, ttl, size)
 
     def delete(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -149,6 +193,7 @@ class LookupCache:
         local: MemoryLevel,
         redis: BaseCache | None = None,
         *,
+        negative: MemoryLevel | None = None,
         namespace: str,
         ttl: float,
         negative_ttl: float,
@@ -156,6 +201,9 @@ class LookupCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.local = local
+        # Unknown slugs live in a level of their own: anyone can ask for any number of them,
+        # and they must never push out the catalogue's rows (warmed or not).
+        self.negative = negative if negative is not None else MemoryLevel(max_entries=1000)
         self.redis = redis
         self.namespace = namespace
         self.ttl = ttl
@@ -174,8 +222,12 @@ class LookupCache:
             redis_timeout = settings.cache_redis_timeout_ms / 1000.0
         redis = redis_level(settings.redis_url, redis_timeout) if settings.redis_url else None
         return cls(
-            MemoryLevel(max_entries=settings.cache_max_entries),
+            MemoryLevel(max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes),
             redis,
+            negative=MemoryLevel(
+                max_entries=settings.cache_negative_max_entries,
+                max_bytes=settings.cache_negative_max_bytes,
+            ),
             namespace=settings.cache_namespace,
             ttl=settings.cache_ttl_seconds,
             negative_ttl=settings.cache_negative_ttl_seconds,
@@ -194,6 +246,12 @@ class LookupCache:
         keys = [self.key(slug) for slug in slugs]
         values: list[CachedLookup | None] = self.local.peek_many(keys)
         missing = [i for i, value in enumerate(values) if value is None]
+        if missing:
+            for i, value in zip(
+                missing, self.negative.peek_many([keys[i] for i in missing]), strict=True
+            ):
+                values[i] = value
+            missing = [i for i in missing if values[i] is None]
         if not missing or not self._redis_usable():
             return values
         raw = await self._redis_call(self._redis().multi_get([keys[i] for i in missing]))
@@ -235,6 +293,7 @@ class LookupCache:
             return
         for key in keys:
             self.local.delete(key)
+            self.negative.delete(key)
         if self.redis is not None:
             # Always tried (not only when usable): a stale shared entry outlives this process.
             await self._redis_call(self._redis().raw("delete", *keys), force=True)
@@ -263,7 +322,14 @@ class LookupCache:
 
     async def _set_local(self, answers: Mapping[str, CachedLookup]) -> None:
         for group, ttl in self._by_ttl(answers):
-            self.local.set_many([(self.key(s), v) for s, v in group.items()], ttl)
+            pairs = [(self.key(s), v) for s, v in group.items()]
+            # One level per answer: a slug that now exists is no longer unknown, and the other
+            # way round.
+            found = not isinstance(next(iter(group.values())), _NotFound)
+            level, other = (self.local, self.negative) if found else (self.negative, self.local)
+            level.set_many(pairs, ttl)
+            for key, _ in pairs:
+                other.delete(key)
 
     def _redis(self) -> Any:
         assert self.redis is not None

@@ -14,7 +14,7 @@ from db.errors import is_transient
 from db.idempotency import store_job
 from db.records import JobRecord
 from domain.answers import validate_answers
-from domain.catalogue import Catalogue
+from domain.catalogue import Catalogue, shown
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from loaders.dataloaders import MicroServiceLoader
 from loaders.errors import LookupUnavailableError
@@ -46,7 +46,7 @@ async def publish_job(
     if spec is None:
         # The questions come from the catalogue file; without them no answer can be checked.
         raise BadUserInputError(
-            f"Unknown micro service '{draft.slug}'.",
+            f"Unknown micro service '{shown(draft.slug)}'.",
             fields={"microId": "No micro service has this slug."},
         )
     answers = validate_answers(spec, draft.answers)
