@@ -69,6 +69,17 @@ def create_app(
         pool = await open_pool(database_url)
         events: LookupEventBuffer | None = None
         read_pool: asyncpg.Pool | None = None
+        # The monitoring fields scan analytics_events: on a pool of their own, few connections
+        # and a statement timeout, however hard they are asked for, they cannot take the
+        # connections lookups and publishJob need. It connects on first use.
+        ops_pool = await create_pool(
+            database_url,
+            min_size=0,
+            max_size=settings.monitoring_pool_max,
+            command_timeout=settings.db_command_timeout,
+            query_loggers=loggers,
+            statement_timeout_ms=settings.monitoring_statement_timeout_ms,
+        )
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
@@ -107,6 +118,7 @@ def create_app(
                         lookup=lookup,
                         events=events,
                         read_pool=read_pool,
+                        ops_pool=ops_pool,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -122,6 +134,7 @@ def create_app(
                 await events.close()  # graceful shutdown writes what is still buffered
             if read_pool is not None:
                 await read_pool.close()
+            await ops_pool.close()
             await pool.close()
             prometheus_metrics.mark_process_dead(os.getpid())
 

@@ -15,6 +15,7 @@ from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
 from loaders.dataloaders import Loaders
 
+
 class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HTTP goes through our GraphQL-over-HTTP handler (protocol: api/protocol.py; APQ,

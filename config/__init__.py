@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     max_list_length: int = Field(
         500, ge=1, le=1_000_000, description="Items in one list argument, e.g. `slugs`."
     )
+    max_mutations: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Mutation fields (e.g. aliased `publishJob`) in one request.",
+    )
     introspection: bool = Field(
         True, description="`false` refuses `__schema` / `__type`; GraphiQL needs it on."
     )
@@ -199,6 +205,26 @@ class Settings(BaseSettings):
     )
     event_flush_batch: int = Field(
         500, ge=1, le=100_000, description="Events per write (one `COPY`)."
+    )
+    monitoring_max_cost: int = Field(
+        20_160,
+        ge=1,
+        le=10**9,
+        description="Budget of one request's monitoring fields, in window-minutes summed over "
+        "every field and alias (`QUERY_TOO_COSTLY` above).",
+    )
+    monitoring_pool_max: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Connections of the monitoring fields' own pool: however they are asked "
+        "for, they never take more than this from PostgreSQL.",
+    )
+    monitoring_statement_timeout_ms: int = Field(
+        5000,
+        ge=100,
+        le=600_000,
+        description="PostgreSQL `statement_timeout` of the monitoring pool's connections.",
     )
     alert_window_minutes: int = Field(
         5, ge=1, le=10_080, description="The window the `alerts` query evaluates."

@@ -21,6 +21,12 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # The monitoring fields' own small pool, with its own statement timeout; `pool` when None.
+    ops_pool: asyncpg.Pool | None = None
+
+    @property
+    def monitoring_pool(self) -> asyncpg.Pool:
+        return self.pool if self.ops_pool is None else self.ops_pool
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

@@ -83,6 +83,7 @@ async def create_pool(
     max_size: int = 10,
     command_timeout: float = 10.0,
     query_loggers: Sequence[QueryLogger] = (),
+    statement_timeout_ms: int | None = None,
 ) -> asyncpg.Pool:
     """Open a pool whose connections decode jsonb and report each statement to `query_loggers`
     (asyncpg's query logger: metrics per statement, and the tests' statement counts)."""
@@ -100,6 +101,10 @@ async def create_pool(
         init=init,
         reset=keep_session,
         connection_class=DiscardingConnection,
+        # Set at connect time (a startup parameter), not by a SET on the session.
+        server_settings=(
+            {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else None
+        ),
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool

@@ -19,7 +19,8 @@ from domain.errors import ForbiddenError, UnauthenticatedError
 KEY_PREFIX = "jw_"  # makes a leaked key recognisable to secret scanners
 JOBS_WRITE = "jobs:write"
 JOBS_READ = "jobs:read"
-SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ})
+OPS_READ = "ops:read"  # the monitoring fields: lookup stats, timeline, alerts
+SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_READ})
 
 
 def generate_key() -> str:

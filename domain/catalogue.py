@@ -28,6 +28,8 @@ MAX_SLUG_LENGTH = 100
 def shown(slug: str) -> str:
     """`slug` as messages and logs may quote it: cut at MAX_SLUG_LENGTH."""
     return slug if len(slug) <= MAX_SLUG_LENGTH else slug[:MAX_SLUG_LENGTH] + "..."
+
+
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

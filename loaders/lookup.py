@@ -23,8 +23,8 @@ import asyncpg
 
 from db.errors import is_transient
 from db.records import MicroServiceRecord
-from domain.catalogue import MAX_SLUG_LENGTH
 from db.repository import fetch_micro_services_by_slugs, list_micro_services
+from domain.catalogue import MAX_SLUG_LENGTH
 from loaders.breaker import BreakerOpen, LookupBreaker
 from loaders.cache import NOT_FOUND, CachedLookup, LookupCache
 from loaders.errors import LookupUnavailableError, UUIDLookupError

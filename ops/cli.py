@@ -29,8 +29,8 @@ from api.wiring import database_url_for, invalidate_shared_cache, prepare_databa
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
 from domain.errors import CatalogueError
-from ops import commands
 from monitoring.logs import log_config
+from ops import commands
 from ops.backfill import run_backfill_command
 from schema import schema
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
 from context import Info
 from db import analytics
 from db.analytics import LookupStatsBucketRow, LookupStatsRow
+from domain.api_keys import OPS_READ
 from domain.errors import BadUserInputError
 from monitoring.alerts import AlertThresholds, FiredAlert, evaluate_alerts
 
@@ -23,6 +25,12 @@ class WindowStats:
     stats: LookupStatsRow
 
 
+def _deadline(info: Info) -> asyncio.Timeout:
+    """The whole field, waiting for one of the monitoring pool's few connections included:
+    past it the field answers SERVICE_UNAVAILABLE (a timeout is a transient fault)."""
+    return asyncio.timeout(2 * info.context.app.settings.monitoring_statement_timeout_ms / 1000)
+
+
 def _window(window_minutes: int) -> timedelta:
     if not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
         raise BadUserInputError(
@@ -32,13 +40,17 @@ def _window(window_minutes: int) -> timedelta:
 
 
 async def lookup_stats(info: Info, window_minutes: int = 60) -> WindowStats:
-    row = await analytics.fetch_lookup_stats(info.context.app.pool, window=_window(window_minutes))
+    await info.context.auth.require(OPS_READ)
+    window = _window(window_minutes)
+    async with _deadline(info):
+        row = await analytics.fetch_lookup_stats(info.context.app.monitoring_pool, window=window)
     return WindowStats(window_minutes, row)
 
 
 async def lookup_timeline(
     info: Info, window_minutes: int = 60, bucket_seconds: int = 60
 ) -> list[LookupStatsBucketRow]:
+    await info.context.auth.require(OPS_READ)
     window = _window(window_minutes)
     if not MIN_BUCKET_SECONDS <= bucket_seconds <= MAX_BUCKET_SECONDS:
         raise BadUserInputError(
@@ -50,16 +62,23 @@ async def lookup_timeline(
             f"'windowMinutes' / 'bucketSeconds' would give more than {MAX_BUCKETS} buckets; "
             "use larger buckets or a shorter window."
         )
-    return await analytics.fetch_lookup_timeline(
-        info.context.app.pool, window=window, bucket=timedelta(seconds=bucket_seconds)
-    )
+    async with _deadline(info):
+        return await analytics.fetch_lookup_timeline(
+            info.context.app.monitoring_pool,
+            window=window,
+            bucket=timedelta(seconds=bucket_seconds),
+        )
 
 
 async def alerts(info: Info) -> list[FiredAlert]:
+    await info.context.auth.require(OPS_READ)
     app = info.context.app
     settings = app.settings
     window_minutes = settings.alert_window_minutes
-    stats = await analytics.fetch_lookup_stats(app.pool, window=timedelta(minutes=window_minutes))
+    async with _deadline(info):
+        stats = await analytics.fetch_lookup_stats(
+            app.monitoring_pool, window=timedelta(minutes=window_minutes)
+        )
     thresholds = AlertThresholds(
         slow_lookup_ms=settings.alert_slow_lookup_ms,
         min_success_rate=settings.alert_min_success_rate,

@@ -44,6 +44,12 @@ MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
 MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
 MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+# Monitoring fields asking for more window-minutes than MONITORING_MAX_COST, in one request.
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+# More publishJob fields in one document than MAX_MUTATIONS.
+MAX_MUTATIONS_EXCEEDED = "MAX_MUTATIONS_EXCEEDED"
+# Over the caller's lookup budget (api/rate_limits.py): HTTP 429 with Retry-After.
+RATE_LIMITED = "RATE_LIMITED"
 # `extensions.reason` under BAD_USER_INPUT for a list argument past MAX_LIST_LENGTH.
 LIST_TOO_LONG = "LIST_TOO_LONG"
 
@@ -160,8 +166,10 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
                 if original is not None
                 else None,
             )
-        elif error.path is not None and error.original_error is not None and is_transient(
-            error.original_error
+        elif (
+            error.path is not None
+            and error.original_error is not None
+            and is_transient(error.original_error)
         ):
             log.warning(
                 "database fault in %s (request %s), answered SERVICE_UNAVAILABLE: %r",

@@ -13,7 +13,6 @@ import httpx
 
 from config import ROOT
 
-
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+ \[[\w.-]+\] ")
 
 

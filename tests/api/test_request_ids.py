@@ -16,7 +16,12 @@ JSON = {"Content-Type": "application/json"}
         ("POST", "/graphql", {"content": b"{", "headers": JSON}, 400),
         ("PUT", "/graphql", {"content": b"{}", "headers": JSON}, 405),
         ("DELETE", "/graphql", {}, 405),
-        ("POST", "/graphql", {"json": {"query": "{ __typename }"}, "headers": {"Accept": "x/y"}}, 406),
+        (
+            "POST",
+            "/graphql",
+            {"json": {"query": "{ __typename }"}, "headers": {"Accept": "x/y"}},
+            406,
+        ),
         ("POST", "/graphql", {"content": b"x" * 200_000, "headers": JSON}, 413),
         ("POST", "/graphql", {"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 415),
         ("GET", "/health", {}, 200),
