@@ -18,6 +18,7 @@ from api.health import health
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.rate_limits import RateLimits
 from api.request_id import RequestIdMiddleware
 from api.state import HttpState
 from api.view import GraphQLView
@@ -103,6 +104,7 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
+            rate_limits = RateLimits(settings) if settings.rate_limits else None
             try:
                 await start_lookup(
                     lookup,
@@ -124,9 +126,12 @@ def create_app(
                         settings=settings,
                         persisted_queries=persisted_queries,
                         lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
+                        rate_limits=rate_limits,
                     ),
                 }
             finally:
+                if rate_limits is not None:
+                    await rate_limits.close()
                 await persisted_queries.close()
                 await lookup.close()
         finally:

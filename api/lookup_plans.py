@@ -88,6 +88,14 @@ class LookupPlan:
     operation_name: str | None  # as the operation names itself, for metrics
     lookups: tuple[_Lookup, ...]
 
+    def cost(self, variables: Mapping[str, Any] | None) -> int:
+        """The request's cost in the lookup budget, as `schema.limits.request_cost` counts."""
+        total = 0
+        for lookup in self.lookups:
+            slugs = lookup.wanted(variables or {})
+            total += max(len(slugs), 1) if slugs is not None else 1
+        return max(total, 1)
+
     async def run(
         self,
         loader: MicroServiceLoader,

@@ -171,6 +171,41 @@ class Settings(BaseSettings):
     introspection: bool = Field(
         True, description="`false` refuses `__schema` / `__type`; GraphiQL needs it on."
     )
+    # --- rate limits ---
+    rate_limits: bool = Field(
+        True,
+        description="Budgets of lookups per minute (moving window) per API key and per client "
+        "IP; `false` turns them off (the benchmarks run so).",
+    )
+    rate_limit_anonymous: int = Field(
+        3000,
+        ge=1,
+        le=10**9,
+        description="Lookups per minute of one client IP without a valid key (each root field "
+        "and each slug of a list counts one).",
+    )
+    rate_limit_per_key: int = Field(
+        60_000,
+        ge=1,
+        le=10**9,
+        description="Lookups per minute of one API key, unless the key has its own "
+        "(`create-api-key --rate`).",
+    )
+    rate_limit_auth_failures: int = Field(
+        60,
+        ge=1,
+        le=10**9,
+        description="Unknown or revoked keys one client IP may present per minute; past it, 429 "
+        "without the key being looked up.",
+    )
+    rate_limit_prefix: str = Field(
+        "jobwizard:rl", description="Redis key prefix of the rate-limit counters."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies trusted to set `X-Forwarded-For` (uvicorn's setting): the client "
+        "IP that anonymous rate limits count by. Comma-separated IPs or networks, `*` for all.",
+    )
     # --- persisted queries ---
     persisted_query_ttl: int = Field(
         7 * 24 * 3600,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -17,14 +17,12 @@ QueryLogger = Callable[[Any], None]
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
-_Result = TypeVar("_Result")
+_Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
 
 
-def _discard_when_broken(
-    method: Callable[..., Awaitable[_Result]],
-) -> Callable[..., Awaitable[_Result]]:
+def _discard_when_broken(method: _Method) -> _Method:
     @functools.wraps(method)
-    async def call(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> _Result:
+    async def call(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
         try:
             return await method(self, *args, **kwargs)
         except Exception as exc:
@@ -35,7 +33,7 @@ def _discard_when_broken(
                 self.terminate()
             raise
 
-    return call
+    return cast(_Method, call)
 
 
 class DiscardingConnection(asyncpg.Connection):

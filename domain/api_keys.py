@@ -21,6 +21,7 @@ JOBS_WRITE = "jobs:write"
 JOBS_READ = "jobs:read"
 OPS_READ = "ops:read"  # the monitoring fields: lookup stats, timeline, alerts
 SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_READ})
+MAX_RATE_PER_MINUTE = 10_000_000  # a key's own lookup budget (`create-api-key --rate`)
 
 
 def generate_key() -> str:
@@ -56,6 +57,7 @@ class ApiKey:
     id: UUID
     name: str
     scopes: frozenset[str]
+    rate_per_minute: int | None = None  # its own lookup budget; None: the server's default
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

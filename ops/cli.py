@@ -4,7 +4,8 @@ serve (the default)        migrate and seed unless told not to, then serve
 migrate                    apply pending migrations and exit
 seed                       write the catalogue file into the database and exit
 backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
-create-api-key             --name NAME [--scope jobs:write ...]; the key is the last line
+create-api-key             --name NAME [--scope jobs:write ...] [--rate N]; the key is the
+                           last line
 revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
 export-schema              [--output schema.graphql]
@@ -55,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create-api-key", help="issue an API key (printed once)")
     create.add_argument("--name", help="who the key is for")
     create.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    create.add_argument(
+        "--rate",
+        type=int,
+        default=None,
+        help="the key's own budget of lookups per minute (default: RATE_LIMIT_PER_KEY)",
+    )
     revoke = sub.add_parser("revoke-api-key", help="revoke a key by id")
     revoke.add_argument("--id", help="the key's id (see list-api-keys)")
     sub.add_parser("list-api-keys", help="list keys with their scopes and last use")
@@ -101,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _operator(command: str, args: argparse.Namespace, database_url: str) -> int:
     if command == "create-api-key":
-        return await commands.create_api_key(database_url, name=args.name, scopes=args.scope)
+        return await commands.create_api_key(
+            database_url, name=args.name, scopes=args.scope, rate_per_minute=args.rate
+        )
     if command == "revoke-api-key":
         return await commands.revoke(database_url, key_id=args.id)
     if command == "list-api-keys":

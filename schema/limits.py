@@ -341,6 +341,43 @@ def monitoring_cost(
     return total
 
 
+def request_cost(
+    document: DocumentNode, variables: Mapping[str, Any], operation_name: str | None
+) -> int:
+    """What a request costs in the lookup budget (api/rate_limits.py): one per root field of
+    the operation that runs (each alias one more), one per slug of a `microServices(slugs:)`
+    list; at least one."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+    ]
+    total = 0
+    for operation in operations[:1]:  # the one that runs; others are the validator's concern
+        for field in _root_fields(operation.selection_set, fragments, frozenset()):
+            if field.name.value == "__typename":
+                continue
+            total += _slug_count(field, variables)
+    return max(total, 1)
+
+
+def _slug_count(field: FieldNode, variables: Mapping[str, Any]) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value != "slugs":
+            continue
+        value = argument.value
+        if isinstance(value, ListValueNode):
+            return max(len(value.values), 1)
+        if isinstance(value, VariableNode):
+            sent = variables.get(value.name.value)
+            return max(len(sent), 1) if isinstance(sent, list) else 1
+    return 1
+
+
 def _root_fields(
     selection_set: SelectionSetNode,
     fragments: Mapping[str, FragmentDefinitionNode],
