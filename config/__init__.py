@@ -41,6 +41,38 @@ class Settings(BaseSettings):
         description="uvicorn worker processes sharing the port (default: the number of cores); "
         "migrations and seed run once in the parent.",
     )
+    connection_idle_timeout_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=3600.0,
+        description="A connection that sends nothing (before its first request, or between "
+        "two) is closed after this long.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        ge=0.1,
+        le=3600.0,
+        description="Request headers must be complete this long after their first byte.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        ge=0.1,
+        le=3600.0,
+        description="A request body must be complete this long after its headers.",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers (HTTP 431 above).",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Concurrent connections (and requests) per worker; past it, new requests "
+        "get 503.",
+    )
     migrate_on_start: bool = Field(True, description="Apply pending migrations at start.")
     seed_on_start: bool = Field(
         True, description="Upsert the catalogue file into the database at start."

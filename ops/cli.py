@@ -26,6 +26,7 @@ import asyncpg
 import uvicorn
 
 from api.app import create_app
+from api.connections import raise_open_file_limit, uvicorn_options
 from api.wiring import database_url_for, invalidate_shared_cache, prepare_database
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
@@ -128,7 +129,10 @@ def serve(settings: Settings, database_url: str) -> None:
         "log_level": settings.log_level.lower(),
         # Every worker process configures its logging from this: one format everywhere.
         "log_config": _log_config(settings),
+        **uvicorn_options(settings),
     }
+    # Idle sockets must meet the timeouts, not the open-file limit; workers inherit this.
+    raise_open_file_limit()
     log.info(
         "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
         settings.host,
