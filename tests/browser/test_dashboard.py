@@ -9,9 +9,10 @@ import json
 
 import asyncpg
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
+from tests.support.keys import issue_api_key
 
 # A lookup that takes 500 ms and fails: 40 of them push the hour's success rate under 90 %
 # (CRITICAL) and its average latency over 100 ms (WARNING) at the default thresholds.
@@ -55,10 +56,26 @@ async def _record_slow_failed_lookups(server: LiveServer) -> None:
         await conn.close()
 
 
-async def _graphql(server: LiveServer, query: str) -> dict[str, object]:
+async def _ops_key(server: LiveServer) -> str:
+    conn = await asyncpg.connect(server.database_url)
+    try:
+        return (await issue_api_key(conn, name="dashboard", scopes=["ops:read"])).key
+    finally:
+        await conn.close()
+
+
+async def _graphql(server: LiveServer, query: str, key: str) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-        body: dict[str, object] = (await client.post("/graphql", json={"query": query})).json()
+        response = await client.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {key}"}
+        )
+        body: dict[str, object] = response.json()
         return body
+
+
+async def _enter_key(page: Page, key: str) -> None:
+    await page.locator("#api-key").fill(key)
+    await page.locator("#api-key-form button").click()
 
 
 async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
@@ -66,9 +83,10 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
 ) -> None:
     await _generate_lookups(live_server)
     await _record_slow_failed_lookups(live_server)
+    key = await _ops_key(live_server)
 
     async def alert_firing() -> bool:
-        body = await _graphql(live_server, "{ alerts { severity } lookupStats { total } }")
+        body = await _graphql(live_server, "{ alerts { severity } lookupStats { total } }", key)
         data = body.get("data") or {}
         assert isinstance(data, dict)
         return bool(data.get("alerts")) and data["lookupStats"]["total"] > SLOW_FAILED_LOOKUPS
@@ -77,6 +95,7 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
 
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/dashboard")
+    await _enter_key(page, key)
     for chart in ("#chart-latency", "#chart-events", "#chart-success", "#chart-cache"):
         await expect(page.locator(chart)).to_be_visible()
         points = await page.locator(chart).get_attribute("data-points")
@@ -107,6 +126,13 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
 ) -> None:
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/dashboard")
+    # Without a key it says what it needs; with one it shows the figures.
+    await expect(page.locator("#problem")).to_contain_text("ops:read")
+    await _enter_key(page, await _ops_key(live_server))
+    await expect(page.locator("#problem")).to_be_hidden()
+    # The key is kept: a reload does not ask again.
+    await page.reload()
+    await expect(page.locator("#api-key")).not_to_have_value("")
     updated = page.locator("#updated")
     await expect(updated).to_contain_text("Updated")
     stamp = await updated.inner_text()

@@ -47,17 +47,20 @@ async def test_cutting_connections_under_load_never_gives_internal_server_error(
     codes: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     stop = asyncio.Event()
-    async with proxy_to(database_url) as proxy, running_app(
-        proxy.url_for(database_url),
-        migrate_on_start=False,
-        seed_on_start=False,
-        cache_warm_up=False,
-        lookup_events=False,
-        db_pool_max=4,
-        retry_budget_ms=50,
-        breaker_fail_max=10_000,  # keep every request reaching the database
-        rate_limits=False,
-    ) as api:
+    async with (
+        proxy_to(database_url) as proxy,
+        running_app(
+            proxy.url_for(database_url),
+            migrate_on_start=False,
+            seed_on_start=False,
+            cache_warm_up=False,
+            lookup_events=False,
+            db_pool_max=4,
+            retry_budget_ms=50,
+            breaker_fail_max=10_000,  # keep every request reaching the database
+            rate_limits=False,
+        ) as api,
+    ):
 
         async def client(number: int) -> None:
             published: list[str] = []

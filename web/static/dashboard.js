@@ -23,13 +23,17 @@ const COLOURS = { blue: '#1f6feb', orange: '#d4760a', green: '#1a7f37', red: '#c
 
 const $ = (id) => document.getElementById(id);
 
+// The monitoring fields need an API key with the ops:read scope; the operator types it once
+// and this browser keeps it.
+const API_KEY_STORAGE = 'jobwizard.apiKey';
+const storedKey = () => localStorage.getItem(API_KEY_STORAGE) || '';
+
 // ---------------------------------------------------------------------------------------------
 // Fetching
 
 async function fetchDashboard() {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  // The wizard page keeps an API key in this tab's sessionStorage; reuse it when present.
-  const key = sessionStorage.getItem('jobwizard.apiKey');
+  const key = storedKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   const response = await fetch('/graphql', {
     method: 'POST',
@@ -44,6 +48,10 @@ async function fetchDashboard() {
     const message = body.errors.map((e) => e.message).join(' ');
     if (/Cannot query field/.test(message)) {
       throw new Error(`This server does not report lookup monitoring yet (${message})`);
+    }
+    const codes = body.errors.map((e) => e.extensions && e.extensions.code);
+    if (codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
+      throw new Error(`Enter an API key with the ops:read scope above. (${message})`);
     }
     throw new Error(message);
   }
@@ -293,6 +301,21 @@ async function refresh() {
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`;
 }
 
+function setUpKeyForm() {
+  const input = $('api-key');
+  input.value = storedKey();
+  $('api-key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const key = input.value.trim();
+    if (key) localStorage.setItem(API_KEY_STORAGE, key);
+    else localStorage.removeItem(API_KEY_STORAGE);
+    refresh().catch((err) => {
+      $('problem').textContent = err.message;
+      $('problem').hidden = false;
+    });
+  });
+}
+
 async function loop() {
   // Skip the work while the tab is hidden; catch up as soon as it is shown again.
   if (!document.hidden) {
@@ -324,4 +347,7 @@ function svgEl(tag, attributes = {}) {
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) refresh();
 });
-document.addEventListener('DOMContentLoaded', loop);
+document.addEventListener('DOMContentLoaded', () => {
+  setUpKeyForm();
+  loop();
+});
