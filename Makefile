@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -50,6 +50,12 @@ backfill: $(STAMP)
 # Benchmarks: each in a temporary database of its own on 127.0.0.1:5432, dropped afterwards.
 bench-backfill: $(STAMP)
 	$(BIN)/python -m bench.backfill
+
+# `make soak`: steady mixed traffic for SOAK_MINUTES (default 10), sampled every 10 s; fails on
+# RSS growth over 10 % after the first 2 minutes or any 5xx but 503 (bench/soak.py).
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 bench-events: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk

@@ -22,6 +22,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -29,6 +30,8 @@ from starlette.requests import Request
 
 from config import Settings
 from context import Context
+from context.auth import bearer_token
+from domain.api_keys import hash_key
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,16 @@ class RateLimits:
         self.per_key = settings.rate_limit_per_key
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
         self._skip_until = 0.0
+        # Hashes of tokens that were valid keys a moment ago: they skip the bad-token gate, so
+        # that a client IP sending junk tokens does not lock out a partner's real key behind
+        # the same address. Only the gate reads this; authentication still checks every time.
+        self._recently_valid: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=300)
+
+    def vouched(self, token: str) -> bool:
+        return hash_key(token) in self._recently_valid
+
+    def valid(self, token: str) -> None:
+        self._recently_valid[hash_key(token)] = True
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
         return RateLimitItemPerMinute(rate_per_minute or self.per_key)
@@ -147,10 +160,12 @@ async def check_rate_limit(
     one, else its client IP's."""
     client = request.client.host if request.client is not None else "unknown"
     auth = context.auth
-    if auth.presented:
-        gate = await limits.auth_allowed(client)
-        if not gate.allowed:
-            return gate
+    token = bearer_token(request.headers)
+    if auth.presented and token is not None:
+        if not limits.vouched(token):
+            gate = await limits.auth_allowed(client)
+            if not gate.allowed:
+                return gate
         try:
             caller = await auth.caller()
         except DomainError:
@@ -158,6 +173,8 @@ async def check_rate_limit(
         else:
             if caller is None:
                 await limits.auth_failed(client)
+            else:
+                limits.valid(token)
         if caller is not None:
             return await limits.hit(
                 limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"

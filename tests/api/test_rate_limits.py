@@ -121,3 +121,19 @@ async def test_rate_limits_false_turns_them_off(
             response = await _post(api, aliased(5))
             assert response.status_code == 200
             assert "ratelimit" not in response.headers
+
+
+async def test_junk_tokens_from_an_address_do_not_lock_out_a_real_key_behind_it(
+    database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
+) -> None:
+    partner = await make_api_key("jobs:write")
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, rate_limit_auth_failures=5
+    ) as api:
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+        for _ in range(10):
+            await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_junk"})
+        assert (
+            await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_x"})
+        ).status_code == 429
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
