@@ -210,14 +210,21 @@ class LookupPlans:
     One per app: the plan of a document is only valid under the settings it was checked with.
     """
 
-    def __init__(self, max_entries: int = 1000, *, enabled: bool = True) -> None:
+    def __init__(
+        self, max_entries: int = 1000, *, max_bytes: int = 16 * 1024 * 1024, enabled: bool = True
+    ) -> None:
         self.enabled = enabled
-        self._plans: LRUCache[tuple[str, str | None], LookupPlan | None] = LRUCache(max_entries)
+        self.max_entries = max_entries
+        # Keyed by the query text: bounded in bytes of that text too, not only in entries.
+        self._plans: LRUCache[tuple[str, str | None], tuple[LookupPlan | None, int]] = LRUCache(
+            max_bytes, getsizeof=lambda entry: entry[1]
+        )
 
     def get(self, query: str, operation_name: str | None) -> LookupPlan | None:
         if not self.enabled:
             return None
-        return self._plans.get((query, operation_name))  # a read counts as a use
+        found = self._plans.get((query, operation_name))  # a read counts as a use
+        return None if found is None else found[0]
 
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile `query` once the general path has answered it without any error."""
@@ -228,4 +235,9 @@ class LookupPlans:
             plan = compile_plan(parse(query), operation_name)
         except GraphQLError:
             plan = None
-        self._plans[key] = plan
+        size = len(query) + len(operation_name or "") + 500
+        if size > self._plans.maxsize:
+            return
+        while len(self._plans) >= self.max_entries:
+            self._plans.popitem()
+        self._plans[key] = (plan, size)

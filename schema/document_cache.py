@@ -27,9 +27,17 @@ from strawberry.schema.schema import validate_document
 Rules = tuple[type[ASTValidationRule], ...]
 
 
+# A parsed document's AST takes many times its text: an estimate per character of the text and
+# per entry, enough to bound memory by what clients send.
+_BYTES_PER_CHARACTER = 20
+_ENTRY_OVERHEAD_BYTES = 2000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(slots=True)
 class _Entry:
     document: DocumentNode
+    size: int = 0
     errors: dict[Rules, list[GraphQLError]] = field(default_factory=dict)
 
 
@@ -41,12 +49,15 @@ class DocumentCacheStats:
 
 
 class DocumentCache:
-    """LRU of at most `maxsize` documents. Not thread-safe: one per event loop (process)."""
+    """LRU of at most `maxsize` documents and about `max_bytes` of them. Not thread-safe: one
+    per event loop (process)."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.maxsize = maxsize
         self.stats = DocumentCacheStats()
-        self._entries: LRUCache[str, _Entry] = LRUCache(maxsize=maxsize)
+        self._entries: LRUCache[str, _Entry] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: entry.size
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,7 +70,12 @@ class DocumentCache:
             return entry.document
         document = parse(query, **parse_options)
         self.stats.parses += 1
-        self._entries[query] = _Entry(document)
+        size = len(query) * _BYTES_PER_CHARACTER + _ENTRY_OVERHEAD_BYTES
+        entries = self._entries
+        if size <= entries.maxsize:
+            while len(entries) >= self.maxsize:
+                entries.popitem()
+            entries[query] = _Entry(document, size)
         return document
 
     def errors(
