@@ -37,6 +37,7 @@ from domain.errors import DomainError
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+VOUCHED_SECONDS = 60
 _T = TypeVar("_T")
 _D = TypeVar("_D")
 
@@ -78,21 +79,31 @@ class RateLimits:
             )
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._timeout = settings.cache_redis_timeout_ms / 1000.0
+        # Redis is bounded like the cache's Redis level; memory needs no deadline (no I/O).
+        self._timeout = (
+            settings.cache_redis_timeout_ms / 1000.0 * 2
+            if isinstance(storage, RedisStorage)
+            else None
+        )
         self.anonymous = RateLimitItemPerMinute(settings.rate_limit_anonymous)
         self.per_key = settings.rate_limit_per_key
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
         self._skip_until = 0.0
-        # Hashes of tokens that were valid keys a moment ago: they skip the bad-token gate, so
-        # that a client IP sending junk tokens does not lock out a partner's real key behind
-        # the same address. Only the gate reads this; authentication still checks every time.
-        self._recently_valid: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=300)
+        # Tokens that were valid keys a moment ago (by hash): their requests count against the
+        # key's budget without a key lookup of their own, and they skip the bad-token gate (so
+        # junk tokens from an address do not lock out a real key behind it). Only the limits
+        # read this; a field that needs a key still checks it on every request, so a revoked
+        # key is refused at once, it merely keeps its budget's identity for this long.
+        self._recently_valid: TTLCache[str, tuple[str, int | None]] = TTLCache(
+            maxsize=10_000, ttl=VOUCHED_SECONDS
+        )
 
-    def vouched(self, token: str) -> bool:
-        return hash_key(token) in self._recently_valid
+    def vouched(self, token: str) -> tuple[str, int | None] | None:
+        """(key id, its own rate) of a token seen valid a moment ago, else None."""
+        return self._recently_valid.get(hash_key(token))
 
-    def valid(self, token: str) -> None:
-        self._recently_valid[hash_key(token)] = True
+    def valid(self, token: str, key_id: str, rate_per_minute: int | None) -> None:
+        self._recently_valid[hash_key(token)] = (key_id, rate_per_minute)
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
         return RateLimitItemPerMinute(rate_per_minute or self.per_key)
@@ -145,7 +156,7 @@ class RateLimits:
             call.close()  # never awaited: closed, so that Python does not warn about it
             return default
         try:
-            async with asyncio.timeout(self._timeout * 2):
+            async with asyncio.timeout(self._timeout):
                 return await call
         except Exception as exc:
             log.warning("rate-limit storage failed (%r); requests pass unlimited for 5 s", exc)
@@ -162,10 +173,13 @@ async def check_rate_limit(
     auth = context.auth
     token = bearer_token(request.headers)
     if auth.presented and token is not None:
-        if not limits.vouched(token):
-            gate = await limits.auth_allowed(client)
-            if not gate.allowed:
-                return gate
+        known = limits.vouched(token)
+        if known is not None:
+            key_id, rate = known
+            return await limits.hit(limits.for_key(rate), f"key:{key_id}", cost, "key")
+        gate = await limits.auth_allowed(client)
+        if not gate.allowed:
+            return gate
         try:
             caller = await auth.caller()
         except DomainError:
@@ -174,7 +188,7 @@ async def check_rate_limit(
             if caller is None:
                 await limits.auth_failed(client)
             else:
-                limits.valid(token)
+                limits.valid(token, str(caller.id), caller.rate_per_minute)
         if caller is not None:
             return await limits.hit(
                 limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"
