@@ -1,6 +1,6 @@
 """Soak: `python server.py` under steady mixed traffic for a while, watched every 10 s.
 
-    .venv/bin/python -m bench.soak [--minutes 10] [--rate 100] [--workers 1]
+    .venv/bin/python -m bench.soak [--minutes 10] [--rate 50] [--workers 1]
 
 The traffic, at a steady rate of requests per second: lookups with variables, lookups with the
 slug pasted into the text (a new document every time), aliased lookups, the wizard, publishJob
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -81,10 +82,8 @@ def rss_mb(root: int) -> float:
 def open_files(root: int) -> int:
     count = 0
     for pid in _process_tree(root):
-        try:
+        with contextlib.suppress(OSError):
             count += len(os.listdir(f"/proc/{pid}/fd"))
-        except OSError:
-            pass
     return count
 
 
@@ -221,6 +220,13 @@ def verdict(samples: list[dict[str, Any]], totals: Counter[int], seconds: float)
     return failures
 
 
+def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 async def main(minutes: float, rate: float, workers: int) -> int:
     name, slugs, key = await create_seeded(SERVER_URL, services=0)
     database_url = with_database(SERVER_URL, name)
@@ -235,10 +241,7 @@ async def main(minutes: float, rate: float, workers: int) -> int:
         "GRAPHIQL": "false",
     }
     log = Path(os.environ.get("SOAK_LOG", "/tmp/jobwizard-soak.log"))
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = start_server(env, log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -277,7 +280,7 @@ async def main(minutes: float, rate: float, workers: int) -> int:
 def cli() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long (default 10)")
-    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = parser.parse_args()
     if not 0.1 <= args.minutes <= 24 * 60:
