@@ -232,7 +232,9 @@ class LookupPlans:
         if not self.enabled or key in self._plans:
             return
         try:
-            plan = compile_plan(parse(query), operation_name)
+            # Without locations: a plan needs none, and a located AST is a web of reference
+            # cycles (the token list) that only the collector's rare full passes would free.
+            plan = compile_plan(parse(query, no_location=True), operation_name)
         except GraphQLError:
             plan = None
         size = len(query) + len(operation_name or "") + 500

@@ -48,6 +48,27 @@ class DocumentCacheStats:
     hits: int = 0  # requests whose document came from the cache
 
 
+def _unlink_tokens(document: DocumentNode) -> None:
+    """Break the token list's back links of a document leaving the cache.
+
+    graphql-core links each token to its neighbours both ways: every parsed document is a web
+    of reference cycles, freed only by the cyclic collector's rare full passes (app.py tunes it
+    for short pauses). A client sending a new document per request would grow the process until
+    then. With the back links gone the document is a tree, freed the moment nothing uses it;
+    `prev` is the lexer's alone, so a request still running on the document is not affected."""
+    token = document.loc.start_token if document.loc is not None else None
+    while token is not None:
+        token.prev = None
+        token = token.next
+
+
+class _Evicting(LRUCache[str, "_Entry"]):
+    def popitem(self) -> tuple[str, _Entry]:
+        key, entry = super().popitem()
+        _unlink_tokens(entry.document)
+        return key, entry
+
+
 class DocumentCache:
     """LRU of at most `maxsize` documents and about `max_bytes` of them. Not thread-safe: one
     per event loop (process)."""
@@ -55,7 +76,7 @@ class DocumentCache:
     def __init__(self, maxsize: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.maxsize = maxsize
         self.stats = DocumentCacheStats()
-        self._entries: LRUCache[str, _Entry] = LRUCache(
+        self._entries: LRUCache[str, _Entry] = _Evicting(
             maxsize=max_bytes, getsizeof=lambda entry: entry.size
         )
 
