@@ -70,3 +70,17 @@ def test_the_cache_is_bounded_in_bytes_of_text_not_only_in_entries() -> None:
     huge = "#" + "y" * 1_000_000 + "\n{ __typename }"
     cache.document(huge, {})  # larger than the whole cache: parsed, never kept
     assert len(cache) <= 5
+
+
+def test_an_evicted_document_is_freed_without_waiting_for_the_cyclic_collector() -> None:
+    import gc
+    import weakref
+
+    cache = DocumentCache(maxsize=1)
+    first = weakref.ref(cache.document(f"query A{uuid.uuid4().hex} {{ __typename }}", {}))
+    gc.disable()
+    try:
+        cache.document(f"query B{uuid.uuid4().hex} {{ __typename }}", {})  # evicts the first
+        assert first() is None  # freed by reference counting alone: no cycle left behind
+    finally:
+        gc.enable()
