@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -19,6 +20,8 @@ from api.health import health
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.rate_limits import RateLimits
+from api.request_id import RequestIdMiddleware
 from api.state import HttpState
 from api.suggestions import SuggestionRefresher
 from api.uploads import UploadService, media, upload
@@ -83,6 +86,17 @@ def create_app(
         events: LookupEventBuffer | None = None
         read_pool: asyncpg.Pool | None = None
         purge: asyncio.Task[None] | None = None
+        # The monitoring fields scan analytics_events: on a pool of their own, few connections
+        # and a statement timeout, however hard they are asked for, they cannot take the
+        # connections lookups and publishJob need. It connects on first use.
+        ops_pool = await create_pool(
+            database_url,
+            min_size=0,
+            max_size=settings.monitoring_pool_max,
+            command_timeout=settings.db_command_timeout,
+            query_loggers=loggers,
+            statement_timeout_ms=settings.monitoring_statement_timeout_ms,
+        )
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
@@ -121,6 +135,7 @@ def create_app(
             refresher = SuggestionRefresher(pool, settings)
             live: LiveMonitor | None = None
             live_pool: asyncpg.Pool | None = None
+            rate_limits = RateLimits(settings) if settings.rate_limits else None
             try:
                 search.start()
                 refresher.start()
@@ -155,6 +170,7 @@ def create_app(
                         media_store=media_store,
                         media_url_secret=media_url_secret,
                         live=live,
+                        ops_pool=ops_pool,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -163,9 +179,12 @@ def create_app(
                         uploads=UploadService.from_settings(
                             settings, media_store, media_url_secret
                         ),
+                        rate_limits=rate_limits,
                     ),
                 }
             finally:
+                if rate_limits is not None:
+                    await rate_limits.close()
                 await refresher.close()
                 await search.close()
                 if live is not None:
@@ -183,6 +202,7 @@ def create_app(
                 await events.close()  # graceful shutdown writes what is still buffered
             if read_pool is not None:
                 await read_pool.close()
+            await ops_pool.close()
             await pool.close()
             prometheus_metrics.mark_process_dead(os.getpid())
 
@@ -194,7 +214,9 @@ def create_app(
     )
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # Every method reaches the view, so that PUT and friends get a GraphQL-shaped 405
+            # with its code rather than Starlette's plain-text one.
+            Route("/graphql", view),
             # Subscriptions (graphql-transport-ws); the view checks the Origin against
             # CORS_ORIGINS before accepting.
             WebSocketRoute("/graphql", view),
@@ -206,7 +228,7 @@ def create_app(
             *web_routes(),
         ],
         lifespan=lifespan,
-        middleware=cors_middleware(settings),
+        middleware=[Middleware(RequestIdMiddleware), *cors_middleware(settings)],
     )
 
 

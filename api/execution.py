@@ -34,9 +34,13 @@ from api.protocol import (
     read_params,
     wants_graphql_ide,
 )
+from api.rate_limits import WINDOW_SECONDS, check_rate_limit
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
+from schema import document_cache
+from schema.errors import RATE_LIMITED
+from schema.limits import request_cost
 
 
 class HTTPView(Protocol):
@@ -125,6 +129,29 @@ async def _execute(
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
     plan = http.lookup_plans.get(query, params.operation_name)
+    if http.rate_limits is not None:
+        cost = (
+            plan.cost(params.variables)
+            if plan is not None
+            else _document_cost(query, params, http.settings.max_tokens)
+        )
+        decision = await check_rate_limit(http.rate_limits, request, context, cost)
+        if not decision.allowed:
+            return json_response(
+                error_body(
+                    "Too many lookups: this caller's budget is "
+                    f"{decision.limit} per {WINDOW_SECONDS} s; retry after "
+                    f"{decision.headers()['Retry-After']} s.",
+                    RATE_LIMITED,
+                    cost=cost,
+                    limit=decision.limit,
+                    retryAfter=int(decision.headers()["Retry-After"]),
+                ),
+                status=429,
+                media_type=media_type,
+                headers=decision.headers(),
+            )
+        sub_response.headers.update(decision.headers())
     if plan is not None:
         started = time.perf_counter()
         data = await plan.run(
@@ -134,6 +161,10 @@ async def _execute(
         )
         if data is not None:
             observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
+            if registering:
+                # A plan exists only for a document that already ran without error: keep it,
+                # or hash-only requests for it would never stop being misses.
+                await persisted_queries.put(sha256 or "", query)
             return _respond({"data": data}, 200, media_type, sub_response)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
@@ -177,6 +208,16 @@ async def _execute(
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
     return _respond(body, status, media_type, sub_response)
+
+
+def _document_cost(query: str, params: Params, max_tokens: int) -> int:
+    """The cost of a document the general path will run; parsed once through the schema's
+    document cache, so the execution that follows does not parse it again."""
+    try:
+        document = document_cache.document(query, {"max_tokens": max_tokens})
+    except GraphQLError:
+        return 1  # a syntax error: refused by the parser in a moment, at the smallest cost
+    return request_cost(document, params.variables or {}, params.operation_name)
 
 
 def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:

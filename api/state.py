@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from api.lookup_plans import LookupPlans
 from api.persisted_queries import PersistedQueries
+from api.rate_limits import RateLimits
 from api.uploads import UploadService
 from config import Settings
 
@@ -16,3 +17,4 @@ class HttpState:
     persisted_queries: PersistedQueries
     lookup_plans: LookupPlans = field(default_factory=LookupPlans)
     uploads: UploadService | None = None  # POST /uploads and GET /media answer 503 without it
+    rate_limits: RateLimits | None = None  # None: not configured (RATE_LIMITS=false)

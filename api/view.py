@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Mapping
 
 from starlette.datastructures import Headers
@@ -16,19 +14,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from api.execution import serve
+from api.request_id import request_id_of
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
 from domain.errors import ServiceUnavailableError
 from loaders.dataloaders import Loaders
-
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def request_id_for(request: Request | WebSocket) -> str:
-    """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
-    given = request.headers.get("x-request-id", "")
-    return given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 def connection_token(params: Mapping[str, object]) -> str | None:
@@ -73,7 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         state: AppState = request.state.app_state
-        request_id = request_id_for(request)
+        request_id = request_id_of(request.scope)
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = request_id
         return Context(
