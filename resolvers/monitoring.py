@@ -94,6 +94,7 @@ async def alerts(info: Info) -> list[FiredAlert]:
 async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerator[WindowStats]:
     """The stats of the window now, then again every LIVE_INTERVAL_SECONDS: computed once per
     interval in this process for every subscriber of the same window."""
+    await info.context.auth.require(OPS_READ)
     _window(window_minutes)
     topic = info.context.app.require_live().stats(window_minutes)
     # Closed with the subscription, so that the topic forgets this subscriber at once.
@@ -105,6 +106,7 @@ async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerato
 async def alerts_changed(info: Info) -> AsyncGenerator[list[FiredAlert]]:
     """The alerts that fire now, then again whenever one that is not silenced fires or
     resolves (or an operator acknowledges or silences one in this process)."""
+    await info.context.auth.require(OPS_READ)
     async with contextlib.aclosing(info.context.app.require_live().alerts.subscribe()) as stream:
         async for snapshot in stream:
             yield list(snapshot.alerts)
@@ -184,6 +186,7 @@ async def _database() -> AsyncIterator[None]:
 
 
 async def alert_history(info: Info, first: int = 20, after: str | None = None) -> AlertHistory:
+    await info.context.auth.require(OPS_READ)
     if not 1 <= first <= MAX_HISTORY_PAGE:
         raise BadUserInputError(f"'first' must be between 1 and {MAX_HISTORY_PAGE}, got {first}.")
     before_id = _after(after)

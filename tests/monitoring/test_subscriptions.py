@@ -66,13 +66,18 @@ async def ops_key(url: str, *scopes: str) -> IssuedKey:
         await conn.close()
 
 
+def bearer(key: IssuedKey) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {key.key}"}
+
+
 async def test_every_subscriber_gets_fresh_stats_every_interval(migrated_url: str) -> None:
     await insert_events(migrated_url, [5.0, 7.0, 9.0])
+    reader = bearer(await ops_key(migrated_url, "ops:read"))
     async with (
         live_server(migrated_url, **FAST) as base,
-        graphql_ws(base) as first,
-        graphql_ws(base) as second,
-        graphql_ws(base) as third,
+        graphql_ws(base, reader) as first,
+        graphql_ws(base, reader) as second,
+        graphql_ws(base, reader) as third,
     ):
         for ws in (first, second, third):
             await subscribe(ws, STATS, {"w": 60})
@@ -92,7 +97,8 @@ async def test_every_subscriber_gets_fresh_stats_every_interval(migrated_url: st
 
 
 async def test_a_window_out_of_bounds_is_bad_user_input(migrated_url: str) -> None:
-    async with live_server(migrated_url, **FAST) as base, graphql_ws(base) as ws:
+    reader = bearer(await ops_key(migrated_url, "ops:read"))
+    async with live_server(migrated_url, **FAST) as base, graphql_ws(base, reader) as ws:
         await subscribe(ws, STATS, {"w": 0})
         message = await receive(ws)
         assert message["type"] in ("error", "next"), message
@@ -135,12 +141,12 @@ async def test_the_api_key_travels_in_connection_init(migrated_url: str) -> None
 
 
 async def test_alerts_are_pushed_stored_and_managed(migrated_url: str) -> None:
-    key = await ops_key(migrated_url, "ops:write")
+    key = await ops_key(migrated_url, "ops:read", "ops:write")
     reader = await ops_key(migrated_url, "jobs:read")
     async with (
         live_server(migrated_url, alert_slow_lookup_ms=50.0, **FAST) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as http,
-        graphql_ws(base) as ws,
+        graphql_ws(base, bearer(key)) as ws,
     ):
 
         async def gql(query: str, variables: dict[str, Any], key: IssuedKey | None = None) -> Any:
@@ -196,6 +202,7 @@ async def test_alerts_are_pushed_stored_and_managed(migrated_url: str) -> None:
             "query($first: Int!, $after: String) { alertHistory(first: $first, after: $after) "
             "{ events { name state value threshold } endCursor hasNextPage } }",
             {"first": 1, "after": None},
+            key,
         )
         page = history["data"]["alertHistory"]
         assert page["events"] == [
@@ -203,6 +210,6 @@ async def test_alerts_are_pushed_stored_and_managed(migrated_url: str) -> None:
         ]
         assert page["hasNextPage"] is False
         bad_cursor = await gql(
-            "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": "bogus"}
+            "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": "bogus"}, key
         )
         assert bad_cursor["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
