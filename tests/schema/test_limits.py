@@ -202,7 +202,8 @@ async def test_a_mutation_with_more_publish_job_fields_than_the_limit_stores_not
     api: AppHarness,
 ) -> None:
     fields = " ".join(
-        f'p{i}: publishJob(input: {{microId: "wall-painting", answers: {{}}}}) {{ job {{ id }} }}'
+        f'p{i}: publishJob(input: {{microId: "wall-painting", answers: {{}}, '
+        f'location: {{postcode: "SW1A 1AA"}}}}) {{ job {{ id }} }}'
         for i in range(200)
     )
     api.statements.clear()
