@@ -53,5 +53,5 @@ class GraphQLView(GraphQL[Context, None]):
             app=state,
             loaders=Loaders.create(state.pool, state.lookup),
             request_id=request_id,
-            auth=RequestAuth(state.pool, bearer_token(request.headers)),
+            auth=RequestAuth(state.pool, bearer_token(request.headers), state.keys),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from config import Settings
+from context.key_cache import KeyCache
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
@@ -21,6 +22,8 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Verified API keys and unknown key hashes (None: every request checks the database).
+    keys: KeyCache | None = None
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

@@ -12,6 +12,7 @@ from resolvers import catalogue, jobs, monitoring, wizard
 from resolvers.catalogue import CategoryNode
 from resolvers.monitoring import WindowStats
 from resolvers.wizard import WizardPage
+from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, LookupStats, LookupStatsBucket
 from schema.types import Category, Job, MicroService, WizardQuestions
 
@@ -34,6 +35,7 @@ class Query:
         graphql_type=WizardQuestions,
         description='The wizard\'s questions for a selection path such as ["painting", '
         '"interior", "wall-painting"]; the last element is the micro service slug.',
+        directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
     )
     job: JobRecord | None = strawberry.field(
         resolver=jobs.job,
@@ -45,6 +47,7 @@ class Query:
         graphql_type=list[Category],
         description="The catalogue as the wizard walks it: categories, their subcategories, "
         "their micro services.",
+        directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
     )
     lookup_stats: WindowStats = strawberry.field(
         resolver=monitoring.lookup_stats,
