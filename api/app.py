@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -14,14 +15,17 @@ from starlette.routing import Route
 
 from api.cors import cors_middleware
 from api.health import health
+from api.invalidation import Invalidation
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.response_cache import ResponseCache
 from api.state import HttpState
 from api.view import GraphQLView
 from api.web import web_routes
 from api.wiring import create_lookup, database_url_for, prepare_database, start_lookup
 from config import Settings
+from context.key_cache import KeyCache
 from context.state import AppState
 from db.analytics import create_events_pool
 from db.pool import QueryLogger, create_pool
@@ -51,6 +55,9 @@ def create_app(
     settings: Settings, *, database_url: str, query_loggers: Sequence[QueryLogger] = ()
 ) -> Starlette:
     catalogue = load_catalogue(settings.catalogue_path)
+    # The questions come from this file, not from the database: cached answers of processes
+    # serving different files must not mix, so the file is part of every response-cache key.
+    fingerprint = hashlib.sha256(settings.catalogue_path.read_bytes()).hexdigest()[:16]
     loggers: list[QueryLogger] = [*query_loggers, prometheus_metrics.QueryMetrics()]
 
     async def open_pool(url: str) -> asyncpg.Pool:
@@ -90,7 +97,20 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
+            plans = LookupPlans(enabled=settings.compiled_lookups)
+            response_cache = ResponseCache.from_settings(settings, schema._schema, fingerprint)
+            keys = KeyCache(
+                ttl=settings.api_key_cache_ttl_seconds,
+                negative_ttl=settings.api_key_negative_ttl_seconds,
+                max_entries=settings.api_key_cache_max_entries,
+            )
+            invalidation = Invalidation(
+                response_cache=response_cache, lookup=lookup, plans=plans, keys=keys
+            )
             try:
+                if settings.invalidation_listener:
+                    # Before the warm-up: a change committed during it is heard, not missed.
+                    await invalidation.start(database_url)
                 await start_lookup(
                     lookup,
                     stale=seeded.touched if seeded is not None else (),
@@ -105,14 +125,20 @@ def create_app(
                         lookup=lookup,
                         events=events,
                         read_pool=read_pool,
+                        keys=keys,
                     ),
                     "http_state": HttpState(
                         settings=settings,
                         persisted_queries=persisted_queries,
-                        lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
+                        lookup_plans=plans,
+                        response_cache=response_cache,
                     ),
+                    "invalidation": invalidation,
                 }
             finally:
+                await invalidation.close()
+                if response_cache is not None:
+                    await response_cache.close()
                 await persisted_queries.close()
                 await lookup.close()
         finally:

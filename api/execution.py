@@ -1,11 +1,13 @@
-"""Running one GraphQL request once the protocol layer has read it: persisted queries (APQ),
-compiled lookup plans, then the schema; and shaping the result as the negotiated response."""
+"""Running one GraphQL request once the protocol layer has read it: persisted queries (APQ), the
+response cache, compiled lookup plans, then the schema; and shaping the result as the
+negotiated response (HTTP caching headers and compression: api/http_cache.py)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Protocol
 
+import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +18,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from api.http_cache import (
+    NO_STORE,
+    accepted_encoding,
+    body_response,
+    cache_control,
+    compressed_response,
+    not_modified,
+    not_modified_response,
+    representation_etag,
+)
 from api.http_errors import (
     BAD_REQUEST,
     METHOD_NOT_ALLOWED,
@@ -34,6 +46,8 @@ from api.protocol import (
     read_params,
     wants_graphql_ide,
 )
+from api.request_id import request_id_for
+from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
@@ -122,6 +136,20 @@ async def _execute(
     if query is None:
         raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
 
+    cache = http.response_cache
+    live = cache is not None and cache.live()
+    version = cache.version if cache is not None else 0  # before execution: see _keep
+    lookup: Lookup | None = None
+    if live and cache is not None:
+        policy = cache.policy(query, params.operation_name)
+        if policy is not None and policy.cacheable:
+            lookup = cache.locate(version, query, params.operation_name, params.variables, policy)
+            answer = await _cached(request, params, media_type, http, cache, lookup)
+            if answer is not None:
+                if registering:
+                    await persisted_queries.put(sha256 or "", query)
+                return answer
+
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
     plan = http.lookup_plans.get(query, params.operation_name)
@@ -134,7 +162,7 @@ async def _execute(
         )
         if data is not None:
             observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
-            return _respond({"data": data}, 200, media_type, sub_response)
+            return _respond(request, {"data": data}, 200, media_type, sub_response, http)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
         allowed.add(OperationType.MUTATION)
@@ -176,12 +204,87 @@ async def _execute(
     if result.extensions:
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
-    return _respond(body, status, media_type, sub_response)
+    if cache is not None and live and not result.errors and context.cacheable:
+        if lookup is None:
+            policy = cache.learn(query, params.operation_name)
+            if policy.cacheable:
+                lookup = cache.locate(
+                    version, query, params.operation_name, params.variables, policy
+                )
+        if lookup is not None and not sub_response.status_code:
+            entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
+            request_id = sub_response.headers.get("X-Request-ID")
+            return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
+    return _respond(request, body, status, media_type, sub_response, http)
 
 
-def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:
-    response = json_response(body, status=status, media_type=media_type)
-    response.headers.update(dict(sub_response.headers))
-    if sub_response.status_code:
-        response.status_code = sub_response.status_code
+async def _cached(
+    request: Request,
+    params: Params,
+    media_type: str,
+    http: HttpState,
+    cache: ResponseCache,
+    lookup: Lookup,
+) -> Response | None:
+    """The answer from the cache (or 304), None on a miss."""
+    if request.method == "GET":
+        encoding = accepted_encoding(request, 2**62, http.settings.compress_min_bytes)
+        etag = representation_etag(lookup.etag, media_type, encoding)
+        if not_modified(request, etag):
+            # Same version, same request: the client's copy is this answer, whether we hold it
+            # or not.
+            response = not_modified_response(etag, _cache_control(http, lookup))
+            response.headers["X-Request-ID"] = request_id_for(request)
+            return response
+    entry = await cache.get(lookup.key)
+    if entry is None:
+        return None
+    observe_operation(params.operation_name, 0.0, failed=False)
+    return await _from_cache(request, media_type, http, cache, lookup, entry)
+
+
+async def _from_cache(
+    request: Request,
+    media_type: str,
+    http: HttpState,
+    cache: ResponseCache,
+    lookup: Lookup,
+    entry: CachedAnswer,
+    request_id: str | None = None,
+) -> Response:
+    """A kept answer in the representation the client asked for, with its caching headers."""
+    encoding = accepted_encoding(request, len(entry.body), http.settings.compress_min_bytes)
+    body = entry.body if encoding is None else await cache.encoded(lookup.key, entry, encoding)
+    headers = {"X-Request-ID": request_id or request_id_for(request)}
+    if request.method == "GET":
+        headers["ETag"] = representation_etag(lookup.etag, media_type, encoding)
+        headers["Cache-Control"] = _cache_control(http, lookup)
+    return body_response(
+        body, status=200, media_type=media_type, encoding=encoding, headers=headers
+    )
+
+
+def _cache_control(http: HttpState, lookup: Lookup) -> str:
+    return cache_control(lookup.policy.max_age, http.settings.stale_while_revalidate_seconds)
+
+
+def _respond(
+    request: Request,
+    body: Any,
+    status: int,
+    media_type: str,
+    sub_response: Response,
+    http: HttpState,
+) -> Response:
+    headers = dict(sub_response.headers)
+    if request.method == "GET":
+        headers.setdefault("Cache-Control", NO_STORE)
+    response = compressed_response(
+        request,
+        orjson.dumps(body),
+        status=sub_response.status_code or status,
+        media_type=media_type,
+        min_bytes=http.settings.compress_min_bytes,
+        headers=headers,
+    )
     return response

@@ -211,6 +211,9 @@ class LookupPlans:
             return None
         return self._plans.get((query, operation_name))  # a read counts as a use
 
+    def clear(self) -> None:
+        self._plans.clear()
+
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile `query` once the general path has answered it without any error."""
         key = (query, operation_name)

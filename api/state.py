@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from api.lookup_plans import LookupPlans
 from api.persisted_queries import PersistedQueries
+from api.response_cache import ResponseCache
 from config import Settings
 
 
@@ -14,3 +15,4 @@ class HttpState:
     settings: Settings
     persisted_queries: PersistedQueries
     lookup_plans: LookupPlans = field(default_factory=LookupPlans)
+    response_cache: ResponseCache | None = None  # None when RESPONSE_CACHE is off

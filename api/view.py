@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import uuid
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -12,18 +9,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from api.execution import serve
+from api.request_id import request_id_for
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
 from loaders.dataloaders import Loaders
-
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def request_id_for(request: Request | WebSocket) -> str:
-    """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
-    given = request.headers.get("x-request-id", "")
-    return given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 class GraphQLView(GraphQL[Context, None]):

@@ -89,6 +89,11 @@ class InvalidationListener:
         self._task = asyncio.create_task(self._watch(), name="invalidation-listener")
         return version
 
+    def keep_trying(self) -> None:
+        """After a failed `start`: connect in the background, reporting a gap once connected."""
+        self._lost.set()
+        self._task = asyncio.create_task(self._watch(), name="invalidation-listener")
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
