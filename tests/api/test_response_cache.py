@@ -128,15 +128,15 @@ async def test_large_answers_are_compressed_when_accepted(
     headers = {"Accept-Encoding": encoding}
     # httpx would decode the body itself: read the raw bytes.
     for _ in range(2):  # the miss that stores, then the hit
-        async with api.client.stream("GET", "/graphql", params={"query": TREE}, headers=headers) as r:
+        async with api.client.stream(
+            "GET", "/graphql", params={"query": TREE}, headers=headers
+        ) as r:
             raw = b"".join([chunk async for chunk in r.aiter_raw()])
             assert r.headers["content-encoding"] == encoding
             assert r.headers["etag"].endswith(f'-{encoding}"')
         assert len(raw) < len(plain.content)
         assert decode(raw) == plain.content
-    small = await api.client.get(
-        "/graphql", params={"query": "{ __typename }"}, headers=headers
-    )
+    small = await api.client.get("/graphql", params={"query": "{ __typename }"}, headers=headers)
     assert "content-encoding" not in small.headers  # 1 KB or less: sent as is
 
 
