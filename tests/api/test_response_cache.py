@@ -48,7 +48,8 @@ async def test_a_cached_answer_is_byte_identical_to_an_uncached_one(database_url
         second = [(await _post(api, q, v)).content for q, v in ((TREE, {}), (WIZARD, PATH))]
         assert api.statements.statements == []  # answered from the cache: no SQL at all
         cache = api.http_state.response_cache
-        assert cache is not None and cache.hits == 2
+        assert cache is not None
+        assert cache.hits == 2
     assert first == uncached
     assert second == uncached
     assert "errors" not in json.loads(second[0])
@@ -66,7 +67,8 @@ async def test_an_operation_with_a_private_or_unhinted_field_is_never_kept(
             assert response.headers["cache-control"] == "no-store"
             assert "etag" not in response.headers
     cache = api.http_state.response_cache
-    assert cache is not None and cache.hits == 0
+    assert cache is not None
+    assert cache.hits == 0
     api.statements.clear()
     await _post(api, job)
     assert api.statements.matching(CATALOGUE_SQL)  # executed again, not served from a copy
@@ -98,7 +100,8 @@ async def test_get_carries_etag_and_cache_control_and_304s_on_if_none_match(
         )
         assert response.headers["vary"] == "Accept, Accept-Encoding"
     etag = first.headers["etag"]
-    assert etag.startswith('"c') and etag == second.headers["etag"]
+    assert etag.startswith('"c')
+    assert etag == second.headers["etag"]
     assert first.content == second.content
     again = await _get(api, TREE, headers={"If-None-Match": f'W/"other", {etag}'})
     assert again.status_code == 304

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -74,12 +75,14 @@ def two_workers(empty_database_url: str, tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-async def _fresh(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict:
+async def _fresh(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One request on a new connection (so the two workers share the rounds)."""
     async with httpx.AsyncClient() as client:
         response = await client.post(f"{url}/graphql", json=body, headers=headers, timeout=5)
     assert response.status_code == 200, response.text
-    result: dict = response.json()
+    result: dict[str, Any] = response.json()
     return result
 
 
