@@ -21,11 +21,11 @@ from strawberry.types.graphql import OperationType
 from api.http_cache import (
     NO_STORE,
     accepted_encoding,
-    body_response,
     cache_control,
     compressed_response,
     not_modified,
     not_modified_response,
+    ready_response,
     representation_etag,
 )
 from api.http_errors import (
@@ -43,7 +43,8 @@ from api.protocol import (
     error_body,
     json_response,
     negotiate,
-    read_params,
+    parse_params,
+    read_raw,
     wants_graphql_ide,
 )
 from api.request_id import request_id_for
@@ -51,6 +52,11 @@ from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
+from monitoring.metrics import RESPONSE_CACHE
+
+CACHE_HITS = RESPONSE_CACHE.labels(result="hit")
+CACHE_MISSES = RESPONSE_CACHE.labels(result="miss")
+CACHE_NOT_MODIFIED = RESPONSE_CACHE.labels(result="not_modified")
 
 
 class HTTPView(Protocol):
@@ -96,8 +102,17 @@ async def serve(view: HTTPView, request: Request) -> Response:
                 NOT_ACCEPTABLE,
             )
         http: HttpState = request.state.http_state
-        params = await read_params(request, http.settings.max_body_bytes)
-        return await _execute(view, request, params, media_type, http)
+        raw = await read_raw(request, http.settings.max_body_bytes)
+        cache = http.response_cache
+        if cache is not None and cache.live():
+            # The same request bytes as an earlier cacheable request: straight to the cache.
+            lookup = cache.recall(request.method, raw)
+            if lookup is not None:
+                answer = await _cached(request, media_type, http, cache, lookup)
+                if answer is not None:
+                    return answer
+        params = parse_params(request, raw)
+        return await _execute(view, request, params, media_type, http, raw)
     except HTTPError as exc:
         extra = {} if exc.limit is None else {"limit": exc.limit}
         return json_response(
@@ -114,6 +129,7 @@ async def _execute(
     params: Params,
     media_type: str,
     http: HttpState,
+    raw: bytes,
 ) -> Response:
     persisted_queries = http.persisted_queries
     query, registering = params.query, False
@@ -144,7 +160,8 @@ async def _execute(
         policy = cache.policy(query, params.operation_name)
         if policy is not None and policy.cacheable:
             lookup = cache.locate(version, query, params.operation_name, params.variables, policy)
-            answer = await _cached(request, params, media_type, http, cache, lookup)
+            cache.remember(request.method, raw, version, lookup)
+            answer = await _cached(request, media_type, http, cache, lookup)
             if answer is not None:
                 if registering:
                     await persisted_queries.put(sha256 or "", query)
@@ -213,6 +230,8 @@ async def _execute(
                 )
         if lookup is not None and not sub_response.status_code:
             entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
+            cache.remember(request.method, raw, version, lookup)
+            CACHE_MISSES.inc()
             request_id = sub_response.headers.get("X-Request-ID")
             return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
     return _respond(request, body, status, media_type, sub_response, http)
@@ -220,26 +239,28 @@ async def _execute(
 
 async def _cached(
     request: Request,
-    params: Params,
     media_type: str,
     http: HttpState,
     cache: ResponseCache,
     lookup: Lookup,
 ) -> Response | None:
     """The answer from the cache (or 304), None on a miss."""
-    if request.method == "GET":
+    if request.method == "GET" and "if-none-match" in request.headers:
+        # The client's copy may be plain (a small answer) or encoded: either one is current.
         encoding = accepted_encoding(request, 2**62, http.settings.compress_min_bytes)
-        etag = representation_etag(lookup.etag, media_type, encoding)
-        if not_modified(request, etag):
-            # Same version, same request: the client's copy is this answer, whether we hold it
-            # or not.
-            response = not_modified_response(etag, _cache_control(http, lookup))
-            response.headers["X-Request-ID"] = request_id_for(request)
-            return response
+        for candidate in {encoding, None}:
+            etag = representation_etag(lookup.etag, media_type, candidate)
+            if not_modified(request, etag):
+                # Same version, same request: the client's copy is this answer, whether we
+                # hold it or not.
+                response = not_modified_response(etag, _cache_control(http, lookup))
+                response.headers["X-Request-ID"] = request_id_for(request)
+                CACHE_NOT_MODIFIED.inc()
+                return response
     entry = await cache.get(lookup.key)
     if entry is None:
         return None
-    observe_operation(params.operation_name, 0.0, failed=False)
+    CACHE_HITS.inc()
     return await _from_cache(request, media_type, http, cache, lookup, entry)
 
 
@@ -255,12 +276,14 @@ async def _from_cache(
     """A kept answer in the representation the client asked for, with its caching headers."""
     encoding = accepted_encoding(request, len(entry.body), http.settings.compress_min_bytes)
     body = entry.body if encoding is None else await cache.encoded(lookup.key, entry, encoding)
-    headers = {"X-Request-ID": request_id or request_id_for(request)}
-    if request.method == "GET":
-        headers["ETag"] = representation_etag(lookup.etag, media_type, encoding)
-        headers["Cache-Control"] = _cache_control(http, lookup)
-    return body_response(
-        body, status=200, media_type=media_type, encoding=encoding, headers=headers
+    get = request.method == "GET"
+    return ready_response(
+        body,
+        media_type=media_type,
+        encoding=encoding,
+        request_id=request_id or request_id_for(request),
+        etag=representation_etag(lookup.etag, media_type, encoding) if get else None,
+        cache_control_value=_cache_control(http, lookup) if get else None,
     )
 
 

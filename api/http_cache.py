@@ -93,6 +93,49 @@ def compressed_response(
     )
 
 
+class ReadyResponse(Response):
+    """A response whose header list is built directly: the cache's hit path builds one per
+    request, and Starlette's generic header handling is a measurable share of that path."""
+
+    def __init__(self, body: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = raw_headers
+
+
+_VARY = (b"vary", VARY.encode())
+_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
+
+
+def ready_response(
+    body: bytes,
+    *,
+    media_type: str,
+    encoding: str | None,
+    request_id: str,
+    etag: str | None,
+    cache_control_value: str | None,
+) -> ReadyResponse:
+    content_type = _CONTENT_TYPES.get(media_type)
+    if content_type is None:
+        content_type = (b"content-type", f"{media_type}; charset=utf-8".encode())
+        _CONTENT_TYPES[media_type] = content_type
+    headers = [
+        content_type,
+        (b"content-length", str(len(body)).encode()),
+        _VARY,
+        (b"x-request-id", request_id.encode()),
+    ]
+    if encoding:
+        headers.append((b"content-encoding", encoding.encode()))
+    if etag is not None:
+        headers.append((b"etag", etag.encode()))
+    if cache_control_value is not None:
+        headers.append((b"cache-control", cache_control_value.encode()))
+    return ReadyResponse(body, 200, headers)
+
+
 def not_modified_response(etag: str, cache_control_value: str) -> Response:
     return Response(
         status_code=304,

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 REDIS_RETRY_AFTER = 5.0  # after a Redis failure the level is skipped this long
 _ENTRY_OVERHEAD = 300  # bytes an entry costs beside its bodies (objects, key)
+MEMO_ENTRIES = 4096
+MEMO_MAX_REQUEST_BYTES = 8192  # larger requests are not remembered (bounds the memo's memory)
 _BODY = b"body"
 _MAX_AGE = b"max-age"
 
@@ -76,6 +78,10 @@ class ResponseCache:
             LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
         )
         self._policies: LRUCache[tuple[str, str | None], CachePolicy] = LRUCache(max_documents)
+        # Request bytes (a GET's query string, a POST's body) -> where their answer is kept, for
+        # the version it was worked out under: a repeated request skips JSON decoding and key
+        # hashing. The same bytes always mean the same parameters.
+        self._requests: LRUCache[tuple[str, bytes], tuple[int, Lookup]] = LRUCache(MEMO_ENTRIES)
         self.fingerprint = fingerprint
         self.version = 0
         self.live: Callable[[], bool] = lambda: False
@@ -154,6 +160,17 @@ class ResponseCache:
             policy=policy,
         )
 
+    def recall(self, method: str, raw: bytes) -> Lookup | None:
+        """Where the answer of these request bytes is kept under the current version."""
+        found = self._requests.get((method, raw))
+        if found is None or found[0] != self.version:
+            return None
+        return found[1]
+
+    def remember(self, method: str, raw: bytes, version: int, lookup: Lookup) -> None:
+        if len(raw) <= MEMO_MAX_REQUEST_BYTES and version == self.version:
+            self._requests[method, raw] = (version, lookup)
+
     # -- the levels ---------------------------------------------------------------------------
     async def get(self, key: str) -> CachedAnswer | None:
         local = self._local
@@ -197,6 +214,7 @@ class ResponseCache:
         """The catalogue changed: the in-process level holds only unreachable keys now."""
         if self._local is not None:
             self._local.clear()
+        self._requests.clear()
 
     def clear_policies(self) -> None:
         self._policies.clear()
