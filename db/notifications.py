@@ -89,6 +89,11 @@ class InvalidationListener:
         self._task = asyncio.create_task(self._watch(), name="invalidation-listener")
         return version
 
+    @property
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend listening for this process (for operators and tests)."""
+        return None if self._conn is None else self._conn.get_server_pid()
+
     def keep_trying(self) -> None:
         """After a failed `start`: connect in the background, reporting a gap once connected."""
         self._lost.set()

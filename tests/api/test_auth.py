@@ -216,3 +216,24 @@ async def test_a_request_checks_its_key_once_however_many_fields_need_it(
     body = await api.graphql(f"{{ {fields} }}", headers=reader.headers)
     assert "errors" not in body, body
     assert api.statements.matching("FROM api_keys") == []
+
+
+async def test_an_unknown_key_repeated_costs_one_query(api: AppHarness) -> None:
+    bad = {"Authorization": "Bearer jw_not_a_key_of_ours_at_all"}
+    api.statements.clear()
+    for _ in range(10):
+        body = await api.graphql(PUBLISH, publish_input(), headers=bad)
+        assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert len(api.statements.matching("FROM api_keys")) == 1
+
+
+async def test_without_the_listener_every_request_checks_its_key(
+    database_url: str, jobs_writer_key: IssuedKey
+) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, invalidation_listener=False
+    ) as api:
+        for _ in range(3):
+            body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+            assert "errors" not in body, body
+        assert len(api.statements.matching("FROM api_keys")) == 3
