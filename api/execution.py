@@ -154,11 +154,15 @@ async def _execute(
 
     cache = http.response_cache
     live = cache is not None and cache.live()
-    version = cache.version if cache is not None else 0  # before execution: see _keep
+    # Taken before execution: an answer computed while the catalogue changes is kept under the
+    # old version, which no request asks for once the notice has arrived.
+    version = cache.version if cache is not None else 0
     lookup: Lookup | None = None
     if live and cache is not None:
-        policy = cache.policy(query, params.operation_name)
-        if policy is not None and policy.cacheable:
+        # Worked out from the hints once per document (a parse), before the first execution:
+        # so a process's first request can already be answered by another's copy in Redis.
+        policy = cache.learn(query, params.operation_name)
+        if policy.cacheable:
             lookup = cache.locate(version, query, params.operation_name, params.variables, policy)
             cache.remember(request.method, raw, version, lookup)
             answer = await _cached(request, media_type, http, cache, lookup)
@@ -221,19 +225,20 @@ async def _execute(
     if result.extensions:
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
-    if cache is not None and live and not result.errors and context.cacheable:
-        if lookup is None:
-            policy = cache.learn(query, params.operation_name)
-            if policy.cacheable:
-                lookup = cache.locate(
-                    version, query, params.operation_name, params.variables, policy
-                )
-        if lookup is not None and not sub_response.status_code:
-            entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
-            cache.remember(request.method, raw, version, lookup)
-            CACHE_MISSES.inc()
-            request_id = sub_response.headers.get("X-Request-ID")
-            return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
+    # `lookup` is set only for a cacheable operation while live; errors, a degraded answer (the
+    # resolver said so) or a status set by a resolver keep it out.
+    if (
+        cache is not None
+        and lookup is not None
+        and not result.errors
+        and context.cacheable
+        and not sub_response.status_code
+    ):
+        entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
+        cache.remember(request.method, raw, version, lookup)
+        CACHE_MISSES.inc()
+        request_id = sub_response.headers.get("X-Request-ID")
+        return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
     return _respond(request, body, status, media_type, sub_response, http)
 
 

@@ -1,7 +1,7 @@
 """The whole-response cache: the exact bytes of a cacheable operation's answer.
 
 Which operations are cacheable the schema says (schema/cache_control.py); the verdict for a
-document is learned the first time it runs without an error and kept per (document, operation
+document is worked out once (one parse) and kept per (document, operation
 name), LRU-bounded like the lookup plans. An answer is keyed by the catalogue version, the
 catalogue file this process serves the questions from, the document, the operation name and the
 variables (canonical JSON), and kept as the response bytes, with any compressed variants made
@@ -29,7 +29,12 @@ from graphql import GraphQLError, GraphQLSchema, parse
 
 from api.compression import compress
 from config import Settings
-from schema.cache_control import UNCACHEABLE, CachePolicy, operation_policy
+from schema.cache_control import (
+    UNCACHEABLE,
+    CachePolicy,
+    hinted_root_fields,
+    operation_policy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +79,7 @@ class ResponseCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._schema = schema
+        self._roots = tuple(hinted_root_fields(schema))
         self._local: LRUCache[str, CachedAnswer] | None = (
             LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
         )
@@ -124,10 +130,13 @@ class ResponseCache:
         return self._policies.get((query, operation_name))
 
     def learn(self, query: str, operation_name: str | None) -> CachePolicy:
-        """The verdict for a document that has just run without an error."""
+        """The verdict for a document, worked out once (a document that does not parse, or
+        does not validate, is never cacheable: its answer has errors and is never kept)."""
         known = self._policies.get((query, operation_name))
         if known is not None:
             return known
+        if not any(root in query for root in self._roots):
+            return UNCACHEABLE  # not worth a parse, nor a place among the verdicts
         try:
             policy = operation_policy(self._schema, parse(query), operation_name)
         except GraphQLError:

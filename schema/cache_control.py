@@ -98,6 +98,15 @@ def _type_hint(kind: GraphQLObjectType) -> _Hint | None:
     return _hint_of((kind.extensions or {}).get("strawberry-definition"))
 
 
+def hinted_root_fields(schema: GraphQLSchema) -> frozenset[str]:
+    """The root fields with a hint of their own: a document naming none of them is not
+    cacheable, which a substring test tells without parsing it."""
+    root = schema.query_type
+    if root is None:
+        return frozenset()
+    return frozenset(name for name, field in root.fields.items() if _field_hint(field))
+
+
 def operation_policy(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
 ) -> CachePolicy:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import zstandard
 
 from tests.support import AppHarness, running_app
+from tests.support.resilience import REDIS_URL
 
 TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
 WIZARD = (
@@ -173,3 +175,42 @@ async def test_without_the_listener_the_cache_is_bypassed(database_url: str) -> 
         await _post(api, TREE)
         assert api.statements.matching(CATALOGUE_SQL)
         assert "etag" not in (await _get(api, TREE)).headers
+
+
+async def test_workers_share_answers_through_redis(database_url: str, redis_namespace: str) -> None:
+    settings = {
+        "migrate_on_start": False,
+        "seed_on_start": False,
+        "redis_url": REDIS_URL,
+        "response_cache_namespace": redis_namespace,
+        "cache_namespace": f"{redis_namespace}-lookups",
+    }
+    async with (
+        running_app(database_url, **settings) as one,
+        running_app(database_url, **settings) as two,
+    ):
+        first = await _get(one, TREE, headers={"Accept-Encoding": "gzip"})
+        two.statements.clear()
+        second = await _get(two, TREE, headers={"Accept-Encoding": "gzip"})
+        assert two.statements.matching(CATALOGUE_SQL) == []  # the first one's answer
+        assert second.content == first.content
+        assert second.headers["etag"] == first.headers["etag"]
+        assert second.headers["content-encoding"] == "gzip"
+
+
+async def test_a_persisted_query_over_get_is_cached_like_a_plain_one(api: AppHarness) -> None:
+    digest = hashlib.sha256(TREE.encode()).hexdigest()
+    extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})
+    registered = await api.client.post(
+        "/graphql", json={"query": TREE, "extensions": json.loads(extensions)}
+    )
+    assert "errors" not in registered.json()
+    response = await api.client.get("/graphql", params={"extensions": extensions})
+    assert response.status_code == 200
+    assert response.headers["cache-control"].startswith("public, max-age=300")
+    again = await api.client.get(
+        "/graphql",
+        params={"extensions": extensions},
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+    assert again.status_code == 304
