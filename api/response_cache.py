@@ -219,6 +219,10 @@ class ResponseCache:
             await self._redis_set(key, {encoding.encode(): data})
         return data
 
+    @property
+    def local_bytes(self) -> int:
+        return 0 if self._local is None else int(self._local.currsize)
+
     def clear_local(self) -> None:
         """The catalogue changed: the in-process level holds only unreachable keys now."""
         if self._local is not None:

@@ -214,3 +214,12 @@ async def test_a_persisted_query_over_get_is_cached_like_a_plain_one(api: AppHar
         headers={"If-None-Match": response.headers["etag"]},
     )
     assert again.status_code == 304
+
+
+async def test_health_says_whether_the_process_listens(api: AppHarness) -> None:
+    await _post(api, TREE)
+    body = (await api.client.get("/health")).json()
+    assert body["invalidation"]["listening"] is True
+    cache = body["invalidation"]["responseCache"]
+    assert cache["catalogueVersion"] >= 1
+    assert cache["bytes"] > 0
