@@ -157,13 +157,18 @@ class InvalidationListener:
                     continue
             await self._disconnect()
             log.warning("invalidation listener lost its connection; reconnecting")
-            delay = RECONNECT_MIN
+            delay, attempts = RECONNECT_MIN, 0
             while True:
                 try:
                     version = await self._connect()
                     break
                 except Exception as exc:  # keep trying: the caches stay bypassed meanwhile
-                    log.warning("invalidation listener cannot reconnect (%r)", exc)
+                    attempts += 1
+                    # The first failure and then one a minute: an outage is not a log flood.
+                    if attempts == 1 or attempts % 30 == 0:
+                        log.warning(
+                            "invalidation listener cannot reconnect (%r); caches bypassed", exc
+                        )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RECONNECT_MAX)
             self.reconnects += 1
