@@ -16,7 +16,14 @@ from starlette.datastructures import Headers
 from context.key_cache import KeyCache
 from db.api_keys import find_live_key
 from db.errors import is_transient
-from domain.api_keys import ApiKey, hash_key, matches, require_caller, require_scope
+from domain.api_keys import (
+    ApiKey,
+    hash_key,
+    looks_like_key,
+    matches,
+    require_caller,
+    require_scope,
+)
 from domain.errors import ServiceUnavailableError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
@@ -62,7 +69,7 @@ class RequestAuth:
 
     async def _lookup(self) -> ApiKey | None:
         token = self._token
-        if token is None or len(token) > _MAX_KEY_LENGTH:
+        if token is None or len(token) > _MAX_KEY_LENGTH or not looks_like_key(token):
             return None
         key_sha256 = hash_key(token)
         keys, generation = self._keys, 0

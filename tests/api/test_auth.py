@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from db.api_keys import list_api_keys, revoke_api_key
+from domain.api_keys import generate_key
 from tests.support import AppHarness, running_app
 from tests.support.jobs import PUBLISH, READ_JOB, error_codes, publish_input
 from tests.support.keys import IssuedKey
@@ -219,12 +220,22 @@ async def test_a_request_checks_its_key_once_however_many_fields_need_it(
 
 
 async def test_an_unknown_key_repeated_costs_one_query(api: AppHarness) -> None:
-    bad = {"Authorization": "Bearer jw_not_a_key_of_ours_at_all"}
+    bad = {"Authorization": f"Bearer {generate_key()}"}  # the shape of ours, but never issued
     api.statements.clear()
     for _ in range(10):
         body = await api.graphql(PUBLISH, publish_input(), headers=bad)
         assert error_codes(body) == ["UNAUTHENTICATED"]
     assert len(api.statements.matching("FROM api_keys")) == 1
+
+
+async def test_tokens_not_shaped_like_our_keys_cost_no_query(api: AppHarness) -> None:
+    api.statements.clear()
+    for token in ("jw_short", "not-ours-at-all", "jw_" + "x" * 42 + "!", "JW_" + "a" * 43):
+        body = await api.graphql(
+            PUBLISH, publish_input(), headers={"Authorization": f"Bearer {token}"}
+        )
+        assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert api.statements.matching("FROM api_keys") == []
 
 
 async def test_without_the_listener_every_request_checks_its_key(
