@@ -262,7 +262,7 @@ async def _cached(
                 response.headers["X-Request-ID"] = request_id_for(request)
                 CACHE_NOT_MODIFIED.inc()
                 return response
-    entry = await cache.get(lookup.key)
+    entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
     if entry is None:
         return None
     CACHE_HITS.inc()

@@ -87,7 +87,9 @@ class ResponseCache:
         # Request bytes (a GET's query string, a POST's body) -> where their answer is kept, for
         # the version it was worked out under: a repeated request skips JSON decoding and key
         # hashing. The same bytes always mean the same parameters.
-        self._requests: LRUCache[tuple[str, bytes], tuple[int, Lookup]] = LRUCache(MEMO_ENTRIES)
+        # A plain dict, emptied when full: cheaper per hit than an LRU's bookkeeping, and the
+        # requests that matter come back at once.
+        self._requests: dict[tuple[str, bytes], tuple[int, Lookup]] = {}
         self.fingerprint = fingerprint
         self.version = 0
         self.live: Callable[[], bool] = lambda: False
@@ -178,9 +180,21 @@ class ResponseCache:
 
     def remember(self, method: str, raw: bytes, version: int, lookup: Lookup) -> None:
         if len(raw) <= MEMO_MAX_REQUEST_BYTES and version == self.version:
+            if len(self._requests) >= MEMO_ENTRIES:
+                self._requests.clear()
             self._requests[method, raw] = (version, lookup)
 
     # -- the levels ---------------------------------------------------------------------------
+    def get_local(self, key: str) -> CachedAnswer | None:
+        """The in-process level alone, without a coroutine: the commonest hit."""
+        local = self._local
+        if local is None:
+            return None
+        entry = local.get(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
+
     async def get(self, key: str) -> CachedAnswer | None:
         local = self._local
         if local is not None and (entry := local.get(key)) is not None:
