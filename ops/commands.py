@@ -19,6 +19,7 @@ from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.migrate import apply_migrations
+from db.notifications import catalogue_version
 from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
@@ -43,6 +44,8 @@ async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> N
         result = await seed_catalogue(conn, catalogue)
         changed, deactivated = len(result.changed), len(result.deactivated)
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
+        version = await catalogue_version(conn)
+        print(f"Catalogue version {version}: running servers drop their cached answers now.")
     finally:
         await conn.close()
     if not settings.redis_url or not result.touched:
