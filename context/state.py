@@ -11,6 +11,7 @@ from context.key_cache import KeyCache
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
+from search import LiveSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class AppState:
     read_pool: asyncpg.Pool | None = None
     # Verified API keys and unknown key hashes (None: every request checks the database).
     keys: KeyCache | None = None
+    # Service search (searchServices); None only where an app is assembled without it.
+    search: LiveSearch | None = None
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

@@ -20,7 +20,8 @@ from domain.errors import BadUserInputError
 from domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
 
 INSERT_OWNED_JOB = f"""
-INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id) VALUES ($1, $2, $3::jsonb, $4)
+INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id, customer_ref_hash)
+VALUES ($1, $2, $3::jsonb, $4, $5)
 RETURNING {JOB_COLUMNS}
 """
 # ON CONFLICT, not check-then-insert: a concurrent duplicate blocks on the primary key until the
@@ -55,9 +56,12 @@ async def insert_owned_job(
     micro_uuid: UUID | None,
     answers: dict[str, Any],
     api_key_id: UUID | None,
+    customer_ref_hash: str | None = None,
 ) -> JobRecord:
     """Store one job published by `api_key_id`; the caller owns the transaction."""
-    row = await conn.fetchrow(INSERT_OWNED_JOB, slug, micro_uuid, answers, api_key_id)
+    row = await conn.fetchrow(
+        INSERT_OWNED_JOB, slug, micro_uuid, answers, api_key_id, customer_ref_hash
+    )
     assert row is not None  # INSERT ... RETURNING always yields the row
     return JobRecord.from_row(row)
 
@@ -96,6 +100,7 @@ async def store_job(
     answers: dict[str, Any],
     api_key_id: UUID | None,
     idempotency_key: str | None,
+    customer_ref_hash: str | None = None,
 ) -> JobRecord:
     """Store a validated job (once per idempotency key, when one is given)."""
     if idempotency_key is None:
@@ -106,6 +111,7 @@ async def store_job(
                 micro_uuid=micro_uuid,
                 answers=answers,
                 api_key_id=api_key_id,
+                customer_ref_hash=customer_ref_hash,
             )
     if api_key_id is None:
         # Keys are scoped to the caller; without one there is no caller to scope them to.
@@ -120,6 +126,7 @@ async def store_job(
                     micro_uuid=micro_uuid,
                     answers=answers,
                     api_key_id=api_key_id,
+                    customer_ref_hash=customer_ref_hash,
                 )
                 if await claim_idempotency_key(
                     conn,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -64,3 +65,13 @@ async def create_pool(
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool
+
+
+@asynccontextmanager
+async def single_connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection for an operator's command, closed however the command ends."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

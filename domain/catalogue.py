@@ -3,6 +3,11 @@
 `db/catalogue.json` is the single source of truth for categories, subcategories, micro services
 and their questions. It is loaded and validated once at start-up; a broken file stops the process
 with a message that names the offending entry, rather than serving a wizard with holes in it.
+
+A question may be shown only under conditions on earlier answers (`show_if`), may accept
+`"not_sure"` (`allow_not_sure`) and belongs to a wizard step; the loader refuses a condition on an
+unknown or later question, so the conditions can never form a cycle and a wizard can evaluate
+them top to bottom in one pass.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,10 @@ DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "db" / "catalo
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+NOT_SURE = "not_sure"
+# A boolean answer as a `show_if` value: conditions are strings whatever the question's type.
+TRUE, FALSE = "true", "false"
+DEFAULT_STEP = "job"
 
 
 class QuestionKind(Enum):
@@ -43,6 +53,14 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowIf:
+    """The question is asked only when `question_id`'s answer is one of `values`."""
+
+    question_id: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     id: str
     label: str
@@ -53,10 +71,26 @@ class Question:
     max: float | None = None
     unit: str | None = None
     block: str | None = None  # the shared block it comes from, None for a trade question
+    show_if: tuple[ShowIf, ...] = ()
+    allow_not_sure: bool = False
+    help: str | None = None
+    placeholder: str | None = None
+    step: str = DEFAULT_STEP
+    # A whole number (a count): 1.5 walls is refused.
+    integer: bool = False
+    # The options cover every case, so a required select needs neither "not sure" nor "other".
+    exhaustive: bool = False
 
     @property
     def option_values(self) -> frozenset[str]:
         return frozenset(option.value for option in self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    id: str
+    title: str
+    question_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +101,11 @@ class MicroServiceSpec:
     category: str
     subcategory: str
     position: int
-    questions: tuple[Question, ...]  # trade questions first, then the shared blocks
+    questions: tuple[Question, ...]  # in step order; within a step, block questions first
+    steps: tuple[StepSpec, ...] = ()  # only the steps that hold a question, in order
+    active: bool = True  # a retired service stays loadable so old jobs keep their reference
+    # What customers type for this job (symptoms, slang, misspellings, brands): for search.
+    keywords: tuple[str, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -98,6 +136,11 @@ class Catalogue:
         return self.by_slug.get(slug)
 
     def micro_services(self) -> Iterator[MicroServiceSpec]:
+        """The services on offer; a retired one (`active: false`) is left out, so the seed
+        deactivates it and listings skip it, while `micro_service(slug)` still finds it."""
+        return (spec for spec in self.all_micro_services() if spec.active)
+
+    def all_micro_services(self) -> Iterator[MicroServiceSpec]:
         for category in self.categories:
             for subcategory in category.subcategories:
                 yield from subcategory.micro_services
@@ -115,9 +158,14 @@ def load_catalogue(path: Path = DEFAULT_CATALOGUE_PATH) -> Catalogue:
 def parse_catalogue(raw: Any) -> Catalogue:
     """Validate an already-decoded catalogue document (see `load_catalogue`)."""
     root = _mapping(raw, "catalogue")
+    steps = _steps(root.get("steps", [{"id": DEFAULT_STEP, "title": "The job"}]))
     blocks = {
         name: _questions(
-            _mapping(block, f"block {name!r}").get("questions"), f"block {name!r}", name
+            _mapping(block, f"block {name!r}").get("questions"),
+            f"block {name!r}",
+            name,
+            steps,
+            _step_of(_mapping(block, f"block {name!r}"), steps, f"block {name!r}"),
         )
         for name, block in _mapping(root.get("blocks", {}), "blocks").items()
     }
@@ -150,7 +198,7 @@ def parse_catalogue(raw: Any) -> Catalogue:
                 where_m = f"micro service {m_slug!r}"
                 if m_slug in by_slug:
                     raise CatalogueError(f"{where_m} appears twice (slugs are global)")
-                own = _questions(m_raw.get("questions"), where_m, None)
+                own = _questions(m_raw.get("questions"), where_m, None, steps, DEFAULT_STEP)
                 if not own:
                     raise CatalogueError(f"{where_m} has no questions of its own")
                 names = (
@@ -158,8 +206,14 @@ def parse_catalogue(raw: Any) -> Catalogue:
                     if "blocks" in m_raw
                     else default_blocks
                 )
-                questions = own + tuple(q for name in names for q in blocks[name])
+                questions = _in_step_order(
+                    own + tuple(q for name in names for q in blocks[name]), steps
+                )
                 _unique((q.id for q in questions), f"{where_m}: question id")
+                _check_conditions(questions, where_m)
+                active = m_raw.get("active", True)
+                if not isinstance(active, bool):
+                    raise CatalogueError(f"{where_m}: 'active' must be true or false")
                 spec = MicroServiceSpec(
                     slug=m_slug,
                     name=_text(m_raw, "name", where_m),
@@ -168,6 +222,13 @@ def parse_catalogue(raw: Any) -> Catalogue:
                     subcategory=s_slug,
                     position=m_pos,
                     questions=questions,
+                    steps=tuple(
+                        StepSpec(step.id, step.title, ids)
+                        for step in steps
+                        if (ids := tuple(q.id for q in questions if q.step == step.id))
+                    ),
+                    active=active,
+                    keywords=_keywords(m_raw, where_m),
                 )
                 by_slug[m_slug] = spec
                 services.append(spec)
@@ -180,16 +241,107 @@ def parse_catalogue(raw: Any) -> Catalogue:
     return Catalogue(categories=tuple(categories), by_slug=by_slug)
 
 
-def _questions(raw: Any, where: str, block: str | None) -> tuple[Question, ...]:
+def _steps(raw: Any) -> tuple[StepSpec, ...]:
+    steps = tuple(
+        StepSpec(
+            id=_ident(_mapping(s, f"steps[{i}]"), "id", f"steps[{i}]"),
+            title=_text(_mapping(s, f"steps[{i}]"), "title", f"steps[{i}]"),
+        )
+        for i, s in enumerate(_list(raw, "steps"))
+    )
+    if not steps:
+        raise CatalogueError("steps must not be empty")
+    _unique((step.id for step in steps), "step id")
+    return steps
+
+
+def _step_of(raw: Mapping[str, Any], steps: tuple[StepSpec, ...], where: str) -> str:
+    step = raw.get("step", DEFAULT_STEP)
+    if step not in {s.id for s in steps}:
+        raise CatalogueError(f"{where}: unknown step {step!r}")
+    return str(step)
+
+
+def _in_step_order(
+    questions: tuple[Question, ...], steps: tuple[StepSpec, ...]
+) -> tuple[Question, ...]:
+    rank = {step.id: i for i, step in enumerate(steps)}
+    # Within a step the shared block's questions come first, so a trade question placed in, say,
+    # the property step can branch on the property type; otherwise the file's order stands.
+    return tuple(sorted(questions, key=lambda q: (rank[q.step], q.block is None)))
+
+
+def _check_conditions(questions: tuple[Question, ...], where: str) -> None:
+    """Every condition names an earlier question of the same service and values it can have."""
+    by_id = {q.id: q for q in questions}
+    for question in questions:
+        for condition in question.show_if:
+            if condition.question_id not in by_id:
+                raise CatalogueError(
+                    f"{where}, question {question.id!r}: show_if names unknown question "
+                    f"{condition.question_id!r}"
+                )
+    _refuse_cycles(questions, where)
+    seen: set[str] = set()
+    for question in questions:
+        for condition in question.show_if:
+            if condition.question_id not in seen:
+                raise CatalogueError(
+                    f"{where}, question {question.id!r}: show_if names "
+                    f"{condition.question_id!r}, which is asked later"
+                )
+            parent = by_id[condition.question_id]
+            possible = _condition_values(parent)
+            if possible is None:
+                raise CatalogueError(
+                    f"{where}, question {question.id!r}: show_if on {parent.id!r}, a "
+                    f"{parent.kind.value} question (only selects and yes/no can branch)"
+                )
+            bad = [v for v in condition.values if v not in possible]
+            if bad:
+                raise CatalogueError(
+                    f"{where}, question {question.id!r}: show_if value {bad[0]!r} is not "
+                    f"an answer {parent.id!r} can have"
+                )
+        seen.add(question.id)
+
+
+def _refuse_cycles(questions: tuple[Question, ...], where: str) -> None:
+    graph = {q.id: [c.question_id for c in q.show_if] for q in questions}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise CatalogueError(f"{where}: show_if conditions form a cycle: {cycle}") from None
+
+
+def _condition_values(question: Question) -> frozenset[str] | None:
+    extra = {NOT_SURE} if question.allow_not_sure else set()
+    if question.kind.is_select:
+        return question.option_values | extra
+    if question.kind is QuestionKind.BOOLEAN:
+        return frozenset({TRUE, FALSE} | extra)
+    return None
+
+
+def _questions(
+    raw: Any, where: str, block: str | None, steps: tuple[StepSpec, ...], step: str
+) -> tuple[Question, ...]:
     questions = tuple(
-        _question(_mapping(q, f"{where}.questions[{i}]"), where, block)
+        _question(_mapping(q, f"{where}.questions[{i}]"), where, block, steps, step)
         for i, q in enumerate(_list(raw, f"{where}.questions"))
     )
     _unique((q.id for q in questions), f"{where}: question id")
     return questions
 
 
-def _question(raw: Mapping[str, Any], where: str, block: str | None) -> Question:
+def _question(
+    raw: Mapping[str, Any],
+    where: str,
+    block: str | None,
+    steps: tuple[StepSpec, ...],
+    default_step: str,
+) -> Question:
     qid = raw.get("id")
     if not isinstance(qid, str) or not _IDENT.match(qid):
         raise CatalogueError(f"{where}: question id {qid!r} is not a snake_case identifier")
@@ -221,6 +373,14 @@ def _question(raw: Mapping[str, Any], where: str, block: str | None) -> Question
     unit = raw.get("unit")
     if unit is not None and (kind is not QuestionKind.NUMBER or not isinstance(unit, str)):
         raise CatalogueError(f"{where_q}: 'unit' is a string, for number questions only")
+    flags = {key: _flag(raw, key, where_q) for key in ("allow_not_sure", "integer", "exhaustive")}
+    if flags["integer"] and kind is not QuestionKind.NUMBER:
+        raise CatalogueError(f"{where_q}: 'integer' is for number questions only")
+    if flags["exhaustive"] and not kind.is_select:
+        raise CatalogueError(f"{where_q}: 'exhaustive' is for select questions only")
+    step = raw.get("step", default_step)
+    if step not in {s.id for s in steps}:
+        raise CatalogueError(f"{where_q}: unknown step {step!r}")
     return Question(
         id=qid,
         label=_text(raw, "label", where_q),
@@ -231,7 +391,42 @@ def _question(raw: Mapping[str, Any], where: str, block: str | None) -> Question
         max=high,
         unit=unit,
         block=block,
+        show_if=tuple(
+            _show_if(_mapping(c, f"{where_q}.show_if[{i}]"), f"{where_q}.show_if[{i}]")
+            for i, c in enumerate(_list(raw.get("show_if", []), f"{where_q}.show_if"))
+        ),
+        allow_not_sure=flags["allow_not_sure"],
+        help=_optional_text(raw, "help", where_q),
+        placeholder=_optional_text(raw, "placeholder", where_q),
+        step=str(step),
+        integer=flags["integer"],
+        exhaustive=flags["exhaustive"],
     )
+
+
+def _show_if(raw: Mapping[str, Any], where: str) -> ShowIf:
+    values = _list(raw.get("values"), f"{where}.values")
+    if not values or not all(isinstance(v, str) for v in values):
+        raise CatalogueError(f"{where}: 'values' must be a non-empty list of strings")
+    return ShowIf(question_id=_ident(raw, "question_id", where), values=tuple(values))
+
+
+def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise CatalogueError(f"{where}: {key!r} must be true or false")
+    return value
+
+
+def _ident(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not _IDENT.match(value):
+        raise CatalogueError(f"{where}: {key} {value!r} is not a snake_case identifier")
+    return value
+
+
+def _optional_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    return _text(raw, key, where) if key in raw else None
 
 
 def _option(raw: Mapping[str, Any], where: str) -> Option:
@@ -254,6 +449,23 @@ def _slug(raw: Any, where: str) -> str:
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise CatalogueError(f"{where}: slug {slug!r} is not lowercase-kebab-case")
     return slug
+
+
+# A keyword longer than this is a sentence, not a keyword: refused, so that a mistake in the file
+# cannot slow every search down.
+MAX_KEYWORD_LENGTH = 60
+
+
+def _keywords(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    terms = raw.get("keywords", [])
+    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
+        raise CatalogueError(f"{where}: 'keywords' must be a list of strings")
+    for term in terms:
+        if not term.strip() or len(term) > MAX_KEYWORD_LENGTH:
+            raise CatalogueError(
+                f"{where}: keyword {term!r} must be 1 to {MAX_KEYWORD_LENGTH} characters"
+            )
+    return tuple(dict.fromkeys(term.strip() for term in terms))
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:

@@ -1,7 +1,7 @@
 """The lookup cache: a bounded in-process LRU level, and a shared Redis level when configured.
 
-The in-process level is cachetools' TLRUCache: bounded (a client asking for a million distinct
-slugs cannot grow the process), each entry with its own TTL, no timer per key. aiocache's
+The in-process level is a cachetools LRUCache: bounded (a client asking for a million distinct
+slugs cannot grow the process), each entry with its own expiry, no timer per key. aiocache's
 `SimpleMemoryCache` keeps a timer handle per key and has no bound, so it is not used here;
 aiocache stays the API of the shared Redis level.
 
@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
-from cachetools import TLRUCache
+from cachetools import LRUCache
 
 from config import Settings, redis_address
 from db.records import MicroServiceRecord
@@ -52,14 +52,15 @@ CachedLookup = MicroServiceRecord | _NotFound
 
 
 class MemoryLevel:
-    """The in-process level: least recently used out at the bound, each entry expiring by its
-    own TTL, with an eviction count for the tests. Values are stored as given: the caller must
-    not mutate them."""
+    """The in-process level: a cachetools `LRUCache` (least recently used out at the bound)
+    whose entries carry their own expiry, checked when read (an expired entry is dropped then),
+    so there is no timer per key and one cache holds both TTL classes. Values are stored as
+    given: the caller must not mutate them."""
 
     def __init__(self, *, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         level = self
 
-        class _Counting(TLRUCache[str, tuple[Any, float]]):
+        class _Counting(LRUCache[str, tuple[Any, float]]):
             def popitem(self) -> tuple[str, tuple[Any, float]]:
                 item = super().popitem()
                 level.evictions += 1
@@ -67,22 +68,34 @@ class MemoryLevel:
 
         self.max_entries = max_entries
         self.evictions = 0
-        # The TTL travels with its value, so one cache holds both TTL classes.
-        self._entries = _Counting(
-            maxsize=max_entries, ttu=lambda _key, entry, now: now + entry[1], timer=clock
-        )
+        self._clock = clock
+        self._entries = _Counting(maxsize=max_entries)
 
     def __len__(self) -> int:
-        self._entries.expire()
         return len(self._entries)
 
     def peek_many(self, keys: Sequence[str]) -> list[Any]:
-        entries = self._entries
-        return [None if (entry := entries.get(key)) is None else entry[0] for key in keys]
+        # The hottest path of a cached lookup: one clock read, one indexing per key. (cachetools'
+        # TLRUCache checks expiry on every access and costs about three times as much here.)
+        entries, now = self._entries, self._clock()
+        found: list[Any] = []
+        for key in keys:
+            try:
+                value, expires_at = entries[key]
+            except KeyError:
+                found.append(None)
+                continue
+            if expires_at > now:
+                found.append(value)
+            else:
+                del entries[key]
+                found.append(None)
+        return found
 
     def set_many(self, pairs: Iterable[tuple[str, Any]], ttl: float) -> None:
+        expires_at = self._clock() + ttl
         for key, value in pairs:
-            self._entries[key] = (value, ttl)
+            self._entries[key] = (value, expires_at)
 
     def delete(self, key: str) -> None:
         self._entries.pop(key, None)

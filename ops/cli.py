@@ -7,6 +7,7 @@ backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, w
 create-api-key             --name NAME [--scope jobs:write ...]; the key is the last line
 revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
+refresh-suggestions        [--full]: rebuild the related and popular services rollups
 export-schema              [--output schema.graphql]
 """
 
@@ -37,9 +38,15 @@ log = logging.getLogger("jobwizard")
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="server.py", description="Job-posting wizard GraphQL API")
+    # `python server.py --no-migrate` serves too: serve is the default subcommand. The serve
+    # subcommand's copy leaves the value alone when not given (SUPPRESS), so either place works.
+    no_migrate_help = "do not migrate or seed before serving"
+    root.add_argument("--no-migrate", action="store_true", help=no_migrate_help)
     sub = root.add_subparsers(dest="command", metavar="SUBCOMMAND")
     serve = sub.add_parser("serve", help="serve the API (the default)")
-    serve.add_argument("--no-migrate", action="store_true", help="do not migrate or seed first")
+    serve.add_argument(
+        "--no-migrate", action="store_true", default=argparse.SUPPRESS, help=no_migrate_help
+    )
     sub.add_parser("migrate", help="apply pending migrations")
     sub.add_parser("seed", help="write the catalogue file into the database")
     backfill = sub.add_parser("backfill", help="fill the UUIDs of slug-only jobs")
@@ -58,6 +65,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("list-api-keys", help="list keys with their scopes and last use")
     purge = sub.add_parser("purge-idempotency-keys", help="delete old idempotency keys")
     purge.add_argument("--older-than-hours", type=float, default=24.0)
+    refresh = sub.add_parser(
+        "refresh-suggestions", help="rebuild the related and popular services rollups"
+    )
+    refresh.add_argument(
+        "--full",
+        action="store_true",
+        help="recount popularity for the whole year, not just since the last refresh",
+    )
     export = sub.add_parser("export-schema", help="write the SDL")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))
     return root
@@ -89,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "backfill":
             return run_backfill_command(database_url, batch_size=args.batch_size)
+        if command == "refresh-suggestions":
+            return asyncio.run(commands.refresh_suggestions(database_url, settings, full=args.full))
         if command == "seed":
             catalogue = load_catalogue(settings.catalogue_path)
             asyncio.run(commands.seed(database_url, catalogue, settings))

@@ -1,5 +1,5 @@
 """The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
-idempotency-key cleanup, the SDL.
+idempotency-key cleanup, the suggestion rollups, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
-import asyncpg
-
+from api.suggestions import refresh_now
 from api.wiring import invalidate_shared_cache
 from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.migrate import apply_migrations
 from db.notifications import catalogue_version
+from db.pool import single_connection
 from db.seed import seed_catalogue
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
@@ -28,26 +28,20 @@ from domain.idempotency import RETENTION_SECONDS
 
 async def migrate(database_url: str) -> None:
     """`python server.py migrate`: apply pending migrations."""
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         applied = await apply_migrations(conn)
         print(f"{len(applied)} migration(s) applied.")
-    finally:
-        await conn.close()
 
 
 async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
     """`python server.py seed`: upsert the catalogue and drop what it changed from Redis."""
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         result = await seed_catalogue(conn, catalogue)
         changed, deactivated = len(result.changed), len(result.deactivated)
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
         version = await catalogue_version(conn)
         print(f"Catalogue version {version}: running servers drop their cached answers now.")
-    finally:
-        await conn.close()
     if not settings.redis_url or not result.touched:
         return
     if await invalidate_shared_cache(settings, result.touched):
@@ -66,14 +60,11 @@ async def create_api_key(database_url: str, *, name: str | None, scopes: Sequenc
         print(exc, file=sys.stderr)
         return 2
     key = generate_key()
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         row = await insert_api_key(
             conn, name=name.strip(), key_sha256=hash_key(key), scopes=checked
         )
-    finally:
-        await conn.close()
     print(f"Created API key {row.id} '{row.name}' with scopes: {', '.join(checked) or '(none)'}.")
     print("Store the key now; it is not kept and cannot be shown again:")
     print(key)
@@ -86,11 +77,8 @@ async def revoke(database_url: str, *, key_id: str | None) -> int:
     except ValueError:
         print("revoke-api-key needs --id KEY_ID (see list-api-keys).", file=sys.stderr)
         return 2
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         row = await revoke_api_key(conn, key_id=parsed)
-    finally:
-        await conn.close()
     if row is None:
         print(f"No API key has the id {parsed}.", file=sys.stderr)
         return 1
@@ -99,11 +87,8 @@ async def revoke(database_url: str, *, key_id: str | None) -> int:
 
 
 async def list_keys(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         rows = await list_api_keys(conn)
-    finally:
-        await conn.close()
     print(f"{'id':36}  {'name':20}  {'scopes':20}  {'created':16}  {'last used':16}  revoked")
     for row in rows:
         print(
@@ -122,12 +107,20 @@ async def purge_idempotency_keys(database_url: str, *, older_than_hours: float) 
             file=sys.stderr,
         )
         return 2
-    conn = await asyncpg.connect(database_url)
-    try:
+    async with single_connection(database_url) as conn:
         deleted = await delete_idempotency_keys_older_than(conn, seconds=seconds)
-    finally:
-        await conn.close()
     print(f"Deleted {deleted} idempotency key(s) older than {older_than_hours:g} h.")
+    return 0
+
+
+async def refresh_suggestions(database_url: str, settings: Settings, *, full: bool) -> int:
+    async with single_connection(database_url) as conn:
+        counts = await refresh_now(conn, settings, full=full)
+    print(
+        f"Refreshed suggestions: {counts.pairs} related-service pair(s); "
+        f"{counts.popularity_rows} popularity row(s) recounted"
+        f"{' (the whole year)' if full else ''}."
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import JOBS_WRITE, may_read_job
 from domain.errors import ForbiddenError
 from domain.idempotency import choose_key
+from domain.suggestions import check_customer_ref, customer_ref_hash
 from resolvers.publish import JobDraft
 from resolvers.publish import publish_job as publish
 
@@ -35,8 +36,14 @@ async def publish_job(
     micro_uuid: UUID | None,
     answers: Any,
     idempotency_key: str | None,
+    customer_ref: str | None = None,
 ) -> JobRecord:
     caller = await info.context.auth.require(JOBS_WRITE)
+    ref_hash = (
+        None
+        if customer_ref is None
+        else customer_ref_hash(caller.id, check_customer_ref(customer_ref))
+    )
     key = choose_key(idempotency_key, info.context.request.headers.get(IDEMPOTENCY_HEADER))
     app = info.context.app
     return await publish(
@@ -49,6 +56,7 @@ async def publish_job(
             answers=answers,
             api_key_id=caller.id,
             idempotency_key=key,
+            customer_ref_hash=ref_hash,
         ),
         resolve_uuid=app.settings.job_uuids,
     )

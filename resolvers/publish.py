@@ -29,6 +29,7 @@ class JobDraft:
     answers: Any
     api_key_id: UUID | None = None  # the publishing API key; it may read the job back
     idempotency_key: str | None = None  # see db/idempotency.py
+    customer_ref_hash: str | None = None  # see domain/suggestions.py
 
 
 async def publish_job(
@@ -48,6 +49,12 @@ async def publish_job(
         raise BadUserInputError(
             f"Unknown micro service '{draft.slug}'.",
             fields={"microId": "No micro service has this slug."},
+        )
+    if not spec.active:
+        # Retired: its old jobs keep their reference, but it takes no new ones.
+        raise BadUserInputError(
+            f"Micro service '{draft.slug}' is no longer offered.",
+            fields={"microId": "This micro service is no longer offered."},
         )
     answers = validate_answers(spec, draft.answers)
     record, lookup_down = None, not resolve_uuid
@@ -81,6 +88,7 @@ async def publish_job(
                 answers=answers,
                 api_key_id=draft.api_key_id,
                 idempotency_key=draft.idempotency_key,
+                customer_ref_hash=draft.customer_ref_hash,
             )
     except Exception as exc:
         if is_transient(exc):

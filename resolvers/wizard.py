@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from context import Info
-from domain.catalogue import Question
+from domain.catalogue import Question, StepSpec
 from domain.errors import BadUserInputError
 from loaders.errors import LookupUnavailableError, MicroServiceNotFoundError
 
@@ -16,7 +16,9 @@ class WizardPage:
     slug: str
     micro_uuid: UUID | None
     name: str
+    description: str
     questions: tuple[Question, ...]
+    steps: tuple[StepSpec, ...]
     degraded: bool
 
 
@@ -46,6 +48,8 @@ async def wizard_questions(info: Info, categories: list[str]) -> WizardPage:
         slug=slug,
         micro_uuid=None if record is None else record.id,
         name=spec.name,
+        description=spec.description,
         questions=spec.questions,
+        steps=spec.steps,
         degraded=degraded,
     )

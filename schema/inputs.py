@@ -19,3 +19,9 @@ class PublishJobInput:
         default=None,
         description="Same key + same input from the same caller -> the same job.",
     )
+    customer_ref: str | None = strawberry.field(
+        default=None,
+        description="Your own opaque id of the customer (1 to 100 characters), so that "
+        "relatedServices learns what customers post together. Stored only as a hash keyed by "
+        "your API key: it is never shown back and never links to another partner's customers.",
+    )

@@ -17,6 +17,7 @@ async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
         micro_uuid=input.micro_uuid,
         answers=input.answers,
         idempotency_key=input.idempotency_key,
+        customer_ref=input.customer_ref,
     )
     return PublishJobPayload(job=record)
 

@@ -8,12 +8,14 @@ import strawberry
 from db.analytics import LookupStatsBucketRow
 from db.records import JobRecord, MicroServiceRecord
 from monitoring.alerts import FiredAlert
-from resolvers import catalogue, jobs, monitoring, wizard
+from resolvers import catalogue, jobs, monitoring, suggestions, wizard
 from resolvers.catalogue import CategoryNode
 from resolvers.monitoring import WindowStats
+from resolvers.suggestions import PopularServiceNode, ServiceMatchNode
 from resolvers.wizard import WizardPage
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, LookupStats, LookupStatsBucket
+from schema.suggestions import PopularService, ServiceMatch
 from schema.types import Category, Job, MicroService, WizardQuestions
 
 
@@ -48,6 +50,27 @@ class Query:
         description="The catalogue as the wizard walks it: categories, their subcategories, "
         "their micro services.",
         directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
+    )
+    search_services: list[ServiceMatchNode] = strawberry.field(
+        resolver=suggestions.search_services,
+        graphql_type=list[ServiceMatch],
+        description='Active micro services for what a customer types ("loo wont flush", '
+        '"boilr servise"), best first; typos, slang and UK/US spellings allowed. Empty for '
+        "blank text; text past 500 characters is cut; `first` is 1 to 20.",
+    )
+    related_services: list[ServiceMatchNode] = strawberry.field(
+        resolver=suggestions.related_services,
+        graphql_type=list[ServiceMatch],
+        description="Services the same customers posted within 180 days of this one, by "
+        "lift; filled up with the same subcategory's services when jobs say too little. "
+        "`first` is 1 to 20.",
+    )
+    popular_services: list[PopularServiceNode] = strawberry.field(
+        resolver=suggestions.popular_services,
+        graphql_type=list[PopularService],
+        description='The services posted most in a postcode area (its letters, e.g. "SW"; '
+        "null for everywhere) over the last `days` (1 to 365), from the refreshed rollup. "
+        "`first` is 1 to 20.",
     )
     lookup_stats: WindowStats = strawberry.field(
         resolver=monitoring.lookup_stats,

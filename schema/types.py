@@ -41,6 +41,25 @@ class QuestionOption:
 
 
 @strawberry.type(directives=CATALOGUE)
+class ShowIf:
+    question_id: str = strawberry.field(description="An earlier question of the same service.")
+    values: list[str] = strawberry.field(
+        graphql_type=list[str],
+        description='Answers that show the question; yes/no answers as "true" and "false".',
+    )
+
+
+@strawberry.type(
+    description="One page of the wizard: its title and its questions' ids, in order.",
+    directives=CATALOGUE,
+)
+class WizardStep:
+    id: str
+    title: str
+    question_ids: list[str] = strawberry.field(graphql_type=list[str])
+
+
+@strawberry.type(directives=CATALOGUE)
 class Question:
     id: str = strawberry.field(description="The key of this question in `answers`.")
     label: str
@@ -56,6 +75,16 @@ class Question:
         description="The shared block (property, access, timing, budget) it belongs to; "
         "null for a question specific to the trade."
     )
+    show_if: list[ShowIf] | None = strawberry.field(
+        graphql_type=list[ShowIf] | None,
+        description="Asked only when every condition holds (empty: always asked). A hidden "
+        "question must not be answered, and is not required.",
+    )
+    allow_not_sure: bool = strawberry.field(
+        description='The answer "not_sure" is accepted in place of a value, whatever the type.'
+    )
+    help: str | None = strawberry.field(description="One sentence to show under the label.")
+    placeholder: str | None
 
 
 @strawberry.type(directives=CATALOGUE)
@@ -95,7 +124,12 @@ class WizardQuestions:
         description="Null only when the lookup degraded or the catalogue row does not exist yet."
     )
     name: str
+    description: str | None = strawberry.field(description="What the service covers.")
     questions: list[Question] = strawberry.field(graphql_type=list[Question])
+    steps: list[WizardStep] = strawberry.field(
+        graphql_type=list[WizardStep],
+        description="The questions grouped into pages, in order; every question is in one.",
+    )
     degraded: bool = strawberry.field(
         default=False,
         description="True when the UUID lookup was unavailable (database failing): the "

@@ -19,15 +19,24 @@ async def _choose_wall_painting(page: Page) -> None:
     await expect(page.locator("#questions-form")).to_be_visible()
 
 
+async def _next(page: Page, expected_step: str) -> None:
+    await page.get_by_role("button", name="Next").click()
+    await expect(page.locator("#progress-text")).to_contain_text(expected_step)
+
+
 async def _answer_required_questions(page: Page, wall_count: str) -> None:
-    """Every required answer of wall-painting, through the input its type gets."""
+    """Every required answer of wall-painting, step by step, through the input its type gets."""
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
     await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
     await page.get_by_label("How many walls need painting?").fill(wall_count)
     await page.get_by_label("What condition are the walls in?").select_option("good")
-    await page.locator("#field-paint_supplied").get_by_label("No").check()
+    await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
+    await _next(page, "Step 2 of 4: The property")
     await page.get_by_label("What type of property is it?").select_option("flat_apartment")
+    await _next(page, "Step 3 of 4: Access")
     await page.locator("#field-floor_level").get_by_label("First floor").check()
     await page.locator("#field-parking").get_by_label("Free street parking").check()
+    await _next(page, "Step 4 of 4: When and budget")
     await page.get_by_label("When would you like the work to start?").select_option(
         "within_a_month"
     )
@@ -44,28 +53,63 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
         await page.locator("#api-key").fill(publisher_key)
     await _choose_wall_painting(page)
 
-    # Inputs follow the questions' types, bounds and required flags.
+    # The service's description heads the wizard; one step is shown at a time.
+    await expect(page.locator("#service-description")).to_have_text(
+        "Fresh paint on the walls of one or more rooms."
+    )
+    await expect(page.locator("#progress-steps li")).to_have_count(4)
+    await expect(page.locator("#step-job")).to_be_visible()
+    await expect(page.locator("#step-property")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Publish job")).to_be_hidden()
+
+    # Inputs follow the questions' types, bounds and required flags; "Not sure" where allowed.
     wall_count = page.get_by_label("How many walls need painting?")
     await expect(wall_count).to_have_attribute("type", "number")
     await expect(wall_count).to_have_attribute("min", "1")
     await expect(wall_count).to_have_attribute("max", "50")
     await expect(page.locator("#field-wall_count")).to_contain_text("walls")
-    await expect(page.locator("#field-paint_supplied input[type=radio]")).to_have_count(2)
+    await expect(page.locator("#field-paint_supplied input[type=radio]")).to_have_count(3)
+    await expect(page.locator("#field-paint_supplied")).to_contain_text("Not sure")
     await expect(page.locator("#field-details textarea")).to_have_attribute("maxlength", "2000")
     await expect(page.locator("#field-start_date input")).to_have_attribute("type", "date")
     await expect(page.locator("#field-room_type .required")).to_be_visible()
     await expect(page.locator("#field-details .required")).to_have_count(0)
 
-    # Out of range: publishJob's extensions.fields message appears next to that field only.
+    # A branch that appears: "Something else" opens its text question; another choice hides it.
+    other = page.locator("#field-room_type_other")
+    await expect(other).to_be_hidden()
+    await page.get_by_label("Which room are the walls in?").select_option("other")
+    await expect(other).to_be_visible()
+    await page.get_by_label("Which room are the walls in?").select_option("bedroom")
+    await expect(other).to_be_hidden()
+
+    # Out of range: publishJob's extensions.fields message appears next to that field only,
+    # and the wizard goes back to the step that holds it.
     await _answer_required_questions(page, wall_count="99")
+
+    # A branch that hides: a specific date opens the date; another timing hides it again,
+    # and the hidden answer is not sent.
+    start_date = page.locator("#field-start_date")
+    await expect(start_date).to_be_hidden()
+    timing = page.get_by_label("When would you like the work to start?")
+    await timing.select_option("specific_date")
+    await expect(start_date).to_be_visible()
+    await start_date.locator("input").fill("2027-03-01")
+    await timing.select_option("within_a_month")
+    await expect(start_date).to_be_hidden()
+
     await page.get_by_role("button", name="Publish job").click()
     error = page.locator("#error-wall_count")
     await expect(error).to_have_text(re.compile("at most 50"))
     await expect(page.locator(".field.invalid")).to_have_count(1)
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    await expect(wall_count).to_be_visible()
     await expect(page.locator("#result")).to_be_hidden()
     await open_page.screenshot("wizard-field-error")
 
     await wall_count.fill("4")
+    for step in ("The property", "Access", "When and budget"):
+        await _next(page, step)
     await page.get_by_role("button", name="Publish job").click()
     await expect(page.locator("#result")).to_be_visible()
     await expect(error).to_have_text("")
@@ -92,6 +136,8 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     assert answers["wall_count"] == 4
     assert answers["paint_supplied"] is False
     assert answers["floor_level"] == "first"
+    assert "start_date" not in answers
+    assert "room_type_other" not in answers
 
     assert log.foreign(live_server.url) == []
     assert log.page_errors == []
@@ -113,3 +159,37 @@ async def test_wizard_sends_the_api_key_entered_in_the_page(
         await _choose_wall_painting(page)
     request = await sent.value
     assert request.headers.get("authorization") == f"Bearer {key}"
+
+
+async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
+    live_server: LiveServer, open_page: BrowserPage, publisher_key: str | None
+) -> None:
+    page = open_page.page
+    await page.goto(f"{live_server.url}/post")
+    if publisher_key is not None:
+        await page.locator("#api-key-box summary").click()
+        await page.locator("#api-key").fill(publisher_key)
+    await page.get_by_label("Category", exact=True).select_option("building")
+    await page.get_by_label("Subcategory").select_option("extensions-conversions")
+    await page.get_by_label("Service", exact=True).select_option("loft-conversion")
+    await expect(page.locator("#questions-form")).to_be_visible()
+
+    height = page.locator("#q-loft_head_height_m")
+    await height.fill("1.2")
+    await page.locator("#not-sure-loft_head_height_m").check()
+    await expect(height).to_be_disabled()
+    await expect(height).to_have_value("")
+
+    for step in ("The property", "Access", "When and budget"):
+        await _next(page, step)
+    async with page.expect_request(
+        lambda r: r.method == "POST" and "publishJob" in (r.post_data or "")
+    ) as sent:
+        await page.get_by_role("button", name="Publish job").click()
+    request = await sent.value
+    answers = json.loads(request.post_data or "{}")["variables"]["input"]["answers"]
+    assert answers["loft_head_height_m"] == "not_sure"
+    # The other required answers are missing: the server names them, on their own steps.
+    await expect(page.locator("#error-loft_conversion_type")).not_to_be_empty()
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    assert open_page.log.page_errors == []

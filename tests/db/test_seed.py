@@ -77,3 +77,28 @@ async def test_reseed_reports_changes_and_deactivates_removed_entries(
         assert await _uuids(conn) == before
     finally:
         await conn.close()
+
+
+async def test_a_service_marked_inactive_is_deactivated_and_keeps_its_uuid(
+    empty_database_url: str, catalogue: Catalogue
+) -> None:
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await apply_migrations(conn)
+        await seed_catalogue(conn, catalogue)
+        before = await _uuids(conn)
+        retired = _edited(
+            catalogue,
+            lambda m: dataclasses.replace(m, active=False) if m.slug == "carpet-removal" else m,
+        )
+        result = await seed_catalogue(conn, retired)
+        assert result.deactivated == ("carpet-removal",)
+        row = await conn.fetchrow(
+            "SELECT id::text, active FROM micro_services WHERE slug = 'carpet-removal'"
+        )
+        assert row is not None
+        assert (row["id"], row["active"]) == (before["carpet-removal"], False)
+        # The file still holds it, so old jobs' answers keep their questions.
+        assert retired.micro_service("carpet-removal") is not None
+    finally:
+        await conn.close()

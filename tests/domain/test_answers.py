@@ -24,8 +24,14 @@ def _faults(spec: MicroServiceSpec, answers: Any) -> dict[str, str]:
 
 
 def test_valid_answers_pass_and_optional_nulls_are_dropped(wall_painting: MicroServiceSpec) -> None:
-    clean = validate_answers(wall_painting, {**VALID, "details": None, "start_date": "2027-01-15"})
-    assert clean == {**VALID, "start_date": "2027-01-15"}
+    answers = {
+        **VALID,
+        "details": None,
+        "start_timing": "specific_date",
+        "start_date": "2027-01-15",
+    }
+    clean = validate_answers(wall_painting, answers)
+    assert clean == {**VALID, "start_timing": "specific_date", "start_date": "2027-01-15"}
 
 
 def test_missing_required_answer(wall_painting: MicroServiceSpec) -> None:
@@ -93,3 +99,176 @@ def test_multi_select_text_and_date_rules(catalogue: Catalogue) -> None:
     faults = _faults(spec, {**base, multi.id: [first], "start_date": "15/01/2027"})
     assert faults["start_date"] == "Expected a date as YYYY-MM-DD."
     assert multi.id not in faults
+
+
+def _spec(catalogue: Catalogue, slug: str) -> MicroServiceSpec:
+    spec = catalogue.micro_service(slug)
+    assert spec is not None
+    return spec
+
+
+def test_a_count_is_a_whole_number(wall_painting: MicroServiceSpec) -> None:
+    assert _faults(wall_painting, {**VALID, "wall_count": 1.5}) == {
+        "wall_count": "Expected a whole number."
+    }
+    assert validate_answers(wall_painting, {**VALID, "wall_count": 4.0})["wall_count"] == 4
+
+
+def test_huge_and_non_finite_numbers_are_refused_not_crashed(catalogue: Catalogue) -> None:
+    wall_painting = _spec(catalogue, "wall-painting")
+    huge = 10**400
+    assert _faults(wall_painting, {**VALID, "wall_count": huge}) == {
+        "wall_count": "Must be at most 50 walls."
+    }
+    assert _faults(wall_painting, {**VALID, "wall_count": -huge}) == {
+        "wall_count": "Must be at least 1 walls."
+    }
+    assert _faults(wall_painting, {**VALID, "wall_count": float("inf")}) == {
+        "wall_count": "Expected a finite number."
+    }
+    # A measurement (not a count) takes the same path without float() overflowing.
+    ceiling = _spec(catalogue, "ceiling-painting")
+    area = ceiling.question("ceiling_area_m2")
+    assert area is not None
+    assert not area.integer
+    faults = _faults(ceiling, {"ceiling_area_m2": huge})
+    assert faults["ceiling_area_m2"] == "Must be at most 300 m²."
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20261130",
+        "2026-W48-1",
+        "0001-01-01",
+        "1899-12-31",
+        "2101-01-01",
+        "2027-02-30",
+        " 2027-01-15",
+        20270115,
+    ],
+)
+def test_dates_are_iso_and_within_a_sane_range(wall_painting: MicroServiceSpec, value: Any) -> None:
+    faults = _faults(wall_painting, {**VALID, "start_timing": "specific_date", "start_date": value})
+    assert list(faults) == ["start_date"]
+
+
+def test_date_bounds_are_inclusive(wall_painting: MicroServiceSpec) -> None:
+    for value in ("1900-01-01", "2100-12-31"):
+        answers = {**VALID, "start_timing": "specific_date", "start_date": value}
+        assert validate_answers(wall_painting, answers)["start_date"] == value
+
+
+def test_hidden_question_is_refused_with_the_condition(wall_painting: MicroServiceSpec) -> None:
+    faults = _faults(wall_painting, {**VALID, "start_date": "2027-01-15"})
+    assert faults == {"start_date": "Not asked when start_timing is flexible."}
+
+
+def test_shown_required_question_is_required(wall_painting: MicroServiceSpec) -> None:
+    faults = _faults(wall_painting, {**VALID, "start_timing": "specific_date"})
+    assert faults == {"start_date": REQUIRED}
+
+
+def test_branch_on_a_fault_type(catalogue: Catalogue) -> None:
+    boiler = _spec(catalogue, "boiler-repair")
+    base = {
+        "boiler_fault": "no_heating",
+        "fuel_type": "mains_gas",
+        "under_warranty": "not_sure",
+        "boiler_make": "vaillant",
+        "boiler_type": "combi",
+        "boiler_location": "kitchen",
+        "gas_smell": False,
+        "property_type": "terraced_house",
+        "occupancy": "tenant",
+        "parking": "driveway",
+        "response_time": "today",
+    }
+    # Not asked, so not required: the hidden error code and gas-emergency questions.
+    assert validate_answers(boiler, base) == base
+    assert _faults(boiler, {**base, "error_code": "F28"}) == {
+        "error_code": "Not asked when boiler_fault is no_heating."
+    }
+    assert _faults(boiler, {**base, "boiler_fault": "error_code"}) == {"error_code": REQUIRED}
+    shown = {**base, "boiler_fault": "error_code", "error_code": "F28"}
+    assert validate_answers(boiler, shown)["error_code"] == "F28"
+    # A gas smell (or not knowing) opens the safety question.
+    assert _faults(boiler, {**base, "gas_smell": True}) == {"gas_emergency_called": REQUIRED}
+    assert _faults(boiler, {**base, "gas_smell": "not_sure"}) == {"gas_emergency_called": REQUIRED}
+    assert _faults(boiler, {**base, "gas_emergency_called": True}) == {
+        "gas_emergency_called": "Not asked when gas_smell is false."
+    }
+
+
+def test_a_faulty_parent_does_not_blame_its_branch(catalogue: Catalogue) -> None:
+    boiler = _spec(catalogue, "boiler-repair")
+    faults = _faults(boiler, {"boiler_fault": "castle", "error_code": "F28"})
+    assert "error_code" not in faults
+    assert faults["boiler_fault"].startswith("'castle' is not an offered option")
+
+
+def test_other_opens_its_text_question(wall_painting: MicroServiceSpec) -> None:
+    assert _faults(wall_painting, {**VALID, "room_type": "other"}) == {"room_type_other": REQUIRED}
+    answers = {**VALID, "room_type": "other", "room_type_other": "Boot room"}
+    assert validate_answers(wall_painting, answers)["room_type_other"] == "Boot room"
+    assert _faults(wall_painting, {**VALID, "room_type_other": "Boot room"}) == {
+        "room_type_other": "Not asked when room_type is bedroom."
+    }
+
+
+def test_other_in_a_multi_select_opens_its_text_question(catalogue: Catalogue) -> None:
+    rubbish = _spec(catalogue, "rubbish-removal")
+    base = {
+        "waste_types": ["furniture"],
+        "waste_amount": "car_load",
+        "waste_location": "inside",
+        "property_type": "flat_apartment",
+        "parking": "free_street",
+        "start_timing": "asap",
+        "budget_small": "under_100",
+    }
+    assert validate_answers(rubbish, base) == base
+    assert _faults(rubbish, {**base, "waste_types": ["furniture", "other"]}) == {
+        "waste_types_other": REQUIRED
+    }
+
+
+def test_not_sure_only_where_allowed(wall_painting: MicroServiceSpec) -> None:
+    paint = wall_painting.question("paint_supplied")
+    assert paint is not None
+    assert paint.allow_not_sure
+    clean = validate_answers(wall_painting, {**VALID, "paint_supplied": "not_sure"})
+    assert clean["paint_supplied"] == "not_sure"
+    faults = _faults(wall_painting, {**VALID, "wall_count": "not_sure", "room_type": "not_sure"})
+    assert faults["wall_count"] == "Expected a number."
+    assert faults["room_type"].startswith("'not_sure' is not an offered option")
+
+
+def test_not_sure_on_a_measurement(catalogue: Catalogue) -> None:
+    loft = _spec(catalogue, "loft-conversion")
+    height = loft.question("loft_head_height_m")
+    assert height is not None
+    assert height.allow_not_sure
+    assert height.min is not None
+    assert height.min < 1.5
+
+
+def test_old_shape_answers_get_a_per_field_error(catalogue: Catalogue) -> None:
+    rewire = _spec(catalogue, "full-rewire")
+    faults = _faults(rewire, {"rewire_scope": "partial", "bedroom_count": 3})
+    assert "rewire_scope" in faults
+    assert faults["rewire_scope"].startswith("Unknown question id")
+
+
+def test_every_fault_including_hidden_ones_at_once(wall_painting: MicroServiceSpec) -> None:
+    answers = {**VALID, "wall_count": 1.5, "start_date": "2027-01-15", "room_type": "castle"}
+    faults = _faults(wall_painting, answers)
+    assert set(faults) == {"wall_count", "start_date", "room_type"}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "half \ud800 pair"])
+def test_text_postgresql_cannot_store_is_a_field_error(
+    wall_painting: MicroServiceSpec, text: str
+) -> None:
+    faults = _faults(wall_painting, {**VALID, "details": text})
+    assert faults == {"details": "Text must not contain NUL characters or unpaired surrogates."}

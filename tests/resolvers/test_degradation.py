@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.support import AppHarness, running_app
+from tests.support import AppHarness, running_app, test_settings
 from tests.support.jobs import WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
 from tests.support.proxy import TcpProxy, proxy_to
@@ -37,6 +37,12 @@ BASE: dict[str, Any] = {
     "breaker_reset_seconds": 30.0,
     "lookup_statement_timeout_ms": 300,
 }
+# The longest a lookup may take with these settings: a retry may start just inside the retry
+# budget and then run a whole statement timeout; plus scheduling slack on a shared machine.
+SLACK = 0.1
+WORST_LOOKUP = (
+    test_settings().retry_budget_ms / 1000 + BASE["lookup_statement_timeout_ms"] / 1000 + SLACK
+)
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ async def test_wizard_serves_questions_degraded_when_the_lookup_is_unavailable(
         await _outage(pg_proxy)
         started = time.perf_counter()
         body = await api.graphql(WIZARD)
-        assert time.perf_counter() - started < 0.25 + 0.3 + 0.1
+        assert time.perf_counter() - started < WORST_LOOKUP
         assert "errors" not in body
         wizard = body["data"]["wizardQuestions"]
         assert wizard["degraded"] is True
@@ -118,7 +124,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
         for query, variables in ((ONE, None), (CATEGORIES, None)):
             started = time.perf_counter()
             body = await api.graphql(query, variables)
-            assert time.perf_counter() - started < 0.25 + 0.3 + 0.1
+            assert time.perf_counter() - started < WORST_LOOKUP
             assert _codes(body) == ["SERVICE_UNAVAILABLE"]
             assert body["errors"][0]["extensions"]["retryable"] is True
             _no_stack_traces(body)

@@ -1,3 +1,5 @@
+import json
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -5,7 +7,7 @@ import pytest
 
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
-from domain.catalogue import Catalogue
+from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue
 from tests.support import AppHarness, running_app
 from tests.support.jobs import WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey, issue_api_key
@@ -68,6 +70,20 @@ async def test_matching_micro_uuid_is_accepted(api: AppHarness, jobs_writer_key:
         ({"room_type": "castle"}, "room_type", "'castle' is not an offered option"),
         ({"wall_count": 51}, "wall_count", "Must be at most 50"),
         ({"favourite_colour": "red"}, "favourite_colour", "Unknown question id"),
+        ({"wall_count": 1.5}, "wall_count", "Expected a whole number"),
+        ({"start_date": "2027-01-15"}, "start_date", "Not asked when start_timing is flexible"),
+        ({"start_timing": "specific_date"}, "start_date", "This question is required"),
+        (
+            {"start_timing": "specific_date", "start_date": "20261130"},
+            "start_date",
+            "Expected a date as YYYY-MM-DD",
+        ),
+        (
+            {"start_timing": "specific_date", "start_date": "0001-01-01"},
+            "start_date",
+            "Must be between 1900-01-01 and 2100-12-31",
+        ),
+        ({"paint_supplied": "maybe"}, "paint_supplied", "Expected true or false"),
     ],
 )
 async def test_each_validation_fault_is_reported_and_nothing_is_stored(
@@ -184,3 +200,79 @@ async def test_rollback_switch_stores_jobs_slug_only_without_any_lookup(
         finally:
             await conn.close()
         assert stored is None
+
+
+# Answers as a client built them for the catalogue's first version of `full-rewire`.
+OLD_SHAPE_FULL_REWIRE = {
+    "bedroom_count": 3,
+    "rewire_scope": "full",
+    "occupied_during": True,
+    "flooring_type": "floorboards",
+    "property_type": "semi_detached_house",
+    "floor_level": "ground",
+    "parking": "driveway",
+    "start_timing": "emergency_asap",
+    "budget_range": "over_10000",
+}
+
+
+async def test_old_shape_answers_get_per_field_errors_not_a_500(
+    api: AppHarness, database_url: str, jobs_writer_key: IssuedKey
+) -> None:
+    before = await _job_count(database_url)
+    body = await api.graphql(
+        PUBLISH,
+        {"i": {"microId": "full-rewire", "answers": OLD_SHAPE_FULL_REWIRE}},
+        headers=jobs_writer_key.headers,
+    )
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    fields = error["extensions"]["fields"]
+    for retired in ("rewire_scope", "floor_level", "start_timing", "budget_range"):
+        assert fields[retired].startswith("Unknown question id"), retired
+    # What the new shape asks and the old one lacked is named too, in the same answer.
+    for asked in ("property_age", "project_start", "budget_large"):
+        assert fields[asked] == "This question is required.", asked
+    assert await _job_count(database_url) == before
+
+
+async def test_retired_micro_service_takes_no_new_jobs(
+    database_url: str, jobs_writer_key: IssuedKey, tmp_path: Path
+) -> None:
+    raw = json.loads(DEFAULT_CATALOGUE_PATH.read_text())
+    for category in raw["categories"]:
+        for subcategory in category["subcategories"]:
+            for service in subcategory["micro_services"]:
+                if service["slug"] == "wall-painting":
+                    service["active"] = False
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(raw))
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, catalogue_path=path
+    ) as api:
+        body = await _publish(api, jobs_writer_key, answers=WALL_PAINTING_ANSWERS)
+    assert body["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "fields": {"microId": "This micro service is no longer offered."},
+    }
+
+
+async def test_a_400_digit_integer_literal_is_a_field_error(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    # In the document itself, where the JSON scalar turns the literal into a Python int.
+    answers = ", ".join(
+        f"{key}: {json.dumps(value)}"
+        for key, value in {**WALL_PAINTING_ANSWERS, "wall_count": 0}.items()
+    ).replace("wall_count: 0", f"wall_count: {'9' * 400}")
+    mutation = (
+        'mutation { publishJob(input: {microId: "wall-painting", answers: {'
+        + answers
+        + "}}) { job { id } } }"
+    )
+    body = await api.graphql(mutation, headers=jobs_writer_key.headers)
+    assert body["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "fields": {"wall_count": "Must be at most 50 walls."},
+    }

@@ -41,3 +41,35 @@ async def test_unknown_micro_service_is_not_found(api: AppHarness) -> None:
     body = await api.graphql(QUERY, {"p": ["painting", "interior", "moon-painting"]})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert "moon-painting" in body["errors"][0]["message"]
+
+
+STEPPED = """
+query($p: [String!]!) {
+  wizardQuestions(categories: $p) {
+    description
+    steps { id title questionIds }
+    questions { id allowNotSure help placeholder showIf { questionId values } }
+  }
+}
+"""
+
+
+async def test_wizard_gives_steps_description_and_branching(api: AppHarness) -> None:
+    body = await api.graphql(STEPPED, {"p": ["heating", "boilers", "boiler-repair"]})
+    wizard = body["data"]["wizardQuestions"]
+    assert wizard["description"]
+    steps = wizard["steps"]
+    assert [s["title"] for s in steps] == ["The job", "The property", "Access", "When and budget"]
+    questions = {q["id"]: q for q in wizard["questions"]}
+    # Every question is in exactly one step, and the steps keep the questions' order.
+    assert [qid for s in steps for qid in s["questionIds"]] == [
+        q["id"] for q in wizard["questions"]
+    ]
+    assert questions["error_code"]["showIf"] == [
+        {"questionId": "boiler_fault", "values": ["error_code"]}
+    ]
+    assert questions["boiler_fault"]["showIf"] == []
+    assert questions["under_warranty"]["allowNotSure"] is True
+    assert questions["boiler_model"]["allowNotSure"] is False
+    assert questions["gas_emergency_called"]["help"]
+    assert questions["boiler_model"]["placeholder"]

@@ -67,7 +67,13 @@ async def drop_database(server_url: str, name: str) -> None:
 
 
 def test_settings(**overrides: Any) -> Settings:
-    return Settings.from_env({}).replace(**{"db_pool_min": 1, "db_pool_max": 5, **overrides})
+    # Search on keywords only unless a test asks for the model: loading it, and embedding the
+    # catalogue the first time, would take cores from tests that time things.
+    defaults = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}
+    return Settings.from_env({}).replace(**{**defaults, **overrides})
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @dataclasses.dataclass

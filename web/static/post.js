@@ -1,10 +1,17 @@
 // The reference job-posting wizard: the flow a web app builds on this API, in plain JavaScript.
 //
-//   1. `categories`                      -> category, subcategory and service pickers
-//   2. `wizardQuestions(categories: [...])` -> one input per question, matching its type
-//   3. `publishJob(input: {...})`        -> the job, or per-field errors shown by their fields
+//   1. `categories`                         -> category, subcategory and service pickers
+//   2. `wizardQuestions(categories: [...])` -> the service's description and its steps, shown
+//                                              one at a time; questions appear and disappear
+//                                              as answers change (`showIf`)
+//   3. `publishJob(input: {...})`           -> the job, or per-field errors shown by their fields
 //
 // Only the public GraphQL API is used, exactly as any client would use it.
+//
+// The wizard is a list of steps. A step is an object { id, title, section, isEmpty() } built by
+// a function; the question steps come from `wizardQuestions.steps` (questionSteps), and another
+// kind of step (a location or photos step, say) is one more builder whose result is added to
+// the list in buildSteps(). Navigation, progress and error placement work on any step.
 'use strict';
 
 const ENDPOINT = '/graphql';
@@ -27,6 +34,9 @@ const QUESTIONS_QUERY = `
     wizardQuestions(categories: $path) {
       microId
       microUuid
+      name
+      description
+      steps { id title questionIds }
       questions {
         id
         label
@@ -36,6 +46,10 @@ const QUESTIONS_QUERY = `
         min
         max
         unit
+        showIf { questionId values }
+        allowNotSure
+        help
+        placeholder
       }
     }
   }`;
@@ -49,12 +63,18 @@ const PUBLISH_MUTATION = `
 
 // Selects with this many options or fewer are shown as radio buttons: one click, all visible.
 const MAX_RADIO_OPTIONS = 4;
+// The answer a question with `allowNotSure` accepts in place of a value, whatever its type.
+const NOT_SURE = 'not_sure';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   categories: [],
   wizard: null, // the current wizardQuestions answer
+  questionsById: new Map(),
+  steps: [], // the wizard's steps, in order (see buildSteps)
+  current: 0, // index into activeSteps()...
+  currentStep: null, // ...and the step shown
   lastPayload: null, // JSON of the last publishJob input sent...
   lastKey: null, // ...and its idempotency key: a retry of the same input reuses it
 };
@@ -111,7 +131,7 @@ function newIdempotencyKey() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 1: category -> subcategory -> micro service
+// Choosing the service: category -> subcategory -> micro service
 
 function fillSelect(select, items, placeholder) {
   select.replaceChildren(new Option(placeholder, ''));
@@ -142,41 +162,148 @@ function onCategoryChange() {
   const category = selectedCategory();
   fillSelect($('subcategory'), category ? category.subcategories : [], 'Choose…');
   fillSelect($('micro-service'), [], '');
-  hideQuestions();
+  hideWizard();
 }
 
 function onSubcategoryChange() {
   const subcategory = selectedSubcategory();
   fillSelect($('micro-service'), subcategory ? subcategory.microServices : [], 'Choose…');
-  hideQuestions();
+  hideWizard();
 }
 
 async function onMicroServiceChange() {
-  hideQuestions();
+  hideWizard();
   const slug = $('micro-service').value;
   if (!slug) return;
   // The selection path, as wizardQuestions takes it: the last element is the service's slug.
   const path = [$('category').value, $('subcategory').value, slug];
   try {
     const data = await graphql(QUESTIONS_QUERY, { path });
-    state.wizard = data.wizardQuestions;
-    renderQuestions(state.wizard);
+    showWizard(data.wizardQuestions);
   } catch (err) {
     showFormError(err);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 2: one input per question, matching its type, options, bounds and required flag
+// The steps
 
-function renderQuestions(wizard) {
-  const container = $('questions');
-  container.replaceChildren(...wizard.questions.map(renderQuestion));
-  const service = $('micro-service').selectedOptions[0].textContent;
-  $('questions-intro').textContent =
-    `${service}: ${wizard.questions.length} questions, those marked * are required.`;
+function showWizard(wizard) {
+  state.wizard = wizard;
+  state.questionsById = new Map(wizard.questions.map((q) => [q.id, q]));
+  $('service-name').textContent = wizard.name;
+  $('service-description').textContent = wizard.description || '';
+  $('service-description').hidden = !wizard.description;
+  state.steps = buildSteps(wizard);
+  $('steps').replaceChildren(...state.steps.map((step) => step.section));
+  applyVisibility();
   $('questions-form').hidden = false;
+  goToStep(0);
 }
+
+/** Every step of the wizard, in order. Add a builder here to add a kind of step. */
+function buildSteps(wizard) {
+  return [...questionSteps(wizard)];
+}
+
+/** One step per `wizardQuestions.steps` entry, holding its questions' fields. */
+function questionSteps(wizard) {
+  return wizard.steps.map((step) => {
+    const questions = step.questionIds.map((id) => state.questionsById.get(id)).filter(Boolean);
+    const section = el('section', { class: 'wizard-step', id: `step-${step.id}` });
+    section.dataset.stepId = step.id;
+    section.append(el('h3', {}, step.title), ...questions.map(renderQuestion));
+    return {
+      id: step.id,
+      title: step.title,
+      section,
+      // A step whose questions are all hidden by the answers so far is skipped.
+      isEmpty: () => questions.every((q) => !isShown(q, currentAnswers())),
+    };
+  });
+}
+
+/** The steps a customer walks through now: those with something to ask. */
+function activeSteps() {
+  return state.steps.filter((step) => !step.isEmpty());
+}
+
+function goToStep(index) {
+  const steps = activeSteps();
+  state.current = Math.max(0, Math.min(index, steps.length - 1));
+  const shown = steps[state.current];
+  state.currentStep = shown;
+  for (const step of state.steps) step.section.hidden = step !== shown;
+  renderProgress(steps);
+  const last = state.current === steps.length - 1;
+  $('back').hidden = state.current === 0;
+  $('next').hidden = last;
+  $('publish').hidden = !last;
+}
+
+function renderProgress(steps) {
+  const current = steps[state.current];
+  $('progress-text').textContent = `Step ${state.current + 1} of ${steps.length}: ${current.title}`;
+  const bar = $('progress-bar');
+  bar.max = steps.length;
+  bar.value = state.current + 1;
+  $('progress-steps').replaceChildren(
+    ...steps.map((step, i) => {
+      const item = el('li', {}, step.title);
+      if (i === state.current) item.setAttribute('aria-current', 'step');
+      if (i < state.current) item.classList.add('done');
+      return item;
+    }),
+  );
+}
+
+function onNext() {
+  goToStep(state.current + 1);
+  $('questions-form').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+function onBack() {
+  goToStep(state.current - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Branching: a question is shown only when each of its conditions holds
+
+/** The answer as the strings a condition lists: booleans as "true"/"false", a list by item. */
+function conditionValues(answer) {
+  if (answer === undefined || answer === null) return [];
+  if (Array.isArray(answer)) return answer.map(String);
+  return [String(answer)];
+}
+
+/** Mirrors the server: every condition's question is shown and answered with a listed value. */
+function isShown(question, answers) {
+  return (question.showIf || []).every((condition) => {
+    const parent = state.questionsById.get(condition.questionId);
+    if (parent && !isShown(parent, answers)) return false;
+    return conditionValues(answers[condition.questionId]).some((v) => condition.values.includes(v));
+  });
+}
+
+function applyVisibility() {
+  const answers = currentAnswers();
+  for (const question of state.wizard.questions) {
+    const field = $(`field-${question.id}`);
+    if (field) field.hidden = !isShown(question, answers);
+  }
+}
+
+function onAnswerChange(event) {
+  const field = event.target.closest('.field');
+  if (field) syncNotSure(field, event.target);
+  applyVisibility();
+  // A later step may have emptied or filled: stay on this step and refresh the progress.
+  const index = activeSteps().indexOf(state.currentStep);
+  goToStep(index >= 0 ? index : state.current);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One field per question, matching its type, options, bounds and required flag
 
 function renderQuestion(question) {
   const field = el('div', { class: 'field', id: `field-${question.id}` });
@@ -189,7 +316,12 @@ function renderQuestion(question) {
   const caption = el(grouped ? 'legend' : 'label', grouped ? {} : { for: inputId });
   caption.append(question.label);
   if (question.required) caption.append(el('span', { class: 'required', title: 'required' }, ' *'));
-  wrapper.append(caption, renderInput(question, inputId));
+  wrapper.append(caption);
+  if (question.help) wrapper.append(el('p', { class: 'help' }, question.help));
+  wrapper.append(renderInput(question, inputId));
+  if (question.allowNotSure && !notSureIsAChoice(question)) {
+    wrapper.append(notSureBox(question));
+  }
 
   const hint = hintFor(question);
   if (hint) wrapper.append(el('p', { class: 'hint' }, hint));
@@ -200,27 +332,43 @@ function renderQuestion(question) {
 }
 
 function isRadioSelect(question) {
-  return question.type === 'SINGLE_SELECT' && question.options.length <= MAX_RADIO_OPTIONS;
+  return question.type === 'SINGLE_SELECT' && selectOptions(question).length <= MAX_RADIO_OPTIONS;
+}
+
+/** Selects and yes/no take "Not sure" as one more choice; other inputs get a checkbox. */
+function notSureIsAChoice(question) {
+  return ['SINGLE_SELECT', 'BOOLEAN'].includes(question.type);
+}
+
+function selectOptions(question) {
+  const options = [...question.options];
+  const offered = options.some((o) => o.value === NOT_SURE);
+  if (question.allowNotSure && !offered) options.push({ value: NOT_SURE, label: 'Not sure' });
+  return options;
 }
 
 function renderInput(question, inputId) {
   const required = question.required;
   switch (question.type) {
     case 'SINGLE_SELECT':
-      if (isRadioSelect(question)) return choices(question, 'radio', question.options);
+      if (isRadioSelect(question)) return choices(question, 'radio', selectOptions(question));
       return selectFor(question, inputId);
     case 'MULTI_SELECT':
       return choices(question, 'checkbox', question.options);
-    case 'BOOLEAN':
-      // Two radios, not a checkbox: "not answered" must stay distinguishable from "no".
-      return choices(question, 'radio', [
+    case 'BOOLEAN': {
+      // Radios, not a checkbox: "not answered" must stay distinguishable from "no".
+      const options = [
         { value: 'true', label: 'Yes' },
         { value: 'false', label: 'No' },
-      ]);
+      ];
+      if (question.allowNotSure) options.push({ value: NOT_SURE, label: 'Not sure' });
+      return choices(question, 'radio', options);
+    }
     case 'NUMBER': {
       const input = el('input', { type: 'number', id: inputId, name: question.id, step: 'any' });
       if (question.min !== null) input.min = question.min;
       if (question.max !== null) input.max = question.max;
+      if (question.placeholder) input.placeholder = question.placeholder;
       input.required = required;
       return question.unit ? el('span', { class: 'with-unit' }, input, ` ${question.unit}`) : input;
     }
@@ -238,6 +386,7 @@ function renderInput(question, inputId) {
       if (long) input.rows = 3;
       if (question.max !== null) input.maxLength = question.max;
       if (question.min !== null) input.minLength = question.min;
+      if (question.placeholder) input.placeholder = question.placeholder;
       input.required = required;
       return input;
     }
@@ -247,7 +396,7 @@ function renderInput(question, inputId) {
 function selectFor(question, inputId) {
   const select = el('select', { id: inputId, name: question.id });
   select.add(new Option(question.required ? 'Choose…' : '(no answer)', ''));
-  for (const option of question.options) select.add(new Option(option.label, option.value));
+  for (const option of selectOptions(question)) select.add(new Option(option.label, option.value));
   select.required = question.required;
   return select;
 }
@@ -259,6 +408,22 @@ function choices(question, type, options) {
     group.append(el('label', { class: 'choice' }, input, ` ${option.label}`));
   }
   return group;
+}
+
+/** "Not sure" for a number, text or date: ticking it clears and disables the input. */
+function notSureBox(question) {
+  const box = el('input', { type: 'checkbox', id: `not-sure-${question.id}`, value: NOT_SURE });
+  box.dataset.notSureFor = question.id;
+  return el('label', { class: 'choice not-sure' }, box, ' Not sure');
+}
+
+function syncNotSure(field, target) {
+  const box = field.querySelector('input[data-not-sure-for]');
+  if (!box || target !== box) return;
+  const input = field.querySelector('input:not([data-not-sure-for]), textarea');
+  if (!input) return;
+  if (box.checked) input.value = '';
+  input.disabled = box.checked;
 }
 
 function hintFor(question) {
@@ -275,50 +440,71 @@ function hintFor(question) {
   return '';
 }
 
-/** The answers object publishJob takes: question id -> value; unanswered questions left out. */
-function collectAnswers(questions) {
+/** Every answer given so far, hidden questions included (isShown decides what counts). */
+function currentAnswers() {
+  const answers = {};
+  if (!state.wizard) return answers;
+  for (const question of state.wizard.questions) {
+    const value = readAnswer(question);
+    if (value !== undefined) answers[question.id] = value;
+  }
+  return answers;
+}
+
+/** One question's answer from its field, as publishJob takes it; undefined when unanswered. */
+function readAnswer(question) {
   const form = $('questions-form');
+  const name = question.id;
+  const notSure = $(`not-sure-${name}`);
+  if (notSure && notSure.checked) return NOT_SURE;
+  const checked = () => form.querySelector(`input[name="${name}"]:checked`);
+  switch (question.type) {
+    case 'MULTI_SELECT': {
+      const values = [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+      return values.length ? values : undefined;
+    }
+    case 'BOOLEAN': {
+      const input = checked();
+      if (!input) return undefined;
+      return input.value === NOT_SURE ? NOT_SURE : input.value === 'true';
+    }
+    case 'NUMBER': {
+      const raw = form.elements[name].value.trim();
+      return raw === '' ? undefined : Number(raw);
+    }
+    case 'SINGLE_SELECT':
+      if (isRadioSelect(question)) {
+        const input = checked();
+        return input ? input.value : undefined;
+      }
+    // falls through: a <select> reads like a text input
+    default: {
+      const raw = form.elements[name].value;
+      return raw.trim() === '' ? undefined : raw;
+    }
+  }
+}
+
+/** The answers object publishJob takes: only questions shown now, unanswered ones left out. */
+function collectAnswers(questions) {
+  const all = currentAnswers();
   const answers = {};
   for (const question of questions) {
-    const name = question.id;
-    let value;
-    switch (question.type) {
-      case 'MULTI_SELECT':
-        value = [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
-        if (value.length === 0) value = undefined;
-        break;
-      case 'BOOLEAN': {
-        const checked = form.querySelector(`input[name="${name}"]:checked`);
-        value = checked ? checked.value === 'true' : undefined;
-        break;
-      }
-      case 'NUMBER': {
-        const raw = form.elements[name].value.trim();
-        value = raw === '' ? undefined : Number(raw);
-        break;
-      }
-      case 'SINGLE_SELECT':
-        if (isRadioSelect(question)) {
-          const checked = form.querySelector(`input[name="${name}"]:checked`);
-          value = checked ? checked.value : undefined;
-          break;
-        }
-      // falls through: a <select> reads like a text input
-      default: {
-        const raw = form.elements[name].value;
-        value = raw.trim() === '' ? undefined : raw;
-      }
-    }
-    if (value !== undefined) answers[name] = value;
+    if (question.id in all && isShown(question, all)) answers[question.id] = all[question.id];
   }
   return answers;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 3: publishJob, and its errors next to their fields
+// publishJob, and its errors next to their fields
 
 async function onSubmit(event) {
   event.preventDefault();
+  // Enter in a field before the last step moves on rather than publishing half a job.
+  if (state.current < activeSteps().length - 1) {
+    onNext();
+    return;
+  }
   // The form is `novalidate`: the server's rules are the ones that count, and this page shows
   // how to display them. (A production app may check min/max/required up front as well.)
   clearErrors();
@@ -361,15 +547,21 @@ function showResult(job) {
 function showFormError(err) {
   const box = $('form-error');
   const unplaced = [];
+  let firstStep = null;
   for (const [questionId, message] of Object.entries(err.fields || {})) {
     const slot = $(`error-${questionId}`);
     if (slot) {
       slot.textContent = message;
       slot.closest('.field').classList.add('invalid');
+      const section = slot.closest('.wizard-step');
+      const index = activeSteps().findIndex((step) => step.section === section);
+      if (index >= 0 && (firstStep === null || index < firstStep)) firstStep = index;
     } else {
       unplaced.push(`${questionId}: ${message}`);
     }
   }
+  // The first step holding a faulty answer is brought up, so its message is seen by its field.
+  if (firstStep !== null) goToStep(firstStep);
   let text = err.message;
   if (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') {
     text += ' Enter an API key above (with the jobs:write scope to publish).';
@@ -378,7 +570,7 @@ function showFormError(err) {
   box.replaceChildren(el('strong', {}, text));
   if (unplaced.length) box.append(el('ul', {}, ...unplaced.map((line) => el('li', {}, line))));
   box.hidden = false;
-  const firstInvalid = document.querySelector('.field.invalid');
+  const firstInvalid = document.querySelector('.wizard-step:not([hidden]) .field.invalid');
   (firstInvalid || box).scrollIntoView({ behavior: 'smooth', block: 'center' });
 }
 
@@ -390,11 +582,12 @@ function clearErrors() {
   }
 }
 
-function hideQuestions() {
+function hideWizard() {
   state.wizard = null;
+  state.steps = [];
   clearErrors();
   $('questions-form').hidden = true;
-  $('questions').replaceChildren();
+  $('steps').replaceChildren();
 }
 
 function startOver() {
@@ -429,6 +622,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('subcategory').addEventListener('change', onSubcategoryChange);
   $('micro-service').addEventListener('change', onMicroServiceChange);
   $('questions-form').addEventListener('submit', onSubmit);
+  $('questions-form').addEventListener('change', onAnswerChange);
+  $('questions-form').addEventListener('input', onAnswerChange);
+  $('next').addEventListener('click', onNext);
+  $('back').addEventListener('click', onBack);
   $('post-another').addEventListener('click', startOver);
   loadCatalogue();
 });

@@ -1,0 +1,90 @@
+import asyncio
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from domain.catalogue import Catalogue
+from search import LiveSearch, build_engine, load_keywords
+from search.encoder import Encoder, ModelMissingError
+from search.engine import BuildStoppedError
+
+
+async def test_starts_on_keywords_then_the_model_takes_over(
+    request: pytest.FixtureRequest, catalogue: Catalogue
+) -> None:
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache_dir = cache.mkdir("search-vectors") if cache is not None else None
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=True, cache_dir=cache_dir, threads=2
+    )
+    try:
+        assert not live.hybrid
+        assert (await live.search("dripping tap", 1))[0].slug == "tap-repair-replacement"
+        live.start()
+        await live.ready()
+        assert live.hybrid
+        assert (await live.search("boilr servise", 1))[0].slug == "boiler-service"
+    finally:
+        await live.close()
+
+
+async def test_a_model_that_fails_to_load_leaves_keyword_search(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> Encoder:
+        raise ModelMissingError("model.onnx is not installed")
+
+    monkeypatch.setattr("search.live.shared_encoder", missing)
+    live = LiveSearch(catalogue, load_keywords(catalogue), semantic=True, cache_dir=None, threads=1)
+    try:
+        with caplog.at_level(logging.ERROR, logger="jobwizard.search"):
+            live.start()
+            await live.ready()
+        assert not live.hybrid
+        assert "stays on keywords" in caplog.text
+        assert (await live.search("loo", 1))[0].slug == "toilet-repair"
+    finally:
+        await live.close()
+
+
+async def test_with_the_model_off_nothing_is_loaded(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def forbidden() -> Encoder:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr("search.live.shared_encoder", forbidden)
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=False, cache_dir=None, threads=1
+    )
+    live.start()
+    await live.ready()
+    assert not live.hybrid
+    await live.close()
+
+
+def test_a_stop_ends_the_embedding_of_the_catalogue_between_batches(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    stop = threading.Event()
+    stop.set()
+    started = time.perf_counter()
+    with pytest.raises(BuildStoppedError):
+        build_engine(catalogue, load_keywords(catalogue), cache_dir=tmp_path, stop=stop)
+    assert time.perf_counter() - started < 5  # the model load, and no batch
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_closing_during_the_upgrade_leaves_keyword_search(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    live = LiveSearch(
+        catalogue, load_keywords(catalogue), semantic=True, cache_dir=tmp_path, threads=1
+    )
+    live.start()
+    await asyncio.sleep(0)
+    await live.close()
+    assert not live.hybrid
