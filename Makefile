@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -62,6 +62,11 @@ bench-events: $(STAMP)
 	$(BIN)/python -m bench.events_instructions
 	$(BIN)/python -m bench.events_overhead
 
+# Photos: a 3 MB JPEG upload (CPU per upload, memory with 8 uploaders) and publishJob with a
+# location, with and without 3 photos.
+bench-uploads: $(STAMP)
+	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
+
 # Imports point down the layers (pyproject.toml's import-linter contracts).
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -117,6 +122,7 @@ bench: $(STAMP) $(BENCH_NODE)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
@@ -22,6 +23,7 @@ from api.persisted_queries import PersistedQueries
 from api.response_cache import ResponseCache
 from api.state import HttpState
 from api.suggestions import SuggestionRefresher
+from api.uploads import UploadService, media, upload
 from api.view import GraphQLView
 from api.web import web_routes
 from api.wiring import (
@@ -29,13 +31,16 @@ from api.wiring import (
     create_search,
     database_url_for,
     prepare_database,
+    purge_uploads_periodically,
     start_lookup,
 )
 from config import Settings
 from context.key_cache import KeyCache
 from context.state import AppState
 from db.analytics import create_events_pool
+from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger, create_pool
+from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.lookup import LookupObserver
 from monitoring import metrics as prometheus_metrics
@@ -81,9 +86,16 @@ def create_app(
         pool = await open_pool(database_url)
         events: LookupEventBuffer | None = None
         read_pool: asyncpg.Pool | None = None
+        purge: asyncio.Task[None] | None = None
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
+            media_store = PostgresMediaStore(pool)
+            media_url_secret = UrlSigningSecret(pool)
+            if settings.upload_purge:
+                purge = asyncio.create_task(
+                    purge_uploads_periodically(pool, media_store, settings.upload_purge_interval)
+                )
             if settings.database_read_url:
                 # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
                 read_pool = await open_pool(settings.database_read_url)
@@ -138,12 +150,17 @@ def create_app(
                         read_pool=read_pool,
                         keys=keys,
                         search=search,
+                        media_store=media_store,
+                        media_url_secret=media_url_secret,
                     ),
                     "http_state": HttpState(
                         settings=settings,
                         persisted_queries=persisted_queries,
                         lookup_plans=plans,
                         response_cache=response_cache,
+                        uploads=UploadService.from_settings(
+                            settings, media_store, media_url_secret
+                        ),
                     ),
                     "invalidation": invalidation,
                 }
@@ -156,6 +173,10 @@ def create_app(
                 await persisted_queries.close()
                 await lookup.close()
         finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
             if events is not None:
                 await events.close()  # graceful shutdown writes what is still buffered
             if read_pool is not None:
@@ -169,6 +190,9 @@ def create_app(
             Route("/graphql", view, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/uploads", upload, methods=["POST"]),
+            Route("/media/{id}", media, methods=["GET"]),
+            Route("/media/{id}/thumb", media, methods=["GET"]),
             *web_routes(),
         ],
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -12,9 +13,11 @@ import asyncpg
 from config import Settings
 from db.embedded import start_embedded_postgres
 from db.errors import is_transient
+from db.media_store import MediaStore
 from db.migrate import apply_migrations
 from db.pool import Connection
 from db.seed import SeedResult, seed_catalogue
+from db.uploads import purge_expired_uploads
 from domain.catalogue import Catalogue
 from loaders.breaker import LookupBreaker
 from loaders.cache import LookupCache
@@ -120,3 +123,19 @@ def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
         threads=settings.search_inference_threads,
         model_budget=settings.search_model_budget_ms / 1000 or None,
     )
+
+
+async def purge_uploads_periodically(
+    pool: asyncpg.Pool, store: MediaStore, interval: float
+) -> None:
+    """`UPLOAD_PURGE=true`: delete uploads nobody attached within a day, every `interval`
+    seconds, until cancelled. Every worker may run it: the purge skips rows another holds."""
+    while True:
+        try:
+            purged = await purge_expired_uploads(pool, store)
+        except Exception as exc:  # a failed round is retried at the next; never fatal
+            log.warning("upload purge failed (%s: %s)", type(exc).__name__, exc)
+        else:
+            if purged:
+                log.info("upload purge: %d unattached upload(s) deleted", purged)
+        await asyncio.sleep(interval)

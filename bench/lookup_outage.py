@@ -31,7 +31,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
 from tests.support import create_database, drop_database, with_database
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import issue_api_key
 from tests.support.proxy import proxy_to
 
@@ -105,6 +105,7 @@ async def main() -> None:
                                     "i": {
                                         "microId": "wall-painting",
                                         "answers": WALL_PAINTING_ANSWERS,
+                                        "location": EXAMPLE_LOCATION,
                                     }
                                 },
                             )

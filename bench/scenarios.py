@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.catalogue import load_catalogue
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
 FLOOR = "floor"  # plain Starlette handing out our answers' bytes (bench/floor.py)
@@ -150,7 +150,13 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
                 OURS: body(
                     "mutation Publish($input: PublishJobInput!) "
                     "{ publishJob(input: $input) { job { id microUuid status } } }",
-                    {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+                    {
+                        "input": {
+                            "microId": "wall-painting",
+                            "answers": WALL_PAINTING_ANSWERS,
+                            "location": EXAMPLE_LOCATION,
+                        }
+                    },
                     "Publish",
                 ),
             },

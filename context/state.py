@@ -8,6 +8,8 @@ import asyncpg
 
 from config import Settings
 from context.key_cache import KeyCache
+from db.media_store import MediaStore
+from db.uploads import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
@@ -27,6 +29,9 @@ class AppState:
     keys: KeyCache | None = None
     # Service search (searchServices); None only where an app is assembled without it.
     search: LiveSearch | None = None
+    # Where photos' bytes live, and the secret their URLs are signed with (one per database).
+    media_store: MediaStore | None = None
+    media_url_secret: UrlSigningSecret | None = None
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

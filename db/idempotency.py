@@ -9,6 +9,7 @@ corrected and retried under the same key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,12 +17,15 @@ from uuid import UUID
 from db.pool import Connection
 from db.queries import JOB_COLUMNS
 from db.records import JobRecord
+from db.uploads import attach_photos
 from domain.errors import BadUserInputError
 from domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
+from domain.location import Location
 
 INSERT_OWNED_JOB = f"""
-INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id, customer_ref_hash)
-VALUES ($1, $2, $3::jsonb, $4, $5)
+INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id, customer_ref_hash, postcode,
+                  postcode_district, postcode_area, address_line)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9)
 RETURNING {JOB_COLUMNS}
 """
 # ON CONFLICT, not check-then-insert: a concurrent duplicate blocks on the primary key until the
@@ -57,10 +61,21 @@ async def insert_owned_job(
     answers: dict[str, Any],
     api_key_id: UUID | None,
     customer_ref_hash: str | None = None,
+    location: Location | None = None,
 ) -> JobRecord:
     """Store one job published by `api_key_id`; the caller owns the transaction."""
+    postcode = location.postcode if location is not None else None
     row = await conn.fetchrow(
-        INSERT_OWNED_JOB, slug, micro_uuid, answers, api_key_id, customer_ref_hash
+        INSERT_OWNED_JOB,
+        slug,
+        micro_uuid,
+        answers,
+        api_key_id,
+        customer_ref_hash,
+        postcode.postcode if postcode is not None else None,
+        postcode.district if postcode is not None else None,
+        postcode.area if postcode is not None else None,
+        location.address_line if location is not None else None,
     )
     assert row is not None  # INSERT ... RETURNING always yields the row
     return JobRecord.from_row(row)
@@ -101,22 +116,35 @@ async def store_job(
     api_key_id: UUID | None,
     idempotency_key: str | None,
     customer_ref_hash: str | None = None,
+    location: Location | None = None,
+    photo_ids: Sequence[UUID] = (),
 ) -> JobRecord:
-    """Store a validated job (once per idempotency key, when one is given)."""
+    """Store a validated job (once per idempotency key, when one is given), with its location
+    and photos: the photos are attached in the job's transaction, so a photo that cannot be
+    attached leaves no job behind."""
+    if photo_ids and api_key_id is None:
+        raise BadUserInputError(
+            "Photos need an API key: they are uploads of the key that publishes the job.",
+            fields={"photoIds": "Photos need an API key."},
+        )
     if idempotency_key is None:
         async with conn.transaction():
-            return await insert_owned_job(
+            job = await insert_owned_job(
                 conn,
                 slug=slug,
                 micro_uuid=micro_uuid,
                 answers=answers,
                 api_key_id=api_key_id,
                 customer_ref_hash=customer_ref_hash,
+                location=location,
             )
+            if photo_ids and api_key_id is not None:
+                await attach_photos(conn, job_id=job.id, ids=photo_ids, api_key_id=api_key_id)
+            return job
     if api_key_id is None:
         # Keys are scoped to the caller; without one there is no caller to scope them to.
         raise BadUserInputError("An idempotency key needs an API key to be scoped to.")
-    fingerprint = request_fingerprint(slug, answers)
+    fingerprint = request_fingerprint(slug, answers, location, photo_ids)
     for _ in range(_CLAIM_ATTEMPTS):
         try:
             async with conn.transaction():
@@ -127,6 +155,7 @@ async def store_job(
                     answers=answers,
                     api_key_id=api_key_id,
                     customer_ref_hash=customer_ref_hash,
+                    location=location,
                 )
                 if await claim_idempotency_key(
                     conn,
@@ -135,6 +164,9 @@ async def store_job(
                     request_sha256=fingerprint,
                     job_id=job.id,
                 ):
+                    # After the claim: a retry of a published job finds the key taken and
+                    # answers with that job, rather than see its own photos "already attached".
+                    await attach_photos(conn, job_id=job.id, ids=photo_ids, api_key_id=api_key_id)
                     return job
                 raise _KeyTaken
         except _KeyTaken:

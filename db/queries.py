@@ -87,7 +87,10 @@ SELECT category, slug, name FROM subcategories WHERE active ORDER BY category, p
 """
 
 # --- jobs -------------------------------------------------------------------------------------
-JOB_COLUMNS = "id, micro_id, micro_uuid, answers, status, created_at, api_key_id"
+JOB_COLUMNS = (
+    "id, micro_id, micro_uuid, answers, status, created_at, api_key_id, "
+    "postcode, postcode_district, postcode_area, address_line"
+)
 SELECT_JOBS_BY_IDS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[])"
 
 # --- seed lock --------------------------------------------------------------------------------

@@ -47,6 +47,12 @@ class JobRecord:
     status: str
     created_at: datetime
     api_key_id: UUID | None = None  # the key that published it; None for keyless old jobs
+    # Where it is; None for jobs published before locations existed. The address line is
+    # personal data: shown only to whoever may read the job in full (resolvers/jobs.py).
+    postcode: str | None = None
+    postcode_district: str | None = None
+    postcode_area: str | None = None
+    address_line: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
@@ -58,6 +64,10 @@ class JobRecord:
             status=row["status"],
             created_at=row["created_at"],
             api_key_id=row["api_key_id"],
+            postcode=row["postcode"],
+            postcode_district=row["postcode_district"],
+            postcode_area=row["postcode_area"],
+            address_line=row["address_line"],
         )
 
 

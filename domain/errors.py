@@ -41,5 +41,43 @@ class ForbiddenError(DomainError):
     """The API key is valid but lacks the scope or ownership this needs."""
 
 
+class UploadRejectedError(DomainError):
+    """The uploaded file cannot be taken; `status` and `code` are its HTTP answer."""
+
+    status = 400
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        # A stable sub-code for clients (EMPTY_FILE, INVALID_IMAGE, ...).
+        self.reason = reason
+
+
+class InvalidImageError(UploadRejectedError):
+    """The file is empty, truncated or corrupt: it does not decode as the image it claims."""
+
+
+class UnsupportedImageError(UploadRejectedError):
+    """The file is not a JPEG, PNG or WebP image (a ZIP, an SVG, a GIF, text...)."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class ImageTooLargeError(UploadRejectedError):
+    """Too many bytes, or too many pixels once decoded (a decompression bomb)."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class RateLimitedError(DomainError):
+    """The caller used up a quota; it may try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class CatalogueError(Exception):
     """The catalogue data file is invalid; the message names the offending entry."""

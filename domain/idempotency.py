@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from domain.errors import BadUserInputError
+from domain.location import Location
 
 MAX_KEY_LENGTH = 255
 # Keys are honoured for at least this long; `purge-idempotency-keys` never deletes younger ones.
@@ -34,10 +37,20 @@ def choose_key(input_key: str | None, header_key: str | None) -> str | None:
     return key
 
 
-def request_fingerprint(slug: str, answers: dict[str, Any]) -> str:
+def request_fingerprint(
+    slug: str,
+    answers: dict[str, Any],
+    location: Location | None = None,
+    photo_ids: Sequence[UUID] = (),
+) -> str:
     """SHA-256 of what the job would store, canonically encoded: equal for equal input."""
+    stored: dict[str, Any] = {"microId": slug, "answers": answers}
+    if location is not None:
+        stored["location"] = [location.postcode.postcode, location.address_line]
+    if photo_ids:
+        stored["photoIds"] = [str(i) for i in photo_ids]
     canonical = json.dumps(
-        {"microId": slug, "answers": answers},
+        stored,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -9,8 +9,11 @@ from uuid import UUID
 import asyncpg
 from aiodataloader import DataLoader
 
+from db.errors import is_transient
 from db.records import JobRecord, MicroServiceRecord
 from db.repository import fetch_jobs_by_ids
+from db.uploads import UploadRecord, fetch_photos_by_job_ids
+from domain.errors import ServiceUnavailableError
 from loaders.lookup import MicroServiceLookup, Resolved
 
 
@@ -40,11 +43,33 @@ class JobLoader(DataLoader[UUID, JobRecord | None]):
         return [found.get(job_id) for job_id in ids]
 
 
+class JobPhotosLoader(DataLoader[UUID, list[UploadRecord]]):
+    """Job id -> its photos in order, so that the photos of many jobs cost one statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    async def batch_load_fn(self, job_ids: list[UUID]) -> list[list[UploadRecord]]:
+        try:
+            found = await fetch_photos_by_job_ids(self._pool, job_ids=job_ids)
+        except Exception as exc:
+            if is_transient(exc):  # "retry later", not a masked internal error
+                raise ServiceUnavailableError("Photos cannot be read right now.") from exc
+            raise
+        return [found.get(job_id, []) for job_id in job_ids]
+
+
 @dataclass(slots=True)
 class Loaders:
     micro_services: MicroServiceLoader
     jobs: JobLoader
+    job_photos: JobPhotosLoader
 
     @classmethod
     def create(cls, pool: asyncpg.Pool, lookup: MicroServiceLookup) -> Loaders:
-        return cls(micro_services=MicroServiceLoader(lookup), jobs=JobLoader(pool))
+        return cls(
+            micro_services=MicroServiceLoader(lookup),
+            jobs=JobLoader(pool),
+            job_photos=JobPhotosLoader(pool),
+        )

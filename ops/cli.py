@@ -8,6 +8,7 @@ create-api-key             --name NAME [--scope jobs:write ...]; the key is the 
 revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
 refresh-suggestions        [--full]: rebuild the related and popular services rollups
+purge-uploads              delete uploads no job took within 24 h, with their bytes
 export-schema              [--output schema.graphql]
 """
 
@@ -73,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="recount popularity for the whole year, not just since the last refresh",
     )
+    sub.add_parser("purge-uploads", help="delete uploads unattached for 24 h")
     export = sub.add_parser("export-schema", help="write the SDL")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))
     return root
@@ -123,6 +125,8 @@ async def _operator(command: str, args: argparse.Namespace, database_url: str) -
         return await commands.revoke(database_url, key_id=args.id)
     if command == "list-api-keys":
         return await commands.list_keys(database_url)
+    if command == "purge-uploads":
+        return await commands.purge_uploads(database_url)
     return await commands.purge_idempotency_keys(
         database_url, older_than_hours=args.older_than_hours
     )

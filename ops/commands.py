@@ -1,5 +1,5 @@
 """The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
-idempotency-key cleanup, the suggestion rollups, the SDL.
+idempotency-key and upload cleanup, the suggestion rollups, the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -12,18 +12,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
+import asyncpg
+
 from api.suggestions import refresh_now
 from api.wiring import invalidate_shared_cache
 from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
+from db.media_store import PostgresMediaStore
 from db.migrate import apply_migrations
 from db.notifications import catalogue_version
 from db.pool import single_connection
 from db.seed import seed_catalogue
+from db.uploads import purge_expired_uploads
 from domain.api_keys import check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
 from domain.idempotency import RETENTION_SECONDS
+from domain.uploads import UNATTACHED_TTL
 
 
 async def migrate(database_url: str) -> None:
@@ -121,6 +126,19 @@ async def refresh_suggestions(database_url: str, settings: Settings, *, full: bo
         f"{counts.popularity_rows} popularity row(s) recounted"
         f"{' (the whole year)' if full else ''}."
     )
+    return 0
+
+
+async def purge_uploads(database_url: str) -> int:
+    """`python server.py purge-uploads`: delete uploads no job took within a day, bytes and
+    all. Safe beside running servers (and their own periodic purge)."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        purged = await purge_expired_uploads(pool, PostgresMediaStore(pool))
+    finally:
+        await pool.close()
+    hours = UNATTACHED_TTL.total_seconds() / 3600
+    print(f"Deleted {purged} upload(s) left unattached for more than {hours:g} h.")
     return 0
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +13,7 @@ from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import JOBS_WRITE, may_read_job
 from domain.errors import ForbiddenError
 from domain.idempotency import choose_key
+from domain.media_urls import Variant, sign
 from domain.suggestions import check_customer_ref, customer_ref_hash
 from resolvers.publish import JobDraft
 from resolvers.publish import publish_job as publish
@@ -37,6 +41,9 @@ async def publish_job(
     answers: Any,
     idempotency_key: str | None,
     customer_ref: str | None = None,
+    postcode: str,
+    address_line: str | None,
+    photo_ids: Sequence[str] | None,
 ) -> JobRecord:
     caller = await info.context.auth.require(JOBS_WRITE)
     ref_hash = (
@@ -57,6 +64,9 @@ async def publish_job(
             api_key_id=caller.id,
             idempotency_key=key,
             customer_ref_hash=ref_hash,
+            postcode=postcode,
+            address_line=address_line,
+            photo_ids=photo_ids,
         ),
         resolve_uuid=app.settings.job_uuids,
     )
@@ -64,3 +74,56 @@ async def publish_job(
 
 async def micro_service_of(root: JobRecord, info: Info) -> MicroServiceRecord | None:
     return await info.context.loaders.micro_services.load(root.slug)
+
+
+@dataclass(frozen=True, slots=True)
+class JobLocation:
+    postcode: str
+    district: str
+    area: str
+    address_line: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobPhoto:
+    id: UUID
+    url: str
+    thumbnail_url: str
+    width: int
+    height: int
+
+
+async def location_of(root: JobRecord, info: Info) -> JobLocation | None:
+    """The job's location; None for jobs from before locations. The address line is personal
+    data: only the publishing key or one with jobs:read sees it, whoever else sees the job."""
+    if root.postcode is None or root.postcode_district is None or root.postcode_area is None:
+        return None
+    caller = await info.context.auth.caller()
+    full = caller is not None and may_read_job(caller, root.api_key_id)
+    return JobLocation(
+        postcode=root.postcode,
+        district=root.postcode_district,
+        area=root.postcode_area,
+        address_line=root.address_line if full else None,
+    )
+
+
+async def photos_of(root: JobRecord, info: Info) -> list[JobPhoto]:
+    """The job's photos in order, with signed URLs a browser can show without an API key."""
+    uploads = await info.context.loaders.job_photos.load(root.id)
+    app = info.context.app
+    if not uploads or app.media_url_secret is None:
+        return []
+    now = time.time()
+    ttl = app.settings.media_url_ttl
+    secret = await app.media_url_secret.get()
+    return [
+        JobPhoto(
+            id=upload.id,
+            url=str(sign(secret, upload.id, Variant.IMAGE, now=now, ttl=ttl)),
+            thumbnail_url=str(sign(secret, upload.id, Variant.THUMB, now=now, ttl=ttl)),
+            width=upload.width,
+            height=upload.height,
+        )
+        for upload in uploads
+    ]

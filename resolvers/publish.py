@@ -4,6 +4,7 @@ slug-only), which answers; stored whole or not at all."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,8 @@ from db.records import JobRecord
 from domain.answers import validate_answers
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError, ServiceUnavailableError
+from domain.location import parse_location
+from domain.uploads import parse_photo_ids
 from loaders.dataloaders import MicroServiceLoader
 from loaders.errors import LookupUnavailableError
 
@@ -30,6 +33,10 @@ class JobDraft:
     api_key_id: UUID | None = None  # the publishing API key; it may read the job back
     idempotency_key: str | None = None  # see db/idempotency.py
     customer_ref_hash: str | None = None  # see domain/suggestions.py
+    # As the client sent them: checked here (domain/location.py, domain/uploads.py).
+    postcode: str | None = None
+    address_line: str | None = None
+    photo_ids: Sequence[str] | None = None
 
 
 async def publish_job(
@@ -57,6 +64,11 @@ async def publish_job(
             fields={"microId": "This micro service is no longer offered."},
         )
     answers = validate_answers(spec, draft.answers)
+    # Required of every new job; None only for callers below the API (old-style test drafts).
+    location = (
+        parse_location(draft.postcode, draft.address_line) if draft.postcode is not None else None
+    )
+    photo_ids = parse_photo_ids(draft.photo_ids)
     record, lookup_down = None, not resolve_uuid
     try:
         if resolve_uuid:
@@ -89,6 +101,8 @@ async def publish_job(
                 api_key_id=draft.api_key_id,
                 idempotency_key=draft.idempotency_key,
                 customer_ref_hash=draft.customer_ref_hash,
+                location=location,
+                photo_ids=photo_ids,
             )
     except Exception as exc:
         if is_transient(exc):

@@ -137,6 +137,30 @@ class WizardQuestions:
     )
 
 
+@strawberry.type
+class JobLocation:
+    postcode: str = strawberry.field(description="Normalised: `SW1A 1AA`.")
+    district: str = strawberry.field(description="The outward code: `SW1A`.")
+    area: str = strawberry.field(description="The postcode area: `SW`.")
+    address_line: str | None = strawberry.field(
+        description="Only for the publishing key or a key with jobs:read; null otherwise."
+    )
+
+
+@strawberry.type
+class JobPhoto:
+    id: strawberry.ID
+    url: str = strawberry.field(
+        description="The photo (at most 2048 px on its longer side), as a signed URL that "
+        "expires: a browser can show it without an API key."
+    )
+    thumbnail_url: str = strawberry.field(
+        description="Its thumbnail (at most 320 px on its longer side), signed the same way."
+    )
+    width: int
+    height: int
+
+
 @strawberry.type(directives=[CacheControl(scope=CacheScope.PRIVATE)])
 class Job:
     id: UUID
@@ -150,6 +174,16 @@ class Job:
 
     micro_service: MicroServiceRecord | None = strawberry.field(
         resolver=jobs.micro_service_of, graphql_type=MicroService | None
+    )
+    location: jobs.JobLocation | None = strawberry.field(
+        resolver=jobs.location_of,
+        graphql_type=JobLocation | None,
+        description="Where the job is; null for jobs published before locations.",
+    )
+    photos: list[jobs.JobPhoto] = strawberry.field(
+        resolver=jobs.photos_of,
+        graphql_type=list[JobPhoto],
+        description="The job's photos, in the order they were given.",
     )
 
 

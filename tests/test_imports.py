@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from config import ROOT
 
 PACKAGES = (
-    "ops", "api", "schema", "resolvers", "context", "monitoring", "loaders", "db", "domain",
-    "config",
+    "ops", "api", "schema", "resolvers", "context", "monitoring", "loaders", "db", "media",
+    "domain", "config",
 )  # fmt: skip
 
 

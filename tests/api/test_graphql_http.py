@@ -17,7 +17,8 @@ async def test_mutations_over_get_are_405_with_allow_post(api: AppHarness) -> No
     response = await api.client.get(
         "/graphql",
         params={
-            "query": 'mutation { publishJob(input: {microId: "x", answers: {}}) { job { id } } }'
+            "query": 'mutation { publishJob(input: {microId: "x", answers: {}, '
+            'location: {postcode: "M1 1AE"}}) { job { id } } }'
         },
     )
     assert response.status_code == 405
@@ -136,7 +137,14 @@ NUL_INPUTS = [
     ("query($s: [String!]) { microServices(slugs: $s) { slug } }", {"s": ["ok", "x\x00"]}),
     (
         "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
-        {"i": {"microId": "wall-painting", "answers": {"room\x00": 1}, "idempotencyKey": "k"}},
+        {
+            "i": {
+                "microId": "wall-painting",
+                "answers": {"room\x00": 1},
+                "idempotencyKey": "k",
+                "location": {"postcode": "SW1A 1AA"},
+            }
+        },
     ),
     ('{ microService(slug: "nul\\u0000") { slug } }', None),
 ]

@@ -92,7 +92,8 @@ async def test_an_unknown_protocol_version_is_refused(api: AppHarness) -> None:
 async def test_a_mutation_by_hash_over_get_is_405(api: AppHarness) -> None:
     mutation = (
         f"mutation M{uuid.uuid4().hex} "
-        '{ publishJob(input: {microId: "x", answers: {}}) { job { id } } }'
+        '{ publishJob(input: {microId: "x", answers: {}, location: {postcode: "M1 1AE"}}) '
+        "{ job { id } } }"
     )
     sha256 = _sha(mutation)
     await api.client.post("/graphql", json={"query": mutation, "extensions": _apq(sha256)})

@@ -11,7 +11,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
 from tests.support import running_app
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
 
 
@@ -74,7 +74,13 @@ async def test_catalogue_reads_go_to_the_replica_and_jobs_to_the_primary(
         replica_jobs, primary_jobs = await _jobs(replica_url), await _jobs(database_url)
         published = await api.graphql(
             "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
-            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+            {
+                "i": {
+                    "microId": "wall-painting",
+                    "answers": WALL_PAINTING_ANSWERS,
+                    "location": EXAMPLE_LOCATION,
+                }
+            },
             headers=jobs_writer_key.headers,
         )
     assert one["data"]["microService"]["name"] == "ON REPLICA"

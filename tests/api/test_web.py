@@ -126,6 +126,13 @@ async def test_graphiql_example_operations_run_and_publish_a_job(
     job = body["data"]["publishJob"]["job"]
     assert job["microId"] == "wall-painting"
     assert job["microUuid"] == wizard["microUuid"]
+    assert job["location"] == {
+        "postcode": "SW1A 1AA",
+        "district": "SW1A",
+        "area": "SW",
+        "addressLine": "Flat 2, 10 Downing Street",
+    }
+    assert job["photos"] == []
 
 
 async def test_graphiql_defaults_cannot_close_their_script_element() -> None:

@@ -24,19 +24,26 @@ async def _next(page: Page, expected_step: str) -> None:
     await expect(page.locator("#progress-text")).to_contain_text(expected_step)
 
 
+async def _where(page: Page, postcode: str = "SW1A 1AA") -> None:
+    """The first step, where the job is (web/static/location.js), then on to the questions."""
+    await expect(page.locator("#progress-text")).to_contain_text("Step 1 of 6: Where is the job?")
+    await page.get_by_label("Postcode of the job").fill(postcode)
+    await _next(page, "Step 2 of 6: The job")
+
+
 async def _answer_required_questions(page: Page, wall_count: str) -> None:
     """Every required answer of wall-painting, step by step, through the input its type gets."""
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
     await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
     await page.get_by_label("How many walls need painting?").fill(wall_count)
     await page.get_by_label("What condition are the walls in?").select_option("good")
     await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
-    await _next(page, "Step 2 of 4: The property")
+    await _next(page, "Step 3 of 6: The property")
     await page.get_by_label("What type of property is it?").select_option("flat_apartment")
-    await _next(page, "Step 3 of 4: Access")
+    await _next(page, "Step 4 of 6: Access")
     await page.locator("#field-floor_level").get_by_label("First floor").check()
     await page.locator("#field-parking").get_by_label("Free street parking").check()
-    await _next(page, "Step 4 of 4: When and budget")
+    await _next(page, "Step 5 of 6: When and budget")
     await page.get_by_label("When would you like the work to start?").select_option(
         "within_a_month"
     )
@@ -57,7 +64,10 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await expect(page.locator("#service-description")).to_have_text(
         "Fresh paint on the walls of one or more rooms."
     )
-    await expect(page.locator("#progress-steps li")).to_have_count(4)
+    await expect(page.locator("#progress-steps li")).to_have_count(6)
+    await expect(page.locator("#step-location")).to_be_visible()
+    await expect(page.locator("#step-job")).to_be_hidden()
+    await _where(page)
     await expect(page.locator("#step-job")).to_be_visible()
     await expect(page.locator("#step-property")).to_be_hidden()
     await expect(page.get_by_role("button", name="Publish job")).to_be_hidden()
@@ -98,17 +108,18 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await timing.select_option("within_a_month")
     await expect(start_date).to_be_hidden()
 
+    await _next(page, "Step 6 of 6: Photos of the job")
     await page.get_by_role("button", name="Publish job").click()
     error = page.locator("#error-wall_count")
     await expect(error).to_have_text(re.compile("at most 50"))
     await expect(page.locator(".field.invalid")).to_have_count(1)
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
     await expect(wall_count).to_be_visible()
     await expect(page.locator("#result")).to_be_hidden()
     await open_page.screenshot("wizard-field-error")
 
     await wall_count.fill("4")
-    for step in ("The property", "Access", "When and budget"):
+    for step in ("The property", "Access", "When and budget", "Photos of the job"):
         await _next(page, step)
     await page.get_by_role("button", name="Publish job").click()
     await expect(page.locator("#result")).to_be_visible()
@@ -173,6 +184,7 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     await page.get_by_label("Subcategory").select_option("extensions-conversions")
     await page.get_by_label("Service", exact=True).select_option("loft-conversion")
     await expect(page.locator("#questions-form")).to_be_visible()
+    await _where(page, "M1 1AE")
 
     height = page.locator("#q-loft_head_height_m")
     await height.fill("1.2")
@@ -180,7 +192,7 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     await expect(height).to_be_disabled()
     await expect(height).to_have_value("")
 
-    for step in ("The property", "Access", "When and budget"):
+    for step in ("The property", "Access", "When and budget", "Photos of the job"):
         await _next(page, step)
     async with page.expect_request(
         lambda r: r.method == "POST" and "publishJob" in (r.post_data or "")
@@ -191,5 +203,5 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     assert answers["loft_head_height_m"] == "not_sure"
     # The other required answers are missing: the server names them, on their own steps.
     await expect(page.locator("#error-loft_conversion_type")).not_to_be_empty()
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 4: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
     assert open_page.log.page_errors == []

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from tests.support import AppHarness, running_app, test_settings
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
 from tests.support.proxy import TcpProxy, proxy_to
 from tests.support.resilience import SLUGS
@@ -69,7 +69,13 @@ def _no_stack_traces(body: dict[str, Any]) -> None:
 async def _publish(api: AppHarness, key: IssuedKey) -> dict[str, Any]:
     return await api.graphql(
         PUBLISH,
-        {"input": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+        {
+            "input": {
+                "microId": "wall-painting",
+                "answers": WALL_PAINTING_ANSWERS,
+                "location": EXAMPLE_LOCATION,
+            }
+        },
         headers=key.headers,
     )
 

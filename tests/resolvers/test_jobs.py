@@ -9,7 +9,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue
 from tests.support import AppHarness, running_app
-from tests.support.jobs import WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey, issue_api_key
 
 PUBLISH = """
@@ -35,7 +35,9 @@ async def _job_count(database_url: str) -> int:
 
 async def _publish(api: AppHarness, key: IssuedKey, **fields: Any) -> dict[str, Any]:
     return await api.graphql(
-        PUBLISH, {"i": {"microId": "wall-painting", **fields}}, headers=key.headers
+        PUBLISH,
+        {"i": {"microId": "wall-painting", "location": EXAMPLE_LOCATION, **fields}},
+        headers=key.headers,
     )
 
 
@@ -109,7 +111,7 @@ async def test_unknown_micro_id_is_bad_user_input(
 ) -> None:
     body = await api.graphql(
         PUBLISH,
-        {"i": {"microId": "moon-painting", "answers": {}}},
+        {"i": {"microId": "moon-painting", "answers": {}, "location": EXAMPLE_LOCATION}},
         headers=jobs_writer_key.headers,
     )
     assert body["errors"][0]["extensions"] == {
@@ -187,7 +189,13 @@ async def test_rollback_switch_stores_jobs_slug_only_without_any_lookup(
         body = await api.graphql(
             "mutation($i: PublishJobInput!) "
             "{ publishJob(input: $i) { degraded job { id microUuid } } }",
-            {"i": {"microId": "wall-painting", "answers": WALL_PAINTING_ANSWERS}},
+            {
+                "i": {
+                    "microId": "wall-painting",
+                    "answers": WALL_PAINTING_ANSWERS,
+                    "location": EXAMPLE_LOCATION,
+                }
+            },
             headers=jobs_writer_key.headers,
         )
         assert api.statements.lookups == []  # publishing itself looked nothing up
@@ -222,7 +230,13 @@ async def test_old_shape_answers_get_per_field_errors_not_a_500(
     before = await _job_count(database_url)
     body = await api.graphql(
         PUBLISH,
-        {"i": {"microId": "full-rewire", "answers": OLD_SHAPE_FULL_REWIRE}},
+        {
+            "i": {
+                "microId": "full-rewire",
+                "answers": OLD_SHAPE_FULL_REWIRE,
+                "location": EXAMPLE_LOCATION,
+            }
+        },
         headers=jobs_writer_key.headers,
     )
     assert body["data"] is None
@@ -269,7 +283,7 @@ async def test_a_400_digit_integer_literal_is_a_field_error(
     mutation = (
         'mutation { publishJob(input: {microId: "wall-painting", answers: {'
         + answers
-        + "}}) { job { id } } }"
+        + '}, location: {postcode: "SW1A 1AA"}}) { job { id } } }'
     )
     body = await api.graphql(mutation, headers=jobs_writer_key.headers)
     assert body["errors"][0]["extensions"] == {

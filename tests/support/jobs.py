@@ -18,6 +18,9 @@ WALL_PAINTING_ANSWERS = {
     "budget_range": "under_250",
 }
 
+# Every new job says where it is (publishJob's `location` is required).
+EXAMPLE_LOCATION: dict[str, Any] = {"postcode": "SW1A 1AA"}
+
 PUBLISH = """
 mutation Publish($input: PublishJobInput!) {
   publishJob(input: $input) { job { id microId microUuid answers status } }
@@ -30,13 +33,23 @@ def wall_painting_answers(**changes: Any) -> dict[str, Any]:
     return {**WALL_PAINTING_ANSWERS, **changes}
 
 
-def publish_input(idempotency_key: str | None = None, **changes: Any) -> dict[str, Any]:
+def publish_input(
+    idempotency_key: str | None = None,
+    *,
+    location: dict[str, Any] | None = None,
+    photo_ids: list[str] | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """publishJob's variables for a valid wall-painting job; `changes` change answers."""
     payload: dict[str, Any] = {
         "microId": "wall-painting",
         "answers": wall_painting_answers(**changes),
+        "location": EXAMPLE_LOCATION if location is None else location,
     }
     if idempotency_key is not None:
         payload["idempotencyKey"] = idempotency_key
+    if photo_ids is not None:
+        payload["photoIds"] = photo_ids
     return {"input": payload}
 
 

@@ -1,0 +1,206 @@
+"""The body of POST /uploads: one file from a multipart/form-data stream, size-bounded as it
+arrives.
+
+Starlette's `request.form()` bounds the number of parts but not a file's size, and reads the
+whole body before anyone can say no; this reads the stream through python-multipart's parser
+and stops at the first byte past the limit. The file goes to a spooled temporary file (in memory
+while small, on disk past `spool_bytes`), so a request holds at most that much of it in memory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from api.http_errors import BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, HTTPError
+
+FILE_FIELD = "file"
+# Room for the multipart envelope around the file: boundaries, part headers, a small field or
+# two. A body larger than the file limit plus this cannot be a valid upload.
+ENVELOPE_BYTES = 16 * 1024
+MAX_PARTS = 4
+MAX_FIELD_BYTES = 1024  # a part other than the file (clients add a name or a caption)
+SPOOL_BYTES = 1024 * 1024
+
+
+@dataclass(slots=True)
+class ReceivedFile:
+    """The file part: its bytes (rewound), their count, and what the client said about them
+    (never trusted: the content is what decides)."""
+
+    file: IO[bytes]
+    size: int
+    filename: str | None
+    declared_type: str | None
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass(slots=True)
+class _Part:
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    name: str | None = None
+    filename: str | None = None
+    size: int = 0
+
+
+class _Collector:
+    """python-multipart callbacks collecting the one file part, everything bounded."""
+
+    def __init__(self, max_bytes: int, spool_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115
+        self.parts = 0
+        self.file: ReceivedFile | None = None
+        self.pending: list[bytes] = []  # file bytes to write once the parser returns
+        self.written = 0
+        self.spool_bytes = spool_bytes
+        self.ended = False
+        self._part = _Part()
+        self._header_field = b""
+        self._header_value = b""
+
+    def callbacks(self) -> dict[str, object]:
+        return {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_end": self._on_end,
+        }
+
+    def _on_end(self) -> None:
+        self.ended = True
+
+    def _on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise HTTPError(400, f"At most {MAX_PARTS} parts; send one file.", BAD_REQUEST)
+        self._part = _Part()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._part.headers[self._header_field.lower()] = self._header_value
+        self._header_field, self._header_value = b"", b""
+
+    def _on_headers_finished(self) -> None:
+        part = self._part
+        disposition, options = parse_options_header(part.headers.get(b"content-disposition"))
+        if disposition != b"form-data":
+            raise HTTPError(400, "Each part needs Content-Disposition: form-data.", BAD_REQUEST)
+        part.name = options.get(b"name", b"").decode("latin-1")
+        if b"filename" in options:
+            part.filename = options[b"filename"].decode("utf-8", "replace")[:255]
+        if part.name == FILE_FIELD:
+            if self.file is not None:
+                raise HTTPError(400, "One file a request: send each photo alone.", BAD_REQUEST)
+            declared = part.headers.get(b"content-type")
+            self.file = ReceivedFile(
+                file=self.spool,
+                size=0,
+                filename=part.filename,
+                declared_type=None if declared is None else declared.decode("latin-1")[:100],
+            )
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        part.size += end - start
+        if part.name == FILE_FIELD and self.file is not None:
+            if part.size > self.max_bytes:
+                raise too_large(self.max_bytes)
+            self.file.size = part.size
+            self.pending.append(data[start:end])
+        elif part.size > MAX_FIELD_BYTES:
+            raise HTTPError(
+                400,
+                f"A part other than '{FILE_FIELD}' may hold {MAX_FIELD_BYTES} bytes.",
+                BAD_REQUEST,
+            )
+
+
+def too_large(max_bytes: int) -> HTTPError:
+    return HTTPError(
+        413,
+        f"The file is too large: at most {max_bytes} bytes.",
+        PAYLOAD_TOO_LARGE,
+        limit=max_bytes,
+    )
+
+
+def _boundary(request: Request) -> bytes:
+    content_type, options = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data":
+        raise HTTPError(
+            415,
+            f"Send multipart/form-data with the image in a part named '{FILE_FIELD}'.",
+            UNSUPPORTED_MEDIA_TYPE,
+        )
+    boundary = options.get(b"boundary", b"")
+    if not 1 <= len(boundary) <= 70:  # RFC 2046's bounds
+        raise HTTPError(400, "The multipart boundary is missing or invalid.", BAD_REQUEST)
+    return boundary
+
+
+async def receive_file(
+    request: Request, *, max_bytes: int, spool_bytes: int = SPOOL_BYTES
+) -> ReceivedFile:
+    """The part named `file` of `request`'s multipart body, rewound; HTTPError 400 (no file
+    part, malformed body), 413 (past `max_bytes`) or 415 (not multipart) otherwise."""
+    boundary = _boundary(request)
+    body_limit = max_bytes + ENVELOPE_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > body_limit:
+        raise too_large(max_bytes)
+    collector = _Collector(max_bytes, spool_bytes)
+    parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > body_limit:  # a lying or absent Content-Length gets no further
+                raise too_large(max_bytes)
+            parser.write(chunk)
+            if collector.pending:
+                await _spool(collector)
+        parser.finalize()
+    except MultipartParseError as exc:
+        collector.spool.close()
+        raise HTTPError(400, "The multipart body is malformed.", BAD_REQUEST) from exc
+    except BaseException:
+        collector.spool.close()
+        raise
+    if collector.file is None:
+        collector.spool.close()
+        raise HTTPError(
+            400,
+            f"The body has no file part: send the image in a part named '{FILE_FIELD}'.",
+            BAD_REQUEST,
+        )
+    if not collector.ended:
+        collector.spool.close()
+        raise HTTPError(400, "The multipart body ends before its closing boundary.", BAD_REQUEST)
+    collector.spool.seek(0)
+    return collector.file
+
+
+async def _spool(collector: _Collector) -> None:
+    data, collector.pending = b"".join(collector.pending), []
+    collector.written += len(data)
+    if collector.written > collector.spool_bytes:  # on disk now: keep the event loop free
+        await run_in_threadpool(collector.spool.write, data)
+    else:
+        collector.spool.write(data)

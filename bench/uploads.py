@@ -1,0 +1,237 @@
+"""What photos cost: POST /uploads of a 3 MB JPEG, and publishJob with a location, with and
+without 3 photos attached.
+
+    .venv/bin/python -m bench.uploads [--quick] [--uploads 48] [--publishes 200]
+                                      [--connections 8]
+
+One server (`python server.py`, one process) on a migrated, seeded database of its own on
+BENCH_SERVER_URL (default 127.0.0.1:5432), dropped afterwards. For each part: requests per
+second, median and p99 latency, and the server's CPU per request (from /proc). While the
+uploads run (two rounds), the server's resident memory is sampled every 20 ms: its peak over
+the idle baseline shows whether 8 concurrent uploaders hold whole files in memory (they should
+not: bodies are spooled to disk past 1 MB and at most UPLOAD_PROCESSING images decode at once),
+and the second round's peak whether anything accumulates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from bench.database import create_seeded, drop
+from bench.events_overhead import cpu_seconds, free_port, wait_until_listening
+from bench.run import rss_kb
+from tests.support import with_database
+from tests.support.jobs import PUBLISH, publish_input
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PHOTO_SIZE = (4032, 3024)  # a 12-megapixel phone photo
+TARGET_BYTES = 3 * 1024 * 1024
+
+
+def phone_photo() -> bytes:
+    """A 12-megapixel JPEG of about 3 MB: smooth gradients with sensor-like noise, which is
+    what makes a phone photo that large."""
+    width, height = PHOTO_SIZE
+    base = Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L").resize(PHOTO_SIZE),
+            Image.radial_gradient("L").resize(PHOTO_SIZE),
+            Image.linear_gradient("L").rotate(90).resize(PHOTO_SIZE),
+        ),
+    )
+    best = b""
+    for sigma in (6, 10, 14, 18, 24, 32):
+        noise = Image.effect_noise((width, height), sigma).convert("RGB")
+        photo = Image.blend(base, noise, 0.25)
+        out = io.BytesIO()
+        photo.save(out, format="JPEG", quality=90)
+        best = out.getvalue()
+        if len(best) >= TARGET_BYTES:
+            break
+    return best
+
+
+def small_photo() -> bytes:
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(out, format="JPEG")
+    return out.getvalue()
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    cpu: float
+
+    def row(self) -> str:
+        ordered = sorted(self.latencies)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        return (
+            f"{self.name:<34} {self.requests:>6} {self.requests / self.seconds:>8.1f} "
+            f"{statistics.median(ordered) * 1000:>8.1f} {p99 * 1000:>8.1f} "
+            f"{self.cpu / self.requests * 1000:>10.1f}"
+        )
+
+
+async def drive(
+    name: str,
+    pid: int,
+    count: int,
+    connections: int,
+    one: Callable[[int], Awaitable[object]],
+) -> Result:
+    """`count` calls of `one(i)`, `connections` at a time; wall time, latencies, server CPU."""
+    latencies: list[float] = []
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for i in queue:
+            started = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - started)
+
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    seconds = time.perf_counter() - started
+    return Result(name, count, seconds, latencies, cpu_seconds(pid) - cpu_before)
+
+
+async def sample_rss(pid: int, stop: asyncio.Event, peaks: list[int]) -> None:
+    while not stop.is_set():
+        peaks.append(rss_kb(pid))
+        await asyncio.sleep(0.02)
+
+
+def job_input(i: int, photo_ids: list[str] | None = None) -> dict[str, Any]:
+    variables = publish_input()
+    variables["input"]["location"] = {"postcode": "SW1A 1AA", "addressLine": f"{i} Bench Road"}
+    if photo_ids:
+        variables["input"]["photoIds"] = photo_ids
+    return variables
+
+
+async def run(uploads: int, publishes: int, connections: int) -> None:
+    name, _, key = await create_seeded(SERVER_URL, services=0)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": with_database(SERVER_URL, name),
+        "PORT": str(port),
+        "WORKERS": "1",
+        "LOG_LEVEL": "warning",
+        "UPLOAD_QUOTA_UPLOADS": "1000000",
+        "UPLOAD_QUOTA_BYTES": str(1 << 40),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "server.py", "serve", "--no-migrate", cwd=ROOT, env=env
+    )
+    headers = {"Authorization": f"Bearer {key}"}
+    big, small = phone_photo(), small_photo()
+    try:
+        await wait_until_listening(port, process, within=60)
+        base = f"http://127.0.0.1:{port}"
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+
+            async def upload(data: bytes) -> str:
+                response = await client.post(
+                    "/uploads", files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=120
+                )
+                if response.status_code != 201:
+                    raise RuntimeError(f"upload: {response.status_code} {response.text}")
+                upload_id: str = response.json()["id"]
+                return upload_id
+
+            async def publish(variables: dict[str, Any]) -> None:
+                response = await client.post(
+                    "/graphql", json={"query": PUBLISH, "variables": variables}, timeout=60
+                )
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    raise RuntimeError(f"publishJob: {response.status_code} {body}")
+
+            await upload(big)  # warm-up: imports, pools, the first decode
+            await publish(job_input(0))
+            await asyncio.sleep(0.5)
+            idle_rss = rss_kb(process.pid)
+            # Two rounds: memory is bounded when the second round's peak is no higher than the
+            # first's (what one round leaves behind is reused, not added to).
+            peaks_per_round: list[int] = []
+            upload_result = None
+            for _ in range(2):
+                stop, peaks = asyncio.Event(), list[int]()
+                sampler = asyncio.create_task(sample_rss(process.pid, stop, peaks))
+                upload_result = await drive(
+                    f"upload {len(big) / 1048576:.1f} MB JPEG",
+                    process.pid,
+                    uploads,
+                    connections,
+                    lambda i: upload(big),
+                )
+                stop.set()
+                await sampler
+                peaks_per_round.append(max(peaks) if peaks else idle_rss)
+            assert upload_result is not None
+            location_result = await drive(
+                "publishJob + location",
+                process.pid,
+                publishes,
+                connections,
+                lambda i: publish(job_input(i)),
+            )
+            photo_ids = [await upload(small) for _ in range(3 * publishes)]
+            photos_result = await drive(
+                "publishJob + location + 3 photos",
+                process.pid,
+                publishes,
+                connections,
+                lambda i: publish(job_input(i, photo_ids[3 * i : 3 * i + 3])),
+            )
+        print(f"\n{connections} concurrent clients, one server process; {time.strftime('%F')}")
+        print(f"{'':<34} {'count':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10}")
+        for result in (upload_result, location_result, photos_result):
+            print(result.row())
+        first, second = peaks_per_round
+        print(
+            f"server RSS: idle {idle_rss / 1024:.0f} MB; peak while {connections} clients upload "
+            f"{len(big) / 1048576:.1f} MB JPEGs: round 1 {first / 1024:.0f} MB "
+            f"(+{(first - idle_rss) / 1024:.0f} MB), round 2 {second / 1024:.0f} MB "
+            f"(+{(second - idle_rss) / 1024:.0f} MB)"
+        )
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
+        await drop(SERVER_URL, [name])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few requests")
+    parser.add_argument("--uploads", type=int, default=48)
+    parser.add_argument("--publishes", type=int, default=200)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    uploads, publishes = (16, 40) if args.quick else (args.uploads, args.publishes)
+    asyncio.run(run(uploads, publishes, args.connections))
+
+
+if __name__ == "__main__":
+    main()

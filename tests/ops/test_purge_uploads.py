@@ -1,0 +1,86 @@
+"""Uploads no job took within a day go, bytes and all: by `python server.py purge-uploads`, and
+by the server itself when UPLOAD_PURGE=true."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from config import ROOT
+from tests.media import samples
+from tests.support import running_app
+from tests.support.keys import IssuedKey
+from tests.support.uploads import UploadHarness, running_upload_app
+
+MakeKey = Callable[..., Awaitable[IssuedKey]]
+
+
+async def _age(app: UploadHarness, upload_id: UUID, hours: float) -> None:
+    await app.pool.execute(
+        "UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE id = $1",
+        upload_id,
+        hours * 3600,
+    )
+
+
+async def _exists(app: UploadHarness, upload_id: UUID) -> tuple[bool, int]:
+    row = await app.pool.fetchval("SELECT count(*) FROM uploads WHERE id = $1", upload_id)
+    blobs = await app.pool.fetchval(
+        "SELECT count(*) FROM media_blobs WHERE key LIKE $1", f"uploads/{upload_id}%"
+    )
+    return row == 1, blobs
+
+
+def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_purge_uploads_command_deletes_only_day_old_unattached_uploads(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url) as app:
+        old = await app.upload(key, samples.jpeg((64, 64)))
+        fresh = await app.upload(key, samples.jpeg((64, 64)))
+        await _age(app, old, 24.5)
+        done = await asyncio.to_thread(_cli, database_url, "purge-uploads")
+        assert done.returncode == 0, done.stderr
+        assert "Deleted" in done.stdout
+        assert await _exists(app, old) == (False, 0)
+        assert await _exists(app, fresh) == (True, 2)
+        # Its signed URL now finds nothing.
+        response = await app.client.get(f"/media/{old}", headers=key.headers)
+        assert response.status_code == 404
+
+
+async def test_the_server_purges_by_itself_when_told_to(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url) as setup:
+        old = await setup.upload(key, samples.jpeg((64, 64)))
+        await _age(setup, old, 25)
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        upload_purge=True,
+        upload_purge_interval=1.0,
+    ) as harness:
+        app = UploadHarness(harness)
+        for _ in range(50):
+            if not (await _exists(app, old))[0]:
+                break
+            await asyncio.sleep(0.1)
+        assert await _exists(app, old) == (False, 0)

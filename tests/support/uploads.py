@@ -1,0 +1,61 @@
+"""The app with its upload and media endpoints on a test database, and a way to upload."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from tests.support import AppHarness, running_app
+from tests.support.keys import IssuedKey
+
+
+@dataclass
+class UploadHarness:
+    harness: AppHarness
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.harness.client
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.harness.app_state.pool
+
+    async def upload(self, key: IssuedKey, data: bytes, name: str = "photo.jpg") -> UUID:
+        body = await self.upload_body(key, data, name)
+        return UUID(body["id"])
+
+    async def upload_body(
+        self, key: IssuedKey, data: bytes, name: str = "photo.jpg"
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/uploads", files={"file": (name, data)}, headers=key.headers
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        return await self.harness.graphql(query, variables, **kw)
+
+
+@asynccontextmanager
+async def running_upload_app(
+    database_url: str, *, max_bytes: int = 10 * 1024 * 1024, max_uploads_per_hour: int = 200
+) -> AsyncIterator[UploadHarness]:
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        upload_max_bytes=max_bytes,
+        upload_quota_uploads=max_uploads_per_hour,
+    ) as harness:
+        yield UploadHarness(harness)
