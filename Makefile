@@ -89,7 +89,7 @@ chromium:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 		else echo "The browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
-pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium
+pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool
 	$(BIN)/pytest
 
 # schema.graphql is the reviewed contract; tests/schema/test_sdl.py fails when it is stale.
@@ -126,3 +126,18 @@ bench: $(STAMP) $(BENCH_NODE)
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
+
+# Monitoring at a day of heavy traffic (bench/monitoring.py): 10,000,000 lookup events, the
+# monitoring reads timed and checked against the raw rows, the rollups' cost per event.
+# BENCH_MONITORING_ARGS=--events 1000000 for a quicker run.
+.PHONY: bench-monitoring promtool
+bench-monitoring: $(STAMP)
+	$(BIN)/python -m bench.monitoring $(BENCH_MONITORING_ARGS)
+
+# ops/prometheus/alerts.yml is tested with promtool (tests/ops/test_prometheus_rules.py), which
+# Debian ships in its `prometheus` package; installed as `chromium` is.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus; \
+		else echo "The Prometheus rule tests need promtool: sudo apt-get install -y prometheus" >&2; exit 1; fi; }

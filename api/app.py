@@ -12,7 +12,8 @@ from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.cors import cors_middleware
 from api.health import health
@@ -44,7 +45,9 @@ from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.lookup import LookupObserver
 from monitoring import metrics as prometheus_metrics
-from monitoring.events import LookupEventBuffer
+from monitoring.alerts import alert_thresholds
+from monitoring.events import EventRetention, LookupEventBuffer
+from monitoring.live import LiveMonitor
 from schema import schema
 
 # Allocations between two young-generation collections. CPython's default makes the collector
@@ -111,6 +114,11 @@ def create_app(
                     capacity=settings.event_buffer_size,
                     flush_interval=settings.event_flush_interval,
                     batch_size=settings.event_flush_batch,
+                    retention=EventRetention(
+                        interval=settings.event_upkeep_interval,
+                        event_days=settings.event_retention_days,
+                        rollup_days=settings.rollup_retention_days,
+                    ),
                 )
                 events.start()
                 observers.append(events)
@@ -128,12 +136,27 @@ def create_app(
             )
             search = create_search(settings, catalogue)
             refresher = SuggestionRefresher(pool, settings)
+            live: LiveMonitor | None = None
+            live_pool: asyncpg.Pool | None = None
             try:
                 if settings.invalidation_listener:
                     # Before the warm-up: a change committed during it is heard, not missed.
                     await invalidation.start(database_url)
                 search.start()
                 refresher.start()
+                # A connection of its own, as the event writer has: live updates and alert
+                # evaluation never take one a request is waiting for.
+                live_pool = await create_events_pool(
+                    database_url, command_timeout=settings.db_command_timeout
+                )
+                live = LiveMonitor(
+                    live_pool,
+                    lambda: lookup.breaker_state,
+                    alert_thresholds(settings),
+                    alert_window_minutes=settings.alert_window_minutes,
+                    interval=settings.live_interval_seconds,
+                )
+                live.start()
                 await start_lookup(
                     lookup,
                     stale=seeded.touched if seeded is not None else (),
@@ -152,6 +175,7 @@ def create_app(
                         search=search,
                         media_store=media_store,
                         media_url_secret=media_url_secret,
+                        live=live,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -170,6 +194,10 @@ def create_app(
                     await response_cache.close()
                 await refresher.close()
                 await search.close()
+                if live is not None:
+                    await live.close()
+                if live_pool is not None:
+                    await live_pool.close()
                 await persisted_queries.close()
                 await lookup.close()
         finally:
@@ -184,10 +212,18 @@ def create_app(
             await pool.close()
             prometheus_metrics.mark_process_dead(os.getpid())
 
-    view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    view = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=settings.cors_origins,
+    )
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
+            # Subscriptions (graphql-transport-ws); the view checks the Origin against
+            # CORS_ORIGINS before accepting.
+            WebSocketRoute("/graphql", view),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/uploads", upload, methods=["POST"]),

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from api.execution import serve
 from api.request_id import request_id_for
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
+from domain.errors import ServiceUnavailableError
 from loaders.dataloaders import Loaders
+
+
+def connection_token(params: Mapping[str, object]) -> str | None:
+    """The API key of a connection_init payload: `Authorization: Bearer <key>` (any case of
+    the name), or None."""
+    for name, value in params.items():
+        if name.lower() == "authorization" and isinstance(value, str):
+            return bearer_token(Headers({"authorization": value}))
+    return None
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -25,6 +40,21 @@ class GraphQLView(GraphQL[Context, None]):
             return
         response = await serve(self, Request(scope, receive))
         await response(scope, receive, send)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """The API key of a WebSocket travels in its connection_init payload (browsers cannot
+        set headers on one): `{"Authorization": "Bearer <key>"}`. A key that is presented must
+        be valid, or the connection is refused (close code 4403)."""
+        token = connection_token(context.connection_params or {})
+        if token is not None:
+            context.auth = RequestAuth(context.app.pool, token, context.app.keys)
+            try:
+                caller = await context.auth.caller()
+            except ServiceUnavailableError:
+                raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from None
+            if caller is None:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return UnsetType()  # acknowledge without a payload
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Strawberry's own page loads React and GraphiQL from a CDN; ours is self-hosted.

@@ -230,6 +230,33 @@ class Settings(BaseSettings):
     event_flush_batch: int = Field(
         500, ge=1, le=100_000, description="Events per write (one `COPY`)."
     )
+    event_retention_days: int = Field(
+        7,
+        ge=1,
+        le=3660,
+        description="Days raw events are kept in `analytics_events` (dropped a day partition "
+        "at a time).",
+    )
+    rollup_retention_days: int = Field(
+        400,
+        ge=1,
+        le=36_600,
+        description="Days the per-minute and per-hour lookup rollups are kept.",
+    )
+    event_upkeep_interval: float = Field(
+        60.0,
+        ge=1.0,
+        le=86_400.0,
+        description="Seconds between the event writer's upkeep runs: day partitions created "
+        "ahead, expired ones dropped, recent rollups folded.",
+    )
+    live_interval_seconds: float = Field(
+        5.0,
+        ge=0.05,
+        le=3600.0,
+        description="Seconds between live updates: stats pushed to `lookupStatsUpdated` "
+        "subscribers, alerts evaluated, stored in their history and pushed on change.",
+    )
     alert_window_minutes: int = Field(
         5, ge=1, le=10_080, description="The window the `alerts` query evaluates."
     )

@@ -24,6 +24,8 @@ class Context:
     # Cleared by a resolver whose answer must not be kept although its fields are cacheable
     # (a degraded answer, served without what a failing dependency would have added).
     cacheable: bool = True
+    # A WebSocket's connection_init payload (where its API key travels); None over HTTP.
+    connection_params: dict[str, object] | None = None
 
 
 Info = strawberry.Info[Context, None]

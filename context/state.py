@@ -13,6 +13,7 @@ from db.uploads import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer
+from monitoring.live import LiveMonitor
 from search import LiveSearch
 
 
@@ -32,6 +33,12 @@ class AppState:
     # Where photos' bytes live, and the secret their URLs are signed with (one per database).
     media_store: MediaStore | None = None
     media_url_secret: UrlSigningSecret | None = None
+    # Live stats and alerts for subscriptions (and the alert history), shared by the process.
+    live: LiveMonitor | None = None
+
+    def require_live(self) -> LiveMonitor:
+        assert self.live is not None, "the lifespan starts the live monitor"
+        return self.live
 
     @property
     def catalogue_pool(self) -> asyncpg.Pool:

@@ -20,7 +20,8 @@ from domain.errors import ForbiddenError, UnauthenticatedError
 KEY_PREFIX = "jw_"  # makes a leaked key recognisable to secret scanners
 JOBS_WRITE = "jobs:write"
 JOBS_READ = "jobs:read"
-SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ})
+OPS_WRITE = "ops:write"  # acknowledge and silence alerts
+SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_WRITE})
 
 
 _KEY_BYTES = 32

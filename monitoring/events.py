@@ -24,7 +24,7 @@ import asyncpg
 import orjson
 from asyncpg.pool import PoolConnectionProxy
 
-from db.analytics import write_lookup_batches
+from db.analytics import maintain_events, write_lookup_batches
 from loaders.lookup import LookupBatch
 from monitoring import metrics
 
@@ -32,6 +32,17 @@ log = logging.getLogger("jobwizard.events")
 
 # How long shutdown may spend writing what is left before giving up on it.
 SHUTDOWN_FLUSH_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class EventRetention:
+    """The writer's upkeep of analytics_events, every `interval` seconds: day partitions
+    created `days_ahead`, raw events kept `event_days`, rollups `rollup_days` (and folded)."""
+
+    interval: float = 60.0
+    days_ahead: int = 3
+    event_days: int = 7
+    rollup_days: int = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +76,20 @@ def batches_document(
             )
             for ts, batch in batches
         ]
+    # After the slots, the batch's cache hits and answered slots counted: the database rolls
+    # the events up per batch from these, instead of counting them slot by slot.
     return orjson.dumps(
         [
-            (ts, b.cache_ms, b.elapsed_ms, b.error_kind, b.degraded, *b[:4])  # slots last
+            (
+                ts,
+                b.cache_ms,
+                b.elapsed_ms,
+                b.error_kind,
+                b.degraded,
+                *b[:4],
+                sum(b.cache_hits),
+                sum(b.answered),
+            )
             for ts, b in batches
         ]
     ).decode()
@@ -87,9 +109,14 @@ class LookupEventBuffer:
         capacity: int = 10_000,
         flush_interval: float = 1.0,
         batch_size: int = 500,
+        retention: EventRetention | None = EventRetention(),
     ) -> None:
         if capacity < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("capacity, batch_size and flush_interval must be positive")
+        if retention is not None and retention.interval <= 0:
+            raise ValueError("the upkeep interval must be positive")
+        self._retention = retention
+        self._next_upkeep = None if retention is None else time.monotonic() + retention.interval
         self._pool = pool
         self._capacity = capacity
         self._interval = flush_interval
@@ -303,3 +330,36 @@ class LookupEventBuffer:
                     log.info("lookup events written again")
                 self._failing = False
             metrics.EVENT_BUFFER_FILL.set(self._buffered)
+            if on_timer and not self._failing and self._upkeep_due():
+                await self._upkeep()
+
+    def _upkeep_due(self) -> bool:
+        return self._next_upkeep is not None and time.monotonic() >= self._next_upkeep
+
+    async def _upkeep(self) -> None:
+        """Partitions ahead, expired events and rollups gone, recent rollups folded: on the
+        writer's connection, between writes. A failed run (its locks not granted in time, say)
+        is only logged: the next one does the same work."""
+        retention = self._retention
+        assert retention is not None
+        self._next_upkeep = time.monotonic() + retention.interval
+        async with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = await self._pool.acquire()
+                done = await maintain_events(
+                    self._conn,
+                    days_ahead=retention.days_ahead,
+                    event_retention_days=retention.event_days,
+                    rollup_retention_days=retention.rollup_days,
+                )
+            except Exception as exc:
+                log.warning("analytics_events upkeep failed, will retry: %r", exc)
+                await self._release()
+                return
+        if done.partitions_created or done.partitions_dropped:
+            log.info(
+                "analytics_events: %d day partition(s) created, %d dropped",
+                done.partitions_created,
+                done.partitions_dropped,
+            )

@@ -1,15 +1,21 @@
-"""Monitoring fields: lookup stats, their timeline, the alerts that fire now."""
+"""Monitoring fields: lookup stats, their timeline, the alerts that fire now, their history and
+management (acknowledge, silence), and the live subscriptions."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from context import Info
 from db import analytics
-from db.analytics import LookupStatsBucketRow, LookupStatsRow
-from domain.errors import BadUserInputError
-from monitoring.alerts import AlertThresholds, FiredAlert, evaluate_alerts
+from db.analytics import AlertEventRow, LookupStatsBucketRow, LookupStatsRow
+from db.errors import is_transient
+from domain.api_keys import OPS_WRITE
+from domain.errors import BadUserInputError, ServiceUnavailableError
+from monitoring.alerts import ALERT_SEVERITIES, FiredAlert
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week: events older than that are history, not monitoring
 MIN_BUCKET_SECONDS = 10
@@ -56,13 +62,153 @@ async def lookup_timeline(
 
 
 async def alerts(info: Info) -> list[FiredAlert]:
+    """Evaluated now (and the changes stored in the alert history, which pushes them to
+    `alertsChanged` subscribers), with their acknowledgement and silence."""
     app = info.context.app
-    settings = app.settings
-    window_minutes = settings.alert_window_minutes
-    stats = await analytics.fetch_lookup_stats(app.pool, window=timedelta(minutes=window_minutes))
-    thresholds = AlertThresholds(
-        slow_lookup_ms=settings.alert_slow_lookup_ms,
-        min_success_rate=settings.alert_min_success_rate,
-        max_fallback_rate=settings.alert_max_fallback_rate,
+    live = app.require_live()
+    snapshot = await live.evaluate_alerts(app.pool)
+    if snapshot.changed:
+        live.alerts.refresh()  # its subscribers hear of it now, not at the next tick
+    return list(snapshot.alerts)
+
+
+# --- live: subscriptions ---------------------------------------------------------------------
+
+
+async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerator[WindowStats]:
+    """The stats of the window now, then again every LIVE_INTERVAL_SECONDS: computed once per
+    interval in this process for every subscriber of the same window."""
+    _window(window_minutes)
+    topic = info.context.app.require_live().stats(window_minutes)
+    # Closed with the subscription, so that the topic forgets this subscriber at once.
+    async with contextlib.aclosing(topic.subscribe()) as stream:
+        async for row in stream:
+            yield WindowStats(window_minutes, row)
+
+
+async def alerts_changed(info: Info) -> AsyncGenerator[list[FiredAlert]]:
+    """The alerts that fire now, then again whenever one that is not silenced fires or
+    resolves (or an operator acknowledges or silences one in this process)."""
+    async with contextlib.aclosing(info.context.app.require_live().alerts.subscribe()) as stream:
+        async for snapshot in stream:
+            yield list(snapshot.alerts)
+
+
+# --- alert history and management ---------------------------------------------------------------
+
+MAX_HISTORY_PAGE = 100
+MAX_NOTE_LENGTH = 1000
+MAX_SILENCE = timedelta(days=30)
+_CURSOR_PREFIX = "alert-event:"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHistory:
+    events: list[AlertEventRow]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    name: str
+    note: str
+    covers_firing: bool  # False when the alert was not firing: kept as history only
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    name: str
+    until: datetime
+    note: str
+
+
+def _cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{event_id}".encode()).decode()
+
+
+def _after(cursor: str | None) -> int:
+    """The id below which the next page starts; past the newest event without a cursor."""
+    if cursor is None:
+        return 2**63 - 1
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if text.startswith(_CURSOR_PREFIX):
+            return int(text.removeprefix(_CURSOR_PREFIX))
+    except (ValueError, UnicodeError):
+        pass
+    raise BadUserInputError("'after' is not a cursor this API gave out.")
+
+
+def _alert_name(name: str) -> str:
+    if name not in ALERT_SEVERITIES:
+        raise BadUserInputError(
+            f"'name' must be one of {', '.join(ALERT_SEVERITIES)}, got {name[:100]!r}."
+        )
+    return name
+
+
+def _note(note: str) -> str:
+    if len(note) > MAX_NOTE_LENGTH or "\x00" in note:
+        raise BadUserInputError(
+            f"'note' must be at most {MAX_NOTE_LENGTH} characters, without NUL characters."
+        )
+    return note
+
+
+@contextlib.asynccontextmanager
+async def _database() -> AsyncIterator[None]:
+    """A database outage is SERVICE_UNAVAILABLE (retry later), not an internal error."""
+    try:
+        yield
+    except Exception as exc:
+        if is_transient(exc):
+            raise ServiceUnavailableError("The alert history cannot be reached right now.") from exc
+        raise
+
+
+async def alert_history(info: Info, first: int = 20, after: str | None = None) -> AlertHistory:
+    if not 1 <= first <= MAX_HISTORY_PAGE:
+        raise BadUserInputError(f"'first' must be between 1 and {MAX_HISTORY_PAGE}, got {first}.")
+    before_id = _after(after)
+    async with _database():
+        rows = await analytics.fetch_alert_events(
+            info.context.app.pool, before_id=before_id, limit=first + 1
+        )
+    page = rows[:first]
+    return AlertHistory(
+        events=page,
+        end_cursor=_cursor(page[-1].id) if page else None,
+        has_next_page=len(rows) > first,
     )
-    return evaluate_alerts(stats, app.lookup.breaker_state, thresholds, window_minutes)
+
+
+async def acknowledge_alert(info: Info, name: str, note: str = "") -> Acknowledgement:
+    caller = await info.context.auth.require(OPS_WRITE)
+    name, note = _alert_name(name), _note(note)
+    app = info.context.app
+    async with _database():
+        covered = await analytics.acknowledge_alert(
+            app.pool, name=name, note=note, api_key_id=str(caller.id)
+        )
+    app.require_live().alerts.refresh()
+    return Acknowledgement(name=name, note=note, covers_firing=covered is not None)
+
+
+async def silence_alert(info: Info, name: str, until: datetime, note: str = "") -> Silence:
+    caller = await info.context.auth.require(OPS_WRITE)
+    name, note = _alert_name(name), _note(note)
+    if until.tzinfo is None:
+        raise BadUserInputError("'until' must carry its time zone (e.g. 2026-12-01T08:00:00Z).")
+    now = datetime.now(UTC)
+    if not now < until <= now + MAX_SILENCE:
+        raise BadUserInputError(
+            f"'until' must be in the future and at most {MAX_SILENCE.days} days away."
+        )
+    app = info.context.app
+    async with _database():
+        stored = await analytics.silence_alert(
+            app.pool, name=name, until=until, note=note, api_key_id=str(caller.id)
+        )
+    app.require_live().alerts.refresh()
+    return Silence(name=name, until=stored, note=note)

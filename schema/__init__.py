@@ -5,13 +5,15 @@ from __future__ import annotations
 from graphql.error import GraphQLError
 from strawberry import Schema
 from strawberry.types.execution import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from monitoring.graphql import OperationMetrics
 from schema.document_cache import DocumentCache, DocumentCacheExtension
-from schema.errors import ErrorCodes, log_errors
+from schema.errors import ErrorCodes, coded, log_errors, request_id_of
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 class AppSchema(Schema):
@@ -20,6 +22,19 @@ class AppSchema(Schema):
     ) -> None:
         # Strawberry logs every error with a stack trace; client mistakes are not incidents.
         log_errors(errors, execution_context)
+        # A subscription's results bypass ErrorCodes (whose hook wraps the whole stream): code
+        # them here, in place, as each result is made.
+        if _is_subscription(execution_context):
+            errors[:] = [coded(error, request_id_of(execution_context)) for error in errors]
+
+
+def _is_subscription(execution_context: ExecutionContext | None) -> bool:
+    if execution_context is None or execution_context.graphql_document is None:
+        return False  # nothing parsed: not a subscription's result
+    try:
+        return execution_context.operation_type is OperationType.SUBSCRIPTION
+    except RuntimeError:  # no operation of that name in the document
+        return False
 
 
 # Distinct documents kept parsed and validated. Clients send a handful of fixed documents with
@@ -32,6 +47,7 @@ def build_schema(document_cache: DocumentCache | None = None) -> Schema:
     return AppSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # RequestLimits sets the parse options and validation rules the cache then applies.
         extensions=[
             RequestLimits,

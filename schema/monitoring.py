@@ -5,6 +5,7 @@ resolvers return `WindowStats` / `LookupStatsBucketRow` (figures under `.stats`)
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -23,6 +24,67 @@ class Alert:
     message: str
     value: float | None = strawberry.field(description="The measured value, where there is one.")
     threshold: float | None
+    since: datetime | None = strawberry.field(
+        description="When it started firing, from the alert history."
+    )
+    acknowledged_at: datetime | None = strawberry.field(
+        description="When an operator acknowledged this firing (null: not acknowledged)."
+    )
+    acknowledgement_note: str | None
+    silenced_until: datetime | None = strawberry.field(
+        description="Silenced until then: still shown, but not pushed to `alertsChanged`."
+    )
+    acknowledged: bool = strawberry.field(
+        resolver=lambda root: root.acknowledged_at is not None,
+        description="An operator has acknowledged this firing.",
+    )
+    silenced: bool = strawberry.field(
+        resolver=lambda root: root.silenced_until is not None,
+        description="Silenced now (see `silencedUntil`).",
+    )
+
+
+@strawberry.enum(description="What an alert event records.")
+class AlertState(Enum):
+    FIRING = "FIRING"
+    RESOLVED = "RESOLVED"
+
+
+@strawberry.type(description="One firing or resolving of an alert, with what decided it.")
+class AlertEvent:
+    id: strawberry.ID = strawberry.field(resolver=lambda root: strawberry.ID(str(root.id)))
+    name: str
+    state: AlertState
+    severity: Severity
+    message: str
+    value: float | None
+    threshold: float | None
+    created_at: datetime
+
+
+@strawberry.type(description="A page of the alert history, newest first.")
+class AlertHistoryPage:
+    events: list[AlertEvent]
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next (older) page."
+    )
+    has_next_page: bool
+
+
+@strawberry.type
+class AlertAcknowledgement:
+    name: str
+    note: str
+    covers_firing: bool = strawberry.field(
+        description="False when the alert was not firing: the acknowledgement is history only."
+    )
+
+
+@strawberry.type
+class AlertSilence:
+    name: str
+    until: datetime
+    note: str
 
 
 def _figure(name: str, kind: Any) -> Any:

@@ -10,11 +10,11 @@ from db.records import JobRecord, MicroServiceRecord
 from monitoring.alerts import FiredAlert
 from resolvers import catalogue, jobs, monitoring, suggestions, wizard
 from resolvers.catalogue import CategoryNode
-from resolvers.monitoring import WindowStats
+from resolvers.monitoring import AlertHistory, WindowStats
 from resolvers.suggestions import PopularServiceNode, ServiceMatchNode
 from resolvers.wizard import WizardPage
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
-from schema.monitoring import Alert, LookupStats, LookupStatsBucket
+from schema.monitoring import Alert, AlertHistoryPage, LookupStats, LookupStatsBucket
 from schema.suggestions import PopularService, ServiceMatch
 from schema.types import Category, Job, MicroService, WizardQuestions
 
@@ -85,5 +85,12 @@ class Query:
     alerts: list[FiredAlert] = strawberry.field(
         resolver=monitoring.alerts,
         graphql_type=list[Alert],
-        description="The monitoring alerts that fire now (empty when all is well).",
+        description="The monitoring alerts that fire now (empty when all is well), silenced "
+        "ones included and marked.",
+    )
+    alert_history: AlertHistory = strawberry.field(
+        resolver=monitoring.alert_history,
+        graphql_type=AlertHistoryPage,
+        description="Every firing and resolving of the alerts, newest first: `first` 1 to 100, "
+        "`after` the `endCursor` of the previous page.",
     )

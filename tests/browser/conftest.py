@@ -102,6 +102,7 @@ def live_server(
         "SEED_ON_START": "true",
         "GRAPHIQL": "true",
         "LOG_LEVEL": "warning",
+        "LIVE_INTERVAL_SECONDS": "1",  # the dashboard's pushes, quickly
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -6,12 +6,14 @@ It reads `lookupStats`, `lookupTimeline` and `alerts` from the API and the break
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
+from tests.support.keys import issue_api_key
 
 # A lookup that takes 500 ms and fails: 40 of them push the hour's success rate under 90 %
 # (CRITICAL) and its average latency over 100 ms (WARNING) at the default thresholds.
@@ -112,5 +114,120 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
     stamp = await updated.inner_text()
     await expect(updated).not_to_have_text(stamp, timeout=12_000)
     assert log.foreign(live_server.url) == []
+    assert log.page_errors == []
+    assert log.console_errors == []
+
+
+async def test_axis_labels_stay_distinct_and_readable_for_small_values(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    """A 0.02 ms average and one lookup a minute (0.017/s) once read "0 ms, 0 ms, 0 ms" and
+    "0.01, 0.01, 0.01": every label of an axis must differ, and the top one reach the data."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    timeline = [
+        {
+            "bucketStart": (now - timedelta(minutes=59 - i)).isoformat(),
+            "total": 1,
+            "avgLatencyMs": 0.02,
+            "p95LatencyMs": 0.023,
+            "successRate": 1.0,
+            "fallbackRate": 0.0,
+            "cacheHitRate": 1.0,
+        }
+        for i in range(60)
+    ]
+    data = {
+        "lookupStats": {
+            "windowMinutes": 60,
+            "total": 60,
+            "avgLatencyMs": 0.02,
+            "p95LatencyMs": 0.023,
+            "successRate": 1.0,
+            "fallbackRate": 0.0,
+            "cacheHitRate": 1.0,
+        },
+        "lookupTimeline": timeline,
+        "alerts": [],
+    }
+
+    async def small_figures(route: Route) -> None:
+        await route.fulfill(json={"data": data})
+
+    page = open_page.page
+    await page.route("**/graphql", small_figures)
+    await page.goto(f"{live_server.url}/dashboard")
+    for chart, top in (("#chart-latency", 0.023), ("#chart-events", 1 / 60)):
+        await expect(page.locator(f"{chart} svg")).to_be_visible()
+        labels = await page.locator(f"{chart} text.axis-label").all_text_contents()
+        y_labels = labels[:5]  # drawn first, bottom to top; then the time axis
+        assert len(set(y_labels)) == 5, y_labels
+        values = [float(label.split()[0]) for label in y_labels]
+        assert values == sorted(values)
+        assert values[0] == 0
+        assert values[-1] >= top
+        assert values[-1] <= 4 * top  # the axis fits the data rather than 0..1
+    await open_page.screenshot("dashboard-small-values")
+
+
+async def test_the_dashboard_is_pushed_live_over_a_websocket(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    updated = page.locator("#updated")
+    await expect(updated).to_have_attribute("data-mode", "live", timeout=10_000)
+    await expect(updated).to_contain_text("live")
+    # New lookups reach the tiles by a push, well before the 30 s poll of live mode.
+    before = await page.locator("#tiles .tile .value").first.inner_text()
+    await _record_slow_failed_lookups(live_server)
+    await expect(page.locator("#tiles .tile .value").first).not_to_have_text(before, timeout=8_000)
+    assert log.page_errors == []
+    assert log.console_errors == []
+
+
+async def test_without_websockets_the_dashboard_polls(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    # A proxy or browser that blocks WebSockets, as far as the page can tell.
+    await page.add_init_script("window.WebSocket = undefined;")
+    await page.goto(f"{live_server.url}/dashboard")
+    updated = page.locator("#updated")
+    await expect(updated).to_have_attribute("data-mode", "polling")
+    await expect(updated).to_contain_text("polling every 5 s")
+    stamp = await updated.inner_text()
+    await expect(updated).not_to_have_text(stamp, timeout=12_000)
+    await expect(page.locator("#chart-latency")).to_be_visible()
+    assert log.page_errors == []
+
+
+async def test_an_ops_key_acknowledges_and_silences_alerts_from_the_dashboard(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    conn = await asyncpg.connect(live_server.database_url)
+    try:
+        key = await issue_api_key(conn, name="on call", scopes=["ops:write"])
+    finally:
+        await conn.close()
+    await _record_slow_failed_lookups(live_server)
+
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    alert = page.locator('#alerts li[data-name="low_success_rate"]')
+    await expect(alert).to_be_visible(timeout=10_000)
+    await expect(alert.locator("button")).to_have_count(0)  # no key, no actions
+    await expect(page.locator("#history li.FIRING").first).to_be_visible(timeout=10_000)
+
+    await page.fill("#api-key", key.key)
+    await page.click("#key-form button[type=submit]")
+    await page.fill("#alert-note", "looking at the database")
+    await alert.locator("button.acknowledge").click()
+    await expect(alert.locator(".mark.acknowledged")).to_contain_text(
+        "looking at the database", timeout=10_000
+    )
+    await alert.locator("button.silence").click()
+    await expect(alert.locator(".mark.silenced")).to_be_visible(timeout=10_000)
+    await expect(alert).to_be_visible()  # silenced alerts still show, marked
+    await open_page.screenshot("dashboard-alert-management")
     assert log.page_errors == []
     assert log.console_errors == []

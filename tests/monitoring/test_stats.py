@@ -46,8 +46,9 @@ async def test_stats_on_a_known_event_set_give_the_known_p95_and_rates(
         assert stats["windowMinutes"] == 60
         assert stats["total"] == 100
         assert stats["avgLatencyMs"] == pytest.approx(50.5)
-        # Interpolated: the 95th percentile of 1..100 lies between 95 and 96.
-        assert stats["p95LatencyMs"] == pytest.approx(95.05)
+        # Interpolated: the 95th percentile of 1..100 lies between 95 and 96. It is read from
+        # the rollups' histogram, within one bucket's width of the exact figure.
+        assert stats["p95LatencyMs"] == pytest.approx(95.05, rel=0.025)
         assert stats["successRate"] == pytest.approx(0.85)
         assert stats["fallbackRate"] == pytest.approx(0.30)
         assert stats["cacheHitRate"] == pytest.approx(0.40)

@@ -1,10 +1,16 @@
-// Lookup dashboard: the last hour of slug -> UUID lookups, from the API itself, redrawn every
-// few seconds. Figures come from GraphQL (`lookupStats`, `lookupTimeline`, `alerts`) and the
-// breaker and database state from GET /health. Charts are small hand-written SVG: nothing to
-// download from anywhere but this server.
+// Lookup dashboard: the last hour of slug -> UUID lookups, from the API itself. Live: the
+// figures and the alerts are pushed over a WebSocket (GraphQL subscriptions, graphql-transport-ws)
+// and the charts and /health polled slowly; where WebSockets are blocked it falls back to
+// polling everything every few seconds. Figures come from GraphQL (`lookupStats`,
+// `lookupTimeline`, `alerts`, `alertHistory`) and the breaker and database state from GET
+// /health. Charts are small hand-written SVG: nothing to download from anywhere but this server.
 'use strict';
 
-const REFRESH_MS = 5000;
+const REFRESH_MS = 5000; // polling, without the WebSocket
+const LIVE_REFRESH_MS = 30000; // charts and /health while the figures are pushed
+const LIVE_RETRY_MS = [2000, 5000, 15000, 30000]; // reconnecting, then every 30 s
+const ACK_TIMEOUT_MS = 4000; // no connection_ack by then: WebSockets are blocked somewhere
+const KEY_STORAGE = 'jobwizard.apiKey'; // shared with the wizard page (this tab only)
 const WINDOW_MINUTES = 60;
 const BUCKET_SECONDS = 60;
 
@@ -16,8 +22,36 @@ const DASHBOARD_QUERY = `
     lookupTimeline(windowMinutes: $window, bucketSeconds: $bucket) {
       bucketStart total avgLatencyMs p95LatencyMs successRate fallbackRate cacheHitRate
     }
-    alerts { name severity message value threshold }
+    alerts { ...AlertFields }
+    alertHistory(first: 20) { events { id name state severity value threshold createdAt } }
+  }
+  fragment AlertFields on Alert {
+    name severity message value threshold since acknowledged acknowledgementNote silenced
+    silencedUntil
   }`;
+
+const STATS_SUBSCRIPTION = `
+  subscription LiveStats($window: Int!) {
+    lookupStatsUpdated(windowMinutes: $window) {
+      windowMinutes total avgLatencyMs p95LatencyMs successRate fallbackRate cacheHitRate
+    }
+  }`;
+const ALERTS_SUBSCRIPTION = `
+  subscription LiveAlerts {
+    alertsChanged {
+      name severity message value threshold since acknowledged acknowledgementNote silenced
+      silencedUntil
+    }
+  }`;
+const HISTORY_QUERY = `
+  query AlertHistory { alertHistory(first: 20) {
+    events { id name state severity value threshold createdAt } } }`;
+const ACKNOWLEDGE_MUTATION = `
+  mutation Acknowledge($name: String!, $note: String!) {
+    acknowledgeAlert(name: $name, note: $note) { name coversFiring } }`;
+const SILENCE_MUTATION = `
+  mutation Silence($name: String!, $until: DateTime!, $note: String!) {
+    silenceAlert(name: $name, until: $until, note: $note) { name until } }`;
 
 const COLOURS = { blue: '#1f6feb', orange: '#d4760a', green: '#1a7f37', red: '#c62828', purple: '#8250df' };
 
@@ -26,20 +60,19 @@ const $ = (id) => document.getElementById(id);
 // ---------------------------------------------------------------------------------------------
 // Fetching
 
-async function fetchDashboard() {
+const apiKey = () => sessionStorage.getItem(KEY_STORAGE);
+
+async function graphql(query, variables = {}) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   // The wizard page keeps an API key in this tab's sessionStorage; reuse it when present.
-  const key = sessionStorage.getItem('jobwizard.apiKey');
+  const key = apiKey();
   if (key) headers.Authorization = `Bearer ${key}`;
-  const response = await fetch('/graphql', {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      query: DASHBOARD_QUERY,
-      variables: { window: WINDOW_MINUTES, bucket: BUCKET_SECONDS },
-    }),
-  });
-  const body = await response.json();
+  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  return response.json();
+}
+
+async function fetchDashboard() {
+  const body = await graphql(DASHBOARD_QUERY, { window: WINDOW_MINUTES, bucket: BUCKET_SECONDS });
   if (body.errors && body.errors.length) {
     const message = body.errors.map((e) => e.message).join(' ');
     if (/Cannot query field/.test(message)) {
@@ -100,20 +133,168 @@ function renderTiles(stats, health) {
   );
 }
 
+const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
 function renderAlerts(alerts) {
   const list = $('alerts');
   if (alerts.length === 0) {
     list.replaceChildren(el('li', { class: 'none' }, 'No alert is firing.'));
     return;
   }
+  const canManage = Boolean(apiKey());
   list.replaceChildren(
     ...alerts.map((alert) => {
       const item = el('li', { class: alert.severity });
       item.dataset.name = alert.name;
       item.append(el('strong', {}, `${alert.severity} · ${alert.name}`), ` — ${alert.message}`);
+      if (alert.since) item.append(el('span', { class: 'mark since' }, `since ${clock(alert.since)}`));
+      if (alert.acknowledged) {
+        const note = alert.acknowledgementNote ? `: ${alert.acknowledgementNote}` : '';
+        item.append(el('span', { class: 'mark acknowledged' }, `acknowledged${note}`));
+      }
+      if (alert.silenced) {
+        item.append(el('span', { class: 'mark silenced' }, `silenced until ${clock(alert.silencedUntil)}`));
+      }
+      if (canManage) {
+        const actions = el('span', { class: 'actions' });
+        if (!alert.acknowledged) actions.append(actionButton('Acknowledge', 'acknowledge', alert.name));
+        if (!alert.silenced) actions.append(actionButton('Silence 1 h', 'silence', alert.name));
+        item.append(actions);
+      }
       return item;
     }),
   );
+}
+
+function actionButton(label, action, name) {
+  const button = el('button', { type: 'button', class: action });
+  button.textContent = label;
+  button.addEventListener('click', () => manageAlert(action, name, button));
+  return button;
+}
+
+async function manageAlert(action, name, button) {
+  button.disabled = true;
+  const note = $('alert-note').value;
+  const body =
+    action === 'acknowledge'
+      ? await graphql(ACKNOWLEDGE_MUTATION, { name, note })
+      : await graphql(SILENCE_MUTATION, { name, note, until: new Date(Date.now() + 3600000).toISOString() });
+  if (body.errors && body.errors.length) {
+    $('ops-status').textContent = `${name}: ${body.errors[0].message}`;
+    button.disabled = false;
+    return;
+  }
+  $('ops-status').textContent = action === 'acknowledge' ? `${name} acknowledged` : `${name} silenced for 1 h`;
+  // Live, the change is pushed to every dashboard; without the WebSocket, read it back now.
+  if (!liveState.connected) await refresh();
+  await refreshHistory();
+}
+
+function renderHistory(page) {
+  const list = $('history');
+  if (!page || page.events.length === 0) {
+    list.replaceChildren(el('li', { class: 'none' }, 'No alert has fired yet.'));
+    return;
+  }
+  list.replaceChildren(
+    ...page.events.map((event) => {
+      const figures = event.value === null ? '' : ` (value ${+event.value.toFixed(4)}, threshold ${event.threshold})`;
+      const item = el('li', { class: event.state });
+      item.dataset.id = event.id;
+      item.append(`${new Date(event.createdAt).toLocaleTimeString()} · ${event.state} · ${event.name}${figures}`);
+      return item;
+    }),
+  );
+}
+
+async function refreshHistory() {
+  const body = await graphql(HISTORY_QUERY);
+  if (body.data) renderHistory(body.data.alertHistory);
+}
+
+function setUpKeyForm() {
+  const showKeyState = () => {
+    $('forget-key').hidden = !apiKey();
+    $('ops-status').textContent = apiKey() ? 'Key in use for this tab.' : '';
+  };
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const key = $('api-key').value.trim();
+    if (key) sessionStorage.setItem(KEY_STORAGE, key);
+    $('api-key').value = '';
+    showKeyState();
+    if (lastAlerts) renderAlerts(lastAlerts);
+  });
+  $('forget-key').addEventListener('click', () => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    showKeyState();
+    if (lastAlerts) renderAlerts(lastAlerts);
+  });
+  showKeyState();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live: graphql-transport-ws over a WebSocket. The protocol's client side is a few messages
+// (connection_init, subscribe, ping/pong); written here rather than bundling a client library.
+
+const liveState = { connected: false, attempts: 0 };
+let lastStats = null;
+let lastHealth = null;
+let lastAlerts = null;
+let lastTimeline = null;
+
+function connectLive() {
+  if (typeof WebSocket !== 'function') return;
+  let socket;
+  try {
+    socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`, 'graphql-transport-ws');
+  } catch (err) {
+    return;
+  }
+  const send = (message) => socket.send(JSON.stringify(message));
+  const ackTimer = setTimeout(() => socket.close(), ACK_TIMEOUT_MS);
+  socket.addEventListener('open', () => {
+    const key = apiKey();
+    send({ type: 'connection_init', payload: key ? { Authorization: `Bearer ${key}` } : {} });
+  });
+  socket.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'connection_ack') {
+      clearTimeout(ackTimer);
+      liveState.connected = true;
+      liveState.attempts = 0;
+      send({ id: 'stats', type: 'subscribe', payload: { query: STATS_SUBSCRIPTION, variables: { window: WINDOW_MINUTES } } });
+      send({ id: 'alerts', type: 'subscribe', payload: { query: ALERTS_SUBSCRIPTION } });
+      showUpdated();
+    } else if (message.type === 'ping') {
+      send({ type: 'pong' });
+    } else if (message.type === 'next' && message.payload.data) {
+      if (message.id === 'stats') {
+        lastStats = message.payload.data.lookupStatsUpdated;
+        renderTiles(lastStats, lastHealth);
+      } else if (message.id === 'alerts') {
+        lastAlerts = message.payload.data.alertsChanged;
+        renderAlerts(lastAlerts);
+        refreshHistory();
+      }
+      showUpdated();
+    }
+  });
+  socket.addEventListener('close', () => {
+    clearTimeout(ackTimer);
+    liveState.connected = false;
+    showUpdated();
+    const delay = LIVE_RETRY_MS[Math.min(liveState.attempts, LIVE_RETRY_MS.length - 1)];
+    liveState.attempts += 1;
+    setTimeout(connectLive, delay);
+  });
+}
+
+function showUpdated() {
+  const mode = liveState.connected ? 'live' : `polling every ${REFRESH_MS / 1000} s`;
+  $('updated').dataset.mode = liveState.connected ? 'live' : 'polling';
+  $('updated').textContent = `Updated ${new Date().toLocaleTimeString()} · ${mode}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,24 +312,27 @@ const chartBox = () => ({
 
 /**
  * series: [{ label, colour, points: [{ t: Date, v: number|null }] }]
- * yMax: the top of the y axis (null: from the data); format: label text for a y value.
+ * yMax: the top of the y axis (null: from the data); format(value, decimals): the label of a
+ * y value, written with the given decimals.
  */
 function lineChart({ id, title, series, yMax, format, from, to }) {
   const { width, height, left, right, top, bottom } = chartBox();
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   const values = series.flatMap((s) => s.points.map((p) => p.v)).filter((v) => v !== null);
-  const max = yMax ?? niceCeiling(Math.max(0, ...values));
+  const step = yMax !== null ? yMax / Y_TICKS : niceStep(Math.max(0, ...values) / Y_TICKS);
+  const max = step * Y_TICKS;
+  const decimals = stepDecimals(step);
   const x = (t) => left + ((t - from) / (to - from)) * plotW;
   const y = (v) => top + plotH - (max === 0 ? 0 : (v / max) * plotH);
 
   const svg = svgEl('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title });
   // Horizontal grid lines with their values, and the time axis.
-  for (let i = 0; i <= 4; i += 1) {
-    const value = (max * i) / 4;
+  for (let i = 0; i <= Y_TICKS; i += 1) {
+    const value = step * i;
     svg.append(svgEl('line', { class: 'axis', x1: left, x2: width - right, y1: y(value), y2: y(value) }));
     const label = svgEl('text', { class: 'axis-label', x: left - 6, y: y(value) + 4, 'text-anchor': 'end' });
-    label.textContent = format(value);
+    label.textContent = format(value, decimals);
     svg.append(label);
   }
   for (let minutesAgo = WINDOW_MINUTES; minutesAgo >= 0; minutesAgo -= 15) {
@@ -202,14 +386,26 @@ function lineChart({ id, title, series, yMax, format, from, to }) {
   return figure;
 }
 
-/** 1, 2, 5 x 10^n at or above `value`, so axis labels stay round. */
-function niceCeiling(value) {
-  if (value <= 0) return 1;
+const Y_TICKS = 4; // intervals on the y axis
+
+/** 1, 2, 2.5 or 5 x 10^n at or above `value`: a round step between the y axis's labels. */
+function niceStep(value) {
+  if (!(value > 0)) return 0.25; // no data: 0 to 1
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 5, 10]) {
-    if (value <= step * power) return step * power;
+  for (const mantissa of [1, 2, 2.5, 5]) {
+    if (value <= mantissa * power * (1 + 1e-9)) return mantissa * power;
   }
   return 10 * power;
+}
+
+/** The fewest decimals that write every multiple of `step` exactly: labels a step apart then
+ * always differ, however small the values (0.005, 0.010, 0.015 rather than 0, 0, 0). */
+function stepDecimals(step) {
+  for (let decimals = 0; decimals < 15; decimals += 1) {
+    const scaled = step * 10 ** decimals;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * scaled) return decimals;
+  }
+  return 15;
 }
 
 function renderCharts(timeline) {
@@ -228,7 +424,7 @@ function renderCharts(timeline) {
         { label: 'p95', colour: COLOURS.orange, points: pick('p95LatencyMs') },
       ],
       yMax: null,
-      format: (v) => `${+v.toFixed(1)} ms`,
+      format: (v, decimals) => `${v.toFixed(decimals)} ms`,
       from,
       to,
     }),
@@ -243,7 +439,7 @@ function renderCharts(timeline) {
         },
       ],
       yMax: null,
-      format: (v) => `${+v.toFixed(2)}`,
+      format: (v, decimals) => v.toFixed(decimals),
       from,
       to,
     }),
@@ -252,7 +448,7 @@ function renderCharts(timeline) {
       title: 'Success rate',
       series: [{ label: 'success', colour: COLOURS.green, points: pick('successRate', 100) }],
       yMax: 100,
-      format: (v) => `${v} %`,
+      format: (v, decimals) => `${v.toFixed(decimals)} %`,
       from,
       to,
     }),
@@ -264,7 +460,7 @@ function renderCharts(timeline) {
         { label: 'fallback rate', colour: COLOURS.red, points: pick('fallbackRate', 100) },
       ],
       yMax: 100,
-      format: (v) => `${v} %`,
+      format: (v, decimals) => `${v.toFixed(decimals)} %`,
       from,
       to,
     }),
@@ -279,18 +475,24 @@ async function refresh() {
   const problems = [];
   const healthDoc = health.status === 'fulfilled' ? health.value : null;
   if (!healthDoc) problems.push(`/health: ${health.reason.message}`);
+  lastHealth = healthDoc;
   if (dashboard.status === 'fulfilled') {
     const data = dashboard.value;
-    renderTiles(data.lookupStats, healthDoc);
-    renderAlerts(data.alerts);
-    renderCharts(data.lookupTimeline);
+    // While live, pushed figures are at least as fresh as these.
+    if (!liveState.connected || !lastStats) lastStats = data.lookupStats;
+    if (!liveState.connected || !lastAlerts) lastAlerts = data.alerts;
+    renderTiles(lastStats, healthDoc);
+    renderAlerts(lastAlerts);
+    lastTimeline = data.lookupTimeline;
+    renderCharts(lastTimeline);
+    renderHistory(data.alertHistory);
   } else {
     problems.push(dashboard.reason.message);
   }
   const box = $('problem');
   box.textContent = problems.join(' · ');
   box.hidden = problems.length === 0;
-  $('updated').textContent = `Updated ${new Date().toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`;
+  showUpdated();
 }
 
 async function loop() {
@@ -303,7 +505,7 @@ async function loop() {
       $('problem').hidden = false;
     }
   }
-  setTimeout(loop, REFRESH_MS);
+  setTimeout(loop, liveState.connected ? LIVE_REFRESH_MS : REFRESH_MS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,4 +526,12 @@ function svgEl(tag, attributes = {}) {
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) refresh();
 });
-document.addEventListener('DOMContentLoaded', loop);
+// Charts are drawn for the screen's width: redraw them when it changes, not at the next poll.
+window.addEventListener('resize', () => {
+  if (lastTimeline) renderCharts(lastTimeline);
+});
+document.addEventListener('DOMContentLoaded', () => {
+  setUpKeyForm();
+  loop();
+  connectLive();
+});

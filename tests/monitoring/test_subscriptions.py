@@ -1,0 +1,208 @@
+"""Subscriptions end to end: the app served by uvicorn, a real WebSocket client speaking
+graphql-transport-ws, and alert management over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support.events import insert_events
+from tests.support.keys import IssuedKey, issue_api_key
+from tests.support.live_server import live_server
+
+PROTOCOL = "graphql-transport-ws"
+STATS = "subscription($w: Int!) { lookupStatsUpdated(windowMinutes: $w) { windowMinutes total } }"
+ALERTS = "subscription { alertsChanged { name acknowledged silenced silencedUntil } }"
+FAST = {"live_interval_seconds": 0.2, "lookup_events": False, "cache_warm_up": False}
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://") + "/graphql"
+
+
+@asynccontextmanager
+async def graphql_ws(
+    base: str, payload: dict[str, Any] | None = None, **options: Any
+) -> AsyncIterator[ClientConnection]:
+    """A connection that has been through connection_init / connection_ack."""
+    async with connect(ws_url(base), subprotocols=[PROTOCOL], **options) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert ack["type"] == "connection_ack", ack
+        yield ws
+
+
+async def subscribe(
+    ws: ClientConnection, query: str, variables: dict[str, Any] | None = None, op: str = "1"
+) -> None:
+    await ws.send(
+        json.dumps(
+            {"id": op, "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+    )
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(5):
+        message: dict[str, Any] = json.loads(await ws.recv())
+    return message
+
+
+async def ops_key(url: str, *scopes: str) -> IssuedKey:
+    conn = await asyncpg.connect(url)
+    try:
+        return await issue_api_key(conn, name="on call", scopes=scopes)
+    finally:
+        await conn.close()
+
+
+async def test_every_subscriber_gets_fresh_stats_every_interval(migrated_url: str) -> None:
+    await insert_events(migrated_url, [5.0, 7.0, 9.0])
+    async with (
+        live_server(migrated_url, **FAST) as base,
+        graphql_ws(base) as first,
+        graphql_ws(base) as second,
+        graphql_ws(base) as third,
+    ):
+        for ws in (first, second, third):
+            await subscribe(ws, STATS, {"w": 60})
+        for ws in (first, second, third):
+            for _ in range(3):  # the figures now, then one push per interval
+                message = await receive(ws)
+                assert message["type"] == "next", message
+                stats = message["payload"]["data"]["lookupStatsUpdated"]
+                assert stats == {"windowMinutes": 60, "total": 3}
+        await insert_events(migrated_url, [11.0])
+        for _ in range(20):
+            message = await receive(first)
+            if message["payload"]["data"]["lookupStatsUpdated"]["total"] == 4:
+                break
+        else:
+            pytest.fail("the new event never reached the subscriber")
+
+
+async def test_a_window_out_of_bounds_is_bad_user_input(migrated_url: str) -> None:
+    async with live_server(migrated_url, **FAST) as base, graphql_ws(base) as ws:
+        await subscribe(ws, STATS, {"w": 0})
+        message = await receive(ws)
+        assert message["type"] in ("error", "next"), message
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert "windowMinutes" in errors[0]["message"]
+        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_origins_are_checked_against_cors_origins(migrated_url: str) -> None:
+    async with live_server(migrated_url, cors_origins=("https://ops.example",), **FAST) as base:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(
+                ws_url(base),
+                subprotocols=[PROTOCOL],  # type: ignore[list-item]
+                origin="https://evil.example",  # type: ignore[arg-type]
+            ):
+                pass
+        assert refused.value.response.status_code == 403
+        # Listed, same-origin and non-browser (no Origin) clients are served.
+        for origin in ("https://ops.example", base, None):
+            async with graphql_ws(base, origin=origin) as ws:
+                await subscribe(ws, STATS, {"w": 5})
+                assert (await receive(ws))["type"] == "next"
+
+
+async def test_the_api_key_travels_in_connection_init(migrated_url: str) -> None:
+    key = await ops_key(migrated_url, "ops:write")
+    async with live_server(migrated_url, **FAST) as base:
+        async with graphql_ws(base, {"Authorization": f"Bearer {key.key}"}) as ws:
+            await subscribe(ws, STATS, {"w": 5})
+            assert (await receive(ws))["type"] == "next"
+        async with connect(ws_url(base), subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+            await ws.send(
+                json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4403
+
+
+async def test_alerts_are_pushed_stored_and_managed(migrated_url: str) -> None:
+    key = await ops_key(migrated_url, "ops:write")
+    reader = await ops_key(migrated_url, "jobs:read")
+    async with (
+        live_server(migrated_url, alert_slow_lookup_ms=50.0, **FAST) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+        graphql_ws(base) as ws,
+    ):
+
+        async def gql(query: str, variables: dict[str, Any], key: IssuedKey | None = None) -> Any:
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers=key.headers if key else {},
+            )
+            return response.json()
+
+        async def next_alerts() -> list[dict[str, Any]]:
+            message = await receive(ws)
+            assert message["type"] == "next", message
+            alerts: list[dict[str, Any]] = message["payload"]["data"]["alertsChanged"]
+            return alerts
+
+        await subscribe(ws, ALERTS)
+        assert await next_alerts() == []  # the state now, first
+        await insert_events(migrated_url, [80.0] * 10)  # 80 ms average: slow_lookups fires
+        assert [a["name"] for a in await next_alerts()] == ["slow_lookups"]
+
+        acknowledge = (
+            "mutation($n: String!, $note: String!) "
+            "{ acknowledgeAlert(name: $n, note: $note) { name coversFiring } }"
+        )
+        unauthorised = await gql(acknowledge, {"n": "slow_lookups", "note": "x"}, reader)
+        assert unauthorised["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        anonymous = await gql(acknowledge, {"n": "slow_lookups", "note": "x"})
+        assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        unknown = await gql(acknowledge, {"n": "no_such_alert", "note": ""}, key)
+        assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        done = await gql(acknowledge, {"n": "slow_lookups", "note": "on it"}, key)
+        assert done["data"]["acknowledgeAlert"] == {"name": "slow_lookups", "coversFiring": True}
+        (alert,) = await next_alerts()
+        assert alert["acknowledged"] is True
+        assert alert["silenced"] is False
+
+        silence = (
+            "mutation($n: String!, $until: DateTime!) "
+            "{ silenceAlert(name: $n, until: $until) { name until } }"
+        )
+        too_far = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+        refused = await gql(silence, {"n": "slow_lookups", "until": too_far}, key)
+        assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        silenced = await gql(silence, {"n": "slow_lookups", "until": until}, key)
+        assert silenced["data"]["silenceAlert"]["name"] == "slow_lookups"
+        (alert,) = await next_alerts()
+        assert alert["silenced"] is True  # still shown, marked
+
+        # The history: the firing, with its value and threshold; paged.
+        history = await gql(
+            "query($first: Int!, $after: String) { alertHistory(first: $first, after: $after) "
+            "{ events { name state value threshold } endCursor hasNextPage } }",
+            {"first": 1, "after": None},
+        )
+        page = history["data"]["alertHistory"]
+        assert page["events"] == [
+            {"name": "slow_lookups", "state": "FIRING", "value": 80.0, "threshold": 50.0}
+        ]
+        assert page["hasNextPage"] is False
+        bad_cursor = await gql(
+            "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": "bogus"}
+        )
+        assert bad_cursor["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
