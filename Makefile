@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -55,6 +55,12 @@ bench-backfill: $(STAMP)
 # and memory (bench/search.py); no database.
 bench-search: $(STAMP)
 	$(BIN)/python -m bench.search
+
+# `make soak`: steady mixed traffic for SOAK_MINUTES (default 10), sampled every 10 s; fails on
+# RSS growth over 10 % after the first 2 minutes or any 5xx but 503 (bench/soak.py).
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 bench-events: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk

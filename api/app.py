@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -21,6 +22,8 @@ from api.invalidation import Invalidation
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.rate_limits import RateLimits
+from api.request_id import RequestIdMiddleware
 from api.response_cache import ResponseCache
 from api.state import HttpState
 from api.suggestions import SuggestionRefresher
@@ -90,6 +93,17 @@ def create_app(
         events: LookupEventBuffer | None = None
         read_pool: asyncpg.Pool | None = None
         purge: asyncio.Task[None] | None = None
+        # The monitoring fields scan analytics_events: on a pool of their own, few connections
+        # and a statement timeout, however hard they are asked for, they cannot take the
+        # connections lookups and publishJob need. It connects on first use.
+        ops_pool = await create_pool(
+            database_url,
+            min_size=0,
+            max_size=settings.monitoring_pool_max,
+            command_timeout=settings.db_command_timeout,
+            query_loggers=loggers,
+            statement_timeout_ms=settings.monitoring_statement_timeout_ms,
+        )
         try:
             async with pool.acquire() as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
@@ -138,6 +152,7 @@ def create_app(
             refresher = SuggestionRefresher(pool, settings)
             live: LiveMonitor | None = None
             live_pool: asyncpg.Pool | None = None
+            rate_limits = RateLimits(settings) if settings.rate_limits else None
             try:
                 if settings.invalidation_listener:
                     # Before the warm-up: a change committed during it is heard, not missed.
@@ -176,6 +191,7 @@ def create_app(
                         media_store=media_store,
                         media_url_secret=media_url_secret,
                         live=live,
+                        ops_pool=ops_pool,
                     ),
                     "http_state": HttpState(
                         settings=settings,
@@ -185,6 +201,7 @@ def create_app(
                         uploads=UploadService.from_settings(
                             settings, media_store, media_url_secret
                         ),
+                        rate_limits=rate_limits,
                     ),
                     "invalidation": invalidation,
                 }
@@ -192,6 +209,8 @@ def create_app(
                 await invalidation.close()
                 if response_cache is not None:
                     await response_cache.close()
+                if rate_limits is not None:
+                    await rate_limits.close()
                 await refresher.close()
                 await search.close()
                 if live is not None:
@@ -209,6 +228,7 @@ def create_app(
                 await events.close()  # graceful shutdown writes what is still buffered
             if read_pool is not None:
                 await read_pool.close()
+            await ops_pool.close()
             await pool.close()
             prometheus_metrics.mark_process_dead(os.getpid())
 
@@ -220,7 +240,9 @@ def create_app(
     )
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            # Every method reaches the view, so that PUT and friends get a GraphQL-shaped 405
+            # with its code rather than Starlette's plain-text one.
+            Route("/graphql", view),
             # Subscriptions (graphql-transport-ws); the view checks the Origin against
             # CORS_ORIGINS before accepting.
             WebSocketRoute("/graphql", view),
@@ -232,7 +254,7 @@ def create_app(
             *web_routes(),
         ],
         lifespan=lifespan,
-        middleware=cors_middleware(settings),
+        middleware=[Middleware(RequestIdMiddleware), *cors_middleware(settings)],
     )
 
 

@@ -47,12 +47,16 @@ from api.protocol import (
     read_raw,
     wants_graphql_ide,
 )
-from api.request_id import request_id_for
+from api.rate_limits import WINDOW_SECONDS, check_rate_limit
+from api.request_id import request_id_of
 from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
 from monitoring.metrics import RESPONSE_CACHE
+from schema import document_cache
+from schema.errors import RATE_LIMITED
+from schema.limits import request_cost
 
 CACHE_HITS = RESPONSE_CACHE.labels(result="hit")
 CACHE_MISSES = RESPONSE_CACHE.labels(result="miss")
@@ -174,6 +178,29 @@ async def _execute(
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
     plan = http.lookup_plans.get(query, params.operation_name)
+    if http.rate_limits is not None:
+        cost = (
+            plan.cost(params.variables)
+            if plan is not None
+            else _document_cost(query, params, http.settings.max_tokens)
+        )
+        decision = await check_rate_limit(http.rate_limits, request, context, cost)
+        if not decision.allowed:
+            return json_response(
+                error_body(
+                    "Too many lookups: this caller's budget is "
+                    f"{decision.limit} per {WINDOW_SECONDS} s; retry after "
+                    f"{decision.headers()['Retry-After']} s.",
+                    RATE_LIMITED,
+                    cost=cost,
+                    limit=decision.limit,
+                    retryAfter=int(decision.headers()["Retry-After"]),
+                ),
+                status=429,
+                media_type=media_type,
+                headers=decision.headers(),
+            )
+        sub_response.headers.update(decision.headers())
     if plan is not None:
         started = time.perf_counter()
         data = await plan.run(
@@ -183,6 +210,10 @@ async def _execute(
         )
         if data is not None:
             observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
+            if registering:
+                # A plan exists only for a document that already ran without error: keep it,
+                # or hash-only requests for it would never stop being misses.
+                await persisted_queries.put(sha256 or "", query)
             return _respond(request, {"data": data}, 200, media_type, sub_response, http)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
@@ -242,6 +273,16 @@ async def _execute(
     return _respond(request, body, status, media_type, sub_response, http)
 
 
+def _document_cost(query: str, params: Params, max_tokens: int) -> int:
+    """The cost of a document the general path will run; parsed once through the schema's
+    document cache, so the execution that follows does not parse it again."""
+    try:
+        document = document_cache.document(query, {"max_tokens": max_tokens})
+    except GraphQLError:
+        return 1  # a syntax error: refused by the parser in a moment, at the smallest cost
+    return request_cost(document, params.variables or {}, params.operation_name)
+
+
 async def _cached(
     request: Request,
     media_type: str,
@@ -259,7 +300,7 @@ async def _cached(
                 # Same version, same request: the client's copy is this answer, whether we
                 # hold it or not.
                 response = not_modified_response(etag, _cache_control(http, lookup))
-                response.headers["X-Request-ID"] = request_id_for(request)
+                response.headers["X-Request-ID"] = request_id_of(request.scope)
                 CACHE_NOT_MODIFIED.inc()
                 return response
     entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
@@ -286,7 +327,7 @@ async def _from_cache(
         body,
         media_type=media_type,
         encoding=encoding,
-        request_id=request_id or request_id_for(request),
+        request_id=request_id or request_id_of(request.scope),
         etag=representation_etag(lookup.etag, media_type, encoding) if get else None,
         cache_control_value=_cache_control(http, lookup) if get else None,
     )

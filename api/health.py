@@ -54,10 +54,16 @@ async def health(request: Request) -> JSONResponse:
         status, code = "degraded", 200  # the breaker is recovering; the database answers
     else:
         status, code = "unavailable", 503
+    pool = app.pool
     body = {
         "status": status,
         "invalidation": _invalidation(request),
         "database": database,
+        "pool": {
+            "size": pool.get_size(),
+            "idle": pool.get_idle_size(),
+            "max": pool.get_max_size(),
+        },
         "catalogue": {"microServices": len(app.catalogue.by_slug)},
         "breaker": breaker,
         "cache": cache,

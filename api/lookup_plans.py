@@ -88,6 +88,14 @@ class LookupPlan:
     operation_name: str | None  # as the operation names itself, for metrics
     lookups: tuple[_Lookup, ...]
 
+    def cost(self, variables: Mapping[str, Any] | None) -> int:
+        """The request's cost in the lookup budget, as `schema.limits.request_cost` counts."""
+        total = 0
+        for lookup in self.lookups:
+            slugs = lookup.wanted(variables or {})
+            total += max(len(slugs), 1) if slugs is not None else 1
+        return max(total, 1)
+
     async def run(
         self,
         loader: MicroServiceLoader,
@@ -202,14 +210,21 @@ class LookupPlans:
     One per app: the plan of a document is only valid under the settings it was checked with.
     """
 
-    def __init__(self, max_entries: int = 1000, *, enabled: bool = True) -> None:
+    def __init__(
+        self, max_entries: int = 1000, *, max_bytes: int = 16 * 1024 * 1024, enabled: bool = True
+    ) -> None:
         self.enabled = enabled
-        self._plans: LRUCache[tuple[str, str | None], LookupPlan | None] = LRUCache(max_entries)
+        self.max_entries = max_entries
+        # Keyed by the query text: bounded in bytes of that text too, not only in entries.
+        self._plans: LRUCache[tuple[str, str | None], tuple[LookupPlan | None, int]] = LRUCache(
+            max_bytes, getsizeof=lambda entry: entry[1]
+        )
 
     def get(self, query: str, operation_name: str | None) -> LookupPlan | None:
         if not self.enabled:
             return None
-        return self._plans.get((query, operation_name))  # a read counts as a use
+        found = self._plans.get((query, operation_name))  # a read counts as a use
+        return None if found is None else found[0]
 
     def clear(self) -> None:
         self._plans.clear()
@@ -220,7 +235,14 @@ class LookupPlans:
         if not self.enabled or key in self._plans:
             return
         try:
-            plan = compile_plan(parse(query), operation_name)
+            # Without locations: a plan needs none, and a located AST is a web of reference
+            # cycles (the token list) that only the collector's rare full passes would free.
+            plan = compile_plan(parse(query, no_location=True), operation_name)
         except GraphQLError:
             plan = None
-        self._plans[key] = plan
+        size = len(query) + len(operation_name or "") + 500
+        if size > self._plans.maxsize:
+            return
+        while len(self._plans) >= self.max_entries:
+            self._plans.popitem()
+        self._plans[key] = (plan, size)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from aiocache import Cache
 from aiocache.serializers import StringSerializer
 from cachetools import Cache as BoundedCache
 from cachetools import LRUCache, TTLCache
@@ -26,6 +26,7 @@ from api.http_errors import (
     HTTPError,
 )
 from config import Settings
+from loaders.cache import REDIS_RETRY_AFTER, redis_level
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,34 @@ class QueryCache(Protocol):
     async def close(self) -> Any: ...
 
 
-class MemoryQueryCache:
-    """The in-process store: LRU-bounded (anyone may register documents, and memory must not
-    grow with them), entries expiring after `ttl` seconds when one is set."""
+# What one stored document costs beside its text: the key, the entry, the str header.
+_ENTRY_OVERHEAD_BYTES = 200
 
-    def __init__(self, *, max_entries: int, ttl: float | None) -> None:
+
+def _document_bytes(query: str) -> int:
+    return len(query) + _ENTRY_OVERHEAD_BYTES
+
+
+class MemoryQueryCache:
+    """The in-process store: LRU-bounded in bytes (anyone may register documents, and memory
+    must not grow with them), entries expiring after `ttl` seconds when one is set."""
+
+    def __init__(self, *, max_entries: int, max_bytes: int, ttl: float | None) -> None:
+        self._max_entries = max_entries
         self._entries: BoundedCache[str, str] = (
-            TTLCache(maxsize=max_entries, ttl=ttl) if ttl else LRUCache(maxsize=max_entries)
+            TTLCache(maxsize=max_bytes, ttl=ttl, getsizeof=_document_bytes)
+            if ttl
+            else LRUCache(maxsize=max_bytes, getsizeof=_document_bytes)
         )
 
     async def get(self, key: str) -> Any:
         return self._entries.get(key)
 
     async def set(self, key: str, value: Any, ttl: int | None = None) -> Any:
+        if _document_bytes(value) > self._entries.maxsize:
+            return
+        while len(self._entries) >= self._max_entries and key not in self._entries:
+            self._entries.popitem()  # the least recently used
         self._entries[key] = value
 
     async def close(self) -> Any:
@@ -63,37 +79,60 @@ class MemoryQueryCache:
 
 
 class PersistedQueries:
-    def __init__(self, cache: QueryCache, *, prefix: str, ttl: int | None) -> None:
+    def __init__(
+        self,
+        cache: QueryCache,
+        *,
+        prefix: str,
+        ttl: int | None,
+        retry_after: float = REDIS_RETRY_AFTER,
+    ) -> None:
         self._cache = cache
         self._prefix = prefix
         self._ttl = ttl or None
+        # After a failure the store is skipped this long (every lookup a miss, nothing stored):
+        # a hung Redis costs one timeout, not one per request.
+        self._retry_after = retry_after
+        self._skip_until = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersistedQueries:
         cache: QueryCache
         if settings.redis_url:
-            cache = Cache.from_url(settings.redis_url)
-            cache.serializer = StringSerializer()  # type: ignore[attr-defined]
+            cache = redis_level(
+                settings.redis_url,
+                settings.cache_redis_timeout_ms / 1000.0,
+                serializer=StringSerializer(),
+            )
         else:
             cache = MemoryQueryCache(
                 max_entries=settings.persisted_query_max_entries,
+                max_bytes=settings.persisted_query_max_bytes,
                 ttl=settings.persisted_query_ttl or None,
             )
         return cls(cache, prefix=settings.persisted_query_prefix, ttl=settings.persisted_query_ttl)
 
     async def get(self, sha256: str) -> str | None:
+        if time.monotonic() < self._skip_until:
+            return None
         try:
             value = await self._cache.get(self._prefix + sha256.lower())
         except Exception as exc:  # a cache outage must not fail the request
-            log.warning("persisted query lookup failed, treated as a miss: %r", exc)
+            self._failed("persisted query lookup failed, treated as a miss", exc)
             return None
         return value if isinstance(value, str) else None
 
     async def put(self, sha256: str, query: str) -> None:
+        if time.monotonic() < self._skip_until:
+            return
         try:
             await self._cache.set(self._prefix + sha256.lower(), query, ttl=self._ttl)
         except Exception as exc:
-            log.warning("persisted query not stored: %r", exc)
+            self._failed("persisted query not stored", exc)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.warning("%s (%r); store skipped for %.0f s", what, exc, self._retry_after)
+        self._skip_until = time.monotonic() + self._retry_after
 
     async def close(self) -> None:
         await self._cache.close()

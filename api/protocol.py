@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from api.http_errors import (
@@ -98,10 +98,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:  # a lying or absent Content-Length does not get past the cap
-            raise _too_large(limit)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:  # a lying or absent Content-Length does not get past the cap
+                raise _too_large(limit)
+    except ClientDisconnect:
+        # The client went (or was cut off for sending too slowly): nobody reads this answer.
+        raise HTTPError(400, "The request body was not received in full.", BAD_REQUEST) from None
     return bytes(body)
 
 

@@ -1,18 +1,54 @@
-"""The request id every /graphql answer carries as `X-Request-ID`."""
+"""`X-Request-ID` on every response, whichever route or refusal answers it, and the id in
+every log line written while the request is served."""
 
 from __future__ import annotations
 
-import os
 import re
+import uuid
 
-from starlette.requests import HTTPConnection
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from monitoring.logs import REQUEST_ID
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+SCOPE_KEY = "jobwizard.request_id"
 
 
-def request_id_for(request: HTTPConnection) -> str:
+def request_id_from(headers: Headers) -> str:
     """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
-    given = request.headers.get("x-request-id", "")
-    if given and _CLIENT_REQUEST_ID.match(given):
-        return given
-    return os.urandom(16).hex()  # as unique as a uuid4, without building a UUID per request
+    given = headers.get("x-request-id", "")
+    return given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id the middleware gave this request (a new one outside it, as in unit tests)."""
+    found = scope.get(SCOPE_KEY)
+    return found if isinstance(found, str) else request_id_from(Headers(scope=scope))
+
+
+class RequestIdMiddleware:
+    """Pure ASGI (no per-request task or body buffering, unlike BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope))
+        scope[SCOPE_KEY] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "x-request-id" not in headers:
+                    headers.append("X-Request-ID", request_id)
+            await send(message)
+
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)

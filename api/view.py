@@ -14,7 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from api.execution import serve
-from api.request_id import request_id_for
+from api.request_id import request_id_of
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
@@ -64,7 +64,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         state: AppState = request.state.app_state
-        request_id = request_id_for(request)
+        request_id = request_id_of(request.scope)
         if isinstance(response, Response):
             response.headers["X-Request-ID"] = request_id
         return Context(

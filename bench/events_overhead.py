@@ -80,6 +80,7 @@ def server_env(database_url: str, port: int, events: bool, **extra: str) -> dict
         # One process: the CPU read is the server's own, and servers compare like for like.
         "WORKERS": "1",
         "LOG_LEVEL": "warning",
+        "RATE_LIMITS": "false",  # one client at full speed is the point of the bench
         **extra,
     }
 

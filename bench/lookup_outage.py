@@ -77,7 +77,10 @@ async def main() -> None:
     try:
         async with proxy_to(url) as proxy:
             settings = Settings.from_env({}).replace(
-                migrate_on_start=False, seed_on_start=False, breaker_reset_seconds=args.reset
+                migrate_on_start=False,
+                seed_on_start=False,
+                breaker_reset_seconds=args.reset,
+                rate_limits=False,  # the drill's clients would exhaust one caller's budget
             )
             app = create_app(settings, database_url=proxy.url_for(url))
             async with LifespanManager(app) as manager:

@@ -41,11 +41,50 @@ class Settings(BaseSettings):
         description="uvicorn worker processes sharing the port (default: the number of cores); "
         "migrations and seed run once in the parent.",
     )
+    connection_idle_timeout_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=3600.0,
+        description="A connection that sends nothing (before its first request, or between "
+        "two) is closed after this long.",
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        ge=0.1,
+        le=3600.0,
+        description="Request headers must be complete this long after their first byte.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        ge=0.1,
+        le=3600.0,
+        description="A request body must be complete this long after its headers.",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line and headers (HTTP 431 above).",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Concurrent connections (and requests) per worker; past it, new requests "
+        "get 503.",
+    )
     migrate_on_start: bool = Field(True, description="Apply pending migrations at start.")
     seed_on_start: bool = Field(
         True, description="Upsert the catalogue file into the database at start."
     )
     log_level: str = Field("INFO", description="Python log level.")
+    log_repeat_interval_seconds: float = Field(
+        60.0,
+        ge=0.0,
+        le=86_400.0,
+        description="Identical warnings are logged once per interval, with a count of the "
+        "others (`0` logs every one).",
+    )
     graphiql: bool = Field(
         True, description="Serve the self-hosted GraphiQL to browsers at `GET /graphql`."
     )
@@ -80,6 +119,25 @@ class Settings(BaseSettings):
     )
     cache_max_entries: int = Field(
         10_000, ge=1, le=10**8, description="In-process lookup cache bound (LRU)."
+    )
+    cache_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        le=2**40,
+        description="In-process lookup cache bound in bytes (estimated: key and row text).",
+    )
+    cache_negative_max_entries: int = Field(
+        10_000,
+        ge=1,
+        le=10**8,
+        description="Unknown slugs remembered in-process, in a level of their own that never "
+        "evicts a found micro service.",
+    )
+    cache_negative_max_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        le=2**40,
+        description="Bound in bytes of the unknown-slug level.",
     )
     cache_negative_ttl_seconds: float = Field(
         60.0, ge=0.001, description="How long an unknown slug is remembered as unknown."
@@ -198,8 +256,49 @@ class Settings(BaseSettings):
     max_list_length: int = Field(
         500, ge=1, le=1_000_000, description="Items in one list argument, e.g. `slugs`."
     )
+    max_mutations: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Mutation fields (e.g. aliased `publishJob`) in one request.",
+    )
     introspection: bool = Field(
         True, description="`false` refuses `__schema` / `__type`; GraphiQL needs it on."
+    )
+    # --- rate limits ---
+    rate_limits: bool = Field(
+        True,
+        description="Budgets of lookups per minute (moving window) per API key and per client "
+        "IP; `false` turns them off (the benchmarks run so).",
+    )
+    rate_limit_anonymous: int = Field(
+        3000,
+        ge=1,
+        le=10**9,
+        description="Lookups per minute of one client IP without a valid key (each root field "
+        "and each slug of a list counts one).",
+    )
+    rate_limit_per_key: int = Field(
+        60_000,
+        ge=1,
+        le=10**9,
+        description="Lookups per minute of one API key, unless the key has its own "
+        "(`create-api-key --rate`).",
+    )
+    rate_limit_auth_failures: int = Field(
+        60,
+        ge=1,
+        le=10**9,
+        description="Unknown or revoked keys one client IP may present per minute; past it, 429 "
+        "without the key being looked up.",
+    )
+    rate_limit_prefix: str = Field(
+        "jobwizard:rl", description="Redis key prefix of the rate-limit counters."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies trusted to set `X-Forwarded-For` (uvicorn's setting): the client "
+        "IP that anonymous rate limits count by. Comma-separated IPs or networks, `*` for all.",
     )
     # --- persisted queries ---
     persisted_query_ttl: int = Field(
@@ -213,6 +312,12 @@ class Settings(BaseSettings):
     )
     persisted_query_max_entries: int = Field(
         10_000, ge=1, le=10**7, description="Bound of the in-process persisted-query store."
+    )
+    persisted_query_max_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        le=2**40,
+        description="Bound in bytes of the in-process persisted-query store (document text).",
     )
     # --- lookup monitoring ---
     lookup_events: bool = Field(
@@ -256,6 +361,26 @@ class Settings(BaseSettings):
         le=3600.0,
         description="Seconds between live updates: stats pushed to `lookupStatsUpdated` "
         "subscribers, alerts evaluated, stored in their history and pushed on change.",
+    )
+    monitoring_max_cost: int = Field(
+        20_160,
+        ge=1,
+        le=10**9,
+        description="Budget of one request's monitoring fields, in window-minutes summed over "
+        "every field and alias (`QUERY_TOO_COSTLY` above).",
+    )
+    monitoring_pool_max: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Connections of the monitoring fields' own pool: however they are asked "
+        "for, they never take more than this from PostgreSQL.",
+    )
+    monitoring_statement_timeout_ms: int = Field(
+        5000,
+        ge=100,
+        le=600_000,
+        description="PostgreSQL `statement_timeout` of the monitoring pool's connections.",
     )
     alert_window_minutes: int = Field(
         5, ge=1, le=10_080, description="The window the `alerts` query evaluates."

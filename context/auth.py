@@ -94,4 +94,9 @@ class RequestAuth:
         # code path decides on a key by a short-circuiting string comparison.
         if found is None or not matches(token, found.key_sha256):
             return None
-        return ApiKey(id=found.id, name=found.name, scopes=frozenset(found.scopes))
+        return ApiKey(
+            id=found.id,
+            name=found.name,
+            scopes=frozenset(found.scopes),
+            rate_per_minute=found.rate_per_minute,
+        )

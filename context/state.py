@@ -40,6 +40,13 @@ class AppState:
         assert self.live is not None, "the lifespan starts the live monitor"
         return self.live
 
+    # The monitoring fields' own small pool, with its own statement timeout; `pool` when None.
+    ops_pool: asyncpg.Pool | None = None
+
+    @property
+    def monitoring_pool(self) -> asyncpg.Pool:
+        return self.pool if self.ops_pool is None else self.ops_pool
+
     @property
     def catalogue_pool(self) -> asyncpg.Pool:
         return self.pool if self.read_pool is None else self.read_pool

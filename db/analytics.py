@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from db.pool import Connection, keep_session
+from db.pool import Connection, DiscardingConnection, keep_session
 
 Executor = asyncpg.Pool | Connection
 
@@ -76,6 +76,7 @@ async def create_events_pool(
         # The writer leaves no session state behind (one COPY, no SET, no transaction left
         # open): asyncpg's default reset would only add a round trip to every write.
         reset=keep_session,
+        connection_class=DiscardingConnection,
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool

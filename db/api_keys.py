@@ -14,7 +14,7 @@ from db.pool import Connection
 Executor = asyncpg.Pool | Connection
 
 INSERT_API_KEY = """
-INSERT INTO api_keys (name, key_sha256, scopes) VALUES ($1, $2, $3::text[])
+INSERT INTO api_keys (name, key_sha256, scopes, rate_per_minute) VALUES ($1, $2, $3::text[], $4)
 RETURNING id, name, scopes, created_at, last_used_at, revoked_at
 """
 # One round trip per authenticated request: find the live key by its hash, and record its use.
@@ -22,7 +22,7 @@ RETURNING id, name, scopes, created_at, last_used_at, revoked_at
 # request into a row update.
 AUTHENTICATE_API_KEY = """
 WITH found AS (
-    SELECT id, name, key_sha256, scopes, last_used_at FROM api_keys
+    SELECT id, name, key_sha256, scopes, rate_per_minute, last_used_at FROM api_keys
      WHERE key_sha256 = $1 AND revoked_at IS NULL
 ), touched AS (
     UPDATE api_keys SET last_used_at = now()
@@ -30,7 +30,7 @@ WITH found AS (
      WHERE api_keys.id = found.id
        AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
 )
-SELECT id, name, key_sha256, scopes FROM found
+SELECT id, name, key_sha256, scopes, rate_per_minute FROM found
 """
 REVOKE_API_KEY = """
 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
@@ -69,12 +69,18 @@ class LiveKey:
     name: str
     key_sha256: str
     scopes: tuple[str, ...]
+    rate_per_minute: int | None = None  # None: the server's default budget
 
 
 async def insert_api_key(
-    db: Executor, *, name: str, key_sha256: str, scopes: Sequence[str]
+    db: Executor,
+    *,
+    name: str,
+    key_sha256: str,
+    scopes: Sequence[str],
+    rate_per_minute: int | None = None,
 ) -> ApiKeyRow:
-    row = await db.fetchrow(INSERT_API_KEY, name, key_sha256, list(scopes))
+    row = await db.fetchrow(INSERT_API_KEY, name, key_sha256, list(scopes), rate_per_minute)
     assert row is not None  # INSERT ... RETURNING always yields the row
     return ApiKeyRow.from_row(row)
 
@@ -84,7 +90,9 @@ async def find_live_key(db: Executor, *, key_sha256: str) -> LiveKey | None:
     row = await db.fetchrow(AUTHENTICATE_API_KEY, key_sha256)
     if row is None:
         return None
-    return LiveKey(row["id"], row["name"], row["key_sha256"], tuple(row["scopes"]))
+    return LiveKey(
+        row["id"], row["name"], row["key_sha256"], tuple(row["scopes"]), row["rate_per_minute"]
+    )
 
 
 async def revoke_api_key(db: Executor, *, key_id: UUID) -> ApiKeyRow | None:

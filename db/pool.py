@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from db.errors import breaks_connection
+
 QueryLogger = Callable[[Any], None]
 # A connection of our own, or one borrowed from the pool: repositories accept either.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Awaitable[Any]])
+
+
+def _discard_when_broken(method: _Method) -> _Method:
+    @functools.wraps(method)
+    async def call(self: asyncpg.Connection, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except Exception as exc:
+            if breaks_connection(exc) and not self.is_closed():
+                # The pool's release would hand this connection to the next request, which
+                # would fail the same way ("another operation is in progress"): close it now,
+                # and the pool opens a fresh one when it needs one.
+                self.terminate()
+            raise
+
+    return cast(_Method, call)
+
+
+class DiscardingConnection(asyncpg.Connection):
+    """A connection that closes itself when a statement fails in a way that leaves it unusable
+    (socket gone, protocol mid-operation), so that a fault costs one request, not every request
+    that would later borrow the same connection. Every statement a repository runs goes through
+    one of these methods (transactions use `execute`)."""
+
+    execute = _discard_when_broken(asyncpg.Connection.execute)
+    executemany = _discard_when_broken(asyncpg.Connection.executemany)
+    fetch = _discard_when_broken(asyncpg.Connection.fetch)
+    fetchrow = _discard_when_broken(asyncpg.Connection.fetchrow)
+    fetchval = _discard_when_broken(asyncpg.Connection.fetchval)
+    copy_records_to_table = _discard_when_broken(asyncpg.Connection.copy_records_to_table)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -46,6 +82,7 @@ async def create_pool(
     max_size: int = 10,
     command_timeout: float = 10.0,
     query_loggers: Sequence[QueryLogger] = (),
+    statement_timeout_ms: int | None = None,
 ) -> asyncpg.Pool:
     """Open a pool whose connections decode jsonb and report each statement to `query_loggers`
     (asyncpg's query logger: metrics per statement, and the tests' statement counts)."""
@@ -62,6 +99,11 @@ async def create_pool(
         command_timeout=command_timeout,
         init=init,
         reset=keep_session,
+        connection_class=DiscardingConnection,
+        # Set at connect time (a startup parameter), not by a SET on the session.
+        server_settings=(
+            {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else None
+        ),
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool

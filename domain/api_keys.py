@@ -20,8 +20,10 @@ from domain.errors import ForbiddenError, UnauthenticatedError
 KEY_PREFIX = "jw_"  # makes a leaked key recognisable to secret scanners
 JOBS_WRITE = "jobs:write"
 JOBS_READ = "jobs:read"
+OPS_READ = "ops:read"  # the monitoring fields: lookup stats, timeline, alerts
 OPS_WRITE = "ops:write"  # acknowledge and silence alerts
-SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_WRITE})
+SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_READ, OPS_WRITE})
+MAX_RATE_PER_MINUTE = 10_000_000  # a key's own lookup budget (`create-api-key --rate`)
 
 
 _KEY_BYTES = 32
@@ -68,6 +70,7 @@ class ApiKey:
     id: UUID
     name: str
     scopes: frozenset[str]
+    rate_per_minute: int | None = None  # its own lookup budget; None: the server's default
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes

@@ -26,6 +26,16 @@ from domain.errors import CatalogueError
 DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "db" / "catalogue.json"
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# No slug of the catalogue is longer; a longer one asked for is a definite miss, and is never
+# cached, stored or echoed back whole.
+MAX_SLUG_LENGTH = 100
+
+
+def shown(slug: str) -> str:
+    """`slug` as messages and logs may quote it: cut at MAX_SLUG_LENGTH."""
+    return slug if len(slug) <= MAX_SLUG_LENGTH else slug[:MAX_SLUG_LENGTH] + "..."
+
+
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 NOT_SURE = "not_sure"
 # A boolean answer as a `show_if` value: conditions are strings whatever the question's type.
@@ -446,7 +456,7 @@ def _block_names(raw: Any, blocks: Mapping[str, Any], where: str) -> tuple[str, 
 
 def _slug(raw: Any, where: str) -> str:
     slug = _mapping(raw, where).get("slug")
-    if not isinstance(slug, str) or not _SLUG.match(slug):
+    if not isinstance(slug, str) or not _SLUG.match(slug) or len(slug) > MAX_SLUG_LENGTH:
         raise CatalogueError(f"{where}: slug {slug!r} is not lowercase-kebab-case")
     return slug
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from aiocache.base import BaseCache
-from aiocache.serializers import JsonSerializer
+from aiocache.serializers import BaseSerializer, JsonSerializer
 from cachetools import LRUCache
 
 from config import Settings, redis_address
@@ -51,25 +51,63 @@ REDIS_RETRY_AFTER = 5.0
 CachedLookup = MicroServiceRecord | _NotFound
 
 
-class MemoryLevel:
-    """The in-process level: a cachetools `LRUCache` (least recently used out at the bound)
-    whose entries carry their own expiry, checked when read (an expired entry is dropped then),
-    so there is no timer per key and one cache holds both TTL classes. Values are stored as
-    given: the caller must not mutate them."""
+# What an entry costs beside its text: the key and tuple objects, the cache's own bookkeeping.
+_ENTRY_OVERHEAD_BYTES = 300
 
-    def __init__(self, *, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+
+def entry_bytes(key: str, value: Any) -> int:
+    """An estimate of what keeping `value` under `key` costs: enough to bound memory by what
+    clients send (a long slug costs its length), not an exact accounting."""
+    size = _ENTRY_OVERHEAD_BYTES + len(key)
+    if isinstance(value, MicroServiceRecord):
+        size += sum(
+            len(text)
+            for text in (
+                value.slug,
+                value.name,
+                value.category,
+                value.subcategory,
+                value.description or "",
+            )
+        )
+    return size
+
+
+class MemoryLevel:
+    """An in-process level: a cachetools `LRUCache`, least recently used out at the bounds
+    (entries, and bytes as `entry_bytes` counts them). Each entry carries its own expiry,
+    checked when read (an expired entry is dropped then), so there is no timer per key and one
+    level holds both TTL classes. Values are stored as given: the caller must not mutate them."""
+
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_bytes: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         level = self
 
-        class _Counting(LRUCache[str, tuple[Any, float]]):
-            def popitem(self) -> tuple[str, tuple[Any, float]]:
+        class _Counting(LRUCache[str, tuple[Any, float, int]]):
+            def popitem(self) -> tuple[str, tuple[Any, float, int]]:
                 item = super().popitem()
                 level.evictions += 1
                 return item
 
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.evictions = 0
         self._clock = clock
-        self._entries = _Counting(maxsize=max_entries)
+        # The size travels with the value, so cachetools can bound the sum of the sizes.
+        self._entries = _Counting(
+            maxsize=max_bytes if max_bytes is not None else max_entries,
+            getsizeof=(lambda entry: entry[2]) if max_bytes is not None else None,
+        )
+
+    @property
+    def bytes(self) -> int:
+        """What the entries cost, as `entry_bytes` estimates it."""
+        return int(sum(entry[2] for entry in self._entries.values()))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -81,7 +119,7 @@ class MemoryLevel:
         found: list[Any] = []
         for key in keys:
             try:
-                value, expires_at = entries[key]
+                value, expires_at, _size = entries[key]
             except KeyError:
                 found.append(None)
                 continue
@@ -93,9 +131,14 @@ class MemoryLevel:
         return found
 
     def set_many(self, pairs: Iterable[tuple[str, Any]], ttl: float) -> None:
-        expires_at = self._clock() + ttl
+        entries, expires_at = self._entries, self._clock() + ttl
         for key, value in pairs:
-            self._entries[key] = (value, expires_at)
+            size = entry_bytes(key, value)
+            if self.max_bytes is not None and size > self.max_bytes:
+                continue  # larger than the whole level: never cached
+            while len(entries) >= self.max_entries and key not in entries:
+                entries.popitem()
+            entries[key] = (value, expires_at, size)
 
     def delete(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -104,14 +147,15 @@ class MemoryLevel:
         self._entries.clear()
 
 
-def redis_level(url: str, timeout: float) -> BaseCache:
-    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it."""
+def redis_level(url: str, timeout: float, serializer: BaseSerializer | None = None) -> BaseCache:
+    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it, every operation
+    bounded by `timeout` seconds."""
     # Imported here: the Redis client is only needed when Redis is configured.
     from aiocache import RedisCache
 
     address = redis_address(url)
     return RedisCache(
-        serializer=JsonSerializer(),
+        serializer=JsonSerializer() if serializer is None else serializer,
         endpoint=address.get("host", "127.0.0.1"),
         port=address.get("port", 6379),
         db=address.get("db", 0),
@@ -161,6 +205,7 @@ class LookupCache:
         local: MemoryLevel,
         redis: BaseCache | None = None,
         *,
+        negative: MemoryLevel | None = None,
         namespace: str,
         ttl: float,
         negative_ttl: float,
@@ -168,6 +213,9 @@ class LookupCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.local = local
+        # Unknown slugs live in a level of their own: anyone can ask for any number of them,
+        # and they must never push out the catalogue's rows (warmed or not).
+        self.negative = negative if negative is not None else MemoryLevel(max_entries=1000)
         self.redis = redis
         self.namespace = namespace
         self.ttl = ttl
@@ -188,8 +236,12 @@ class LookupCache:
             redis_timeout = settings.cache_redis_timeout_ms / 1000.0
         redis = redis_level(settings.redis_url, redis_timeout) if settings.redis_url else None
         return cls(
-            MemoryLevel(max_entries=settings.cache_max_entries),
+            MemoryLevel(max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes),
             redis,
+            negative=MemoryLevel(
+                max_entries=settings.cache_negative_max_entries,
+                max_bytes=settings.cache_negative_max_bytes,
+            ),
             namespace=settings.cache_namespace,
             ttl=settings.cache_ttl_seconds,
             negative_ttl=settings.cache_negative_ttl_seconds,
@@ -208,6 +260,12 @@ class LookupCache:
         keys = [self.key(slug) for slug in slugs]
         values: list[CachedLookup | None] = self.local.peek_many(keys)
         missing = [i for i, value in enumerate(values) if value is None]
+        if missing:
+            for i, value in zip(
+                missing, self.negative.peek_many([keys[i] for i in missing]), strict=True
+            ):
+                values[i] = value
+            missing = [i for i in missing if values[i] is None]
         if not missing or not self._redis_usable():
             return values
         raw = await self._redis_call(self._redis().multi_get([keys[i] for i in missing]))
@@ -262,6 +320,7 @@ class LookupCache:
             return
         for key in keys:
             self.local.delete(key)
+            self.negative.delete(key)
         if self.redis is not None:
             # Always tried (not only when usable): a stale shared entry outlives this process.
             await self._redis_call(self._redis().raw("delete", *keys), force=True)
@@ -290,7 +349,14 @@ class LookupCache:
 
     async def _set_local(self, answers: Mapping[str, CachedLookup]) -> None:
         for group, ttl in self._by_ttl(answers):
-            self.local.set_many([(self.key(s), v) for s, v in group.items()], ttl)
+            pairs = [(self.key(s), v) for s, v in group.items()]
+            # One level per answer: a slug that now exists is no longer unknown, and the other
+            # way round.
+            found = not isinstance(next(iter(group.values())), _NotFound)
+            level, other = (self.local, self.negative) if found else (self.negative, self.local)
+            level.set_many(pairs, ttl)
+            for key, _ in pairs:
+                other.delete(key)
 
     def _redis(self) -> Any:
         assert self.redis is not None

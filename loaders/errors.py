@@ -6,6 +6,7 @@ publishJob) catch `LookupUnavailableError` and carry on without a UUID.
 
 from __future__ import annotations
 
+from domain.catalogue import shown
 from domain.errors import DomainError
 
 
@@ -22,7 +23,7 @@ class MicroServiceNotFoundError(UUIDLookupError):
     recoverable = False
 
     def __init__(self, slug: str) -> None:
-        super().__init__(f"No micro service has the slug '{slug}'.")
+        super().__init__(f"No micro service has the slug '{shown(slug)}'.")
         self.slug = slug
 
 

@@ -24,6 +24,7 @@ import asyncpg
 from db.errors import is_transient
 from db.records import MicroServiceRecord
 from db.repository import fetch_micro_services_by_slugs, list_micro_services
+from domain.catalogue import MAX_SLUG_LENGTH
 from loaders.breaker import BreakerOpen, LookupBreaker
 from loaders.cache import NOT_FOUND, CachedLookup, LookupCache
 from loaders.errors import LookupUnavailableError, UUIDLookupError
@@ -139,9 +140,11 @@ class MicroServiceLookup:
     async def resolve_each(self, slugs: Sequence[str]) -> list[Resolved]:
         """Like `resolve`, but a slug that cannot be had now gets a `LookupUnavailableError`
         in its slot while the cached ones are still answered (the DataLoader's contract)."""
-        unique = list(dict.fromkeys(slugs))
+        # A slug longer than any the catalogue allows is a definite miss: answered here, neither
+        # cached (junk must not fill the cache) nor sent to the database or the event log.
+        unique = list(dict.fromkeys(slug for slug in slugs if len(slug) <= MAX_SLUG_LENGTH))
         if not unique:
-            return []
+            return [None for _ in slugs]
         started = time.perf_counter()
         generation = self.cache.generation
         cached = await self.cache.get_many(unique)
@@ -172,7 +175,10 @@ class MicroServiceLookup:
                 await self.cache.set_many(found, not_found, generation=generation)
         cause = None if failure is None else failure.cause_kind
         self._report(unique, answers, hits, started, cache_ms, cause, degraded=True)
-        return [self._slot(answers.get(slug), failure) for slug in slugs]
+        return [
+            self._slot(answers.get(slug), failure) if len(slug) <= MAX_SLUG_LENGTH else None
+            for slug in slugs
+        ]
 
     async def warm_up(self) -> int:
         """Load every active micro service into the cache in one statement; return how many."""

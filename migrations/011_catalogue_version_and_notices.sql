@@ -55,7 +55,8 @@ FOR EACH ROW EXECUTE FUNCTION catalogue_changed();
 CREATE TRIGGER catalogue_truncated AFTER TRUNCATE ON micro_services
 FOR EACH STATEMENT EXECUTE FUNCTION catalogue_changed();
 
--- API keys: a revocation (or deletion) must reach every process's key cache at once; a new key
+-- API keys: a revocation, a deletion or a change of what a cached key carries (scopes, rate)
+-- must reach every process's key cache at once; a new key
 -- clears a remembered "unknown" verdict for its hash.
 CREATE FUNCTION api_key_changed() RETURNS trigger
 LANGUAGE plpgsql
@@ -72,10 +73,12 @@ $$;
 
 CREATE TRIGGER api_key_created AFTER INSERT ON api_keys
 FOR EACH ROW EXECUTE FUNCTION api_key_changed();
-CREATE TRIGGER api_key_revoked AFTER UPDATE OF revoked_at, scopes, key_sha256 ON api_keys
+CREATE TRIGGER api_key_revoked
+AFTER UPDATE OF revoked_at, scopes, key_sha256, rate_per_minute ON api_keys
 FOR EACH ROW WHEN (OLD.revoked_at IS DISTINCT FROM NEW.revoked_at
                    OR OLD.scopes IS DISTINCT FROM NEW.scopes
-                   OR OLD.key_sha256 IS DISTINCT FROM NEW.key_sha256)
+                   OR OLD.key_sha256 IS DISTINCT FROM NEW.key_sha256
+                   OR OLD.rate_per_minute IS DISTINCT FROM NEW.rate_per_minute)
 EXECUTE FUNCTION api_key_changed();
 CREATE TRIGGER api_key_deleted AFTER DELETE ON api_keys
 FOR EACH ROW EXECUTE FUNCTION api_key_changed();

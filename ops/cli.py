@@ -4,7 +4,8 @@ serve (the default)        migrate and seed unless told not to, then serve
 migrate                    apply pending migrations and exit
 seed                       write the catalogue file into the database and exit
 backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
-create-api-key             --name NAME [--scope jobs:write ...]; the key is the last line
+create-api-key             --name NAME [--scope jobs:write ...] [--rate N]; the key is the
+                           last line
 revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
 refresh-suggestions        [--full]: rebuild the related and popular services rollups
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
@@ -26,10 +28,12 @@ import asyncpg
 import uvicorn
 
 from api.app import create_app
+from api.connections import raise_open_file_limit, uvicorn_options
 from api.wiring import database_url_for, invalidate_shared_cache, prepare_database
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
 from domain.errors import CatalogueError
+from monitoring.logs import log_config
 from ops import commands
 from ops.backfill import run_backfill_command
 from schema import schema
@@ -61,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create-api-key", help="issue an API key (printed once)")
     create.add_argument("--name", help="who the key is for")
     create.add_argument("--scope", action="append", default=[], help="a scope (repeatable)")
+    create.add_argument(
+        "--rate",
+        type=int,
+        default=None,
+        help="the key's own budget of lookups per minute (default: RATE_LIMIT_PER_KEY)",
+    )
     revoke = sub.add_parser("revoke-api-key", help="revoke a key by id")
     revoke.add_argument("--id", help="the key's id (see list-api-keys)")
     sub.add_parser("list-api-keys", help="list keys with their scopes and last use")
@@ -90,9 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.config.dictConfig(_log_config(settings))
     if getattr(args, "no_migrate", False):
         settings = settings.replace(migrate_on_start=False, seed_on_start=False)
     try:
@@ -120,7 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _operator(command: str, args: argparse.Namespace, database_url: str) -> int:
     if command == "create-api-key":
-        return await commands.create_api_key(database_url, name=args.name, scopes=args.scope)
+        return await commands.create_api_key(
+            database_url, name=args.name, scopes=args.scope, rate_per_minute=args.rate
+        )
     if command == "revoke-api-key":
         return await commands.revoke(database_url, key_id=args.id)
     if command == "list-api-keys":
@@ -138,7 +148,12 @@ def serve(settings: Settings, database_url: str) -> None:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        # Every worker process configures its logging from this: one format everywhere.
+        "log_config": _log_config(settings),
+        **uvicorn_options(settings),
     }
+    # Idle sockets must meet the timeouts, not the open-file limit; workers inherit this.
+    raise_open_file_limit()
     log.info(
         "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
         settings.host,
@@ -154,6 +169,10 @@ def serve(settings: Settings, database_url: str) -> None:
     asyncio.run(_prepare(database_url, settings))
     os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
     uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    return log_config(settings.log_level, repeat_interval=settings.log_repeat_interval_seconds)
 
 
 async def _prepare(database_url: str, settings: Settings) -> None:

@@ -25,7 +25,7 @@ from db.notifications import catalogue_version
 from db.pool import single_connection
 from db.seed import seed_catalogue
 from db.uploads import purge_expired_uploads
-from domain.api_keys import check_scopes, generate_key, hash_key
+from domain.api_keys import MAX_RATE_PER_MINUTE, check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
 from domain.idempotency import RETENTION_SECONDS
 from domain.uploads import UNATTACHED_TTL
@@ -55,9 +55,18 @@ async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> N
         print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
 
 
-async def create_api_key(database_url: str, *, name: str | None, scopes: Sequence[str]) -> int:
+async def create_api_key(
+    database_url: str,
+    *,
+    name: str | None,
+    scopes: Sequence[str],
+    rate_per_minute: int | None = None,
+) -> int:
     if not name or not name.strip():
         print("create-api-key needs --name NAME.", file=sys.stderr)
+        return 2
+    if rate_per_minute is not None and not 1 <= rate_per_minute <= MAX_RATE_PER_MINUTE:
+        print(f"--rate must be between 1 and {MAX_RATE_PER_MINUTE}.", file=sys.stderr)
         return 2
     try:
         checked = check_scopes(scopes)
@@ -68,9 +77,15 @@ async def create_api_key(database_url: str, *, name: str | None, scopes: Sequenc
     async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         row = await insert_api_key(
-            conn, name=name.strip(), key_sha256=hash_key(key), scopes=checked
+            conn,
+            name=name.strip(),
+            key_sha256=hash_key(key),
+            scopes=checked,
+            rate_per_minute=rate_per_minute,
         )
     print(f"Created API key {row.id} '{row.name}' with scopes: {', '.join(checked) or '(none)'}.")
+    if rate_per_minute is not None:
+        print(f"Its budget: {rate_per_minute} lookups per minute.")
     print("Store the key now; it is not kept and cannot be shown again:")
     print(key)
     return 0

@@ -3,6 +3,7 @@ management (acknowledge, silence), and the live subscriptions."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -13,7 +14,7 @@ from context import Info
 from db import analytics
 from db.analytics import AlertEventRow, LookupStatsBucketRow, LookupStatsRow
 from db.errors import is_transient
-from domain.api_keys import OPS_WRITE
+from domain.api_keys import OPS_READ, OPS_WRITE
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from monitoring.alerts import ALERT_SEVERITIES, FiredAlert
 
@@ -29,6 +30,12 @@ class WindowStats:
     stats: LookupStatsRow
 
 
+def _deadline(info: Info) -> asyncio.Timeout:
+    """The whole field, waiting for one of the monitoring pool's few connections included:
+    past it the field answers SERVICE_UNAVAILABLE (a timeout is a transient fault)."""
+    return asyncio.timeout(2 * info.context.app.settings.monitoring_statement_timeout_ms / 1000)
+
+
 def _window(window_minutes: int) -> timedelta:
     if not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
         raise BadUserInputError(
@@ -38,13 +45,17 @@ def _window(window_minutes: int) -> timedelta:
 
 
 async def lookup_stats(info: Info, window_minutes: int = 60) -> WindowStats:
-    row = await analytics.fetch_lookup_stats(info.context.app.pool, window=_window(window_minutes))
+    await info.context.auth.require(OPS_READ)
+    window = _window(window_minutes)
+    async with _deadline(info):
+        row = await analytics.fetch_lookup_stats(info.context.app.monitoring_pool, window=window)
     return WindowStats(window_minutes, row)
 
 
 async def lookup_timeline(
     info: Info, window_minutes: int = 60, bucket_seconds: int = 60
 ) -> list[LookupStatsBucketRow]:
+    await info.context.auth.require(OPS_READ)
     window = _window(window_minutes)
     if not MIN_BUCKET_SECONDS <= bucket_seconds <= MAX_BUCKET_SECONDS:
         raise BadUserInputError(
@@ -56,17 +67,22 @@ async def lookup_timeline(
             f"'windowMinutes' / 'bucketSeconds' would give more than {MAX_BUCKETS} buckets; "
             "use larger buckets or a shorter window."
         )
-    return await analytics.fetch_lookup_timeline(
-        info.context.app.pool, window=window, bucket=timedelta(seconds=bucket_seconds)
-    )
+    async with _deadline(info):
+        return await analytics.fetch_lookup_timeline(
+            info.context.app.monitoring_pool,
+            window=window,
+            bucket=timedelta(seconds=bucket_seconds),
+        )
 
 
 async def alerts(info: Info) -> list[FiredAlert]:
     """Evaluated now (and the changes stored in the alert history, which pushes them to
     `alertsChanged` subscribers), with their acknowledgement and silence."""
+    await info.context.auth.require(OPS_READ)
     app = info.context.app
     live = app.require_live()
-    snapshot = await live.evaluate_alerts(app.pool)
+    async with _deadline(info):
+        snapshot = await live.evaluate_alerts(app.monitoring_pool)
     if snapshot.changed:
         live.alerts.refresh()  # its subscribers hear of it now, not at the next tick
     return list(snapshot.alerts)

@@ -15,7 +15,7 @@ from db.errors import is_transient
 from db.idempotency import store_job
 from db.records import JobRecord
 from domain.answers import validate_answers
-from domain.catalogue import Catalogue
+from domain.catalogue import Catalogue, shown
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from domain.location import parse_location
 from domain.uploads import parse_photo_ids
@@ -54,7 +54,7 @@ async def publish_job(
     if spec is None:
         # The questions come from the catalogue file; without them no answer can be checked.
         raise BadUserInputError(
-            f"Unknown micro service '{draft.slug}'.",
+            f"Unknown micro service '{shown(draft.slug)}'.",
             fields={"microId": "No micro service has this slug."},
         )
     if not spec.active:

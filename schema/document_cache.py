@@ -27,9 +27,17 @@ from strawberry.schema.schema import validate_document
 Rules = tuple[type[ASTValidationRule], ...]
 
 
+# A parsed document's AST takes many times its text: an estimate per character of the text and
+# per entry, enough to bound memory by what clients send.
+_BYTES_PER_CHARACTER = 20
+_ENTRY_OVERHEAD_BYTES = 2000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(slots=True)
 class _Entry:
     document: DocumentNode
+    size: int = 0
     errors: dict[Rules, list[GraphQLError]] = field(default_factory=dict)
 
 
@@ -40,13 +48,37 @@ class DocumentCacheStats:
     hits: int = 0  # requests whose document came from the cache
 
 
-class DocumentCache:
-    """LRU of at most `maxsize` documents. Not thread-safe: one per event loop (process)."""
+def _unlink_tokens(document: DocumentNode) -> None:
+    """Break the token list's back links of a document leaving the cache.
 
-    def __init__(self, maxsize: int) -> None:
+    graphql-core links each token to its neighbours both ways: every parsed document is a web
+    of reference cycles, freed only by the cyclic collector's rare full passes (app.py tunes it
+    for short pauses). A client sending a new document per request would grow the process until
+    then. With the back links gone the document is a tree, freed the moment nothing uses it;
+    `prev` is the lexer's alone, so a request still running on the document is not affected."""
+    token = document.loc.start_token if document.loc is not None else None
+    while token is not None:
+        token.prev = None
+        token = token.next
+
+
+class _Evicting(LRUCache[str, "_Entry"]):
+    def popitem(self) -> tuple[str, _Entry]:
+        key, entry = super().popitem()
+        _unlink_tokens(entry.document)
+        return key, entry
+
+
+class DocumentCache:
+    """LRU of at most `maxsize` documents and about `max_bytes` of them. Not thread-safe: one
+    per event loop (process)."""
+
+    def __init__(self, maxsize: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.maxsize = maxsize
         self.stats = DocumentCacheStats()
-        self._entries: LRUCache[str, _Entry] = LRUCache(maxsize=maxsize)
+        self._entries: LRUCache[str, _Entry] = _Evicting(
+            maxsize=max_bytes, getsizeof=lambda entry: entry.size
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,7 +91,12 @@ class DocumentCache:
             return entry.document
         document = parse(query, **parse_options)
         self.stats.parses += 1
-        self._entries[query] = _Entry(document)
+        size = len(query) * _BYTES_PER_CHARACTER + _ENTRY_OVERHEAD_BYTES
+        entries = self._entries
+        if size <= entries.maxsize:
+            while len(entries) >= self.maxsize:
+                entries.popitem()
+            entries[query] = _Entry(document, size)
         return document
 
     def errors(

@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
+from db.errors import is_transient
 from domain.errors import (
     BadUserInputError,
     DomainError,
@@ -43,6 +44,12 @@ MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
 MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
 MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+# Monitoring fields asking for more window-minutes than MONITORING_MAX_COST, in one request.
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+# More publishJob fields in one document than MAX_MUTATIONS.
+MAX_MUTATIONS_EXCEEDED = "MAX_MUTATIONS_EXCEEDED"
+# Over the caller's lookup budget (api/rate_limits.py): HTTP 429 with Retry-After.
+RATE_LIMITED = "RATE_LIMITED"
 # `extensions.reason` under BAD_USER_INPUT for a list argument past MAX_LIST_LENGTH.
 LIST_TOO_LONG = "LIST_TOO_LONG"
 
@@ -70,7 +77,12 @@ def is_unexpected(error: GraphQLError) -> bool:
     """An error raised while resolving a field that is not one of ours: a bug or an outage we
     did not classify. Errors without a path come from parsing, validation or variable coercion
     before any resolver ran: they describe the client's request, not our failure."""
-    return error.path is not None and not isinstance(error.original_error, DomainError)
+    original = error.original_error
+    return (
+        error.path is not None
+        and not isinstance(original, DomainError)
+        and not (original is not None and is_transient(original))
+    )
 
 
 def _code_for(error: GraphQLError) -> str:
@@ -78,6 +90,10 @@ def _code_for(error: GraphQLError) -> str:
     for kind, code in _CODES.items():
         if isinstance(original, kind):
             return code
+    if original is not None and is_transient(original) and error.path is not None:
+        # A database fault no resolver classified (a broken connection, a timeout): the same
+        # request may well succeed on retry, so it is not reported as our bug.
+        return SERVICE_UNAVAILABLE
     preset = (error.extensions or {}).get("code")
     if isinstance(preset, str) and original is None:
         return preset  # a validation rule of ours already chose the code (schema/limits.py)
@@ -105,6 +121,8 @@ def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
         extensions["reason"] = original.reason
     if code == SERVICE_UNAVAILABLE:
         extensions["retryable"] = True
+        if original is not None and not isinstance(original, DomainError):
+            message = "The database is not answering right now; retry shortly."
     if code == INTERNAL_SERVER_ERROR:
         message = MASKED_MESSAGE
         extensions = {"code": code}
@@ -147,6 +165,17 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
                 exc_info=(type(original), original, original.__traceback__)
                 if original is not None
                 else None,
+            )
+        elif (
+            error.path is not None
+            and error.original_error is not None
+            and is_transient(error.original_error)
+        ):
+            log.warning(
+                "database fault in %s (request %s), answered SERVICE_UNAVAILABLE: %r",
+                ".".join(map(str, error.path)),
+                request_id,
+                error.original_error,
             )
         else:
             log.debug("client error (request %s): %s", request_id, error.message)

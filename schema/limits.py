@@ -31,7 +31,7 @@ from graphql import (
     ValidationRule,
     get_nullable_type,
 )
-from graphql.language import ArgumentNode
+from graphql.language import ArgumentNode, IntValueNode, VariableNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -42,6 +42,8 @@ from schema.errors import (
     LIST_TOO_LONG,
     MAX_ALIASES_EXCEEDED,
     MAX_DEPTH_EXCEEDED,
+    MAX_MUTATIONS_EXCEEDED,
+    QUERY_TOO_COSTLY,
 )
 
 
@@ -52,6 +54,9 @@ class Limits:
     max_tokens: int
     max_list_length: int
     introspection: bool
+    max_monitoring_cost: int = 0
+    alert_window_minutes: int = 5
+    max_mutations: int = 10
 
     @classmethod
     def of(cls, context: Any) -> Limits:
@@ -68,6 +73,9 @@ class Limits:
             max_tokens=settings.max_tokens,
             max_list_length=settings.max_list_length,
             introspection=settings.introspection,
+            max_monitoring_cost=settings.monitoring_max_cost,
+            alert_window_minutes=settings.alert_window_minutes,
+            max_mutations=settings.max_mutations,
         )
 
 
@@ -91,8 +99,23 @@ class RequestLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
-            limit = Limits.of(context.context).max_list_length
-            errors = _variable_list_errors(document, context.variables or {}, limit)
+            limits = Limits.of(context.context)
+            variables = context.variables or {}
+            errors = _variable_list_errors(document, variables, limits.max_list_length)
+            cost = monitoring_cost(document, variables, limits.alert_window_minutes)
+            if cost > limits.max_monitoring_cost:
+                errors.append(
+                    GraphQLError(
+                        f"The monitoring fields of this request would scan {cost} "
+                        f"window-minutes; the limit is {limits.max_monitoring_cost}. Ask for "
+                        "fewer fields or shorter windows.",
+                        extensions={
+                            "code": QUERY_TOO_COSTLY,
+                            "cost": cost,
+                            "limit": limits.max_monitoring_cost,
+                        },
+                    )
+                )
             if errors:
                 # Set before validation runs, so it is skipped and these are the answer.
                 context.pre_execution_errors = errors
@@ -104,6 +127,7 @@ def _rules(limits: Limits) -> tuple[type[ASTValidationRule], ...]:
     rules: tuple[type[ASTValidationRule], ...] = (
         _shape_rule(limits.max_depth, limits.max_aliases),
         _list_length_rule(limits.max_list_length),
+        _mutation_count_rule(limits.max_mutations),
     )
     return rules if limits.introspection else (*rules, _NoIntrospection)
 
@@ -190,6 +214,41 @@ def _shape_rule(max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
     return ShapeLimits
 
 
+def _mutation_count_rule(max_mutations: int) -> type[ASTValidationRule]:
+    """Mutation fields per operation (aliases and fragments included): each one writes, and a
+    document of 200 aliased publishJob would store 200 jobs in one request."""
+
+    class MutationCount(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            definitions = context.document.definitions
+            fragments = {
+                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            for operation in definitions:
+                if not isinstance(operation, OperationDefinitionNode):
+                    continue
+                if operation.operation.value != "mutation":
+                    continue
+                count = sum(
+                    1
+                    for field in _root_fields(operation.selection_set, fragments, frozenset())
+                    if not field.name.value.startswith("__")
+                )
+                if count > max_mutations:
+                    self.report_error(
+                        _limit_error(
+                            f"The mutation has {count} fields; the limit is {max_mutations} "
+                            "per request.",
+                            operation,
+                            MAX_MUTATIONS_EXCEEDED,
+                            max_mutations,
+                        )
+                    )
+
+    return MutationCount
+
+
 def _too_long(name: str, length: int, max_length: int, node: Node) -> GraphQLError:
     return GraphQLError(
         f"Argument '{name}' has {length} items; the limit is {max_length}.",
@@ -247,6 +306,113 @@ def _variable_list_errors(
             if length > max_length:
                 errors.append(_too_long(name, length, max_length, definition))
     return errors
+
+
+# The fields that aggregate analytics_events, with the window they scan when none is given:
+# their cost is the minutes of events each one reads, so 100 aliases of a week-long window cost
+# 100 times one, and a request past MONITORING_MAX_COST is refused before any of them runs.
+_MONITORING_WINDOWS = {"lookupStats": 60, "lookupTimeline": 60}
+_ALERTS = "alerts"
+
+
+def monitoring_cost(
+    document: DocumentNode, variables: Mapping[str, Any], alert_window_minutes: int
+) -> int:
+    """Window-minutes the monitoring fields of `document` would scan, summed over every
+    occurrence (aliases and fragment spreads included)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    total = 0
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        defaults = {
+            d.variable.name.value: d.default_value.value
+            for d in operation.variable_definitions or ()
+            if isinstance(d.default_value, IntValueNode)
+        }
+        for field in _root_fields(operation.selection_set, fragments, frozenset()):
+            name = field.name.value
+            if name == _ALERTS:
+                total += alert_window_minutes
+            elif name in _MONITORING_WINDOWS:
+                total += _window_of(field, variables, defaults, _MONITORING_WINDOWS[name])
+    return total
+
+
+def request_cost(
+    document: DocumentNode, variables: Mapping[str, Any], operation_name: str | None
+) -> int:
+    """What a request costs in the lookup budget (api/rate_limits.py): one per root field of
+    the operation that runs (each alias one more), one per slug of a `microServices(slugs:)`
+    list; at least one."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+    ]
+    total = 0
+    for operation in operations[:1]:  # the one that runs; others are the validator's concern
+        for field in _root_fields(operation.selection_set, fragments, frozenset()):
+            if field.name.value == "__typename":
+                continue
+            total += _slug_count(field, variables)
+    return max(total, 1)
+
+
+def _slug_count(field: FieldNode, variables: Mapping[str, Any]) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value != "slugs":
+            continue
+        value = argument.value
+        if isinstance(value, ListValueNode):
+            return max(len(value.values), 1)
+        if isinstance(value, VariableNode):
+            sent = variables.get(value.name.value)
+            return max(len(sent), 1) if isinstance(sent, list) else 1
+    return 1
+
+
+def _root_fields(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visiting: frozenset[str],
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments, visiting)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visiting:
+                yield from _root_fields(fragment.selection_set, fragments, visiting | {name})
+
+
+def _window_of(
+    field: FieldNode, variables: Mapping[str, Any], defaults: Mapping[str, str], default: int
+) -> int:
+    for argument in field.arguments or ():
+        if argument.name.value != "windowMinutes":
+            continue
+        value = argument.value
+        raw: Any = default
+        if isinstance(value, IntValueNode):
+            raw = value.value
+        elif isinstance(value, VariableNode):
+            raw = variables.get(value.name.value, defaults.get(value.name.value, default))
+        try:
+            # Out-of-range windows are refused by the resolver; here they cost what they ask.
+            return max(int(raw), 1)
+        except (TypeError, ValueError, OverflowError):
+            return default  # a bad value is the resolver's (or coercion's) to report
+    return default
 
 
 class _NoIntrospection(NoSchemaIntrospectionCustomRule):

@@ -1,6 +1,7 @@
 """`python server.py` as a real process: migrates, seeds, serves, answers, and stops."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 import httpx
 
 from config import ROOT
+
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+ \[[\w.-]+\] ")
 
 
 def _free_port() -> int:
@@ -129,4 +132,11 @@ def test_workers_serve_from_several_processes_sharing_the_port(
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
     assert process.returncode == 0, log.read_text()
-    assert "Traceback" not in log.read_text()
+    text = log.read_text()
+    assert "Traceback" not in text
+    # One format in every process: the workers' lines (the app's INFO lines included) carry a
+    # timestamp, the level, the logger and the request id like the parent's.
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert all(_LOG_LINE.match(line) for line in lines), text
+    warmed = [line for line in lines if "INFO api.wiring [-] lookup cache warmed" in line]
+    assert len(warmed) == 2, text

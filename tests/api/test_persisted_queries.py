@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -157,3 +158,43 @@ async def test_the_in_process_store_is_bounded_least_recently_used_out(database_
         )
         for query in newest:
             assert "errors" not in (await _get(api, _sha(query))).json()
+
+
+async def test_a_document_a_compiled_plan_answers_is_still_registered(api: AppHarness) -> None:
+    query = _unique_query()
+    # Answered once by the general path, the document gets a compiled plan...
+    assert "errors" not in (await api.client.post("/graphql", json={"query": query})).json()
+    assert api.http_state.lookup_plans.get(query, None) is not None
+    # ...which then answers the registration: the store must still keep the document.
+    registered = await api.client.post(
+        "/graphql", json={"query": query, "extensions": _apq(_sha(query))}
+    )
+    assert registered.json() == {"data": {"microService": {"slug": "wall-painting"}}}
+    hit = await _get(api, _sha(query))
+    assert hit.json() == {"data": {"microService": {"slug": "wall-painting"}}}
+
+
+async def test_a_hung_redis_costs_one_redis_timeout_not_one_per_request(
+    database_url: str,
+) -> None:
+    from tests.support.proxy import proxy_to
+
+    async with proxy_to(REDIS_URL) as proxy:
+        proxy.mode = "stall"  # connects, never answers: a paused or wedged Redis
+        async with running_app(
+            database_url,
+            migrate_on_start=False,
+            seed_on_start=False,
+            cache_warm_up=False,
+            redis_url=proxy.url_for(REDIS_URL),
+            cache_redis_timeout_ms=100,
+        ) as api:
+            started = time.perf_counter()
+            for _ in range(5):
+                response = await _get(api, _sha(_unique_query()))
+                assert _code(response.json()) == "PERSISTED_QUERY_NOT_FOUND"
+            elapsed = time.perf_counter() - started
+            proxy.cut()
+    # aiocache's own default is 5 s per operation; CACHE_REDIS_TIMEOUT_MS bounds the first,
+    # and the store is skipped after it.
+    assert elapsed < 1.5, elapsed

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-from playwright.async_api import Route, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer, eventually
 from tests.support.keys import issue_api_key
@@ -57,10 +57,26 @@ async def _record_slow_failed_lookups(server: LiveServer) -> None:
         await conn.close()
 
 
-async def _graphql(server: LiveServer, query: str) -> dict[str, object]:
+async def _ops_key(server: LiveServer) -> str:
+    conn = await asyncpg.connect(server.database_url)
+    try:
+        return (await issue_api_key(conn, name="dashboard", scopes=["ops:read"])).key
+    finally:
+        await conn.close()
+
+
+async def _graphql(server: LiveServer, query: str, key: str) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-        body: dict[str, object] = (await client.post("/graphql", json={"query": query})).json()
+        response = await client.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {key}"}
+        )
+        body: dict[str, object] = response.json()
         return body
+
+
+async def _enter_key(page: Page, key: str) -> None:
+    await page.locator("#api-key").fill(key)
+    await page.locator("#api-key-form button").click()
 
 
 async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
@@ -68,9 +84,10 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
 ) -> None:
     await _generate_lookups(live_server)
     await _record_slow_failed_lookups(live_server)
+    key = await _ops_key(live_server)
 
     async def alert_firing() -> bool:
-        body = await _graphql(live_server, "{ alerts { severity } lookupStats { total } }")
+        body = await _graphql(live_server, "{ alerts { severity } lookupStats { total } }", key)
         data = body.get("data") or {}
         assert isinstance(data, dict)
         return bool(data.get("alerts")) and data["lookupStats"]["total"] > SLOW_FAILED_LOOKUPS
@@ -79,6 +96,7 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
 
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/dashboard")
+    await _enter_key(page, key)
     for chart in ("#chart-latency", "#chart-events", "#chart-success", "#chart-cache"):
         await expect(page.locator(chart)).to_be_visible()
         points = await page.locator(chart).get_attribute("data-points")
@@ -109,6 +127,13 @@ async def test_dashboard_loads_from_this_server_alone_and_refreshes(
 ) -> None:
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/dashboard")
+    # Without a key it says what it needs; with one it shows the figures.
+    await expect(page.locator("#problem")).to_contain_text("ops:read")
+    await _enter_key(page, await _ops_key(live_server))
+    await expect(page.locator("#problem")).to_be_hidden()
+    # The key is kept: a reload does not ask again.
+    await page.reload()
+    await expect(page.locator("#api-key")).not_to_have_value("")
     updated = page.locator("#updated")
     await expect(updated).to_contain_text("Updated")
     stamp = await updated.inner_text()
@@ -219,7 +244,7 @@ async def test_an_ops_key_acknowledges_and_silences_alerts_from_the_dashboard(
     await expect(page.locator("#history li.FIRING").first).to_be_visible(timeout=10_000)
 
     await page.fill("#api-key", key.key)
-    await page.click("#key-form button[type=submit]")
+    await page.click("#api-key-form button[type=submit]")
     await page.fill("#alert-note", "looking at the database")
     await alert.locator("button.acknowledge").click()
     await expect(alert.locator(".mark.acknowledged")).to_contain_text(

@@ -104,7 +104,7 @@ async def test_a_row_loaded_by_one_process_is_a_hit_for_another(
         assert other.statements.lookups == []
         assert all(e.cache_hit for e in other.events.events)
         # ...and the other process's local level now holds them too.
-        assert len(second.local) == 5
+        assert (len(second.local), len(second.negative)) == (4, 1)
 
 
 def _dead_port() -> int:
@@ -154,3 +154,42 @@ async def test_invalidate_drops_both_levels(database_url: str, redis_namespace: 
             assert await reader.get_many([SLUGS[0]]) == [None]
         finally:
             await reader.close()
+
+
+async def test_a_slug_past_the_length_cap_is_a_miss_never_cached_queried_or_logged(
+    database_url: str,
+) -> None:
+    junk = "x" * 95_000
+    async with lookup_rig(database_url) as rig:
+        assert await rig.lookup.resolve([junk]) == [None]
+        assert rig.statements.lookups == []
+        found, missing = await rig.lookup.resolve(["wall-painting", junk])
+        assert found is not None
+        assert missing is None
+        assert len(rig.statements.lookups) == 1
+        assert [event.slug for event in rig.events.events] == ["wall-painting"]
+        assert rig.lookup.cache.local.bytes < 10_000
+        assert len(rig.lookup.cache.negative) == 0
+
+
+async def test_the_in_process_level_is_bounded_in_bytes() -> None:
+    cache = MemoryLevel(max_entries=1_000_000, max_bytes=200_000)
+    for i in range(1000):
+        cache.set_many([(f"{i}-" + "y" * 10_000, NOT_FOUND)], ttl=60)
+    assert cache.bytes <= 200_000
+    assert len(cache) < 20
+    cache.set_many([("z" * 300_000, NOT_FOUND)], ttl=60)  # larger than the level: not kept
+    assert cache.peek_many(["z" * 300_000]) == [None]
+
+
+async def test_unknown_slugs_never_evict_the_warmed_catalogue(database_url: str) -> None:
+    cache = cache_for(cache_max_entries=1000, cache_negative_max_entries=10)
+    async with lookup_rig(database_url, cache=cache) as rig:
+        warmed = await rig.lookup.warm_up()
+        for start in range(0, 2000, 100):
+            await rig.lookup.resolve([f"junk-{i}" for i in range(start, start + 100)])
+        before = len(rig.statements.lookups)
+        assert len(cache.local) == warmed
+        await rig.lookup.resolve(list(SLUGS))
+        assert len(rig.statements.lookups) == before  # all still cached
+        assert len(cache.negative) == 10

@@ -101,7 +101,7 @@ async def test_the_alerts_query_evaluates_recent_events_against_configured_thres
     async with running_app(
         empty_database_url, lookup_events=False, alert_slow_lookup_ms=50.0
     ) as api:
-        assert (await api.graphql(ALERTS))["data"]["alerts"] == []
+        assert (await api.ops_graphql(ALERTS))["data"]["alerts"] == []
         # avg 60 ms, 80 % success, 25 % fallbacks, all in the alert window.
         await insert_events(
             empty_database_url,
@@ -109,7 +109,7 @@ async def test_the_alerts_query_evaluates_recent_events_against_configured_thres
             success=[i < 16 for i in range(20)],
             fallback_used=[i < 5 for i in range(20)],
         )
-        alerts = (await api.graphql(ALERTS))["data"]["alerts"]
+        alerts = (await api.ops_graphql(ALERTS))["data"]["alerts"]
     by_name = {a["name"]: a for a in alerts}
     assert set(by_name) == {"slow_lookups", "low_success_rate", "high_fallback_rate"}
     assert by_name["slow_lookups"]["threshold"] == 50.0
@@ -135,5 +135,5 @@ async def test_the_alerts_query_reports_an_open_breaker(empty_database_url: str)
         await api.graphql('{ microService(slug: "wall-painting") { id } }')
         assert api.app_state.lookup.breaker_state == "open"
         await proxy.restore()
-        alerts = (await api.graphql(ALERTS))["data"]["alerts"]
+        alerts = (await api.ops_graphql(ALERTS))["data"]["alerts"]
     assert [(a["name"], a["severity"]) for a in alerts] == [("breaker_open", "WARNING")]

@@ -42,7 +42,7 @@ async def test_stats_on_a_known_event_set_give_the_known_p95_and_rates(
         )
         await conn.close()
 
-        stats = (await api.graphql(STATS, {"w": 60}))["data"]["lookupStats"]
+        stats = (await api.ops_graphql(STATS, {"w": 60}))["data"]["lookupStats"]
         assert stats["windowMinutes"] == 60
         assert stats["total"] == 100
         assert stats["avgLatencyMs"] == pytest.approx(50.5)
@@ -53,7 +53,7 @@ async def test_stats_on_a_known_event_set_give_the_known_p95_and_rates(
         assert stats["fallbackRate"] == pytest.approx(0.30)
         assert stats["cacheHitRate"] == pytest.approx(0.40)
 
-        wide = (await api.graphql(STATS, {"w": 180}))["data"]["lookupStats"]
+        wide = (await api.ops_graphql(STATS, {"w": 180}))["data"]["lookupStats"]
         assert wide["total"] == 110
 
 
@@ -61,7 +61,7 @@ async def test_stats_without_events_have_a_zero_total_and_null_rates(
     empty_database_url: str,
 ) -> None:
     async with running_app(empty_database_url, lookup_events=False) as api:
-        stats = await api.graphql(
+        stats = await api.ops_graphql(
             "{ lookupStats { windowMinutes total avgLatencyMs "
             "p95LatencyMs successRate fallbackRate cacheHitRate } }"
         )
@@ -82,7 +82,7 @@ async def test_the_timeline_has_one_bucket_per_interval_oldest_first_gaps_includ
     async with running_app(empty_database_url, lookup_events=False) as api:
         await insert_events(empty_database_url, [10.0, 20.0], ago=timedelta(minutes=25))
         await insert_events(empty_database_url, [40.0], ago=timedelta(minutes=5))
-        body = await api.graphql(TIMELINE, {"w": 30, "b": 600})
+        body = await api.ops_graphql(TIMELINE, {"w": 30, "b": 600})
     buckets = body["data"]["lookupTimeline"]
     # 30 min in 10-min buckets aligned to the clock: 3 whole ones plus the current one (or 4
     # when now falls exactly on a boundary).
@@ -108,7 +108,7 @@ async def test_the_timeline_has_one_bucket_per_interval_oldest_first_gaps_includ
 async def test_windows_and_buckets_past_sane_limits_are_bad_user_input(
     api: AppHarness, query: str, variables: dict[str, int], fragment: str
 ) -> None:
-    body = await api.graphql(query, variables)
+    body = await api.ops_graphql(query, variables)
     assert body["data"] is None
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"

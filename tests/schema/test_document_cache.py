@@ -59,3 +59,30 @@ def test_the_cache_is_bounded_and_evicts_the_least_recently_used() -> None:
     assert cache.document("{ a }", {}) is first
     cache.document("{ b }", {})
     assert cache.stats.parses == parses + 1
+
+
+def test_the_cache_is_bounded_in_bytes_of_text_not_only_in_entries() -> None:
+    cache = DocumentCache(maxsize=1000, max_bytes=5_000_000)
+    padding = "#" + "x" * 50_000 + "\n"  # a comment: 50 KB of text, one cheap document
+    for i in range(100):
+        cache.document(f"{padding}query Q{i} {{ __typename }}", {})
+    assert len(cache) <= 5
+    huge = "#" + "y" * 1_000_000 + "\n{ __typename }"
+    cache.document(huge, {})  # larger than the whole cache: parsed, never kept
+    assert len(cache) <= 5
+
+
+def test_an_evicted_document_is_freed_without_waiting_for_the_cyclic_collector() -> None:
+    import gc
+
+    cache = DocumentCache(maxsize=1)
+    fields = " ".join(f"a{i}: __typename" for i in range(500))  # about 1500 tokens
+    cache.document(f"query A{uuid.uuid4().hex} {{ {fields} }}", {})
+    gc.collect()
+    gc.disable()
+    try:
+        cache.document(f"query B{uuid.uuid4().hex} {{ __typename }}", {})  # evicts the first
+        # Freed by reference counting alone: the collector finds no cycle of its tokens left.
+        assert gc.collect() < 100
+    finally:
+        gc.enable()

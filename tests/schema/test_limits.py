@@ -196,3 +196,18 @@ async def test_limit_errors_are_400_for_graphql_response_json(api: AppHarness) -
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/graphql-response+json")
     assert _codes(response.json()) == ["MAX_ALIASES_EXCEEDED"]
+
+
+async def test_a_mutation_with_more_publish_job_fields_than_the_limit_stores_nothing(
+    api: AppHarness,
+) -> None:
+    fields = " ".join(
+        f'p{i}: publishJob(input: {{microId: "wall-painting", answers: {{}}}}) {{ job {{ id }} }}'
+        for i in range(200)
+    )
+    api.statements.clear()
+    response = await api.client.post("/graphql", json={"query": f"mutation {{ {fields} }}"})
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["MAX_MUTATIONS_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["limit"] == 10
+    assert api.statements.matching("INSERT INTO jobs") == []

@@ -93,6 +93,20 @@ class AppHarness:
         state: HttpState = self.state["http_state"]
         return state
 
+    async def ops_graphql(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`graphql` with an `ops:read` key (issued on first use): the monitoring fields."""
+        key = self.state.get("_ops_key")
+        if key is None:
+            from domain.api_keys import OPS_READ
+            from tests.support.keys import issue_api_key
+
+            async with self.app_state.pool.acquire() as conn:
+                key = await issue_api_key(conn, name="ops test", scopes=[OPS_READ])
+            self.state["_ops_key"] = key
+        return await self.graphql(query, variables, headers=key.headers)
+
     async def graphql(
         self, query: str, variables: dict[str, Any] | None = None, **kw: Any
     ) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from api.app import create_app
+from api.connections import uvicorn_options
 from tests.support import test_settings
 
 
@@ -20,7 +21,9 @@ async def live_server(database_url: str, **overrides: Any) -> AsyncIterator[str]
     """Yield the base URL of the running server; stop it on exit."""
     settings = test_settings(migrate_on_start=False, seed_on_start=False, **overrides)
     app = create_app(settings, database_url=database_url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", **uvicorn_options(settings))
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))  # the OS picks a free port: no clash with parallel runs
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -57,6 +57,9 @@ const COLOURS = { blue: '#1f6feb', orange: '#d4760a', green: '#1a7f37', red: '#c
 
 const $ = (id) => document.getElementById(id);
 
+// The monitoring fields need an API key with the ops:read scope; the operator types it once
+// and this browser keeps it.
+
 // ---------------------------------------------------------------------------------------------
 // Fetching
 
@@ -64,7 +67,8 @@ const apiKey = () => sessionStorage.getItem(KEY_STORAGE);
 
 async function graphql(query, variables = {}) {
   const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  // The wizard page keeps an API key in this tab's sessionStorage; reuse it when present.
+  // One key for the tab: the wizard page's, or the one entered here (ops:read to see the
+  // figures, ops:write to acknowledge and silence).
   const key = apiKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -77,6 +81,10 @@ async function fetchDashboard() {
     const message = body.errors.map((e) => e.message).join(' ');
     if (/Cannot query field/.test(message)) {
       throw new Error(`This server does not report lookup monitoring yet (${message})`);
+    }
+    const codes = body.errors.map((e) => e.extensions && e.extensions.code);
+    if (codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
+      throw new Error(`Enter an API key with the ops:read scope above. (${message})`);
     }
     throw new Error(message);
   }
@@ -218,19 +226,25 @@ function setUpKeyForm() {
     $('forget-key').hidden = !apiKey();
     $('ops-status').textContent = apiKey() ? 'Key in use for this tab.' : '';
   };
-  $('key-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const key = $('api-key').value.trim();
+  const useKey = (key) => {
     if (key) sessionStorage.setItem(KEY_STORAGE, key);
-    $('api-key').value = '';
+    else sessionStorage.removeItem(KEY_STORAGE);
+    $('api-key').value = key;
     showKeyState();
     if (lastAlerts) renderAlerts(lastAlerts);
+    // The live connection carries the key from its start: open it again with the new one.
+    if (liveSocket) liveSocket.close();
+    refresh().catch((err) => {
+      $('problem').textContent = err.message;
+      $('problem').hidden = false;
+    });
+  };
+  $('api-key').value = apiKey() || '';
+  $('api-key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    useKey($('api-key').value.trim());
   });
-  $('forget-key').addEventListener('click', () => {
-    sessionStorage.removeItem(KEY_STORAGE);
-    showKeyState();
-    if (lastAlerts) renderAlerts(lastAlerts);
-  });
+  $('forget-key').addEventListener('click', () => useKey(''));
   showKeyState();
 }
 
@@ -244,6 +258,8 @@ let lastHealth = null;
 let lastAlerts = null;
 let lastTimeline = null;
 
+let liveSocket = null; // the open live connection, closed to reconnect with a new key
+
 function connectLive() {
   if (typeof WebSocket !== 'function') return;
   let socket;
@@ -252,6 +268,7 @@ function connectLive() {
   } catch (err) {
     return;
   }
+  liveSocket = socket;
   const send = (message) => socket.send(JSON.stringify(message));
   const ackTimer = setTimeout(() => socket.close(), ACK_TIMEOUT_MS);
   socket.addEventListener('open', () => {

@@ -1,0 +1,186 @@
+"""Connection hygiene at the HTTP-protocol level, where uvicorn has no setting of its own:
+
+- a connection that sends nothing is closed after CONNECTION_IDLE_TIMEOUT_SECONDS (uvicorn's
+  keep-alive timeout covers the wait *between* requests, not the one before the first byte);
+- request headers must be complete within HEADER_TIMEOUT_SECONDS of their first byte (a slow
+  header, one byte a second, holds a socket forever otherwise);
+- a body must be complete within BODY_TIMEOUT_SECONDS of its headers;
+- headers larger than MAX_HEADER_BYTES get 431 and the connection is closed, before the parser
+  has buffered more than that (httptools would otherwise buffer a 100 MB header whole).
+
+uvicorn itself bounds the rest (`uvicorn_options`): concurrent connections per worker
+(`limit_concurrency`, 503 past it) and the keep-alive wait. The process's open-file limit is
+raised to its hard limit at start (`raise_open_file_limit`), so that idle sockets run into the
+timeouts above, not into EMFILE. What belongs to a reverse proxy in front is in
+docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+REQUEST_HEADER_FIELDS_TOO_LARGE = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+_LINGER_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    idle_timeout: float
+    header_timeout: float
+    body_timeout: float
+    max_header_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            idle_timeout=settings.connection_idle_timeout_seconds,
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes,
+        )
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the deadlines and the header cap above. uvicorn
+    builds one per connection; the limits are the process's (`configure`), so that worker
+    processes, which import this class by name, get them from their own settings."""
+
+    limits: ConnectionLimits | None = None
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        cls.limits = ConnectionLimits.from_settings(settings)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if GuardedHttpToolsProtocol.limits is None:
+            GuardedHttpToolsProtocol.configure(Settings.from_env())
+        assert GuardedHttpToolsProtocol.limits is not None
+        self._limits = GuardedHttpToolsProtocol.limits
+        self._phase = "idle"  # idle -> headers -> body -> app -> idle (next request)
+        self._header_bytes = 0
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._limits.idle_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase == "refused":
+            return  # read and dropped until the close, so the client gets the 431 (no reset)
+        if self._phase == "idle":
+            self._phase = "headers"
+            self._header_bytes = 0
+            self._arm(self._limits.header_timeout)
+        if self._phase == "headers":
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if (
+            self._phase == "headers"
+            and self._header_bytes > self._limits.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._refuse_headers()
+
+    def on_headers_complete(self) -> None:
+        self._phase = "body"
+        self._arm(self._limits.body_timeout)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._phase = "app"
+        self._disarm()  # the app's own time is bounded by its own timeouts
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        self._phase = "idle"  # uvicorn's keep-alive timer bounds the wait for the next one
+        super().on_response_complete()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            # Closed without an answer: a client this slow is not waiting for one, and writing
+            # to it could block as well.
+            self.transport.close()
+
+    def _refuse_headers(self) -> None:
+        limit = self._limits.max_header_bytes
+        body = orjson.dumps(
+            {
+                "errors": [
+                    {
+                        "message": f"The request headers exceed {limit} bytes.",
+                        "extensions": {"code": REQUEST_HEADER_FIELDS_TOO_LARGE, "limit": limit},
+                    }
+                ]
+            }
+        )
+        head = (
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            "content-type: application/json; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\n"
+            f"x-request-id: {uuid.uuid4().hex}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("ascii") + body)
+        # A lingering close: closing with unread data pending would make the kernel send a
+        # reset, and the client would lose the answer. Send it, stop writing, read whatever
+        # still comes for a moment (dropped), then close.
+        self._phase = "refused"
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._arm(_LINGER_SECONDS)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's part of connection hygiene, and the protocol above for the rest."""
+    GuardedHttpToolsProtocol.configure(settings)
+    return {
+        "http": GuardedHttpToolsProtocol,
+        "timeout_keep_alive": max(1, round(settings.connection_idle_timeout_seconds)),
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "proxy_headers": True,
+    }
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (workers inherit it);
+    returns (before, after)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open-file limit stays %d (raising it to %d failed: %s)", soft, target, exc)
+            return soft, soft
+    after = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    log.info("open-file limit: %d (was %d, hard limit %d)", after, soft, hard)
+    return soft, after

@@ -1,0 +1,139 @@
+"""Rate limits: budgets of lookups per minute per client IP and per API key, 429 with
+Retry-After and RateLimit headers, a flood of bad tokens stopped before the database, shared
+through Redis, off with RATE_LIMITS=false."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from db.api_keys import insert_api_key
+from domain.api_keys import generate_key, hash_key
+from tests.support import running_app
+from tests.support.keys import IssuedKey
+from tests.support.resilience import REDIS_URL
+
+LOOKUP = '{ microService(slug: "wall-painting") { id } }'
+
+
+def aliased(count: int) -> str:
+    fields = " ".join(f'a{i}: microService(slug: "wall-painting") {{ id }}' for i in range(count))
+    return f"{{ {fields} }}"
+
+
+async def _post(api: Any, query: str, **kw: Any) -> Any:
+    return await api.client.post("/graphql", json={"query": query}, **kw)
+
+
+async def test_an_anonymous_ip_over_its_budget_gets_429_with_the_headers(
+    database_url: str,
+) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, rate_limit_anonymous=100
+    ) as api:
+        first = await _post(api, aliased(60))
+        assert first.status_code == 200
+        assert first.headers["ratelimit-policy"] == '"anonymous";q=100;w=60'
+        assert first.headers["ratelimit"].startswith('"anonymous";r=40;t=')
+        # An aliased request costs its aliases: 60 more do not fit in the 40 left.
+        refused = await _post(api, aliased(60))
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["x-request-id"]
+        (error,) = refused.json()["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["limit"] == 100
+        assert error["extensions"]["cost"] == 60
+        # What still fits is served.
+        assert (await _post(api, aliased(40))).status_code == 200
+        assert (await _post(api, LOOKUP)).status_code == 429
+
+
+async def test_a_key_has_its_own_budget_and_its_own_rate(database_url: str) -> None:
+    key = generate_key()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await insert_api_key(
+            conn, name="small partner", key_sha256=hash_key(key), scopes=[], rate_per_minute=5
+        )
+    finally:
+        await conn.close()
+    headers = {"Authorization": f"Bearer {key}"}
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, rate_limit_anonymous=1000
+    ) as api:
+        assert (await _post(api, aliased(5), headers=headers)).status_code == 200
+        refused = await _post(api, LOOKUP, headers=headers)
+        assert refused.status_code == 429
+        assert refused.headers["ratelimit-policy"] == '"key";q=5;w=60'
+        # The same client without the key still has the anonymous budget.
+        assert (await _post(api, LOOKUP)).status_code == 200
+
+
+async def test_random_tokens_are_stopped_before_they_reach_the_database(
+    database_url: str,
+) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, rate_limit_auth_failures=20
+    ) as api:
+        api.statements.clear()
+        statuses = []
+        for _ in range(200):
+            token = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+            statuses.append((await _post(api, LOOKUP, headers=token)).status_code)
+        assert statuses[:20] == [200] * 20
+        assert set(statuses[20:]) == {429}
+        assert len(api.statements.matching("FROM api_keys")) == 20
+
+
+async def test_counters_are_shared_through_redis(database_url: str, redis_namespace: str) -> None:
+    settings: dict[str, Any] = {
+        "migrate_on_start": False,
+        "seed_on_start": False,
+        "redis_url": REDIS_URL,
+        "cache_namespace": redis_namespace,
+        "rate_limit_prefix": redis_namespace + ":rl",
+        "rate_limit_anonymous": 10,
+    }
+    async with (
+        running_app(database_url, **settings) as one,
+        running_app(database_url, **settings) as other,
+    ):
+        assert (await _post(one, aliased(8))).status_code == 200
+        assert (await _post(other, aliased(3))).status_code == 429
+        assert (await _post(other, aliased(2))).status_code == 200
+
+
+async def test_rate_limits_false_turns_them_off(
+    database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
+) -> None:
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        rate_limits=False,
+        rate_limit_anonymous=1,
+    ) as api:
+        for _ in range(3):
+            response = await _post(api, aliased(5))
+            assert response.status_code == 200
+            assert "ratelimit" not in response.headers
+
+
+async def test_junk_tokens_from_an_address_do_not_lock_out_a_real_key_behind_it(
+    database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
+) -> None:
+    partner = await make_api_key("jobs:write")
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, rate_limit_auth_failures=5
+    ) as api:
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+        for _ in range(10):
+            await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_junk"})
+        assert (
+            await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_x"})
+        ).status_code == 429
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200

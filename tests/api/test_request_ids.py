@@ -1,0 +1,46 @@
+"""Every response carries X-Request-ID, refusals before GraphQL and the other routes included,
+and every method on /graphql gets a GraphQL-shaped answer with a code."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import AppHarness
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("POST", "/graphql", {"content": b"{", "headers": JSON}, 400),
+        ("PUT", "/graphql", {"content": b"{}", "headers": JSON}, 405),
+        ("DELETE", "/graphql", {}, 405),
+        (
+            "POST",
+            "/graphql",
+            {"json": {"query": "{ __typename }"}, "headers": {"Accept": "x/y"}},
+            406,
+        ),
+        ("POST", "/graphql", {"content": b"x" * 200_000, "headers": JSON}, 413),
+        ("POST", "/graphql", {"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 415),
+        ("GET", "/health", {}, 200),
+        ("GET", "/metrics", {}, 200),
+        ("GET", "/no-such-page", {}, 404),
+    ],
+)
+async def test_every_response_has_a_request_id(
+    api: AppHarness, method: str, path: str, kwargs: dict[str, object], status: int
+) -> None:
+    response = await api.client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status
+    assert len(response.headers["x-request-id"]) >= 8
+    if path == "/graphql":
+        assert response.json()["errors"][0]["extensions"]["code"]
+
+
+async def test_a_sane_client_request_id_is_kept_on_a_refusal(api: AppHarness) -> None:
+    response = await api.client.put("/graphql", headers={"X-Request-ID": "trace-12345678"})
+    assert response.headers["x-request-id"] == "trace-12345678"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET, POST"

@@ -1,0 +1,80 @@
+"""The monitoring fields: an ops:read key, a query-cost budget checked before anything runs,
+and a pool of their own so that however they are asked for, lookups keep their connections."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from tests.support import AppHarness, running_app
+from tests.support.jobs import error_codes
+from tests.support.keys import IssuedKey
+
+STATS = "{ lookupStats(windowMinutes: 60) { total } }"
+
+
+def aliased(count: int, window: int) -> str:
+    fields = " ".join(
+        f"s{i}: lookupStats(windowMinutes: {window}) {{ total p95LatencyMs }}" for i in range(count)
+    )
+    return f"{{ {fields} }}"
+
+
+async def test_monitoring_needs_a_key_with_ops_read(
+    api: AppHarness, make_api_key: Callable[..., Awaitable[IssuedKey]]
+) -> None:
+    for query in (STATS, "{ alerts { name } }", "{ lookupTimeline { total } }"):
+        assert error_codes(await api.graphql(query)) == ["UNAUTHENTICATED"]
+    writer = await make_api_key("jobs:write")
+    assert error_codes(await api.graphql(STATS, headers=writer.headers)) == ["FORBIDDEN"]
+    ops = await make_api_key("ops:read")
+    body = await api.graphql(STATS, headers=ops.headers)
+    assert body["data"]["lookupStats"]["total"] >= 0
+
+
+async def test_a_request_over_the_cost_budget_is_refused_before_it_runs(api: AppHarness) -> None:
+    api.statements.clear()
+    body = await api.ops_graphql(aliased(100, 10080))
+    (error,) = body["errors"]
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 1_008_000,
+        "limit": api.app_state.settings.monitoring_max_cost,
+    }
+    assert "data" not in body
+    assert api.statements.matching("get_uuid_lookup_stats") == []
+    # Variables count as much as literals.
+    body = await api.ops_graphql(
+        "query ($w: Int) { a: lookupStats(windowMinutes: $w) { total } "
+        "b: lookupStats(windowMinutes: $w) { total } "
+        "c: lookupStats(windowMinutes: $w) { total } }",
+        {"w": 10080},
+    )
+    assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+
+
+async def test_monitoring_runs_on_its_own_small_pool_with_its_own_timeout(
+    database_url: str,
+) -> None:
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        cache_warm_up=False,
+        monitoring_pool_max=2,
+        monitoring_statement_timeout_ms=1500,
+    ) as api:
+        ops_pool = api.app_state.ops_pool
+        assert ops_pool is not None
+        assert await ops_pool.fetchval("SHOW statement_timeout") == "1500ms"
+        heavy = [asyncio.create_task(api.ops_graphql(aliased(150, 120))) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        # A cold lookup needs a connection of the main pool: it must not wait for monitoring.
+        body = await api.graphql('{ microService(slug: "wall-painting") { id } }')
+        assert body["data"]["microService"]["id"]
+        assert time.perf_counter() - started < 1.0
+        for result in await asyncio.gather(*heavy):
+            assert "INTERNAL_SERVER_ERROR" not in error_codes(result)
+        assert ops_pool.get_size() <= 2
