@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -17,11 +18,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.cors import cors_middleware
 from api.health import health
+from api.invalidation import Invalidation
 from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
 from api.rate_limits import RateLimits
 from api.request_id import RequestIdMiddleware
+from api.response_cache import ResponseCache
 from api.state import HttpState
 from api.suggestions import SuggestionRefresher
 from api.uploads import UploadService, media, upload
@@ -36,6 +39,7 @@ from api.wiring import (
     start_lookup,
 )
 from config import Settings
+from context.key_cache import KeyCache
 from context.state import AppState
 from db.analytics import create_events_pool
 from db.media_store import PostgresMediaStore
@@ -69,6 +73,9 @@ def create_app(
     settings: Settings, *, database_url: str, query_loggers: Sequence[QueryLogger] = ()
 ) -> Starlette:
     catalogue = load_catalogue(settings.catalogue_path)
+    # The questions come from this file, not from the database: cached answers of processes
+    # serving different files must not mix, so the file is part of every response-cache key.
+    fingerprint = hashlib.sha256(settings.catalogue_path.read_bytes()).hexdigest()[:16]
     loggers: list[QueryLogger] = [*query_loggers, prometheus_metrics.QueryMetrics()]
 
     async def open_pool(url: str) -> asyncpg.Pool:
@@ -131,12 +138,25 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
+            plans = LookupPlans(enabled=settings.compiled_lookups)
+            response_cache = ResponseCache.from_settings(settings, schema._schema, fingerprint)
+            keys = KeyCache(
+                ttl=settings.api_key_cache_ttl_seconds,
+                negative_ttl=settings.api_key_negative_ttl_seconds,
+                max_entries=settings.api_key_cache_max_entries,
+            )
+            invalidation = Invalidation(
+                response_cache=response_cache, lookup=lookup, plans=plans, keys=keys
+            )
             search = create_search(settings, catalogue)
             refresher = SuggestionRefresher(pool, settings)
             live: LiveMonitor | None = None
             live_pool: asyncpg.Pool | None = None
             rate_limits = RateLimits(settings) if settings.rate_limits else None
             try:
+                if settings.invalidation_listener:
+                    # Before the warm-up: a change committed during it is heard, not missed.
+                    await invalidation.start(database_url)
                 search.start()
                 refresher.start()
                 # A connection of its own, as the event writer has: live updates and alert
@@ -166,6 +186,7 @@ def create_app(
                         lookup=lookup,
                         events=events,
                         read_pool=read_pool,
+                        keys=keys,
                         search=search,
                         media_store=media_store,
                         media_url_secret=media_url_secret,
@@ -175,14 +196,19 @@ def create_app(
                     "http_state": HttpState(
                         settings=settings,
                         persisted_queries=persisted_queries,
-                        lookup_plans=LookupPlans(enabled=settings.compiled_lookups),
+                        lookup_plans=plans,
+                        response_cache=response_cache,
                         uploads=UploadService.from_settings(
                             settings, media_store, media_url_secret
                         ),
                         rate_limits=rate_limits,
                     ),
+                    "invalidation": invalidation,
                 }
             finally:
+                await invalidation.close()
+                if response_cache is not None:
+                    await response_cache.close()
                 if rate_limits is not None:
                     await rate_limits.close()
                 await refresher.close()

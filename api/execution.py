@@ -1,11 +1,13 @@
-"""Running one GraphQL request once the protocol layer has read it: persisted queries (APQ),
-compiled lookup plans, then the schema; and shaping the result as the negotiated response."""
+"""Running one GraphQL request once the protocol layer has read it: persisted queries (APQ), the
+response cache, compiled lookup plans, then the schema; and shaping the result as the
+negotiated response (HTTP caching headers and compression: api/http_cache.py)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Protocol
 
+import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +18,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from api.http_cache import (
+    NO_STORE,
+    accepted_encoding,
+    cache_control,
+    compressed_response,
+    not_modified,
+    not_modified_response,
+    ready_response,
+    representation_etag,
+)
 from api.http_errors import (
     BAD_REQUEST,
     METHOD_NOT_ALLOWED,
@@ -31,16 +43,24 @@ from api.protocol import (
     error_body,
     json_response,
     negotiate,
-    read_params,
+    parse_params,
+    read_raw,
     wants_graphql_ide,
 )
 from api.rate_limits import WINDOW_SECONDS, check_rate_limit
+from api.request_id import request_id_of
+from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
+from monitoring.metrics import RESPONSE_CACHE
 from schema import document_cache
 from schema.errors import RATE_LIMITED
 from schema.limits import request_cost
+
+CACHE_HITS = RESPONSE_CACHE.labels(result="hit")
+CACHE_MISSES = RESPONSE_CACHE.labels(result="miss")
+CACHE_NOT_MODIFIED = RESPONSE_CACHE.labels(result="not_modified")
 
 
 class HTTPView(Protocol):
@@ -86,8 +106,17 @@ async def serve(view: HTTPView, request: Request) -> Response:
                 NOT_ACCEPTABLE,
             )
         http: HttpState = request.state.http_state
-        params = await read_params(request, http.settings.max_body_bytes)
-        return await _execute(view, request, params, media_type, http)
+        raw = await read_raw(request, http.settings.max_body_bytes)
+        cache = http.response_cache
+        if cache is not None and cache.live():
+            # The same request bytes as an earlier cacheable request: straight to the cache.
+            lookup = cache.recall(request.method, raw)
+            if lookup is not None:
+                answer = await _cached(request, media_type, http, cache, lookup)
+                if answer is not None:
+                    return answer
+        params = parse_params(request, raw)
+        return await _execute(view, request, params, media_type, http, raw)
     except HTTPError as exc:
         extra = {} if exc.limit is None else {"limit": exc.limit}
         return json_response(
@@ -104,6 +133,7 @@ async def _execute(
     params: Params,
     media_type: str,
     http: HttpState,
+    raw: bytes,
 ) -> Response:
     persisted_queries = http.persisted_queries
     query, registering = params.query, False
@@ -125,6 +155,25 @@ async def _execute(
             registering = True
     if query is None:
         raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
+
+    cache = http.response_cache
+    live = cache is not None and cache.live()
+    # Taken before execution: an answer computed while the catalogue changes is kept under the
+    # old version, which no request asks for once the notice has arrived.
+    version = cache.version if cache is not None else 0
+    lookup: Lookup | None = None
+    if live and cache is not None:
+        # Worked out from the hints once per document (a parse), before the first execution:
+        # so a process's first request can already be answered by another's copy in Redis.
+        policy = cache.learn(query, params.operation_name)
+        if policy.cacheable:
+            lookup = cache.locate(version, query, params.operation_name, params.variables, policy)
+            cache.remember(request.method, raw, version, lookup)
+            answer = await _cached(request, media_type, http, cache, lookup)
+            if answer is not None:
+                if registering:
+                    await persisted_queries.put(sha256 or "", query)
+                return answer
 
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
@@ -165,7 +214,7 @@ async def _execute(
                 # A plan exists only for a document that already ran without error: keep it,
                 # or hash-only requests for it would never stop being misses.
                 await persisted_queries.put(sha256 or "", query)
-            return _respond({"data": data}, 200, media_type, sub_response)
+            return _respond(request, {"data": data}, 200, media_type, sub_response, http)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
         allowed.add(OperationType.MUTATION)
@@ -207,7 +256,21 @@ async def _execute(
     if result.extensions:
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
-    return _respond(body, status, media_type, sub_response)
+    # `lookup` is set only for a cacheable operation while live; errors, a degraded answer (the
+    # resolver said so) or a status set by a resolver keep it out.
+    if (
+        cache is not None
+        and lookup is not None
+        and not result.errors
+        and context.cacheable
+        and not sub_response.status_code
+    ):
+        entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
+        cache.remember(request.method, raw, version, lookup)
+        CACHE_MISSES.inc()
+        request_id = sub_response.headers.get("X-Request-ID")
+        return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
+    return _respond(request, body, status, media_type, sub_response, http)
 
 
 def _document_cost(query: str, params: Params, max_tokens: int) -> int:
@@ -220,9 +283,77 @@ def _document_cost(query: str, params: Params, max_tokens: int) -> int:
     return request_cost(document, params.variables or {}, params.operation_name)
 
 
-def _respond(body: Any, status: int, media_type: str, sub_response: Response) -> Response:
-    response = json_response(body, status=status, media_type=media_type)
-    response.headers.update(dict(sub_response.headers))
-    if sub_response.status_code:
-        response.status_code = sub_response.status_code
+async def _cached(
+    request: Request,
+    media_type: str,
+    http: HttpState,
+    cache: ResponseCache,
+    lookup: Lookup,
+) -> Response | None:
+    """The answer from the cache (or 304), None on a miss."""
+    if request.method == "GET" and "if-none-match" in request.headers:
+        # The client's copy may be plain (a small answer) or encoded: either one is current.
+        encoding = accepted_encoding(request, 2**62, http.settings.compress_min_bytes)
+        for candidate in {encoding, None}:
+            etag = representation_etag(lookup.etag, media_type, candidate)
+            if not_modified(request, etag):
+                # Same version, same request: the client's copy is this answer, whether we
+                # hold it or not.
+                response = not_modified_response(etag, _cache_control(http, lookup))
+                response.headers["X-Request-ID"] = request_id_of(request.scope)
+                CACHE_NOT_MODIFIED.inc()
+                return response
+    entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
+    if entry is None:
+        return None
+    CACHE_HITS.inc()
+    return await _from_cache(request, media_type, http, cache, lookup, entry)
+
+
+async def _from_cache(
+    request: Request,
+    media_type: str,
+    http: HttpState,
+    cache: ResponseCache,
+    lookup: Lookup,
+    entry: CachedAnswer,
+    request_id: str | None = None,
+) -> Response:
+    """A kept answer in the representation the client asked for, with its caching headers."""
+    encoding = accepted_encoding(request, len(entry.body), http.settings.compress_min_bytes)
+    body = entry.body if encoding is None else await cache.encoded(lookup.key, entry, encoding)
+    get = request.method == "GET"
+    return ready_response(
+        body,
+        media_type=media_type,
+        encoding=encoding,
+        request_id=request_id or request_id_of(request.scope),
+        etag=representation_etag(lookup.etag, media_type, encoding) if get else None,
+        cache_control_value=_cache_control(http, lookup) if get else None,
+    )
+
+
+def _cache_control(http: HttpState, lookup: Lookup) -> str:
+    return cache_control(lookup.policy.max_age, http.settings.stale_while_revalidate_seconds)
+
+
+def _respond(
+    request: Request,
+    body: Any,
+    status: int,
+    media_type: str,
+    sub_response: Response,
+    http: HttpState,
+) -> Response:
+    headers = dict(sub_response.headers)
+    if request.method == "GET":
+        headers.setdefault("Cache-Control", NO_STORE)
+    response = compressed_response(
+        request,
+        orjson.dumps(body),
+        status=sub_response.status_code or status,
+        media_type=media_type,
+        min_bytes=http.settings.compress_min_bytes,
+        headers=headers,
+    )
     return response

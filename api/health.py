@@ -16,6 +16,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.invalidation import Invalidation
+from api.state import HttpState
 from context.state import AppState
 from monitoring.health import events_health
 
@@ -55,6 +57,7 @@ async def health(request: Request) -> JSONResponse:
     pool = app.pool
     body = {
         "status": status,
+        "invalidation": _invalidation(request),
         "database": database,
         "pool": {
             "size": pool.get_size(),
@@ -67,3 +70,23 @@ async def health(request: Request) -> JSONResponse:
         "events": events_health(app.events),
     }
     return JSONResponse(body, status_code=code)
+
+
+def _invalidation(request: Request) -> dict[str, Any]:
+    """Whether this process hears catalogue changes and key revocations (its caches are used
+    only while it does), and the response cache's state."""
+    invalidation: Invalidation | None = getattr(request.state, "invalidation", None)
+    http: HttpState = request.state.http_state
+    cache = http.response_cache
+    report: dict[str, Any] = {
+        "listening": invalidation is not None and invalidation.live(),
+        "notices": 0 if invalidation is None else invalidation.notices,
+    }
+    if cache is not None:
+        report["responseCache"] = {
+            "catalogueVersion": cache.version,
+            "bytes": cache.local_bytes,
+            "hits": cache.hits,
+            "misses": cache.misses,
+        }
+    return report

@@ -226,6 +226,9 @@ class LookupPlans:
         found = self._plans.get((query, operation_name))  # a read counts as a use
         return None if found is None else found[0]
 
+    def clear(self) -> None:
+        self._plans.clear()
+
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile `query` once the general path has answered it without any error."""
         key = (query, operation_name)

@@ -123,16 +123,15 @@ def _decode_json(raw: str | bytes, what: str) -> Any:
 
 
 async def read_params(request: Request, max_body_bytes: int) -> Params:
+    return parse_params(request, await read_raw(request, max_body_bytes))
+
+
+async def read_raw(request: Request, max_body_bytes: int) -> bytes:
+    """What the parameters are read from: the query string of a GET, the body of a POST (its
+    Content-Type checked). The same bytes always give the same parameters."""
     if request.method == "GET":
-        query = request.query_params
-        data: dict[str, Any] = {
-            "query": query.get("query"),
-            "operationName": query.get("operationName"),
-        }
-        for name in ("variables", "extensions"):
-            raw = query.get(name)
-            data[name] = _decode_json(raw, f"The '{name}' parameter") if raw else None
-        return _params(data, check_nul=True)
+        raw: bytes = request.scope["query_string"]
+        return raw
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != APPLICATION_JSON:
         raise HTTPError(
@@ -141,7 +140,22 @@ async def read_params(request: Request, max_body_bytes: int) -> Params:
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
     if parameters.strip() and charset not in ("utf-8", "utf8"):
         raise HTTPError(415, "The request body must be UTF-8 encoded.", UNSUPPORTED_MEDIA_TYPE)
-    body = await read_body(request, max_body_bytes)
+    return await read_body(request, max_body_bytes)
+
+
+def parse_params(request: Request, raw: bytes) -> Params:
+    """The parameters of a request from `read_raw`'s bytes."""
+    if request.method == "GET":
+        query = request.query_params
+        data: dict[str, Any] = {
+            "query": query.get("query"),
+            "operationName": query.get("operationName"),
+        }
+        for name in ("variables", "extensions"):
+            value = query.get(name)
+            data[name] = _decode_json(value, f"The '{name}' parameter") if value else None
+        return _params(data, check_nul=True)
+    body = raw
     if not body.strip():
         raise HTTPError(400, "The request body is empty.", BAD_REQUEST)
     data = _decode_json(body, "The request body")

@@ -47,7 +47,7 @@ class GraphQLView(GraphQL[Context, None]):
         be valid, or the connection is refused (close code 4403)."""
         token = connection_token(context.connection_params or {})
         if token is not None:
-            context.auth = RequestAuth(context.app.pool, token)
+            context.auth = RequestAuth(context.app.pool, token, context.app.keys)
             try:
                 caller = await context.auth.caller()
             except ServiceUnavailableError:
@@ -73,5 +73,5 @@ class GraphQLView(GraphQL[Context, None]):
             app=state,
             loaders=Loaders.create(state.pool, state.lookup),
             request_id=request_id,
-            auth=RequestAuth(state.pool, bearer_token(request.headers)),
+            auth=RequestAuth(state.pool, bearer_token(request.headers), state.keys),
         )

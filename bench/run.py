@@ -8,7 +8,12 @@ Environment (all optional): BENCH_DURATION, BENCH_RUNS, BENCH_WARMUP (seconds),
 BENCH_CONNECTIONS (32), BENCH_SERVICES (2000), BENCH_SERVER_URL (maintenance-database URL,
 default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_SYSTEMS / BENCH_SCENARIOS (comma
 lists to run a subset), BENCH_OURS_ENV ("KEY=VALUE,KEY=VALUE" extra settings for our server),
-BENCH_SCALEOUT=1 (adds our server with WORKERS=2 and PostGraphile as a 2-process Node cluster).
+BENCH_SCALEOUT=1 (adds our server with WORKERS=2 and PostGraphile as a 2-process Node cluster),
+BENCH_PUBLISH_REFERENCE (publishJob req/s to hold ours against; see docs/benchmarks.md).
+
+The cached operations (the categories tree, wizardQuestions for a random service) also run
+against the floor (bench/floor.py): plain Starlette on the same uvicorn handing out the bytes our
+server answered, so the table shows how close to "just sending bytes" the response cache gets.
 
 Everything it starts (databases, servers) is stopped in a `finally`, on error and on Ctrl-C.
 """
@@ -38,6 +43,7 @@ from typing import Any
 from bench import database
 from bench.scenarios import (
     BASELINE,
+    FLOOR,
     GENERAL,
     OURS,
     POSTGRAPHILE,
@@ -56,6 +62,13 @@ POSTGRAPHILE_CLI = NODE_DIR / "node_modules" / "postgraphile" / "dist" / "cli-ru
 # this long, so that no request of its last run is missing from the count.
 STATS_SETTLE_SECONDS = 11.0
 STARTUP_TIMEOUT = 90.0
+# The goals the cached operations and publishJob are held to (see docs/benchmarks.md).
+FLOOR_SHARE_GOAL = 0.5
+P99_GOAL_MS = 20.0
+PUBLISH_GOAL = 1.5  # x the publishJob req/s recorded before API keys were cached
+# Bench-only variant (run when named in BENCH_SYSTEMS): our server checking every key in the
+# database, as before the key cache: the same run's reference for publishJob.
+KEY_QUERY = "ours-keyquery"
 
 
 @dataclass
@@ -159,6 +172,19 @@ def post(
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def raw_post(url: str, body: str, headers: dict[str, str]) -> str:
+    """The response body, as sent (no decoding of the JSON)."""
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text: str = response.read().decode("utf-8")
+    return text
+
+
 def results_in(data: dict[str, Any]) -> int:
     """Non-null results of a response's data: list items, objects, one per top-level field."""
     count = 0
@@ -230,6 +256,14 @@ def lua_script(
             "  return wrk.format(nil, nil, nil, '{\"query\":\"' .. q .. '\"}')",
             "end",
         ]
+    elif scenario.variants and system in (OURS, FLOOR):
+        bodies = ", ".join(f"[==[{variant}]==]" for variant in scenario.variants)
+        lines += [
+            f"local bodies = {{{bodies}}}",
+            "request = function()",
+            "  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])",
+            "end",
+        ]
     else:
         lines.append(f"wrk.body = [==[{scenario.bodies[system]}]==]")
     path.write_text("\n".join(lines) + "\n")
@@ -292,11 +326,13 @@ class Bench:
         self.only_scenarios = set(filter(None, args.scenarios.split(",")))
         self.scaleout: bool = args.scaleout
         self.ours_env = dict(kv.split("=", 1) for kv in filter(None, args.ours_env.split(",")))
+        # publishJob req/s recorded before API keys were cached (docs/benchmarks.md).
+        self.publish_reference = float(os.environ.get("BENCH_PUBLISH_REFERENCE") or 0)
 
     # -- systems ---------------------------------------------------------------------------
     def define_systems(self) -> list[System]:
         python = sys.executable
-        serve = [python, "server.py", "--no-migrate"]  # no seed: it would retire generated rows
+        serve = [python, "server.py", "serve", "--no-migrate"]  # no seed: it would retire rows
         ours_env = {
             "WORKERS": "1",
             "LOG_LEVEL": "warning",
@@ -314,11 +350,16 @@ class Bench:
             System(OURS, serve, dict(ours_env)),  # each system its own env: DATABASE_URL differs
             System(BASELINE, [python, "-m", "bench.baseline"], {}),
             System(POSTGRAPHILE, postgraphile, node_env),
+            # Started once ours has answered: it serves ours' bytes (start_floor).
+            System(FLOOR, [python, "-m", "bench.floor"], {"LOG_LEVEL": "warning"}),
         ]
         # Bench-only variant (run when named in BENCH_SYSTEMS): our server without compiled
         # lookup plans, i.e. every document through graphql-core: what the plans buy.
         if GENERAL in self.only_systems:
             systems.append(System(GENERAL, serve, {**ours_env, "COMPILED_LOOKUPS": "false"}))
+        if KEY_QUERY in self.only_systems:
+            no_key_cache = {"API_KEY_CACHE_TTL_SECONDS": "0", "API_KEY_NEGATIVE_TTL_SECONDS": "0"}
+            systems.append(System(KEY_QUERY, serve, {**ours_env, **no_key_cache}))
         if self.scaleout:
             systems += [
                 System(f"{OURS}x2", serve, {**ours_env, "WORKERS": "2"}),
@@ -330,6 +371,8 @@ class Bench:
             ]  # fmt: skip
         if self.only_systems:
             systems = [s for s in systems if s.name in self.only_systems]
+        if not any(s.name == OURS for s in systems):
+            systems = [s for s in systems if s.name != FLOOR]  # nothing to copy the bytes from
         return systems
 
     def headers(self, kind: str) -> dict[str, str]:
@@ -406,6 +449,21 @@ class Bench:
                 f"{json.dumps(answer)[:600]}"
             )
 
+    def start_floor(self, floor: System, plan: list[Scenario]) -> None:
+        """Ask our server every request the floor will be sent, and start the floor with our
+        answers' bytes."""
+        ours = self.systems[OURS]
+        pairs: list[tuple[str, str]] = []
+        for scenario in plan:
+            if FLOOR not in scenario.bodies:
+                continue
+            for request in scenario.variants or (scenario.bodies[FLOOR],):
+                pairs.append((request, raw_post(ours.url, request, self.headers(OURS))))
+        path = self.tmp / "floor-responses.json"
+        path.write_text(json.dumps(pairs), encoding="utf-8")
+        floor.env["FLOOR_RESPONSES"] = str(path)
+        start(floor, self.tmp)
+
     # -- the whole thing ---------------------------------------------------------------------
     def execute(self) -> None:
         started = time.monotonic()
@@ -435,10 +493,14 @@ class Bench:
             f" logs in {self.tmp}",
             flush=True,
         )
-        probe = scenarios(picked)[0]
+        everything = scenarios(picked)
         for system in systems:
-            start(system, self.tmp)
+            if system.name != FLOOR:
+                start(system, self.tmp)
         for system in systems:
+            if system.name == FLOOR:
+                self.start_floor(system, everything)
+            probe = next(s for s in everything if self.kind(system) in s.bodies)
             wait_ready(system, probe.bodies[self.kind(system)])
             for scenario in plan:
                 if self.kind(system) in scenario.bodies:
@@ -497,8 +559,8 @@ class Bench:
             f" PostgreSQL on loopback, wrk -t1 -c{self.connections}, {self.runs} x "
             f"{self.duration:g} s per cell, {self.services} micro services\n",
             "| operation | system | req/s | p50 ms | p99 ms | x PostGraphile | x baseline "
-            "| server CPU ms/req | SQL xacts/req |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| x floor | server CPU ms/req | SQL xacts/req |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for scenario in plan:
             for name in self.systems:
@@ -508,16 +570,18 @@ class Bench:
                 ref = POSTGRAPHILE + ("x2" if name.endswith("x2") else "")
                 pg = mean(ref, scenario.name, "rps")
                 base = mean(BASELINE, scenario.name, "rps")
+                floor = mean(FLOOR, scenario.name, "rps")
                 xacts = mean(name, scenario.name, "transactions_per_request")
                 lines.append(
                     f"| {scenario.title} | {name} | {rps:,.0f} "
                     f"| {mean(name, scenario.name, 'p50_ms'):.2f} "
                     f"| {mean(name, scenario.name, 'p99_ms'):.2f} "
-                    f"| {_ratio(rps, pg)} | {_ratio(rps, base)} "
+                    f"| {_ratio(rps, pg)} | {_ratio(rps, base)} | {_ratio(rps, floor)} "
                     f"| {mean(name, scenario.name, 'cpu_ms_per_request'):.3f} "
                     f"| {'' if xacts is None else f'{xacts:.2f}'} |"
                 )
         bad = sum(r.bad for r in self.results)
+        lines += ["", *self.goals(plan, mean)]
         lines += [
             "",
             "SQL xacts/req: committed + rolled-back transactions of the system's own database "
@@ -538,6 +602,35 @@ class Bench:
             f"Wall time {time.monotonic() - started:.0f} s.",
         ]
         return "\n".join(lines)
+
+    def goals(self, plan: list[Scenario], mean: Any) -> list[str]:
+        """The goals of the cached operations and of publishJob, met or not."""
+        lines = []
+        for scenario in plan:
+            ours, floor = mean(OURS, scenario.name, "rps"), mean(FLOOR, scenario.name, "rps")
+            if ours is not None and floor:
+                p99 = mean(OURS, scenario.name, "p99_ms")
+                met = ours >= FLOOR_SHARE_GOAL * floor and p99 < P99_GOAL_MS
+                lines.append(
+                    f"Goal {scenario.title}: ours {ours:,.0f} req/s = {ours / floor:.2f} x the "
+                    f"floor's {floor:,.0f} (goal >= {FLOOR_SHARE_GOAL}), p99 {p99:.2f} ms "
+                    f"(goal < {P99_GOAL_MS:g}): {'met' if met else 'NOT MET'}."
+                )
+            if scenario.name != "publish" or ours is None:
+                continue
+            references = {
+                f"the same run's {KEY_QUERY}": mean(KEY_QUERY, scenario.name, "rps"),
+                "BENCH_PUBLISH_REFERENCE": self.publish_reference,
+            }
+            for name, reference in references.items():
+                if reference:
+                    ratio = ours / reference
+                    lines.append(
+                        f"Goal publishJob: {ours:,.0f} req/s = {ratio:.2f} x {name} "
+                        f"({reference:,.0f}; goal >= {PUBLISH_GOAL} x the figure recorded "
+                        f"before key caching): {'met' if ratio >= PUBLISH_GOAL else 'NOT MET'}."
+                    )
+        return lines
 
 
 def _ratio(value: float, reference: float | None) -> str:

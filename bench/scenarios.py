@@ -14,9 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.catalogue import load_catalogue
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
+FLOOR = "floor"  # plain Starlette handing out our answers' bytes (bench/floor.py)
 GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false
 ALIASES = 20
 SERVICE_FIELDS = "id slug name"
@@ -40,10 +42,30 @@ class Scenario:
     bodies: dict[str, str]  # system -> JSON body; a system absent here does not run it
     expect: dict[str, int] = field(default_factory=dict)  # system -> non-null results expected
     literal: bool = False  # each request a new document (built by the wrk script)
+    # Bodies to pick from at random per request (ours and the floor); `bodies` holds the first.
+    variants: tuple[str, ...] = ()
+
+
+TREE_QUERY = (
+    "query Tree { categories { slug name subcategories { slug name "
+    "microServices { id slug name } } } }"
+)
+WIZARD_QUERY = (
+    "query Wizard($path: [String!]!) { wizardQuestions(categories: $path) "
+    "{ microId microUuid questions { id label type required options { value label } } } }"
+)
+
+
+def wizard_paths() -> list[list[str]]:
+    """Every selection path of the catalogue file (the services that have questions)."""
+    return [[m.category, m.subcategory, m.slug] for m in load_catalogue().micro_services()]
 
 
 def scenarios(slugs: list[str]) -> list[Scenario]:
     one, twenty = slugs[0], slugs[:ALIASES]
+    tree = body(TREE_QUERY, {}, "Tree")
+    wizards = tuple(body(WIZARD_QUERY, {"path": path}, "Wizard") for path in wizard_paths())
+    categories = len(load_catalogue().categories)
     aliased_vars = {f"s{i}": s for i, s in enumerate(twenty)}
     ours_aliased = body(_aliased("microService", SERVICE_FIELDS), aliased_vars, "Aliased")
     pg_aliased = body(_aliased("microServiceBySlug", PG_SERVICE_FIELDS), aliased_vars, "Aliased")
@@ -107,6 +129,19 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
                 BASELINE: body("", {"path": ["painting", "interior", "wall-painting"]}, "Wizard"),
             },
             {OURS: 1, BASELINE: 1},
+        ),
+        Scenario(
+            "tree",
+            "categories tree (cached answer)",
+            {OURS: tree, FLOOR: tree},
+            {OURS: categories, FLOOR: categories},
+        ),
+        Scenario(
+            "wizard-random",
+            "wizardQuestions, random service (cached answers)",
+            {OURS: wizards[0], FLOOR: wizards[0]},
+            {OURS: 1, FLOOR: 1},
+            variants=wizards,
         ),
         Scenario(
             "publish",

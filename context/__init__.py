@@ -21,6 +21,9 @@ class Context:
     loaders: Loaders  # fresh for this request only
     request_id: str
     auth: RequestAuth  # the caller's API key, looked up on first use, for this request only
+    # Cleared by a resolver whose answer must not be kept although its fields are cacheable
+    # (a degraded answer, served without what a failing dependency would have added).
+    cacheable: bool = True
     # A WebSocket's connection_init payload (where its API key travels); None over HTTP.
     connection_params: dict[str, object] | None = None
 

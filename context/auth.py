@@ -1,8 +1,9 @@
 """Who is calling: the request's API key, from `Authorization: Bearer <key>`.
 
-Resolved lazily (public queries never touch the api_keys table) and remembered for this request
-only: nothing about a key outlives the request, so a revoked key fails on the very next request
-in every worker.
+Resolved lazily (public queries never touch the api_keys table), once per request, through the
+process's `KeyCache` (context/key_cache.py): a key seen recently costs no query, and a revoked
+key still fails on the very next request in every worker, since the revocation notice drops it
+from every process's cache before anything else.
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ import asyncio
 import asyncpg
 from starlette.datastructures import Headers
 
+from context.key_cache import KeyCache
 from db.api_keys import find_live_key
 from db.errors import is_transient
-from domain.api_keys import ApiKey, hash_key, matches, require_caller, require_scope
+from domain.api_keys import (
+    ApiKey,
+    hash_key,
+    looks_like_key,
+    matches,
+    require_caller,
+    require_scope,
+)
 from domain.errors import ServiceUnavailableError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
@@ -31,9 +40,10 @@ def bearer_token(headers: Headers) -> str | None:
 
 
 class RequestAuth:
-    def __init__(self, pool: asyncpg.Pool, token: str | None) -> None:
+    def __init__(self, pool: asyncpg.Pool, token: str | None, keys: KeyCache | None = None) -> None:
         self._pool = pool
         self._token = token
+        self._keys = keys
         self._lookup_task: asyncio.Future[ApiKey | None] | None = None
 
     @property
@@ -59,10 +69,23 @@ class RequestAuth:
 
     async def _lookup(self) -> ApiKey | None:
         token = self._token
-        if token is None or len(token) > _MAX_KEY_LENGTH:
+        if token is None or len(token) > _MAX_KEY_LENGTH or not looks_like_key(token):
             return None
+        key_sha256 = hash_key(token)
+        keys, generation = self._keys, 0
+        if keys is not None:
+            cached = keys.get(key_sha256)
+            if cached is not None:  # False: remembered as unknown
+                return cached if isinstance(cached, ApiKey) else None
+            generation = keys.generation
+        key = await self._fetch(token, key_sha256)
+        if keys is not None:
+            keys.put(key_sha256, key, generation)
+        return key
+
+    async def _fetch(self, token: str, key_sha256: str) -> ApiKey | None:
         try:
-            found = await find_live_key(self._pool, key_sha256=hash_key(token))
+            found = await find_live_key(self._pool, key_sha256=key_sha256)
         except Exception as exc:
             if is_transient(exc):  # the database is down: "retry", not "your key is wrong"
                 raise ServiceUnavailableError("API keys cannot be checked right now.") from exc

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from config import Settings
+from context.key_cache import KeyCache
 from db.media_store import MediaStore
 from db.uploads import UrlSigningSecret
 from domain.catalogue import Catalogue
@@ -25,6 +26,8 @@ class AppState:
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
     # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Verified API keys and unknown key hashes (None: every request checks the database).
+    keys: KeyCache | None = None
     # Service search (searchServices); None only where an app is assembled without it.
     search: LiveSearch | None = None
     # Where photos' bytes live, and the secret their URLs are signed with (one per database).

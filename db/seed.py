@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db import queries
+from db.notifications import BUMP_CATALOGUE_VERSION
 from db.pool import Connection
 from domain.catalogue import Catalogue
 
@@ -63,6 +64,9 @@ async def seed_catalogue(conn: Connection, catalogue: Catalogue) -> SeedResult:
             [f"{c.slug}/{s.slug}" for c, s in subcategories],
         )
         await conn.execute(queries.DEACTIVATE_MISSING_CATEGORIES, [c.slug for c in categories])
+        # Every seed announces a new catalogue version (once, at commit), even when no row
+        # changed: the file it came from may differ in what only the file holds (questions).
+        await conn.execute(BUMP_CATALOGUE_VERSION)
     return SeedResult(
         changed=tuple(row["slug"] for row in changed),
         deactivated=tuple(row["slug"] for row in deactivated),

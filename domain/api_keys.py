@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,9 +26,20 @@ SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_READ, OPS_WRITE})
 MAX_RATE_PER_MINUTE = 10_000_000  # a key's own lookup budget (`create-api-key --rate`)
 
 
+_KEY_BYTES = 32
+# What generate_key() makes: the prefix and 32 random bytes in unpadded URL-safe base64.
+_KEY_SHAPE = re.compile(r"jw_[A-Za-z0-9_-]{43}")
+
+
 def generate_key() -> str:
     """A new random key (256 bits of entropy)."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return KEY_PREFIX + secrets.token_urlsafe(_KEY_BYTES)
+
+
+def looks_like_key(token: str) -> bool:
+    """Whether `token` has the shape of a key we issue: anything else is refused without a
+    database lookup (a flood of made-up tokens costs no query)."""
+    return _KEY_SHAPE.fullmatch(token) is not None
 
 
 def hash_key(key: str) -> str:

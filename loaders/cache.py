@@ -221,6 +221,8 @@ class LookupCache:
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.redis_errors = 0
+        # Bumped when the catalogue changes: answers read before that are not stored after it.
+        self.generation = 0
         self._redis_retry_after = redis_retry_after
         self._redis_skip_until = 0.0
         self._clock = clock
@@ -279,9 +281,16 @@ class LookupCache:
         return values
 
     async def set_many(
-        self, found: Mapping[str, MicroServiceRecord], not_found: Iterable[str] = ()
+        self,
+        found: Mapping[str, MicroServiceRecord],
+        not_found: Iterable[str] = (),
+        *,
+        generation: int | None = None,
     ) -> None:
-        """Cache rows for `ttl` and definite misses for `negative_ttl`, in both levels."""
+        """Cache rows for `ttl` and definite misses for `negative_ttl`, in both levels; nothing
+        when `generation` (taken before reading them) is no longer current."""
+        if generation is not None and generation != self.generation:
+            return
         answers: dict[str, CachedLookup] = dict(found)
         answers.update((slug, NOT_FOUND) for slug in not_found)
         if not answers:
@@ -298,6 +307,12 @@ class LookupCache:
         # Positive and negative entries differ in TTL, which a multi-set takes once per call:
         # the (at most) two calls go out together, so the batch waits one round trip.
         await self._redis_call(asyncio.gather(*calls))
+
+    def forget_local(self) -> None:
+        """Drop the in-process level (the catalogue changed); a read still in flight is not
+        stored. The shared level is the seed's to invalidate (`invalidate`)."""
+        self.generation += 1
+        self.local.clear()
 
     async def invalidate(self, slugs: Iterable[str]) -> None:
         keys = [self.key(slug) for slug in slugs]

@@ -29,6 +29,7 @@ class CatalogueTree:
     categories: list[CategoryRow]
     subcategories: list[SubcategoryRow]
     micro_services: list[MicroServiceRecord]
+    degraded: bool = False  # rebuilt from the catalogue file and the cache: the database failed
 
 
 class _DatabaseDown(Exception):
@@ -90,6 +91,7 @@ async def category_tree(
                 for s in c.subcategories
             ],
             micro_services=await _cached_micro_services(catalogue, loader, None, None),
+            degraded=True,
         )
 
 

@@ -146,6 +146,7 @@ class MicroServiceLookup:
         if not unique:
             return [None for _ in slugs]
         started = time.perf_counter()
+        generation = self.cache.generation
         cached = await self.cache.get_many(unique)
         answers: dict[str, CachedLookup] = {
             slug: value for slug, value in zip(unique, cached, strict=True) if value is not None
@@ -171,7 +172,7 @@ class MicroServiceLookup:
                 not_found = [slug for slug in misses if slug not in found]
                 answers.update(found)
                 answers.update((slug, NOT_FOUND) for slug in not_found)
-                await self.cache.set_many(found, not_found)
+                await self.cache.set_many(found, not_found, generation=generation)
         cause = None if failure is None else failure.cause_kind
         self._report(unique, answers, hits, started, cache_ms, cause, degraded=True)
         return [

@@ -76,6 +76,12 @@ GRAPHQL_DURATION = Histogram(
     "GraphQL operation duration, by operation name and outcome (success | error).",
     ["operation", "outcome"],
 )
+RESPONSE_CACHE = Counter(
+    "jobwizard_response_cache_requests",
+    "Requests of cacheable operations: answered from the response cache (hit), with 304 "
+    "(not_modified), or executed and kept (miss).",
+    ["result"],
+)
 
 _CACHE_HIT = LOOKUP_CACHE.labels(result="hit")
 _CACHE_MISS = LOOKUP_CACHE.labels(result="miss")

@@ -21,6 +21,7 @@ from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
 from db.media_store import PostgresMediaStore
 from db.migrate import apply_migrations
+from db.notifications import catalogue_version
 from db.pool import single_connection
 from db.seed import seed_catalogue
 from db.uploads import purge_expired_uploads
@@ -44,6 +45,8 @@ async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> N
         result = await seed_catalogue(conn, catalogue)
         changed, deactivated = len(result.changed), len(result.deactivated)
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
+        version = await catalogue_version(conn)
+        print(f"Catalogue version {version}: running servers drop their cached answers now.")
     if not settings.redis_url or not result.touched:
         return
     if await invalidate_shared_cache(settings, result.touched):

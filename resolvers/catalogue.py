@@ -65,6 +65,8 @@ async def categories(info: Info) -> list[CategoryNode]:
         info.context.loaders.micro_services,
         statement_timeout=app.lookup.statement_timeout,
     )
+    if tree.degraded:
+        info.context.cacheable = False  # rebuilt without the database: keep no copy
     by_subcategory: defaultdict[tuple[str, str], list[MicroServiceRecord]] = defaultdict(list)
     for record in tree.micro_services:
         by_subcategory[record.category, record.subcategory].append(record)

@@ -43,6 +43,7 @@ async def wizard_questions(info: Info, categories: list[str]) -> WizardPage:
     except LookupUnavailableError:
         # The questions come from the catalogue file, so the wizard goes on without the UUID.
         record, degraded = None, True
+        info.context.cacheable = False  # keep no copy of an answer without the UUID
     return WizardPage(
         slug=slug,
         micro_uuid=None if record is None else record.id,

@@ -13,6 +13,7 @@ from resolvers.catalogue import CategoryNode
 from resolvers.monitoring import AlertHistory, WindowStats
 from resolvers.suggestions import PopularServiceNode, ServiceMatchNode
 from resolvers.wizard import WizardPage
+from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, AlertHistoryPage, LookupStats, LookupStatsBucket
 from schema.suggestions import PopularService, ServiceMatch
 from schema.types import Category, Job, MicroService, WizardQuestions
@@ -36,6 +37,7 @@ class Query:
         graphql_type=WizardQuestions,
         description='The wizard\'s questions for a selection path such as ["painting", '
         '"interior", "wall-painting"]; the last element is the micro service slug.',
+        directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
     )
     job: JobRecord | None = strawberry.field(
         resolver=jobs.job,
@@ -47,6 +49,7 @@ class Query:
         graphql_type=list[Category],
         description="The catalogue as the wizard walks it: categories, their subcategories, "
         "their micro services.",
+        directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
     )
     search_services: list[ServiceMatchNode] = strawberry.field(
         resolver=suggestions.search_services,

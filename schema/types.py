@@ -14,6 +14,10 @@ from db.records import JobRecord, MicroServiceRecord
 from domain.catalogue import Question as QuestionSpec
 from domain.catalogue import QuestionKind
 from resolvers import catalogue, jobs
+from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl, CacheScope
+
+# The catalogue's types: public, the same for every caller, changed only by a seed.
+CATALOGUE = [CacheControl(max_age=CATALOGUE_MAX_AGE)]
 
 # The domain's enum, exposed as is: one list of question kinds, not two to keep in step.
 QuestionType = strawberry.enum(
@@ -30,13 +34,13 @@ class JobStatus(Enum):
     CANCELLED = "CANCELLED"
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class QuestionOption:
     value: str = strawberry.field(description="Stable id stored in `answers`.")
     label: str
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class ShowIf:
     question_id: str = strawberry.field(description="An earlier question of the same service.")
     values: list[str] = strawberry.field(
@@ -45,14 +49,17 @@ class ShowIf:
     )
 
 
-@strawberry.type(description="One page of the wizard: its title and its questions' ids, in order.")
+@strawberry.type(
+    description="One page of the wizard: its title and its questions' ids, in order.",
+    directives=CATALOGUE,
+)
 class WizardStep:
     id: str
     title: str
     question_ids: list[str] = strawberry.field(graphql_type=list[str])
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class Question:
     id: str = strawberry.field(description="The key of this question in `answers`.")
     label: str
@@ -80,7 +87,7 @@ class Question:
     placeholder: str | None
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class MicroService:
     id: UUID
     slug: str
@@ -96,21 +103,21 @@ class MicroService:
     )
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class Subcategory:
     slug: str
     name: str
     micro_services: list[MicroService] = strawberry.field(graphql_type=list[MicroService])
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class Category:
     slug: str
     name: str
     subcategories: list[Subcategory] = strawberry.field(graphql_type=list[Subcategory])
 
 
-@strawberry.type
+@strawberry.type(directives=CATALOGUE)
 class WizardQuestions:
     slug: str = strawberry.field(name="microId", description="The micro service's slug.")
     micro_uuid: UUID | None = strawberry.field(
@@ -154,7 +161,7 @@ class JobPhoto:
     height: int
 
 
-@strawberry.type
+@strawberry.type(directives=[CacheControl(scope=CacheScope.PRIVATE)])
 class Job:
     id: UUID
     slug: str = strawberry.field(name="microId")

@@ -32,7 +32,7 @@ async def test_queries_over_get_are_answered(api: AppHarness) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"microService": {"slug": "wall-painting"}}}
-    assert response.headers["vary"] == "Accept"
+    assert response.headers["vary"] == "Accept, Accept-Encoding"
 
 
 async def test_a_browser_gets_graphiql(api: AppHarness) -> None:

@@ -1,0 +1,89 @@
+"""What a process drops when it hears a notice (db/notifications.py), and the wiring of the
+listener into the caches it keeps fresh.
+
+- `catalogue <version>`: the response cache moves to the new version (old keys unreachable) and
+  empties its in-process level; the lookup cache forgets its in-process level (the seed drops
+  changed slugs from Redis); compiled plans and cache verdicts are recompiled on demand.
+- `key <sha256>`: that key's cached verdict is dropped.
+- A gap (the listening connection was lost and is back): notices may have been missed, so all of
+  the above, and the version is re-read.
+
+While the listener is not connected the caches it keeps fresh are bypassed (`live()` is False):
+a process that cannot hear a change must not serve what the change would have dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from api.lookup_plans import LookupPlans
+from api.response_cache import ResponseCache
+from context.key_cache import KeyCache
+from db.notifications import CATALOGUE, KEY, InvalidationListener, Notice
+from loaders.lookup import MicroServiceLookup
+
+log = logging.getLogger(__name__)
+
+
+class Invalidation:
+    def __init__(
+        self,
+        *,
+        response_cache: ResponseCache | None,
+        lookup: MicroServiceLookup,
+        plans: LookupPlans,
+        keys: KeyCache,
+    ) -> None:
+        self.response_cache = response_cache
+        self.lookup = lookup
+        self.plans = plans
+        self.keys = keys
+        self.listener: InvalidationListener | None = None
+        self.notices = 0
+
+    def live(self) -> bool:
+        return self.listener is not None and self.listener.listening
+
+    async def start(self, dsn: str) -> None:
+        """LISTEN (failures are logged: the process then serves with those caches bypassed,
+        and keeps trying to connect)."""
+        self.listener = InvalidationListener(dsn, on_notice=self.on_notice, on_gap=self.on_gap)
+        if self.response_cache is not None:
+            self.response_cache.live = self.live
+        self.keys.bind(self.live)
+        try:
+            version = await self.listener.start()
+        except Exception as exc:
+            log.warning("invalidation listener cannot start (%r); caches bypassed", exc)
+            self.listener.keep_trying()
+            return
+        if self.response_cache is not None:
+            self.response_cache.version = version  # nothing cached yet: nothing to drop
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
+
+    def on_notice(self, notice: Notice) -> None:
+        self.notices += 1
+        if notice.kind == CATALOGUE:
+            try:
+                version = int(notice.value)
+            except ValueError:
+                return
+            self.catalogue_changed(version)
+        elif notice.kind == KEY:
+            self.keys.drop(notice.value)
+
+    def on_gap(self, version: int) -> None:
+        log.info("invalidation listener back; dropping what a missed notice could have")
+        self.keys.clear()
+        self.catalogue_changed(version)
+
+    def catalogue_changed(self, version: int) -> None:
+        cache = self.response_cache
+        if cache is not None:
+            cache.version = version
+            cache.clear_local()
+        self.lookup.cache.forget_local()
+        self.plans.clear()

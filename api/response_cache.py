@@ -1,0 +1,290 @@
+"""The whole-response cache: the exact bytes of a cacheable operation's answer.
+
+Which operations are cacheable the schema says (schema/cache_control.py); the verdict for a
+document is worked out once (one parse) and kept per (document, operation
+name), LRU-bounded like the lookup plans. An answer is keyed by the catalogue version, the
+catalogue file this process serves the questions from, the document, the operation name and the
+variables (canonical JSON), and kept as the response bytes, with any compressed variants made
+for it (api/compression.py) beside them.
+
+Levels: an in-process LRU bounded in bytes (cachetools with `getsizeof`), then Redis with
+`REDIS_URL`, shared by every worker and host. A new catalogue version makes every old key
+unreachable at once; the in-process level is also emptied when the notice arrives, so memory
+goes to the current catalogue. The cache is only used while the process is listening for
+notices (`live`): without them it cannot know the version is current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from cachetools import LRUCache
+from graphql import GraphQLError, GraphQLSchema, parse
+
+from api.compression import compress
+from config import Settings
+from schema.cache_control import (
+    UNCACHEABLE,
+    CachePolicy,
+    hinted_root_fields,
+    operation_policy,
+)
+
+log = logging.getLogger(__name__)
+
+REDIS_RETRY_AFTER = 5.0  # after a Redis failure the level is skipped this long
+_ENTRY_OVERHEAD = 300  # bytes an entry costs beside its bodies (objects, key)
+MEMO_ENTRIES = 4096
+MEMO_MAX_REQUEST_BYTES = 8192  # larger requests are not remembered (bounds the memo's memory)
+_BODY = b"body"
+_MAX_AGE = b"max-age"
+
+
+@dataclass(slots=True)
+class CachedAnswer:
+    body: bytes
+    max_age: int
+    encoded: dict[str, bytes] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return len(self.body) + sum(map(len, self.encoded.values())) + _ENTRY_OVERHEAD
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One request's place in the cache: where its answer is kept and the ETag it carries."""
+
+    key: str
+    etag: str  # of the plain bytes; an encoded variant appends its encoding
+    policy: CachePolicy
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        *,
+        schema: GraphQLSchema,
+        max_bytes: int,
+        fingerprint: str,
+        redis: Any | None = None,
+        namespace: str = "jobwizard:rc",
+        redis_ttl: int = 3600,
+        max_documents: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._schema = schema
+        self._roots = tuple(hinted_root_fields(schema))
+        self._local: LRUCache[str, CachedAnswer] | None = (
+            LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
+        )
+        self._policies: LRUCache[tuple[str, str | None], CachePolicy] = LRUCache(max_documents)
+        # Request bytes (a GET's query string, a POST's body) -> where their answer is kept, for
+        # the version it was worked out under: a repeated request skips JSON decoding and key
+        # hashing. The same bytes always mean the same parameters.
+        # A plain dict, emptied when full: cheaper per hit than an LRU's bookkeeping, and the
+        # requests that matter come back at once.
+        self._requests: dict[tuple[str, bytes], tuple[int, Lookup]] = {}
+        self.fingerprint = fingerprint
+        self.version = 0
+        self.live: Callable[[], bool] = lambda: False
+        self.redis: Any = redis  # redis.asyncio.Redis, typed loosely by redis-py
+        self.namespace = namespace
+        self.redis_ttl = redis_ttl
+        self.redis_errors = 0
+        self.hits = 0
+        self.misses = 0
+        self._redis_skip_until = 0.0
+        self._clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, schema: GraphQLSchema, fingerprint: str
+    ) -> ResponseCache | None:
+        if not settings.response_cache:
+            return None
+        redis = None
+        if settings.redis_url:
+            # Imported here: the Redis client is only needed when Redis is configured.
+            from redis.asyncio import Redis
+
+            timeout = settings.cache_redis_timeout_ms / 1000.0
+            redis = Redis.from_url(
+                settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+            )
+        return cls(
+            schema=schema,
+            max_bytes=settings.response_cache_max_bytes,
+            fingerprint=fingerprint,
+            redis=redis,
+            namespace=settings.response_cache_namespace,
+            redis_ttl=settings.response_cache_redis_ttl_seconds,
+        )
+
+    # -- which requests -----------------------------------------------------------------------
+    def policy(self, query: str, operation_name: str | None) -> CachePolicy | None:
+        """The learned verdict for this document and operation; None while unknown."""
+        return self._policies.get((query, operation_name))
+
+    def learn(self, query: str, operation_name: str | None) -> CachePolicy:
+        """The verdict for a document, worked out once (a document that does not parse, or
+        does not validate, is never cacheable: its answer has errors and is never kept)."""
+        known = self._policies.get((query, operation_name))
+        if known is not None:
+            return known
+        if not any(root in query for root in self._roots):
+            return UNCACHEABLE  # not worth a parse, nor a place among the verdicts
+        try:
+            policy = operation_policy(self._schema, parse(query), operation_name)
+        except GraphQLError:
+            policy = UNCACHEABLE
+        self._policies[query, operation_name] = policy
+        return policy
+
+    def locate(
+        self,
+        version: int,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        policy: CachePolicy,
+    ) -> Lookup:
+        digest = hashlib.sha256()
+        for part in (
+            str(version).encode(),
+            self.fingerprint.encode(),
+            (operation_name or "").encode(),
+            query.encode(),
+            orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
+        ):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        hexdigest = digest.hexdigest()
+        return Lookup(
+            key=f"{self.namespace}:{hexdigest}",
+            etag=f'"c{version}-{hexdigest[:32]}"',
+            policy=policy,
+        )
+
+    def recall(self, method: str, raw: bytes) -> Lookup | None:
+        """Where the answer of these request bytes is kept under the current version."""
+        found = self._requests.get((method, raw))
+        if found is None or found[0] != self.version:
+            return None
+        return found[1]
+
+    def remember(self, method: str, raw: bytes, version: int, lookup: Lookup) -> None:
+        if len(raw) <= MEMO_MAX_REQUEST_BYTES and version == self.version:
+            if len(self._requests) >= MEMO_ENTRIES:
+                self._requests.clear()
+            self._requests[method, raw] = (version, lookup)
+
+    # -- the levels ---------------------------------------------------------------------------
+    def get_local(self, key: str) -> CachedAnswer | None:
+        """The in-process level alone, without a coroutine: the commonest hit."""
+        local = self._local
+        if local is None:
+            return None
+        entry = local.get(key)
+        if entry is not None:
+            self.hits += 1
+        return entry
+
+    async def get(self, key: str) -> CachedAnswer | None:
+        local = self._local
+        if local is not None and (entry := local.get(key)) is not None:
+            self.hits += 1
+            return entry
+        if self._redis_usable():
+            try:
+                raw: dict[bytes, bytes] = await self.redis.hgetall(key)
+            except Exception as exc:  # Redis trouble never fails a request
+                self._redis_failed(exc)
+            else:
+                entry = _from_redis(raw)
+                if entry is not None:
+                    self.hits += 1
+                    self._keep_local(key, entry)
+                    return entry
+        self.misses += 1
+        return None
+
+    async def put(self, key: str, body: bytes, max_age: int) -> CachedAnswer:
+        entry = CachedAnswer(body, max_age)
+        self._keep_local(key, entry)
+        if self._redis_usable():
+            await self._redis_set(key, {_BODY: body, _MAX_AGE: str(max_age).encode()})
+        return entry
+
+    async def encoded(self, key: str, entry: CachedAnswer, encoding: str) -> bytes:
+        """`entry`'s bytes in `encoding`, compressed once and kept with it."""
+        found = entry.encoded.get(encoding)
+        if found is not None:
+            return found
+        data = compress(entry.body, encoding, keep=True)
+        entry.encoded[encoding] = data
+        self._keep_local(key, entry)  # re-measured: the entry grew
+        if self._redis_usable():
+            await self._redis_set(key, {encoding.encode(): data})
+        return data
+
+    @property
+    def local_bytes(self) -> int:
+        return 0 if self._local is None else int(self._local.currsize)
+
+    def clear_local(self) -> None:
+        """The catalogue changed: the in-process level holds only unreachable keys now."""
+        if self._local is not None:
+            self._local.clear()
+        self._requests.clear()
+
+    def clear_policies(self) -> None:
+        self._policies.clear()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    def _keep_local(self, key: str, entry: CachedAnswer) -> None:
+        if self._local is None:
+            return
+        try:
+            self._local[key] = entry
+        except ValueError:  # larger than the whole bound: not kept in this level
+            self._local.pop(key, None)
+
+    def _redis_usable(self) -> bool:
+        return self.redis is not None and self._clock() >= self._redis_skip_until
+
+    async def _redis_set(self, key: str, fields: dict[bytes, bytes]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, self.redis_ttl)
+                await pipe.execute()
+        except Exception as exc:
+            self._redis_failed(exc)
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        self.redis_errors += 1
+        if self._clock() >= self._redis_skip_until:
+            log.warning(
+                "response cache: Redis failed (%s: %s); in-process level only for %.0f s",
+                type(exc).__name__,
+                exc,
+                REDIS_RETRY_AFTER,
+            )
+        self._redis_skip_until = self._clock() + REDIS_RETRY_AFTER
+
+
+def _from_redis(raw: Mapping[bytes, bytes]) -> CachedAnswer | None:
+    body, max_age = raw.get(_BODY), raw.get(_MAX_AGE)
+    if body is None or max_age is None or not max_age.isdigit():
+        return None  # not an entry we wrote (or half of one): a miss
+    encoded = {name.decode(): value for name, value in raw.items() if name not in (_BODY, _MAX_AGE)}
+    return CachedAnswer(body, int(max_age), encoded)

@@ -1,0 +1,72 @@
+"""API keys verified without a query per request: a per-process cache of verdicts by key hash.
+
+A verified key is trusted for a short time (`API_KEY_CACHE_TTL_SECONDS`), an unknown hash is
+remembered as unknown for a short time (`API_KEY_NEGATIVE_TTL_SECONDS`), both bounded in
+entries, so a flood of random keys costs no query per request. A revocation (or any change to a
+key) reaches every process as a notice on the invalidation channel and drops that hash at once.
+The cache is only trusted while the process is listening: with the listener down (`live` False)
+every request checks the database, as if there were no cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cachetools import TTLCache
+
+from domain.api_keys import ApiKey
+
+
+class KeyCache:
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        negative_ttl: float,
+        max_entries: int,
+        live: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._live = live
+        self._known: TTLCache[str, ApiKey] | None = TTLCache(max_entries, ttl) if ttl > 0 else None
+        self._unknown: TTLCache[str, bool] | None = (
+            TTLCache(max_entries, negative_ttl) if negative_ttl > 0 else None
+        )
+        # Bumped by every drop: a verdict fetched before a drop must not be stored after it.
+        self.generation = 0
+
+    def bind(self, live: Callable[[], bool]) -> None:
+        """Trust the cache only while `live()` (the invalidation listener is connected)."""
+        self._live = live
+
+    def get(self, key_sha256: str) -> ApiKey | bool | None:
+        """The cached key, False for a hash remembered as unknown, None when not cached."""
+        if not self._live():
+            return None
+        if self._known is not None and (key := self._known.get(key_sha256)) is not None:
+            return key
+        if self._unknown is not None and key_sha256 in self._unknown:
+            return False
+        return None
+
+    def put(self, key_sha256: str, key: ApiKey | None, generation: int) -> None:
+        if generation != self.generation or not self._live():
+            return
+        if key is not None:
+            if self._known is not None:
+                self._known[key_sha256] = key
+        elif self._unknown is not None:
+            self._unknown[key_sha256] = True
+
+    def drop(self, key_sha256: str) -> None:
+        self.generation += 1
+        if self._known is not None:
+            self._known.pop(key_sha256, None)
+        if self._unknown is not None:
+            self._unknown.pop(key_sha256, None)
+
+    def clear(self) -> None:
+        self.generation += 1
+        if self._known is not None:
+            self._known.clear()
+        if self._unknown is not None:
+            self._unknown.clear()

@@ -1,0 +1,225 @@
+"""The whole-response cache and HTTP caching: what is kept, the bytes served, the headers, and
+that a catalogue write reaches the cache through the notice."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from typing import Any
+
+import asyncpg
+import brotli
+import httpx
+import pytest
+import zstandard
+
+from tests.support import AppHarness, running_app
+from tests.support.resilience import REDIS_URL
+
+TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
+WIZARD = (
+    "query Wizard($path: [String!]!) { wizardQuestions(categories: $path) "
+    "{ microId microUuid questions { id label type required options { value label } } } }"
+)
+PATH = {"path": ["painting", "interior", "wall-painting"]}
+CATALOGUE_SQL = "FROM categories"
+
+
+async def _post(api: AppHarness, query: str, variables: Any = None, **kw: Any) -> httpx.Response:
+    response = await api.client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, **kw
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def _get(api: AppHarness, query: str, **kw: Any) -> httpx.Response:
+    return await api.client.get("/graphql", params={"query": query}, **kw)
+
+
+async def test_a_cached_answer_is_byte_identical_to_an_uncached_one(database_url: str) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, response_cache=False
+    ) as plain:
+        uncached = [(await _post(plain, q, v)).content for q, v in ((TREE, {}), (WIZARD, PATH))]
+    async with running_app(database_url, migrate_on_start=False, seed_on_start=False) as api:
+        first = [(await _post(api, q, v)).content for q, v in ((TREE, {}), (WIZARD, PATH))]
+        api.statements.clear()
+        second = [(await _post(api, q, v)).content for q, v in ((TREE, {}), (WIZARD, PATH))]
+        assert api.statements.statements == []  # answered from the cache: no SQL at all
+        cache = api.http_state.response_cache
+        assert cache is not None
+        assert cache.hits == 2
+    assert first == uncached
+    assert second == uncached
+    assert "errors" not in json.loads(second[0])
+
+
+async def test_an_operation_with_a_private_or_unhinted_field_is_never_kept(
+    api: AppHarness,
+) -> None:
+    job = '{ categories { slug } job(id: "00000000-0000-0000-0000-000000000000") { id } }'
+    lookup = '{ microService(slug: "wall-painting") { id } categories { slug } }'
+    for query in (job, lookup, "{ alerts { name } }"):
+        for _ in range(2):
+            response = await _get(api, query)
+            assert response.status_code == 200, response.text
+            assert response.headers["cache-control"] == "no-store"
+            assert "etag" not in response.headers
+    cache = api.http_state.response_cache
+    assert cache is not None
+    assert cache.hits == 0
+    api.statements.clear()
+    await _post(api, job)
+    assert api.statements.matching(CATALOGUE_SQL)  # executed again, not served from a copy
+
+
+async def test_response_cache_false_executes_every_request(database_url: str) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, response_cache=False
+    ) as api:
+        assert api.http_state.response_cache is None
+        await _post(api, TREE)
+        api.statements.clear()
+        await _post(api, TREE)
+        assert api.statements.matching(CATALOGUE_SQL)
+        response = await _get(api, TREE)
+        assert response.headers["cache-control"] == "no-store"
+        assert "etag" not in response.headers
+
+
+async def test_get_carries_etag_and_cache_control_and_304s_on_if_none_match(
+    api: AppHarness,
+) -> None:
+    first = await _get(api, TREE)
+    second = await _get(api, TREE)
+    for response in (first, second):
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == (
+            "public, max-age=300, stale-while-revalidate=60"
+        )
+        assert response.headers["vary"] == "Accept, Accept-Encoding"
+    etag = first.headers["etag"]
+    assert etag.startswith('"c')
+    assert etag == second.headers["etag"]
+    assert first.content == second.content
+    again = await _get(api, TREE, headers={"If-None-Match": f'W/"other", {etag}'})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["cache-control"].startswith("public, max-age=300")
+    other_type = await _get(
+        api, TREE, headers={"If-None-Match": etag, "Accept": "application/graphql-response+json"}
+    )
+    assert other_type.status_code == 200  # another representation, another validator
+    assert other_type.headers["etag"] != etag
+
+
+@pytest.mark.parametrize(
+    ("encoding", "decode"),
+    [
+        ("gzip", gzip.decompress),
+        ("br", brotli.decompress),
+        ("zstd", lambda data: zstandard.ZstdDecompressor().decompress(data)),
+    ],
+)
+async def test_large_answers_are_compressed_when_accepted(
+    api: AppHarness, encoding: str, decode: Any
+) -> None:
+    plain = await _get(api, TREE)
+    assert len(plain.content) > 1024
+    headers = {"Accept-Encoding": encoding}
+    # httpx would decode the body itself: read the raw bytes.
+    for _ in range(2):  # the miss that stores, then the hit
+        async with api.client.stream(
+            "GET", "/graphql", params={"query": TREE}, headers=headers
+        ) as r:
+            raw = b"".join([chunk async for chunk in r.aiter_raw()])
+            assert r.headers["content-encoding"] == encoding
+            assert r.headers["etag"].endswith(f'-{encoding}"')
+        assert len(raw) < len(plain.content)
+        assert decode(raw) == plain.content
+    small = await api.client.get("/graphql", params={"query": "{ __typename }"}, headers=headers)
+    assert "content-encoding" not in small.headers  # 1 KB or less: sent as is
+
+
+async def test_a_catalogue_write_reaches_the_cache_through_the_notice(
+    empty_database_url: str,
+) -> None:
+    async with running_app(empty_database_url) as api:
+        before = (await _post(api, TREE)).json()
+        assert (await _post(api, TREE)).json() == before  # kept
+        version = api.http_state.response_cache.version  # type: ignore[union-attr]
+        conn = await asyncpg.connect(empty_database_url)
+        try:
+            await conn.execute("UPDATE categories SET name = 'Renamed' WHERE slug = 'painting'")
+        finally:
+            await conn.close()
+        for _ in range(100):  # the notice arrives within milliseconds
+            if api.http_state.response_cache.version != version:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.01)
+        after = (await _post(api, TREE)).json()
+    names = {c["slug"]: c["name"] for c in after["data"]["categories"]}
+    assert names["painting"] == "Renamed"
+
+
+async def test_without_the_listener_the_cache_is_bypassed(database_url: str) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, invalidation_listener=False
+    ) as api:
+        await _post(api, TREE)
+        api.statements.clear()
+        await _post(api, TREE)
+        assert api.statements.matching(CATALOGUE_SQL)
+        assert "etag" not in (await _get(api, TREE)).headers
+
+
+async def test_workers_share_answers_through_redis(database_url: str, redis_namespace: str) -> None:
+    settings = {
+        "migrate_on_start": False,
+        "seed_on_start": False,
+        "redis_url": REDIS_URL,
+        "response_cache_namespace": redis_namespace,
+        "cache_namespace": f"{redis_namespace}-lookups",
+    }
+    async with (
+        running_app(database_url, **settings) as one,
+        running_app(database_url, **settings) as two,
+    ):
+        first = await _get(one, TREE, headers={"Accept-Encoding": "gzip"})
+        two.statements.clear()
+        second = await _get(two, TREE, headers={"Accept-Encoding": "gzip"})
+        assert two.statements.matching(CATALOGUE_SQL) == []  # the first one's answer
+        assert second.content == first.content
+        assert second.headers["etag"] == first.headers["etag"]
+        assert second.headers["content-encoding"] == "gzip"
+
+
+async def test_a_persisted_query_over_get_is_cached_like_a_plain_one(api: AppHarness) -> None:
+    digest = hashlib.sha256(TREE.encode()).hexdigest()
+    extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})
+    registered = await api.client.post(
+        "/graphql", json={"query": TREE, "extensions": json.loads(extensions)}
+    )
+    assert "errors" not in registered.json()
+    response = await api.client.get("/graphql", params={"extensions": extensions})
+    assert response.status_code == 200
+    assert response.headers["cache-control"].startswith("public, max-age=300")
+    again = await api.client.get(
+        "/graphql",
+        params={"extensions": extensions},
+        headers={"If-None-Match": response.headers["etag"]},
+    )
+    assert again.status_code == 304
+
+
+async def test_health_says_whether_the_process_listens(api: AppHarness) -> None:
+    await _post(api, TREE)
+    body = (await api.client.get("/health")).json()
+    assert body["invalidation"]["listening"] is True
+    cache = body["invalidation"]["responseCache"]
+    assert cache["catalogueVersion"] >= 1
+    assert cache["bytes"] > 0
