@@ -127,17 +127,21 @@ async def store_job(
             "Photos need an API key: they are uploads of the key that publishes the job.",
             fields={"photoIds": "Photos need an API key."},
         )
+
+    async def insert_job() -> JobRecord:
+        return await insert_owned_job(
+            conn,
+            slug=slug,
+            micro_uuid=micro_uuid,
+            answers=answers,
+            api_key_id=api_key_id,
+            customer_ref_hash=customer_ref_hash,
+            location=location,
+        )
+
     if idempotency_key is None:
         async with conn.transaction():
-            job = await insert_owned_job(
-                conn,
-                slug=slug,
-                micro_uuid=micro_uuid,
-                answers=answers,
-                api_key_id=api_key_id,
-                customer_ref_hash=customer_ref_hash,
-                location=location,
-            )
+            job = await insert_job()
             if photo_ids and api_key_id is not None:
                 await attach_photos(conn, job_id=job.id, ids=photo_ids, api_key_id=api_key_id)
             return job
@@ -148,15 +152,7 @@ async def store_job(
     for _ in range(_CLAIM_ATTEMPTS):
         try:
             async with conn.transaction():
-                job = await insert_owned_job(
-                    conn,
-                    slug=slug,
-                    micro_uuid=micro_uuid,
-                    answers=answers,
-                    api_key_id=api_key_id,
-                    customer_ref_hash=customer_ref_hash,
-                    location=location,
-                )
+                job = await insert_job()
                 if await claim_idempotency_key(
                     conn,
                     api_key_id=api_key_id,
