@@ -112,7 +112,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _tree(pid: int) -> set[int]:
+def process_tree(pid: int) -> set[int]:
     """`pid` and all its descendants (uvicorn and Node workers)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -134,7 +134,7 @@ def _tree(pid: int) -> set[int]:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by `pid` and its live descendants."""
     ticks = 0
-    for member in _tree(pid):
+    for member in process_tree(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -146,7 +146,7 @@ def cpu_seconds(pid: int) -> float:
 def rss_kb(pid: int) -> int:
     """Resident memory of `pid` and all its descendants."""
     total = 0
-    for member in _tree(pid):
+    for member in process_tree(pid):
         try:
             for line in Path(f"/proc/{member}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -35,6 +35,7 @@ import httpx
 
 from bench.database import create_seeded, drop
 from bench.events_overhead import SERVER_URL, free_port
+from bench.run import process_tree, rss_kb
 from config import ROOT
 from tests.support import with_database
 from tests.support.jobs import PUBLISH, publish_input
@@ -54,34 +55,13 @@ class Interval:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-def _process_tree(root: int) -> list[int]:
-    pids = [root]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == root:
-                pids.append(int(entry.name))
-    return pids
-
-
 def rss_mb(root: int) -> float:
-    total = 0
-    for pid in _process_tree(root):
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+    return rss_kb(root) / 1024
 
 
 def open_files(root: int) -> int:
     count = 0
-    for pid in _process_tree(root):
+    for pid in process_tree(root):
         with contextlib.suppress(OSError):
             count += len(os.listdir(f"/proc/{pid}/fd"))
     return count
