@@ -22,7 +22,6 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cachetools import TTLCache
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -30,14 +29,11 @@ from starlette.requests import Request
 
 from config import Settings
 from context import Context
-from context.auth import bearer_token
-from domain.api_keys import hash_key
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
-VOUCHED_SECONDS = 60
 _T = TypeVar("_T")
 _D = TypeVar("_D")
 
@@ -89,21 +85,6 @@ class RateLimits:
         self.per_key = settings.rate_limit_per_key
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
         self._skip_until = 0.0
-        # Tokens that were valid keys a moment ago (by hash): their requests count against the
-        # key's budget without a key lookup of their own, and they skip the bad-token gate (so
-        # junk tokens from an address do not lock out a real key behind it). Only the limits
-        # read this; a field that needs a key still checks it on every request, so a revoked
-        # key is refused at once, it merely keeps its budget's identity for this long.
-        self._recently_valid: TTLCache[str, tuple[str, int | None]] = TTLCache(
-            maxsize=10_000, ttl=VOUCHED_SECONDS
-        )
-
-    def vouched(self, token: str) -> tuple[str, int | None] | None:
-        """(key id, its own rate) of a token seen valid a moment ago, else None."""
-        return self._recently_valid.get(hash_key(token))
-
-    def valid(self, token: str, key_id: str, rate_per_minute: int | None) -> None:
-        self._recently_valid[hash_key(token)] = (key_id, rate_per_minute)
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
         return RateLimitItemPerMinute(rate_per_minute or self.per_key)
@@ -171,24 +152,22 @@ async def check_rate_limit(
     one, else its client IP's."""
     client = request.client.host if request.client is not None else "unknown"
     auth = context.auth
-    token = bearer_token(request.headers)
-    if auth.presented and token is not None:
-        known = limits.vouched(token)
-        if known is not None:
-            key_id, rate = known
-            return await limits.hit(limits.for_key(rate), f"key:{key_id}", cost, "key")
-        gate = await limits.auth_allowed(client)
-        if not gate.allowed:
-            return gate
-        try:
-            caller = await auth.caller()
-        except DomainError:
-            caller = None  # keys cannot be checked now; the fields that need one will say so
-        else:
-            if caller is None:
-                await limits.auth_failed(client)
+    if auth.presented:
+        # A key the process's key cache knows as valid costs no query and skips the bad-token
+        # gate (so junk tokens from an address do not lock out a real key behind it); a
+        # revocation drops it from that cache in every process.
+        caller = auth.remembered()
+        if caller is None:
+            gate = await limits.auth_allowed(client)
+            if not gate.allowed:
+                return gate
+            try:
+                caller = await auth.caller()
+            except DomainError:
+                caller = None  # keys cannot be checked now; the fields that need one will say so
             else:
-                limits.valid(token, str(caller.id), caller.rate_per_minute)
+                if caller is None:
+                    await limits.auth_failed(client)
         if caller is not None:
             return await limits.hit(
                 limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"

@@ -44,6 +44,7 @@ class RequestAuth:
         self._pool = pool
         self._token = token
         self._keys = keys
+        self._key_sha256: str | None = None
         self._lookup_task: asyncio.Future[ApiKey | None] | None = None
 
     @property
@@ -67,11 +68,31 @@ class RequestAuth:
         """The caller, when it holds `scope`; UNAUTHENTICATED / FORBIDDEN otherwise."""
         return require_scope(await self.caller(), scope, presented=self.presented)
 
-    async def _lookup(self) -> ApiKey | None:
+    def remembered(self) -> ApiKey | None:
+        """The caller when it is known without a query: this request already looked it up, or
+        the process's key cache holds it as valid. None otherwise (not known to be valid)."""
+        task = self._lookup_task
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            return task.result()
+        key_sha256 = self._hash()
+        if key_sha256 is None or self._keys is None:
+            return None
+        cached = self._keys.get(key_sha256)
+        return cached if isinstance(cached, ApiKey) else None
+
+    def _hash(self) -> str | None:
+        """The presented token's hash, once it has the shape of one of our keys."""
         token = self._token
         if token is None or len(token) > _MAX_KEY_LENGTH or not looks_like_key(token):
             return None
-        key_sha256 = hash_key(token)
+        if self._key_sha256 is None:
+            self._key_sha256 = hash_key(token)
+        return self._key_sha256
+
+    async def _lookup(self) -> ApiKey | None:
+        token, key_sha256 = self._token, self._hash()
+        if token is None or key_sha256 is None:
+            return None
         keys, generation = self._keys, 0
         if keys is not None:
             cached = keys.get(key_sha256)
