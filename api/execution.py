@@ -185,22 +185,23 @@ async def _execute(
             else _document_cost(query, params, http.settings.max_tokens)
         )
         decision = await check_rate_limit(http.rate_limits, request, context, cost)
+        limit_headers = decision.headers()
         if not decision.allowed:
+            retry_after = limit_headers["Retry-After"]
             return json_response(
                 error_body(
                     "Too many lookups: this caller's budget is "
-                    f"{decision.limit} per {WINDOW_SECONDS} s; retry after "
-                    f"{decision.headers()['Retry-After']} s.",
+                    f"{decision.limit} per {WINDOW_SECONDS} s; retry after {retry_after} s.",
                     RATE_LIMITED,
                     cost=cost,
                     limit=decision.limit,
-                    retryAfter=int(decision.headers()["Retry-After"]),
+                    retryAfter=int(retry_after),
                 ),
                 status=429,
                 media_type=media_type,
-                headers=decision.headers(),
+                headers=limit_headers,
             )
-        sub_response.headers.update(decision.headers())
+        sub_response.headers.update(limit_headers)
     if plan is not None:
         started = time.perf_counter()
         data = await plan.run(
