@@ -3,42 +3,20 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from config import ROOT
+from tests.support.processes import free_port, wait_until_healthy
 
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+ \[[\w.-]+\] ")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"server did not become healthy:\n{log.read_text()}")
-
-
 def test_server_process_migrates_seeds_and_answers(empty_database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {**os.environ, "DATABASE_URL": empty_database_url, "PORT": str(port), "HOST": "127.0.0.1"}
     with log.open("wb") as out:
@@ -47,7 +25,7 @@ def test_server_process_migrates_seeds_and_answers(empty_database_url: str, tmp_
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         response = httpx.post(
             f"{url}/graphql",
             json={
@@ -98,7 +76,7 @@ def _children(pid: int) -> list[int]:
 def test_workers_serve_from_several_processes_sharing_the_port(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {
         **os.environ,
@@ -113,7 +91,7 @@ def test_workers_serve_from_several_processes_sharing_the_port(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(url, process, log)
+        wait_until_healthy(url, process, log)
         # Migrated and seeded once by the parent; both workers answer from that database.
         workers = [
             pid

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,21 +22,15 @@ import pytest
 from config import ROOT
 from tests.support.jobs import PUBLISH, error_codes, publish_input
 from tests.support.keys import issue_api_key
+from tests.support.processes import free_port, wait_until_healthy
 
 TREE = "{ categories { slug name } }"
 ROUNDS = 40  # requests on fresh connections: both workers take some
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def two_workers(empty_database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {
         **os.environ,
@@ -58,16 +51,7 @@ def two_workers(empty_database_url: str, tmp_path: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+        wait_until_healthy(url, process, log, timeout=60)
         time.sleep(1.0)  # both workers up, not only the first
         yield url
     finally:

@@ -5,18 +5,14 @@ through Playwright. Screenshots go to test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.async_api import (
     Browser,
@@ -30,6 +26,7 @@ from playwright.async_api import (
 from config import ROOT
 from tests.support import create_database, drop_database, with_database
 from tests.support.keys import create_publisher_key
+from tests.support.processes import free_port, wait_until_healthy
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -50,32 +47,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    # The OS picks a port nobody holds; uvicorn binds it a moment later (a tiny race that a
-    # parallel run could only lose by grabbing this exact port in between).
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class LiveServer:
     url: str
     database_url: str
     log_path: Path
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"server not ready after {SERVER_START_TIMEOUT}s:\n{log_path.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +66,7 @@ async def browser_database_url(server_url: str) -> AsyncIterator[str]:
 def live_server(
     browser_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {
@@ -113,7 +89,7 @@ def live_server(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_ready(url, process, log_path)
+        wait_until_healthy(url, process, log_path, timeout=SERVER_START_TIMEOUT)
         yield LiveServer(url=url, database_url=browser_database_url, log_path=log_path)
     finally:
         process.terminate()

@@ -1,0 +1,38 @@
+"""`python server.py` as a real process in tests: a free port for it, and the wait for it to
+answer `/health`."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A port nobody holds now; the server binds it a moment later (a tiny race that a parallel
+    run could only lose by grabbing this exact port in between)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes], log: Path, *, timeout: float = 30.0
+) -> None:
+    """Return once `url/health` answers 200; fail with the server's log if it exits first or
+    is not healthy within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server not healthy after {timeout:g} s:\n{log.read_text()}")
