@@ -19,9 +19,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.cors import cors_middleware
 from api.health import health
 from api.invalidation import Invalidation
-from api.lookup_plans import LookupPlans
 from api.metrics import metrics
 from api.persisted_queries import PersistedQueries
+from api.plans import Plans
 from api.rate_limits import RateLimits
 from api.request_id import RequestIdMiddleware
 from api.response_cache import ResponseCache
@@ -138,7 +138,7 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
-            plans = LookupPlans(enabled=settings.compiled_lookups)
+            plans = Plans(lookups=settings.compiled_lookups, publish=settings.compiled_publish)
             response_cache = ResponseCache.from_settings(settings, schema._schema, fingerprint)
             keys = KeyCache(
                 ttl=settings.api_key_cache_ttl_seconds,
@@ -196,7 +196,7 @@ def create_app(
                     "http_state": HttpState(
                         settings=settings,
                         persisted_queries=persisted_queries,
-                        lookup_plans=plans,
+                        plans=plans,
                         response_cache=response_cache,
                         uploads=UploadService.from_settings(
                             settings, media_store, media_url_secret

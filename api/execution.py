@@ -35,6 +35,7 @@ from api.http_errors import (
     PERSISTED_QUERY_NOT_FOUND,
     HTTPError,
 )
+from api.lookup_plans import LookupPlan
 from api.persisted_queries import requested_hash, verify
 from api.protocol import (
     APPLICATION_JSON,
@@ -177,7 +178,7 @@ async def _execute(
 
     sub_response = await view.get_sub_response(request)
     context = await view.get_context(request, sub_response)
-    plan = http.lookup_plans.get(query, params.operation_name)
+    plan = http.plans.get(query, params.operation_name)
     if http.rate_limits is not None:
         cost = (
             plan.cost(params.variables)
@@ -202,7 +203,7 @@ async def _execute(
                 headers=limit_headers,
             )
         sub_response.headers.update(limit_headers)
-    if plan is not None:
+    if isinstance(plan, LookupPlan):
         started = time.perf_counter()
         data = await plan.run(
             context.loaders.micro_services,
@@ -216,6 +217,12 @@ async def _execute(
                 # or hash-only requests for it would never stop being misses.
                 await persisted_queries.put(sha256 or "", query)
             return _respond(request, {"data": data}, 200, media_type, sub_response, http)
+    elif plan is not None and request.method == "POST":  # a mutation: never over GET
+        published = await plan.run(context, params.variables)
+        if published is not None:
+            if registering:  # it validated: as the general path, kept even if it failed
+                await persisted_queries.put(sha256 or "", query)
+            return _respond(request, published.body, 200, media_type, sub_response, http)
     allowed = {OperationType.QUERY}
     if request.method == "POST":
         allowed.add(OperationType.MUTATION)
@@ -245,7 +252,7 @@ async def _execute(
 
     failed_early = is_request_error(result)
     if not result.errors:
-        http.lookup_plans.learn(query, params.operation_name)
+        http.plans.learn(query, params.operation_name)
     if registering and not failed_early:
         # Only documents that parsed and validated are kept: the store is no dumping ground.
         await persisted_queries.put(sha256 or "", query)

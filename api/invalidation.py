@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from api.lookup_plans import LookupPlans
+from api.plans import Plans
 from api.response_cache import ResponseCache
 from context.key_cache import KeyCache
 from db.notifications import CATALOGUE, KEY, InvalidationListener, Notice
@@ -31,7 +31,7 @@ class Invalidation:
         *,
         response_cache: ResponseCache | None,
         lookup: MicroServiceLookup,
-        plans: LookupPlans,
+        plans: Plans,
         keys: KeyCache,
     ) -> None:
         self.response_cache = response_cache

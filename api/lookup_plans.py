@@ -20,11 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
-    GraphQLError,
     ListTypeNode,
     ListValueNode,
     NamedTypeNode,
@@ -34,7 +32,6 @@ from graphql import (
     StringValueNode,
     TypeNode,
     VariableNode,
-    parse,
 )
 
 from db.records import MicroServiceRecord
@@ -202,47 +199,3 @@ def _lookup(selection: Any, variables: Mapping[str, bool]) -> _Lookup | None:
         return None
     key = (selection.alias or selection.name).value
     return _Lookup(key=key, many=many, slugs=slugs, variable=variable, leaves=tuple(leaves))
-
-
-class LookupPlans:
-    """Plans by (query text, operation name), including "no plan" verdicts, LRU-bounded.
-
-    One per app: the plan of a document is only valid under the settings it was checked with.
-    """
-
-    def __init__(
-        self, max_entries: int = 1000, *, max_bytes: int = 16 * 1024 * 1024, enabled: bool = True
-    ) -> None:
-        self.enabled = enabled
-        self.max_entries = max_entries
-        # Keyed by the query text: bounded in bytes of that text too, not only in entries.
-        self._plans: LRUCache[tuple[str, str | None], tuple[LookupPlan | None, int]] = LRUCache(
-            max_bytes, getsizeof=lambda entry: entry[1]
-        )
-
-    def get(self, query: str, operation_name: str | None) -> LookupPlan | None:
-        if not self.enabled:
-            return None
-        found = self._plans.get((query, operation_name))  # a read counts as a use
-        return None if found is None else found[0]
-
-    def clear(self) -> None:
-        self._plans.clear()
-
-    def learn(self, query: str, operation_name: str | None) -> None:
-        """Compile `query` once the general path has answered it without any error."""
-        key = (query, operation_name)
-        if not self.enabled or key in self._plans:
-            return
-        try:
-            # Without locations: a plan needs none, and a located AST is a web of reference
-            # cycles (the token list) that only the collector's rare full passes would free.
-            plan = compile_plan(parse(query, no_location=True), operation_name)
-        except GraphQLError:
-            plan = None
-        size = len(query) + len(operation_name or "") + 500
-        if size > self._plans.maxsize:
-            return
-        while len(self._plans) >= self.max_entries:
-            self._plans.popitem()
-        self._plans[key] = (plan, size)

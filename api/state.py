@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.lookup_plans import LookupPlans
 from api.persisted_queries import PersistedQueries
+from api.plans import Plans
 from api.rate_limits import RateLimits
 from api.response_cache import ResponseCache
 from api.uploads import UploadService
@@ -16,7 +16,7 @@ from config import Settings
 class HttpState:
     settings: Settings
     persisted_queries: PersistedQueries
-    lookup_plans: LookupPlans = field(default_factory=LookupPlans)
+    plans: Plans = field(default_factory=Plans)
     response_cache: ResponseCache | None = None  # None when RESPONSE_CACHE is off
     uploads: UploadService | None = None  # POST /uploads and GET /media answer 503 without it
     rate_limits: RateLimits | None = None  # None: not configured (RATE_LIMITS=false)

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
         description="Answer plain `microService(slug:)` / `microServices(slugs:)` documents "
         "with compiled plans; `false` sends every document through graphql-core.",
     )
+    compiled_publish: bool = Field(
+        True,
+        description="Answer the plain `publishJob(input: $input)` document (the payload's "
+        "scalar fields) with a compiled plan; `false` sends it through graphql-core.",
+    )
     # --- response cache, HTTP caching, invalidation ---
     response_cache: bool = Field(
         True,

@@ -139,6 +139,9 @@ async def store_job(
             location=location,
         )
 
+    if idempotency_key is None and not photo_ids:
+        # One statement is atomic on its own: no BEGIN and COMMIT round trips around it.
+        return await insert_job()
     if idempotency_key is None:
         async with conn.transaction():
             job = await insert_job()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from context import Info
+from context import Context, Info
 from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import JOBS_WRITE, may_read_job
 from domain.errors import ForbiddenError
@@ -34,7 +34,7 @@ async def job(info: Info, id: UUID) -> JobRecord | None:
 
 
 async def publish_job(
-    info: Info,
+    context: Context,
     *,
     slug: str,
     micro_uuid: UUID | None,
@@ -45,18 +45,20 @@ async def publish_job(
     address_line: str | None,
     photo_ids: Sequence[str] | None,
 ) -> JobRecord:
-    caller = await info.context.auth.require(JOBS_WRITE)
+    """Publish one job for the calling key. Takes the context rather than `info`: the compiled
+    publish plan (api/publish_plan.py) calls it without running graphql-core."""
+    caller = await context.auth.require(JOBS_WRITE)
     ref_hash = (
         None
         if customer_ref is None
         else customer_ref_hash(caller.id, check_customer_ref(customer_ref))
     )
-    key = choose_key(idempotency_key, info.context.request.headers.get(IDEMPOTENCY_HEADER))
-    app = info.context.app
+    key = choose_key(idempotency_key, context.request.headers.get(IDEMPOTENCY_HEADER))
+    app = context.app
     return await publish(
         pool=app.pool,
         catalogue=app.catalogue,
-        micro_services=info.context.loaders.micro_services,
+        micro_services=context.loaders.micro_services,
         draft=JobDraft(
             slug=slug,
             micro_uuid=micro_uuid,

@@ -21,7 +21,7 @@ class AppSchema(Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Strawberry logs every error with a stack trace; client mistakes are not incidents.
-        log_errors(errors, execution_context)
+        log_errors(errors, request_id_of(execution_context))
         # A subscription's results bypass ErrorCodes (whose hook wraps the whole stream): code
         # them here, in place, as each result is made.
         if _is_subscription(execution_context):

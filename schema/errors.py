@@ -151,9 +151,8 @@ class ErrorCodes(SchemaExtension):
             result.errors = [coded(error, request_id) for error in result.errors]
 
 
-def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:
     """Stack traces of unexpected errors to the log; expected ones at debug level only."""
-    request_id = request_id_of(execution_context)
     for error in errors:
         if is_unexpected(error):
             original = error.original_error

@@ -15,7 +15,7 @@ from schema.types import PublishJobPayload
 
 async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
     record = await jobs.publish_job(
-        info,
+        info.context,
         slug=input.micro_id,
         micro_uuid=input.micro_uuid,
         answers=input.answers,

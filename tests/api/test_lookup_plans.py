@@ -77,7 +77,7 @@ async def test_a_plan_answers_exactly_as_the_general_path(
         expected = await _ask(general, variables)
     async with running_app(database_url, **BASE) as api:
         first = await _ask(api, variables)  # general path; the plan is learned from it
-        assert api.http_state.lookup_plans.get(ALIASED, None) is not None
+        assert api.http_state.plans.get(ALIASED, None) is not None
         second = await _ask(api, variables)  # the plan
     assert first == expected
     assert second == expected
@@ -140,7 +140,7 @@ async def test_a_slug_list_plan_answers_exactly_as_the_general_path(
         expected = await general.graphql(SLUGS, {"s": slugs})
     async with running_app(database_url, **BASE) as api:
         await api.graphql(SLUGS, {"s": ["wall-painting"]})  # learn
-        assert api.http_state.lookup_plans.get(SLUGS, None) is not None
+        assert api.http_state.plans.get(SLUGS, None) is not None
         assert await api.graphql(SLUGS, {"s": slugs}) == expected
 
 

@@ -164,7 +164,7 @@ async def test_a_document_a_compiled_plan_answers_is_still_registered(api: AppHa
     query = _unique_query()
     # Answered once by the general path, the document gets a compiled plan...
     assert "errors" not in (await api.client.post("/graphql", json={"query": query})).json()
-    assert api.http_state.lookup_plans.get(query, None) is not None
+    assert api.http_state.plans.get(query, None) is not None
     # ...which then answers the registration: the store must still keep the document.
     registered = await api.client.post(
         "/graphql", json={"query": query, "extensions": _apq(_sha(query))}
