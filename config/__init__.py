@@ -459,7 +459,7 @@ class Settings(BaseSettings):
         ge=0.0,
         le=10_000.0,
         description="The longest a search waits for the embedding model before it answers "
-        "from keywords alone (the vector is still kept for the next search); 0: no limit.",
+        "from keywords alone (its text then leaves the model's queue); 0: no limit.",
     )
     suggestions_refresh_seconds: float = Field(
         900.0,

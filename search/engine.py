@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError
-from search.encoder import Encoder, Vector, Vectors, release_freed_memory
+from search.encoder import Encoder, Vector, Vectors, release_freed_memory, shared_encoder
 from search.lexical import Document, LexicalHit, LexicalIndex
 
 MAX_TEXT_LENGTH = 500  # longer text is cut, not refused: the start says what the job is
@@ -148,8 +148,10 @@ class SearchEngine:
                 try:
                     vector = await asyncio.wait_for(asyncio.shield(pending), self._budget)
                 except TimeoutError:
-                    # The model is backed up: answer from keywords now. The vector is still
-                    # computed and kept, so the customer's next keystroke gets the model.
+                    # The model is backed up: answer from keywords now, and take the text out
+                    # of the queue, so that the model spends its time on searches still waiting
+                    # rather than fall further behind.
+                    pending.cancel()
                     self.over_budget += 1
             if vector is not None:
                 semantic = self._similarities(vector)
@@ -179,8 +181,10 @@ class SearchEngine:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
+                waiting = [entry for entry in self._pending if not entry[1].done()]
+                batch, self._pending = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
+                if not batch:
+                    break
                 texts = [key for key, _ in batch]
                 try:
                     vectors = await loop.run_in_executor(self._executor, self._encode, texts)
@@ -280,7 +284,7 @@ def build_engine(
     semantic: bool = True,
     max_concurrent_inferences: int = 1,
     query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
-    encoder_factory: Callable[[], Encoder] = Encoder,
+    encoder_factory: Callable[[Path | None], Encoder] = shared_encoder,
     model_budget: float | None = None,
     stop: threading.Event | None = None,
 ) -> SearchEngine:
@@ -297,7 +301,7 @@ def build_engine(
             texts.append(text)
             owners.append(i)
     if semantic and encoder is None:
-        encoder = encoder_factory()
+        encoder = encoder_factory(cache_dir)
     digest = hashlib.sha256(encoder.fingerprint.encode() if encoder else b"lexical")
     digest.update("\x1f".join(texts).encode())
     version = digest.hexdigest()[:16]

@@ -2,13 +2,15 @@
 
 Each micro service is a document whose fields (name, curated keywords, category path,
 description) carry different weights. A query word matches an indexed stem exactly, within one
-or two edits (rapidfuzz's Damerau-Levenshtein, so "boilr" and "servise" still match), or as a
-prefix while the customer is still typing the last word. rank_bm25 and friends score plain token
-lists; field weights and graded fuzzy matches are why the scoring here is our own.
+or two edits (rapidfuzz's optimal string alignment: a swap of two letters is one edit, so "boilr"
+and "servise" still match), or as a prefix while the customer is still typing the last word.
+rank_bm25 and friends score plain token lists; field weights and graded fuzzy matches are why
+the scoring here is our own.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import defaultdict
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from search.text import fold, stem, tokens, words
 
@@ -85,12 +87,26 @@ class LexicalIndex:
                         postings[joined][i] = (KEYWORD_WEIGHT, keyword)
         self._postings = dict(postings)
         self._vocabulary = list(self._postings)
+        # Sorted, for the stems that start with a word still being typed: a range, by bisection.
+        self._sorted_vocabulary = sorted(self._postings)
+        # By length: a stem more than two letters longer or shorter is more than two edits away,
+        # so a typo is compared with the stems of about its own length only.
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for term in self._vocabulary:
+            by_length[len(term)].append(term)
+        self._by_length = dict(by_length)
         n = len(self.documents)
         self._idf = {
             term: math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
             for term, docs in self._postings.items()
         }
         self._phrases = phrases
+        # A phrase can only match when its first stem is among the query's: each search looks at
+        # those phrases alone, in their original order (by position in `phrases`).
+        by_first: dict[str, list[int]] = defaultdict(list)
+        for position, (_, phrase, _) in enumerate(phrases):
+            by_first[phrase[0]].append(position)
+        self._phrases_by_first = dict(by_first)
         # The same few hundred words come up again and again; their expansions are kept.
         self._expansions: LRUCache[tuple[str, bool], dict[str, float]] = LRUCache(EXPANSION_CACHE)
 
@@ -109,18 +125,25 @@ class LexicalIndex:
             found[word] = 1.0
         if len(word) >= 4:
             limit = 1 if len(word) < 7 else 2
+            near = [
+                term
+                for length in range(len(word) - limit, len(word) + limit + 1)
+                for term in self._by_length.get(length, ())
+            ]
             for term, distance, _ in process.extract(
                 word,
-                self._vocabulary,
-                scorer=DamerauLevenshtein.distance,
+                near,
+                scorer=OSA.distance,
                 score_cutoff=limit,
                 limit=8,
             ):
                 if term != word and len(term) >= 3:
                     found[term] = max(found.get(term, 0.0), 1.0 - EDIT_PENALTY * distance)
         if last and len(word) >= 3:
-            for term in self._vocabulary:
-                if term.startswith(word) and term != word:
+            start = bisect.bisect_left(self._sorted_vocabulary, word)
+            following = itertools.islice(self._sorted_vocabulary, start, None)
+            for term in itertools.takewhile(lambda t: t.startswith(word), following):
+                if term != word:
                     found[term] = max(found.get(term, 0.0), PREFIX_SIMILARITY)
         return found
 
@@ -155,7 +178,11 @@ class LexicalIndex:
             return {}
         hits = {doc: score / total for doc, score in scores.items()}
         present = set().union(*matched_stems)
-        for doc, phrase, source in self._phrases:
+        candidates = sorted(
+            position for s in present for position in self._phrases_by_first.get(s, ())
+        )
+        for position in candidates:
+            doc, phrase, source = self._phrases[position]
             if doc in hits and all(s in present for s in phrase):
                 hits[doc] += PHRASE_BONUS
                 if best[doc][0] != math.inf:  # the first phrase found, the name before keywords
