@@ -68,8 +68,16 @@ async def health(request: Request) -> JSONResponse:
         "breaker": breaker,
         "cache": cache,
         "events": events_health(app.events),
+        # "keywords" until the embedding model is loaded (or when it is off or failed to load).
+        "search": {"ranking": _ranking(app)},
     }
     return JSONResponse(body, status_code=code)
+
+
+def _ranking(app: AppState) -> str:
+    if app.search is None:
+        return "none"
+    return "hybrid" if app.search.hybrid else "keywords"
 
 
 def _invalidation(request: Request) -> dict[str, Any]:

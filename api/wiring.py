@@ -122,6 +122,7 @@ def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
         cache_dir=settings.search_cache_dir,
         threads=settings.search_inference_threads,
         model_budget=settings.search_model_budget_ms / 1000 or None,
+        query_cache_size=settings.search_query_cache_size,
     )
 
 

@@ -461,6 +461,14 @@ class Settings(BaseSettings):
         description="The longest a search waits for the embedding model before it answers "
         "from keywords alone (its text then leaves the model's queue); 0: no limit.",
     )
+    search_query_cache_size: int = Field(
+        4096,
+        ge=0,
+        le=1_000_000,
+        description="Query texts whose embedding vectors are kept (about 1.6 KB each): a text "
+        "searched again skips the model. 0 keeps none (every search the keywords do not "
+        "settle runs the model, as the search benchmark's cold figures measure).",
+    )
     suggestions_refresh_seconds: float = Field(
         900.0,
         ge=0.0,

@@ -55,6 +55,8 @@ async def search_services(info: Info, text: str, first: int = 5) -> list[Service
         raise ServiceUnavailableError("Service search is not available in this process.")
     # Asks for spare matches: a service retired since start-up is dropped by the lookup.
     matches = await search.search(text, first, candidates=first + 5)
+    if not matches.final:
+        info.context.cacheable = False  # keywords stood in for a late model: not kept
     records = await info.context.loaders.micro_services.load_many([m.slug for m in matches])
     found = [
         ServiceMatchNode(record, match.score, match.matched_on)

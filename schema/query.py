@@ -57,6 +57,9 @@ class Query:
         description='Active micro services for what a customer types ("loo wont flush", '
         '"boilr servise"), best first; typos, slang and UK/US spellings allowed. Empty for '
         "blank text; text past 500 characters is cut; `first` is 1 to 20.",
+        # Its ranking depends on the catalogue alone; an answer given while the model was late
+        # or still loading is not kept (the resolver says so).
+        directives=[CacheControl(max_age=CATALOGUE_MAX_AGE)],
     )
     related_services: list[ServiceMatchNode] = strawberry.field(
         resolver=suggestions.related_services,

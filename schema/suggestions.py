@@ -6,10 +6,12 @@ import strawberry
 
 from db.records import MicroServiceRecord
 from resolvers import suggestions
-from schema.types import MicroService
+from schema.types import CATALOGUE, MicroService
 
 
-@strawberry.type
+# Catalogue data ranked for a text: kept like the catalogue where the root field allows it
+# (searchServices does; relatedServices, ranked from jobs, does not).
+@strawberry.type(directives=CATALOGUE)
 class ServiceMatch:
     micro_service: MicroServiceRecord = strawberry.field(graphql_type=MicroService)
     score: float = strawberry.field(

@@ -5,8 +5,8 @@ names and curated keywords, and a small sentence-embedding model run in-process 
 Depends only on `domain` and third-party libraries, so any layer above may hold an engine.
 """
 
-from search.engine import Match, SearchEngine, build_engine
+from search.engine import Match, Ranking, SearchEngine, build_engine
 from search.keywords import load_keywords
 from search.live import LiveSearch
 
-__all__ = ["LiveSearch", "Match", "SearchEngine", "build_engine", "load_keywords"]
+__all__ = ["LiveSearch", "Match", "Ranking", "SearchEngine", "build_engine", "load_keywords"]

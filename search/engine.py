@@ -41,6 +41,16 @@ class Match:
     matched_on: str | None  # the name or keyword that matched, None when only the meaning did
 
 
+class Ranking(list[Match]):
+    """Matches, best first. `final` is False when the same text may be ranked otherwise in a
+    moment: the model was late (or is still loading), so keywords alone answered. Such an
+    answer is served, never kept."""
+
+    def __init__(self, matches: Sequence[Match] = (), *, final: bool = True) -> None:
+        super().__init__(matches)
+        self.final = final
+
+
 class SearchEngine:
     """Ranks micro services for free text. Build with `build_engine`; share one per process."""
 
@@ -131,14 +141,15 @@ class SearchEngine:
             semantic = self._similarities(vector)
         return self._fuse(lexical, semantic, first)
 
-    async def search(self, text: str, first: int = 5, *, candidates: int = 0) -> list[Match]:
+    async def search(self, text: str, first: int = 5, *, candidates: int = 0) -> Ranking:
         """Search without holding the event loop while the model runs. `candidates` asks for
         more than `first` (up to that many), for a caller that will drop some of them."""
         text = self.clean(text, first)
         if not text:
-            return []
+            return Ranking()
         lexical = self._index.search(text)
         semantic = None
+        final = True
         if not self._decisive(lexical):
             pending = self._query_vector(text)
             vector: Vector | None = None
@@ -155,7 +166,11 @@ class SearchEngine:
                     self.over_budget += 1
             if vector is not None:
                 semantic = self._similarities(vector)
-        return self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST)))
+            else:
+                final = False
+        return Ranking(
+            self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST))), final=final
+        )
 
     def _query_vector(self, text: str) -> Vector | asyncio.Future[Vector]:
         """The text's vector if cached, else a future of it from the next batch."""

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from domain.catalogue import Catalogue
 from search.encoder import shared_encoder
-from search.engine import BuildStoppedError, Match, SearchEngine, build_engine
+from search.engine import (
+    QUERY_VECTOR_CACHE_SIZE,
+    BuildStoppedError,
+    Ranking,
+    SearchEngine,
+    build_engine,
+)
 
 log = logging.getLogger("jobwizard.search")
 
@@ -31,6 +37,7 @@ class LiveSearch:
         cache_dir: Path | None,
         threads: int,
         model_budget: float | None = None,
+        query_cache_size: int = QUERY_VECTOR_CACHE_SIZE,
     ) -> None:
         self._catalogue = catalogue
         self._keywords = keywords
@@ -38,6 +45,7 @@ class LiveSearch:
         self._cache_dir = cache_dir
         self._threads = threads
         self._model_budget = model_budget
+        self._query_cache_size = query_cache_size
         self._engine = build_engine(
             catalogue, keywords, semantic=False, max_concurrent_inferences=threads
         )
@@ -61,8 +69,13 @@ class LiveSearch:
         if self._upgrade is not None:
             await asyncio.shield(self._upgrade)
 
-    async def search(self, text: str, first: int, *, candidates: int = 0) -> list[Match]:
-        return await self._engine.search(text, first, candidates=candidates)
+    async def search(self, text: str, first: int, *, candidates: int = 0) -> Ranking:
+        ranking = await self._engine.search(text, first, candidates=candidates)
+        loading = self._upgrade is not None and not self._upgrade.done()
+        if loading:
+            # Keywords answer until the model is loaded; then the same text may rank otherwise.
+            ranking.final = False
+        return ranking
 
     async def close(self) -> None:
         self._stop.set()
@@ -83,6 +96,7 @@ class LiveSearch:
                 max_concurrent_inferences=self._threads,
                 encoder_factory=shared_encoder,
                 model_budget=self._model_budget,
+                query_cache_size=self._query_cache_size,
                 stop=self._stop,
             )
         except BuildStoppedError:

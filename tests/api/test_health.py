@@ -31,6 +31,23 @@ async def test_health_reports_breaker_and_cache_when_all_is_well(database_url: s
         assert body["breaker"] == {"state": "closed", "failures": 0}
         assert body["cache"]["backend"] == "memory"
         assert body["cache"]["entries"] == body["catalogue"]["microServices"]  # warmed
+        assert body["search"] == {"ranking": "keywords"}  # the model is off in tests
+
+
+async def test_health_says_when_search_ranks_with_the_model(
+    database_url: str, request: pytest.FixtureRequest
+) -> None:
+    cache = getattr(request.config, "cache", None)
+    folder = cache.mkdir("search-vectors") if cache is not None else None
+    settings = {**BASE, "search_semantic": True}
+    if folder is not None:
+        settings["search_cache_dir"] = folder
+    async with running_app(database_url, **settings) as api:
+        search = api.app_state.search
+        assert search is not None
+        await search.ready()
+        body = (await api.client.get("/health")).json()
+        assert body["search"] == {"ranking": "hybrid"}
 
 
 async def test_health_with_redis_reports_its_reachability(

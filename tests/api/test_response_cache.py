@@ -223,3 +223,56 @@ async def test_health_says_whether_the_process_listens(api: AppHarness) -> None:
     cache = body["invalidation"]["responseCache"]
     assert cache["catalogueVersion"] >= 1
     assert cache["bytes"] > 0
+
+
+SEARCH = (
+    "query Search($text: String!) { searchServices(text: $text) { microService { slug } score } }"
+)
+
+
+async def _get_search(api: AppHarness, text: str) -> httpx.Response:
+    params = {"query": SEARCH, "variables": json.dumps({"text": text})}
+    response = await api.client.get("/graphql", params=params)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_a_search_answer_is_kept_like_the_catalogue(api: AppHarness) -> None:
+    first = await _get_search(api, "loo wont flush")
+    second = await _get_search(api, "loo wont flush")
+    assert first.headers["cache-control"].startswith("public, max-age=300")
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.content == second.content
+    cache = api.http_state.response_cache
+    assert cache is not None
+    assert cache.hits == 1
+    other = await _get_search(api, "boiler service")
+    assert other.headers["etag"] != first.headers["etag"]  # the text is part of the key
+
+
+async def test_a_search_answered_while_the_model_was_late_is_not_kept(
+    database_url: str, request: pytest.FixtureRequest
+) -> None:
+    cache_dir = getattr(request.config, "cache", None)
+    settings: dict[str, Any] = {
+        "migrate_on_start": False,
+        "seed_on_start": False,
+        "search_semantic": True,
+        "search_model_budget_ms": 0.001,  # no inference is that quick
+        "search_query_cache_size": 0,
+    }
+    if cache_dir is not None:
+        settings["search_cache_dir"] = cache_dir.mkdir("search-vectors")
+    async with running_app(database_url, **settings) as api:
+        search = api.app_state.search
+        assert search is not None
+        await search.ready()
+        text = "water coming through my kitchen ceiling"  # not settled by keywords alone
+        late = await _get_search(api, text)
+        assert late.headers["cache-control"] == "no-store"
+        assert json.loads(late.content)["data"]["searchServices"]  # still answered
+        again = await _get_search(api, text)
+        assert again.headers["cache-control"] == "no-store"
+        response_cache = api.http_state.response_cache
+        assert response_cache is not None
+        assert response_cache.hits == 0

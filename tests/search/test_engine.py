@@ -175,3 +175,45 @@ async def test_a_late_model_answers_from_keywords_and_keeps_the_vector(
         assert again == hurried.rank(text, 3)
     finally:
         hurried.close()
+
+
+class _SlowEncoder(Encoder):
+    """Records what it embeds, and takes its time about it (as a backed-up model does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def encode(self, texts: list[str]) -> Vectors:  # type: ignore[override]
+        time.sleep(0.3)
+        self.embedded.extend(texts)
+        return super().encode(texts)
+
+
+async def test_a_text_still_queued_when_its_search_gives_up_is_never_embedded(
+    request: pytest.FixtureRequest, catalogue: Catalogue
+) -> None:
+    cache = getattr(request.config, "cache", None)
+    keywords = load_keywords(catalogue)
+    vectors = cache.mkdir("search-vectors") if cache is not None else None
+    build_engine(catalogue, keywords, cache_dir=vectors).close()  # the vectors, on disk
+    encoder = _SlowEncoder()
+    hurried = build_engine(
+        catalogue, keywords, encoder=encoder, cache_dir=vectors, model_budget=0.05
+    )
+    encoder.embedded.clear()
+    try:
+        # Neither is decided by keywords alone; the first occupies the model, the second waits.
+        busy = asyncio.ensure_future(hurried.search("water coming through my kitchen ceiling"))
+        await asyncio.sleep(0.01)  # its batch has started
+        queued = await hurried.search("damp patch on bedroom wall")
+        assert queued  # answered from keywords
+        await busy
+        assert hurried.over_budget == 2
+        for _ in range(40):  # the first batch finishes; no second one starts
+            await asyncio.sleep(0.05)
+            if not hurried._lanes:
+                break
+        assert encoder.embedded == ["water coming through my kitchen ceiling"]
+    finally:
+        hurried.close()
