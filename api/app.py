@@ -138,7 +138,11 @@ def create_app(
                 observers.append(events)
             lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
             persisted_queries = PersistedQueries.from_settings(settings)
-            plans = Plans(lookups=settings.compiled_lookups, publish=settings.compiled_publish)
+            plans = Plans(
+                lookups=settings.compiled_lookups,
+                publish=settings.compiled_publish,
+                search=settings.compiled_search,
+            )
             response_cache = ResponseCache.from_settings(settings, schema._schema, fingerprint)
             keys = KeyCache(
                 ttl=settings.api_key_cache_ttl_seconds,

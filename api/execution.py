@@ -51,6 +51,7 @@ from api.protocol import (
 from api.rate_limits import WINDOW_SECONDS, check_rate_limit
 from api.request_id import request_id_of
 from api.response_cache import CachedAnswer, Lookup, ResponseCache
+from api.search_plan import SearchPlan
 from api.state import HttpState
 from context import Context
 from monitoring.graphql import observe_operation
@@ -217,12 +218,16 @@ async def _execute(
                 # or hash-only requests for it would never stop being misses.
                 await persisted_queries.put(sha256 or "", query)
             return _respond(request, {"data": data}, 200, media_type, sub_response, http)
-    elif plan is not None and request.method == "POST":  # a mutation: never over GET
-        published = await plan.run(context, params.variables)
-        if published is not None:
+    elif isinstance(plan, SearchPlan) or (plan is not None and request.method == "POST"):
+        # (publishJob's plan is a mutation's: never over GET)
+        planned = await plan.run(context, params.variables)
+        if planned is not None:
             if registering:  # it validated: as the general path, kept even if it failed
                 await persisted_queries.put(sha256 or "", query)
-            return _respond(request, published.body, 200, media_type, sub_response, http)
+            return await _answer(
+                request, planned.body, 200, media_type, sub_response, http, context,
+                kept=None if planned.failed else lookup, raw=raw, version=version,
+            )  # fmt: skip
     allowed = {OperationType.QUERY}
     if request.method == "POST":
         allowed.add(OperationType.MUTATION)
@@ -264,20 +269,40 @@ async def _execute(
     if result.extensions:
         body["extensions"] = result.extensions
     status = 400 if failed_early and media_type == GRAPHQL_RESPONSE_JSON else 200
-    # `lookup` is set only for a cacheable operation while live; errors, a degraded answer (the
-    # resolver said so) or a status set by a resolver keep it out.
+    return await _answer(
+        request, body, status, media_type, sub_response, http, context,
+        kept=None if result.errors else lookup, raw=raw, version=version,
+    )  # fmt: skip
+
+
+async def _answer(
+    request: Request,
+    body: dict[str, Any],
+    status: int,
+    media_type: str,
+    sub_response: Response,
+    http: HttpState,
+    context: Context,
+    *,
+    kept: Lookup | None,
+    raw: bytes,
+    version: int,
+) -> Response:
+    """The response for an executed request, kept first when it may be: `kept` is set only for
+    a cacheable operation that answered without errors while the cache is live; a degraded
+    answer (the resolver said so) or a status set by a resolver keeps it out."""
+    cache = http.response_cache
     if (
         cache is not None
-        and lookup is not None
-        and not result.errors
+        and kept is not None
         and context.cacheable
         and not sub_response.status_code
     ):
-        entry = await cache.put(lookup.key, orjson.dumps(body), lookup.policy.max_age)
-        cache.remember(request.method, raw, version, lookup)
+        entry = await cache.put(kept.key, orjson.dumps(body), kept.policy.max_age)
+        cache.remember(request.method, raw, version, kept)
         CACHE_MISSES.inc()
         request_id = sub_response.headers.get("X-Request-ID")
-        return await _from_cache(request, media_type, http, cache, lookup, entry, request_id)
+        return await _from_cache(request, media_type, http, cache, kept, entry, request_id)
     return _respond(request, body, status, media_type, sub_response, http)
 
 

@@ -40,7 +40,7 @@ from loaders.dataloaders import MicroServiceLoader
 Leaf = Callable[[MicroServiceRecord], Any]
 
 # MicroService's scalar fields as the general path serializes them.
-_LEAVES: dict[str, Leaf] = {
+MICRO_SERVICE_LEAVES: dict[str, Leaf] = {
     "id": lambda record: str(record.id),
     "slug": lambda record: record.slug,
     "name": lambda record: record.name,
@@ -190,11 +190,11 @@ def _lookup(selection: Any, variables: Mapping[str, bool]) -> _Lookup | None:
         return None
     leaves: list[tuple[str, Leaf]] = []
     for leaf in selection.selection_set.selections:
-        if not isinstance(leaf, FieldNode) or leaf.name.value not in _LEAVES:
+        if not isinstance(leaf, FieldNode) or leaf.name.value not in MICRO_SERVICE_LEAVES:
             return None
         if leaf.arguments or leaf.directives or leaf.selection_set is not None:
             return None
-        leaves.append(((leaf.alias or leaf.name).value, _LEAVES[leaf.name.value]))
+        leaves.append(((leaf.alias or leaf.name).value, MICRO_SERVICE_LEAVES[leaf.name.value]))
     if len({name for name, _ in leaves}) != len(leaves):
         return None
     key = (selection.alias or selection.name).value

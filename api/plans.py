@@ -1,4 +1,5 @@
-"""The process's compiled plans (api/lookup_plans.py, api/publish_plan.py) by document."""
+"""The process's compiled plans (api/lookup_plans.py, api/publish_plan.py, api/search_plan.py)
+by document."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from graphql import GraphQLError, parse
 
 from api.lookup_plans import LookupPlan, compile_plan
 from api.publish_plan import PublishPlan, compile_publish_plan
+from api.search_plan import SearchPlan, compile_search_plan
 
-Plan = LookupPlan | PublishPlan
+Plan = LookupPlan | PublishPlan | SearchPlan
 
 
 class Plans:
@@ -24,9 +26,11 @@ class Plans:
         max_bytes: int = 16 * 1024 * 1024,
         lookups: bool = True,
         publish: bool = True,
+        search: bool = True,
     ) -> None:
         self.lookups = lookups
         self.publish = publish
+        self.search = search
         self.max_entries = max_entries
         # Keyed by the query text: bounded in bytes of that text too, not only in entries.
         self._plans: LRUCache[tuple[str, str | None], tuple[Plan | None, int]] = LRUCache(
@@ -35,7 +39,7 @@ class Plans:
 
     @property
     def enabled(self) -> bool:
-        return self.lookups or self.publish
+        return self.lookups or self.publish or self.search
 
     def get(self, query: str, operation_name: str | None) -> Plan | None:
         if not self.enabled:
@@ -58,6 +62,8 @@ class Plans:
             plan: Plan | None = compile_plan(document, operation_name) if self.lookups else None
             if plan is None and self.publish:
                 plan = compile_publish_plan(document, operation_name, query)
+            if plan is None and self.search:
+                plan = compile_search_plan(document, operation_name, query)
         except GraphQLError:
             plan = None
         size = len(query) + len(operation_name or "") + 500

@@ -27,22 +27,19 @@ from uuid import UUID
 from graphql import (
     DocumentNode,
     FieldNode,
-    GraphQLError,
     NamedTypeNode,
     NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
     Source,
     VariableNode,
-    located_error,
-    parse,
 )
 
+from api.plan_answers import PlanAnswer, field_error_body, root_field_position
 from context import Context
 from db.records import JobRecord
 from monitoring.graphql import observe_operation
 from resolvers import jobs
-from schema.errors import coded, log_errors
 
 Leaf = Callable[[JobRecord], Any]
 
@@ -65,12 +62,6 @@ _INPUT_FIELDS = frozenset(
     {"microId", "microUuid", "answers", "idempotencyKey", "customerRef", "location", "photoIds"}
 )
 _LOCATION_FIELDS = frozenset({"postcode", "addressLine"})
-
-
-@dataclass(frozen=True, slots=True)
-class PlanAnswer:
-    body: dict[str, Any]  # the response: `data`, and `errors` when the publish failed
-    failed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,21 +113,15 @@ class PublishPlan:
                 photo_ids=publish.photo_ids,
             )
         except Exception as exc:
-            located = located_error(exc, None, [self.key])
-            error = coded(
-                GraphQLError(
-                    located.message,
-                    source=self.source,
-                    positions=[self.position],
-                    path=located.path,
-                    original_error=located.original_error,
-                ),
-                context.request_id,
+            body = field_error_body(
+                exc,
+                key=self.key,
+                source=self.source,
+                position=self.position,
+                request_id=context.request_id,
             )
-            log_errors([error], context.request_id)
             observe_operation(self.operation_name, time.perf_counter() - started, failed=True)
-            # publishJob is non-null: its error nulls the whole `data`.
-            return PlanAnswer({"data": None, "errors": [error.formatted]}, failed=True)
+            return PlanAnswer(body, failed=True)
         observe_operation(self.operation_name, time.perf_counter() - started, failed=False)
         return PlanAnswer({"data": {self.key: self.render(record)}}, failed=False)
 
@@ -261,7 +246,7 @@ def compile_publish_plan(
             return None
     if len({key for key, _ in payload}) != len(payload):
         return None
-    position = _position(query)
+    position = root_field_position(query)
     if position is None:
         return None
     return PublishPlan(
@@ -287,14 +272,3 @@ def _leaves(selection: FieldNode, known: Mapping[str, Leaf]) -> tuple[tuple[str,
     if len({name for name, _ in leaves}) != len(leaves):
         return None
     return tuple(leaves)
-
-
-def _position(query: str) -> int | None:
-    """The offset of the publishJob field in `query`, a document of one operation (parsed
-    again, with locations: the plan cache parses without them)."""
-    located = parse(query)
-    for definition in located.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            field = definition.selection_set.selections[0]
-            return field.loc.start if field.loc is not None else None
-    return None

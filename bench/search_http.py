@@ -9,7 +9,8 @@ caches: none (`RESPONSE_CACHE=false SEARCH_QUERY_CACHE_SIZE=0`: every request ru
 the search, and every search the keywords do not settle runs the model: the cold case) and the
 defaults (after the first few hundred requests the phrasings repeat: the response cache answers
 them). Each server is measured only once `/health` says search ranks with the model. Prints
-req/s, p50, p99 and the server's CPU per request.
+req/s, p50, p99, the server's CPU per request and, from `jobwizard_searches_total`, the share
+of searches that keywords answered because the model was late.
 """
 
 from __future__ import annotations
@@ -53,6 +54,20 @@ def _script(path: Path, texts: list[str]) -> Path:
     return path
 
 
+def _searches(system: System) -> dict[str, float]:
+    """`jobwizard_searches_total` by `answered_by`, from the server's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(system.url.replace("/graphql", "/metrics"), timeout=5) as page:
+        text = page.read().decode()
+    return {
+        sample.labels["answered_by"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "jobwizard_searches_total"
+    }
+
+
 def _wait_for_model(system: System) -> None:
     health = system.url.replace("/graphql", "/health")
     deadline = time.monotonic() + MODEL_TIMEOUT
@@ -85,7 +100,9 @@ def main(connections: int, duration: float, runs: int) -> None:
         ),
         System("defaults (response cache, query-vector cache)", serve, dict(common)),
     ]
-    results: dict[str, list[tuple[float, float, float, float]]] = {s.name: [] for s in systems}
+    results: dict[str, list[tuple[float, float, float, float, float]]] = {
+        s.name: [] for s in systems
+    }
     with tempfile.TemporaryDirectory(prefix="jw-bench-search-http-") as scratch:
         script = _script(Path(scratch) / "search.lua", texts)
         try:
@@ -97,13 +114,21 @@ def main(connections: int, duration: float, runs: int) -> None:
                         _wait_for_model(system)
                         assert system.process is not None
                         cpu = cpu_seconds(system.process.pid)
+                        counted = _searches(system)
                         requests, seconds, out = wrk(system.url, script, duration, connections)
                         used = cpu_seconds(system.process.pid) - cpu
+                        moved = {
+                            kind: total - counted.get(kind, 0.0)
+                            for kind, total in _searches(system).items()
+                        }
+                        late = moved.get("model_late", 0.0) / max(sum(moved.values()), 1.0)
                         run = parse(system.name, "search", requests, seconds, out)
                         if run.bad:
                             raise RuntimeError(f"{system.name}: {run.bad} failed requests")
                         per_request = used * 1000 / max(requests, 1)
-                        results[system.name].append((run.rps, run.p50_ms, run.p99_ms, per_request))
+                        results[system.name].append(
+                            (run.rps, run.p50_ms, run.p99_ms, per_request, late)
+                        )
                     finally:
                         stop(system)
         finally:
@@ -112,12 +137,20 @@ def main(connections: int, duration: float, runs: int) -> None:
         f"searchServices over HTTP, wrk -t1 -c{connections}, {runs} x {duration:g} s, one worker, "
         f"{len(texts)} phrasings at random"
     )
-    print("| caches | req/s | p50 ms | p99 ms | server CPU ms/req |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| caches | req/s | p50 ms | p99 ms | server CPU ms/req "
+        "| searches on keywords as the model was late |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, rows in results.items():
-        rps, p50, p99, cpu_ms = (statistics.median(column) for column in zip(*rows, strict=True))
+        rps, p50, p99, cpu_ms, late = (
+            statistics.median(column) for column in zip(*rows, strict=True)
+        )
         spread = ", ".join(f"{row[2]:.1f}" for row in rows)
-        print(f"| {label} | {rps:,.0f} | {p50:.2f} | {p99:.2f} (runs: {spread}) | {cpu_ms:.3f} |")
+        print(
+            f"| {label} | {rps:,.0f} | {p50:.2f} | {p99:.2f} (runs: {spread}) | {cpu_ms:.3f} "
+            f"| {late:.1%} |"
+        )
 
 
 if __name__ == "__main__":

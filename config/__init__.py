@@ -185,6 +185,12 @@ class Settings(BaseSettings):
         description="Answer the plain `publishJob(input: $input)` document (the payload's "
         "scalar fields) with a compiled plan; `false` sends it through graphql-core.",
     )
+    compiled_search: bool = Field(
+        True,
+        description="Answer a plain `searchServices(text:, first:)` document (the match's "
+        "scalar fields and its micro service's) with a compiled plan; `false` sends it "
+        "through graphql-core.",
+    )
     # --- response cache, HTTP caching, invalidation ---
     response_cache: bool = Field(
         True,

@@ -83,6 +83,14 @@ RESPONSE_CACHE = Counter(
     ["result"],
 )
 
+SEARCHES = Counter(
+    "jobwizard_searches",
+    "searchServices answers by what ranked them: keywords (they settled it, or the model is "
+    "off), model, model_late (keywords stood in for a model past SEARCH_MODEL_BUDGET_MS) or "
+    "model_loading (keywords, before the model was loaded).",
+    ["answered_by"],
+)
+
 _CACHE_HIT = LOOKUP_CACHE.labels(result="hit")
 _CACHE_MISS = LOOKUP_CACHE.labels(result="miss")
 

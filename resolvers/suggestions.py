@@ -7,13 +7,14 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-from context import Info
+from context import Context, Info
 from db.errors import is_transient
 from db.records import MicroServiceRecord
 from db.suggestions import fetch_popular_services, fetch_related_services
 from domain.catalogue import Catalogue
 from domain.errors import ServiceUnavailableError
 from domain.suggestions import check_days, check_first, check_postcode_area
+from monitoring.metrics import SEARCHES
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,22 @@ class PopularServiceNode:
 
 
 async def search_services(info: Info, text: str, first: int = 5) -> list[ServiceMatchNode]:
-    search = info.context.app.search
+    return await find_services(info.context, text, first)
+
+
+async def find_services(context: Context, text: str, first: int) -> list[ServiceMatchNode]:
+    """searchServices. Takes the context rather than `info`: the compiled search plan
+    (api/search_plan.py) calls it without running graphql-core."""
+    search = context.app.search
     if search is None:
         raise ServiceUnavailableError("Service search is not available in this process.")
     # Asks for spare matches: a service retired since start-up is dropped by the lookup.
     matches = await search.search(text, first, candidates=first + 5)
+    if text.strip():
+        SEARCHES.labels(answered_by=matches.answered_by).inc()
     if not matches.final:
-        info.context.cacheable = False  # keywords stood in for a late model: not kept
-    records = await info.context.loaders.micro_services.load_many([m.slug for m in matches])
+        context.cacheable = False  # keywords stood in for a late model: not kept
+    records = await context.loaders.micro_services.load_many([m.slug for m in matches])
     found = [
         ServiceMatchNode(record, match.score, match.matched_on)
         for match, record in zip(matches, records, strict=True)

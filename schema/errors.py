@@ -80,7 +80,7 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     return (
         error.path is not None
-        and not isinstance(original, DomainError)
+        and not isinstance(original, DomainError | GraphQLError)
         and not (original is not None and is_transient(original))
     )
 
@@ -90,6 +90,10 @@ def _code_for(error: GraphQLError) -> str:
     for kind, code in _CODES.items():
         if isinstance(original, kind):
             return code
+    if isinstance(original, GraphQLError):
+        # graphql-core refusing an argument's value while executing the field (an explicit
+        # null variable for a non-null argument with a default): the request's fault.
+        return BAD_USER_INPUT
     if original is not None and is_transient(original) and error.path is not None:
         # A database fault no resolver classified (a broken connection, a timeout): the same
         # request may well succeed on retry, so it is not reported as our bug.

@@ -41,14 +41,23 @@ class Match:
     matched_on: str | None  # the name or keyword that matched, None when only the meaning did
 
 
-class Ranking(list[Match]):
-    """Matches, best first. `final` is False when the same text may be ranked otherwise in a
-    moment: the model was late (or is still loading), so keywords alone answered. Such an
-    answer is served, never kept."""
+# What answered a search: keywords alone (they settled it, or there is no model), the model
+# with them, or keywords standing in for a model that was late or is still loading.
+KEYWORDS, MODEL, MODEL_LATE, MODEL_LOADING = "keywords", "model", "model_late", "model_loading"
 
-    def __init__(self, matches: Sequence[Match] = (), *, final: bool = True) -> None:
+
+class Ranking(list[Match]):
+    """Matches, best first, and what answered them (`answered_by`). Not `final` when the same
+    text may be ranked otherwise in a moment (keywords stood in for the model): such an answer
+    is served, never kept."""
+
+    def __init__(self, matches: Sequence[Match] = (), *, answered_by: str = KEYWORDS) -> None:
         super().__init__(matches)
-        self.final = final
+        self.answered_by = answered_by
+
+    @property
+    def final(self) -> bool:
+        return self.answered_by not in (MODEL_LATE, MODEL_LOADING)
 
 
 class SearchEngine:
@@ -149,7 +158,7 @@ class SearchEngine:
             return Ranking()
         lexical = self._index.search(text)
         semantic = None
-        final = True
+        answered_by = KEYWORDS
         if not self._decisive(lexical):
             pending = self._query_vector(text)
             vector: Vector | None = None
@@ -166,10 +175,10 @@ class SearchEngine:
                     self.over_budget += 1
             if vector is not None:
                 semantic = self._similarities(vector)
-            else:
-                final = False
+            answered_by = MODEL if vector is not None else MODEL_LATE
         return Ranking(
-            self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST))), final=final
+            self._fuse(lexical, semantic, max(first, min(candidates, MAX_FIRST))),
+            answered_by=answered_by,
         )
 
     def _query_vector(self, text: str) -> Vector | asyncio.Future[Vector]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from domain.catalogue import Catalogue
 from search.encoder import shared_encoder
 from search.engine import (
+    KEYWORDS,
+    MODEL_LOADING,
     QUERY_VECTOR_CACHE_SIZE,
     BuildStoppedError,
     Ranking,
@@ -72,9 +74,9 @@ class LiveSearch:
     async def search(self, text: str, first: int, *, candidates: int = 0) -> Ranking:
         ranking = await self._engine.search(text, first, candidates=candidates)
         loading = self._upgrade is not None and not self._upgrade.done()
-        if loading:
+        if loading and ranking.answered_by == KEYWORDS:
             # Keywords answer until the model is loaded; then the same text may rank otherwise.
-            ranking.final = False
+            ranking.answered_by = MODEL_LOADING
         return ranking
 
     async def close(self) -> None:

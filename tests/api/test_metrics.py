@@ -118,3 +118,16 @@ def test_multiprocess_mode_sums_the_workers(tmp_path: Path) -> None:
     ).stdout
     samples = parse(out)
     assert value(samples, "jobwizard_lookup_events_written_total") == 7
+
+
+async def test_searches_are_counted_by_what_ranked_them(api: AppHarness) -> None:
+    before = await scrape(api)
+    query = "query($t: String!) { searchServices(text: $t) { score } }"
+    for text in ("boilr servise", "fuse box keeps tripping", "   "):  # blank: not a search
+        assert "errors" not in await api.graphql(query, {"t": text})
+    after = await scrape(api)
+    # The model is off in tests: keywords rank every search.
+    counted = value(after, "jobwizard_searches_total", answered_by="keywords") - value(
+        before, "jobwizard_searches_total", answered_by="keywords"
+    )
+    assert counted == 2

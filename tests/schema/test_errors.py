@@ -56,3 +56,17 @@ async def test_bad_variable_is_bad_user_input(api: AppHarness) -> None:
         json={"query": "query($id: UUID!) { job(id: $id) { id } }", "variables": {"id": "zzz"}},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_an_explicit_null_for_a_defaulted_argument_is_bad_user_input(
+    api: AppHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Valid as a document (the argument has a default), refused by graphql-core while executing
+    # the field: the request's fault, not ours.
+    query = 'query($f: Int) { searchServices(text: "tap", first: $f) { score } }'
+    with caplog.at_level(logging.ERROR, logger="jobwizard.errors"):
+        body = await api.graphql(query, {"f": None})
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "first" in error["message"]
+    assert "Traceback" not in caplog.text
