@@ -18,7 +18,6 @@ is coded by `schema.errors` as the general path codes it: the request is not run
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +34,9 @@ from graphql import (
     VariableNode,
 )
 
-from api.plan_answers import PlanAnswer, field_error_body, root_field_position
+from api.plan_answers import PlanAnswer, RootField, root_field_position
 from context import Context
 from db.records import JobRecord
-from monitoring.graphql import observe_operation
 from resolvers import jobs
 
 Leaf = Callable[[JobRecord], Any]
@@ -80,12 +78,8 @@ class _Publish:
 
 @dataclass(frozen=True, slots=True)
 class PublishPlan:
-    operation_name: str | None  # as the operation names itself, for metrics
+    field: RootField  # publishJob, as the document states it
     variable: str  # the variable holding PublishJobInput
-    key: str  # the response key: the alias, else `publishJob`
-    # Where the field stands in the document, for errors' `locations`.
-    source: Source
-    position: int
     # The payload's response keys in selection order, each with its leaf (None for `job`).
     payload: tuple[tuple[str, Leaf | None], ...]
     job_leaves: tuple[tuple[str, Leaf], ...]
@@ -99,31 +93,18 @@ class PublishPlan:
         publish = _read_input((variables or {}).get(self.variable))
         if publish is None:
             return None
-        started = time.perf_counter()
-        try:
-            record = await jobs.publish_job(
-                context,
-                slug=publish.slug,
-                micro_uuid=publish.micro_uuid,
-                answers=publish.answers,
-                idempotency_key=publish.idempotency_key,
-                customer_ref=publish.customer_ref,
-                postcode=publish.postcode,
-                address_line=publish.address_line,
-                photo_ids=publish.photo_ids,
-            )
-        except Exception as exc:
-            body = field_error_body(
-                exc,
-                key=self.key,
-                source=self.source,
-                position=self.position,
-                request_id=context.request_id,
-            )
-            observe_operation(self.operation_name, time.perf_counter() - started, failed=True)
-            return PlanAnswer(body, failed=True)
-        observe_operation(self.operation_name, time.perf_counter() - started, failed=False)
-        return PlanAnswer({"data": {self.key: self.render(record)}}, failed=False)
+        resolve = jobs.publish_job(
+            context,
+            slug=publish.slug,
+            micro_uuid=publish.micro_uuid,
+            answers=publish.answers,
+            idempotency_key=publish.idempotency_key,
+            customer_ref=publish.customer_ref,
+            postcode=publish.postcode,
+            address_line=publish.address_line,
+            photo_ids=publish.photo_ids,
+        )
+        return await self.field.answer(context.request_id, resolve, self.render)
 
     def render(self, record: JobRecord) -> dict[str, Any]:
         return {
@@ -250,11 +231,13 @@ def compile_publish_plan(
     if position is None:
         return None
     return PublishPlan(
-        operation_name=operation.name.value if operation.name else None,
+        field=RootField(
+            operation_name=operation.name.value if operation.name else None,
+            key=(field.alias or field.name).value,
+            source=Source(query),
+            position=position,
+        ),
         variable=variable,
-        key=(field.alias or field.name).value,
-        source=Source(query),
-        position=position,
         payload=tuple(payload),
         job_leaves=job_leaves or (),
     )

@@ -17,7 +17,6 @@ search itself (`first` out of range, search unavailable) is coded as the general
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +37,8 @@ from graphql import (
 )
 
 from api.lookup_plans import MICRO_SERVICE_LEAVES
-from api.plan_answers import PlanAnswer, field_error_body, root_field_position
+from api.plan_answers import PlanAnswer, RootField, root_field_position
 from context import Context
-from monitoring.graphql import observe_operation
 from resolvers.suggestions import ServiceMatchNode, find_services, path_of
 
 MatchLeaf = Callable[[Context, ServiceMatchNode], Any]
@@ -69,12 +67,9 @@ class _Argument:
 
 @dataclass(frozen=True, slots=True)
 class SearchPlan:
-    operation_name: str | None  # as the operation names itself, for metrics
-    key: str  # the response key: the alias, else `searchServices`
+    field: RootField  # searchServices, as the document states it
     text: _Argument
     first: _Argument
-    source: Source  # the document, for errors' `locations`
-    position: int
     # Each match's response keys in selection order: a ServiceMatch leaf, or the microService
     # object's leaves.
     fields: tuple[tuple[str, MatchLeaf | tuple[tuple[str, Callable[[Any], Any]], ...]], ...]
@@ -89,21 +84,11 @@ class SearchPlan:
         first = self.first.read(variables or {})
         if not isinstance(text, str) or type(first) is not int or not INT_MIN <= first <= INT_MAX:
             return None  # a missing or mistyped variable: the general path's error
-        started = time.perf_counter()
-        try:
-            matches = await find_services(context, text, first)
-        except Exception as exc:
-            body = field_error_body(
-                exc,
-                key=self.key,
-                source=self.source,
-                position=self.position,
-                request_id=context.request_id,
-            )
-            observe_operation(self.operation_name, time.perf_counter() - started, failed=True)
-            return PlanAnswer(body, failed=True)
-        observe_operation(self.operation_name, time.perf_counter() - started, failed=False)
-        return PlanAnswer({"data": {self.key: self.render(context, matches)}}, failed=False)
+        return await self.field.answer(
+            context.request_id,
+            find_services(context, text, first),
+            lambda matches: self.render(context, matches),
+        )
 
     def render(self, context: Context, matches: list[ServiceMatchNode]) -> list[dict[str, Any]]:
         rows = []
@@ -196,12 +181,14 @@ def compile_search_plan(
     if position is None:
         return None
     return SearchPlan(
-        operation_name=name,
-        key=(field.alias or field.name).value,
+        field=RootField(
+            operation_name=name,
+            key=(field.alias or field.name).value,
+            source=Source(query),
+            position=position,
+        ),
         text=text,
         first=first,
-        source=Source(query),
-        position=position,
         fields=tuple(fields),
     )
 

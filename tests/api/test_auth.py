@@ -16,29 +16,20 @@ import pytest
 from db.api_keys import list_api_keys, revoke_api_key
 from domain.api_keys import generate_key
 from tests.support import AppHarness, running_app
-from tests.support.jobs import PUBLISH, READ_JOB, error_codes, publish_input
+from tests.support.jobs import PUBLISH, READ_JOB, count_jobs, error_codes, publish_input
 from tests.support.keys import IssuedKey
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _job_count(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
-        return count
-    finally:
-        await conn.close()
-
-
 async def test_publish_without_a_key_is_unauthenticated_and_stores_nothing(
     api: AppHarness, database_url: str
 ) -> None:
-    before = await _job_count(database_url)
+    before = await count_jobs(database_url)
     body = await api.graphql(PUBLISH, publish_input())
     assert error_codes(body) == ["UNAUTHENTICATED"]
-    assert await _job_count(database_url) == before
+    assert await count_jobs(database_url) == before
 
 
 async def test_publish_with_an_unknown_key_is_unauthenticated(api: AppHarness) -> None:

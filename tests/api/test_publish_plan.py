@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 from graphql import parse
 
 from api.publish_plan import PublishPlan, compile_publish_plan
 from tests.support import AppHarness, running_app
-from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey
 from tests.support.proxy import proxy_to
 
@@ -173,7 +172,7 @@ async def test_a_database_outage_is_answered_once_as_the_general_path_answers(
     ):
         await _learned(planned, jobs_writer_key)
         await _publish(general, jobs_writer_key, GOOD)  # both know the key and the service
-        before = await _count_jobs(database_url)
+        before = await count_jobs(database_url)
         await proxy.refuse()
         planned.statements.clear()
         expected = orjson.loads(await _publish(general, jobs_writer_key, GOOD, "rid-outage"))
@@ -189,13 +188,4 @@ async def test_a_database_outage_is_answered_once_as_the_general_path_answers(
             assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
             del body["errors"][0]["message"]
         assert answer == expected
-    assert await _count_jobs(database_url) == before  # nothing half-written in the outage
-
-
-async def _count_jobs(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
-    finally:
-        await conn.close()
-    return count
+    assert await count_jobs(database_url) == before  # nothing half-written in the outage

@@ -9,7 +9,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue
 from tests.support import AppHarness, running_app
-from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
+from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey, issue_api_key
 
 PUBLISH = """
@@ -22,15 +22,6 @@ mutation Publish($i: PublishJobInput!) {
 READ = """
 query($id: UUID!) { job(id: $id) { id microId microUuid answers status microService { slug } } }
 """
-
-
-async def _job_count(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
-    finally:
-        await conn.close()
-    return count
 
 
 async def _publish(api: AppHarness, key: IssuedKey, **fields: Any) -> dict[str, Any]:
@@ -96,14 +87,14 @@ async def test_each_validation_fault_is_reported_and_nothing_is_stored(
     field: str,
     message_start: str,
 ) -> None:
-    before = await _job_count(database_url)
+    before = await count_jobs(database_url)
     body = await _publish(api, jobs_writer_key, answers={**WALL_PAINTING_ANSWERS, **change})
     error = body["errors"][0]
     assert body["data"] is None
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert list(error["extensions"]["fields"]) == [field]
     assert error["extensions"]["fields"][field].startswith(message_start)
-    assert await _job_count(database_url) == before
+    assert await count_jobs(database_url) == before
 
 
 async def test_unknown_micro_id_is_bad_user_input(
@@ -126,11 +117,11 @@ async def test_mismatched_micro_uuid_is_bad_user_input(
     other = (await api.graphql('{ microService(slug: "ceiling-painting") { id } }'))["data"][
         "microService"
     ]["id"]
-    before = await _job_count(database_url)
+    before = await count_jobs(database_url)
     body = await _publish(api, jobs_writer_key, microUuid=other, answers=WALL_PAINTING_ANSWERS)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "microUuid" in body["errors"][0]["extensions"]["fields"]
-    assert await _job_count(database_url) == before
+    assert await count_jobs(database_url) == before
 
 
 async def test_job_that_does_not_exist_is_null(api: AppHarness, jobs_writer_key: IssuedKey) -> None:
@@ -227,7 +218,7 @@ OLD_SHAPE_FULL_REWIRE = {
 async def test_old_shape_answers_get_per_field_errors_not_a_500(
     api: AppHarness, database_url: str, jobs_writer_key: IssuedKey
 ) -> None:
-    before = await _job_count(database_url)
+    before = await count_jobs(database_url)
     body = await api.graphql(
         PUBLISH,
         {
@@ -248,7 +239,7 @@ async def test_old_shape_answers_get_per_field_errors_not_a_500(
     # What the new shape asks and the old one lacked is named too, in the same answer.
     for asked in ("property_age", "project_start", "budget_large"):
         assert fields[asked] == "This question is required.", asked
-    assert await _job_count(database_url) == before
+    assert await count_jobs(database_url) == before
 
 
 async def test_retired_micro_service_takes_no_new_jobs(

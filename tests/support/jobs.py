@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
 # A complete, valid set of answers for the fixed `wall-painting` micro service.
 WALL_PAINTING_ANSWERS = {
     "room_type": "bedroom",
@@ -55,3 +57,13 @@ def publish_input(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+async def count_jobs(database_url: str) -> int:
+    """How many jobs the database holds: what a refused or failed publish must leave as it was."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM jobs")
+    finally:
+        await conn.close()
+    return count
