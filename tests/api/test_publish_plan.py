@@ -3,8 +3,8 @@ the general path does, and that it steps aside for input it cannot read as graph
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
@@ -12,7 +12,7 @@ import pytest
 from graphql import parse
 
 from api.publish_plan import PublishPlan, compile_publish_plan
-from tests.support import AppHarness, running_app
+from tests.support import AppHarness, general_and_planned, running_app
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey
 from tests.support.proxy import proxy_to
@@ -70,16 +70,11 @@ def test_anything_else_is_left_to_the_general_path(document: str) -> None:
     assert _compile(document) is None
 
 
-@asynccontextmanager
-async def _both(
+def _both(
     database_url: str, **overrides: Any
-) -> AsyncIterator[tuple[AppHarness, AppHarness]]:
-    """The general path and the plan, on one database; the plan learned from one publish."""
-    async with (
-        running_app(database_url, compiled_publish=False, **BASE, **overrides) as general,
-        running_app(database_url, **BASE, **overrides) as planned,
-    ):
-        yield general, planned
+) -> AbstractAsyncContextManager[tuple[AppHarness, AppHarness]]:
+    """The general path and the plan, on one database."""
+    return general_and_planned(database_url, "compiled_publish", **BASE, **overrides)
 
 
 async def _publish(api: AppHarness, key: IssuedKey, value: Any, request_id: str = "") -> Any:

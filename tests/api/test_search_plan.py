@@ -4,15 +4,14 @@ answers are kept by the response cache like the general path's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 from graphql import parse
 
 from api.search_plan import SearchPlan, compile_search_plan
-from tests.support import AppHarness, running_app
+from tests.support import AppHarness, general_and_planned, running_app
 
 BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
 SEARCH = """query Search($text: String!, $first: Int) {
@@ -57,18 +56,9 @@ def test_anything_else_is_left_to_the_general_path(document: str) -> None:
     assert _compile(document) is None
 
 
-@asynccontextmanager
-async def _both(
-    database_url: str, **overrides: Any
-) -> AsyncIterator[tuple[AppHarness, AppHarness]]:
+def _both(database_url: str) -> AbstractAsyncContextManager[tuple[AppHarness, AppHarness]]:
     """The general path and the plan, on one database, neither behind the response cache."""
-    async with (
-        running_app(
-            database_url, compiled_search=False, response_cache=False, **BASE, **overrides
-        ) as general,
-        running_app(database_url, response_cache=False, **BASE, **overrides) as planned,
-    ):
-        yield general, planned
+    return general_and_planned(database_url, "compiled_search", response_cache=False, **BASE)
 
 
 async def _ask(api: AppHarness, query: str, variables: Any, request_id: str = "rid") -> bytes:

@@ -131,3 +131,16 @@ async def running_app(database_url: str, **overrides: Any) -> AsyncIterator[AppH
             # asgi-lifespan keeps the lifespan's state privately; tests need what it built.
             state: dict[str, Any] = manager._state
             yield AppHarness(client=client, statements=recorder, app=app, state=state)
+
+
+@asynccontextmanager
+async def general_and_planned(
+    database_url: str, plans: str, **overrides: Any
+) -> AsyncIterator[tuple[AppHarness, AppHarness]]:
+    """Two apps on one database, alike but for the compiled plans named by the setting `plans`
+    (`compiled_publish`, say): off in the first (graphql-core answers), on in the second."""
+    async with (
+        running_app(database_url, **{**overrides, plans: False}) as general,
+        running_app(database_url, **overrides) as planned,
+    ):
+        yield general, planned
