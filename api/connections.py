@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.request_id import new_request_id
 from config import Settings
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             "HTTP/1.1 431 Request Header Fields Too Large\r\n"
             "content-type: application/json; charset=utf-8\r\n"
             f"content-length: {len(body)}\r\n"
-            f"x-request-id: {uuid.uuid4().hex}\r\n"
+            f"x-request-id: {new_request_id()}\r\n"
             "connection: close\r\n\r\n"
         )
         self.transport.write(head.encode("ascii") + body)

@@ -3,8 +3,11 @@ and every method on /graphql gets a GraphQL-shaped answer with a code."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from api.request_id import new_request_id
 from tests.support import AppHarness
 
 JSON = {"Content-Type": "application/json"}
@@ -44,3 +47,20 @@ async def test_a_sane_client_request_id_is_kept_on_a_refusal(api: AppHarness) ->
     assert response.headers["x-request-id"] == "trace-12345678"
     assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     assert response.headers["allow"] == "GET, POST"
+
+
+def test_new_ids_are_unique_and_a_forked_child_draws_its_own() -> None:
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report one id and leave at once
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    in_child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(in_child) == 32
+    assert in_child[:16] != ids[0][:16]  # another process, another prefix
