@@ -158,9 +158,12 @@ async def check_rate_limit(
         # revocation drops it from that cache in every process.
         caller = auth.remembered()
         if caller is None:
-            gate = await limits.auth_allowed(client)
-            if not gate.allowed:
-                return gate
+            # The gate holds back floods of unknown tokens; a key verified before (its verdict
+            # expired) goes through it, or junk from its address would lock it out.
+            if not auth.vouched():
+                gate = await limits.auth_allowed(client)
+                if not gate.allowed:
+                    return gate
             try:
                 caller = await auth.caller()
             except DomainError:

@@ -80,6 +80,12 @@ class RequestAuth:
         cached = self._keys.get(key_sha256)
         return cached if isinstance(cached, ApiKey) else None
 
+    def vouched(self) -> bool:
+        """Whether the presented token was verified as a key before in this process (its
+        verdict may have expired): not a verdict, a reason to spend a query checking it."""
+        key_sha256 = self._hash()
+        return key_sha256 is not None and self._keys is not None and self._keys.vouched(key_sha256)
+
     def _hash(self) -> str | None:
         """The presented token's hash, once it has the shape of one of our keys."""
         token = self._token

@@ -6,13 +6,18 @@ entries, so a flood of random keys costs no query per request. A revocation (or 
 key) reaches every process as a notice on the invalidation channel and drops that hash at once.
 The cache is only trusted while the process is listening: with the listener down (`live` False)
 every request checks the database, as if there were no cache.
+
+Apart from the verdicts, the cache remembers which hashes were verified as keys at all (bounded,
+forgotten on a drop). That memory authorizes nothing: it only tells the rate limiter's gate
+against floods of unknown tokens that a key whose verdict has expired is worth one query to
+verify again, rather than be refused with the flood.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from domain.api_keys import ApiKey
 
@@ -31,6 +36,8 @@ class KeyCache:
         self._unknown: TTLCache[str, bool] | None = (
             TTLCache(max_entries, negative_ttl) if negative_ttl > 0 else None
         )
+        # Hashes verified as keys since they were last dropped, however long ago.
+        self._vouched: LRUCache[str, bool] = LRUCache(max_entries)
         # Bumped by every drop: a verdict fetched before a drop must not be stored after it.
         self.generation = 0
 
@@ -48,8 +55,16 @@ class KeyCache:
             return False
         return None
 
+    def vouched(self, key_sha256: str) -> bool:
+        """Whether this hash was verified as a key before (and not dropped since)."""
+        return key_sha256 in self._vouched
+
     def put(self, key_sha256: str, key: ApiKey | None, generation: int) -> None:
-        if generation != self.generation or not self._live():
+        if generation != self.generation:
+            return
+        if key is not None:
+            self._vouched[key_sha256] = True
+        if not self._live():
             return
         if key is not None:
             if self._known is not None:
@@ -59,6 +74,7 @@ class KeyCache:
 
     def drop(self, key_sha256: str) -> None:
         self.generation += 1
+        self._vouched.pop(key_sha256, None)
         if self._known is not None:
             self._known.pop(key_sha256, None)
         if self._unknown is not None:
@@ -66,6 +82,7 @@ class KeyCache:
 
     def clear(self) -> None:
         self.generation += 1
+        self._vouched.clear()
         if self._known is not None:
             self._known.clear()
         if self._unknown is not None:

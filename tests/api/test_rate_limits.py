@@ -4,6 +4,7 @@ through Redis, off with RATE_LIMITS=false."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -137,3 +138,28 @@ async def test_junk_tokens_from_an_address_do_not_lock_out_a_real_key_behind_it(
             await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_x"})
         ).status_code == 429
         assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+
+
+async def test_a_real_key_whose_verdict_expired_is_not_locked_out_by_junk_tokens(
+    database_url: str, make_api_key: Callable[..., Awaitable[IssuedKey]]
+) -> None:
+    partner = await make_api_key("jobs:write")
+    async with running_app(
+        database_url,
+        migrate_on_start=False,
+        seed_on_start=False,
+        rate_limit_auth_failures=5,
+        api_key_cache_ttl_seconds=0.2,
+    ) as api:
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+        for _ in range(10):  # the address's gate against unknown tokens closes
+            await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_junk"})
+        await asyncio.sleep(0.3)  # the key's cached verdict expires
+        api.statements.clear()
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+        assert len(api.statements.matching("FROM api_keys")) == 1  # verified again, once
+        assert (await _post(api, LOOKUP, headers=partner.headers)).status_code == 200
+        assert len(api.statements.matching("FROM api_keys")) == 1  # and cached again
+        # Unknown tokens stay behind the gate.
+        refused = await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_other"})
+        assert refused.status_code == 429

@@ -1,6 +1,7 @@
 """The per-process API-key cache: bounded, trusted only while listening, dropped by a notice,
 and never storing a verdict fetched before a drop."""
 
+import time
 from uuid import uuid4
 
 from context.key_cache import KeyCache
@@ -51,3 +52,15 @@ def test_not_listening_means_not_trusted_and_zero_ttl_means_no_cache() -> None:
     off.put("b", None, off.generation)
     assert off.get("a") is None
     assert off.get("b") is None
+
+
+def test_a_verified_hash_stays_vouched_for_after_its_verdict_expires_until_dropped() -> None:
+    cache = _cache(ttl=0.0001)  # verdicts expire at once
+    cache.put("a", KEY, cache.generation)
+    cache.put("b", None, cache.generation)
+    time.sleep(0.01)
+    assert cache.get("a") is None  # no verdict: the next request queries
+    assert cache.vouched("a")  # but it was a key: worth that query past the junk gate
+    assert not cache.vouched("b")
+    cache.drop("a")  # revoked (or changed): no longer vouched for
+    assert not cache.vouched("a")
