@@ -2,9 +2,11 @@
 
     .venv/bin/python -m bench.soak [--minutes 10] [--rate 50] [--workers 1]
 
-The traffic, at a steady rate of requests per second: lookups with variables, lookups with the
-slug pasted into the text (a new document every time), aliased lookups, the wizard, publishJob
-with idempotency keys, invalid documents, junk and over-long slugs, and bad API keys. Every
+The traffic, at a steady rate of requests per second: lookups with variables, service searches
+(customer phrasings, half of them made unique so that the caches keyed by text keep turning
+over), lookups with the slug pasted into the text (a new document every time), aliased lookups,
+the wizard, publishJob with idempotency keys, invalid documents, junk and over-long slugs, and
+bad API keys. Every
 10 s it prints the server's RSS (the parent and its workers), open files, the pool's connections
 in use, the interval's requests, p99 and status codes.
 
@@ -46,6 +48,7 @@ WARM_UP_SECONDS = 120.0
 
 LOOKUP = "query One($s: String!) { microService(slug: $s) { id slug name } }"
 WIZARD = "query W($p: [String!]!) { wizardQuestions(categories: $p) { microId microUuid } }"
+SEARCH = "query S($t: String!) { searchServices(text: $t) { microService { slug } score path } }"
 
 
 @dataclass
@@ -76,19 +79,27 @@ def p99(values: list[float]) -> float:
 
 class Traffic:
     def __init__(self, slugs: list[str], key: str) -> None:
+        from tests.search.test_quality import eval_rows
+
         self.slugs = slugs
         self.auth = {"Authorization": f"Bearer {key}"}
+        self.phrasings = [row.text for row in eval_rows()]
 
     def next(self) -> tuple[str, dict[str, Any], dict[str, str]]:
         """(kind, JSON body, headers) of one request, drawn from the mix."""
         roll = random.random()
         slug = random.choice(self.slugs)
-        if roll < 0.35:
+        if roll < 0.30:
             return "variables", {"query": LOOKUP, "variables": {"s": slug}}, self.auth
-        if roll < 0.45:
+        if roll < 0.40:
+            text = random.choice(self.phrasings)
+            if random.random() < 0.5:
+                text += f" {uuid.uuid4().hex[:6]}"  # a text no cache has seen
+            return "search", {"query": SEARCH, "variables": {"t": text}}, self.auth
+        if roll < 0.48:
             query = f'{{ microService(slug: "{slug}") {{ id }} }}'
             return "literal", {"query": query + f" # {uuid.uuid4().hex}"}, self.auth
-        if roll < 0.52:
+        if roll < 0.54:
             fields = " ".join(
                 f'a{i}: microService(slug: "{random.choice(self.slugs)}") {{ id }}'
                 for i in range(20)
