@@ -4,7 +4,6 @@ negotiated response (HTTP caching headers and compression: api/http_cache.py).""
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import orjson
@@ -35,7 +34,6 @@ from api.http_errors import (
     PERSISTED_QUERY_NOT_FOUND,
     HTTPError,
 )
-from api.lookup_plans import LookupPlan
 from api.persisted_queries import requested_hash, verify
 from api.protocol import (
     APPLICATION_JSON,
@@ -51,10 +49,8 @@ from api.protocol import (
 from api.rate_limits import WINDOW_SECONDS, check_rate_limit
 from api.request_id import request_id_of
 from api.response_cache import CachedAnswer, Lookup, ResponseCache
-from api.search_plan import SearchPlan
 from api.state import HttpState
 from context import Context
-from monitoring.graphql import observe_operation
 from monitoring.metrics import RESPONSE_CACHE
 from schema import document_cache
 from schema.errors import RATE_LIMITED
@@ -204,25 +200,12 @@ async def _execute(
                 headers=limit_headers,
             )
         sub_response.headers.update(limit_headers)
-    if isinstance(plan, LookupPlan):
-        started = time.perf_counter()
-        data = await plan.run(
-            context.loaders.micro_services,
-            params.variables,
-            max_list_length=http.settings.max_list_length,
-        )
-        if data is not None:
-            observe_operation(plan.operation_name, time.perf_counter() - started, failed=False)
-            if registering:
-                # A plan exists only for a document that already ran without error: keep it,
-                # or hash-only requests for it would never stop being misses.
-                await persisted_queries.put(sha256 or "", query)
-            return _respond(request, {"data": data}, 200, media_type, sub_response, http)
-    elif isinstance(plan, SearchPlan) or (plan is not None and request.method == "POST"):
-        # (publishJob's plan is a mutation's: never over GET)
+    if plan is not None and (not plan.mutation or request.method == "POST"):
         planned = await plan.run(context, params.variables)
         if planned is not None:
-            if registering:  # it validated: as the general path, kept even if it failed
+            if registering:
+                # A plan exists only for a document that already ran without error (so it
+                # validated): keep it, or hash-only requests for it would never stop being misses.
                 await persisted_queries.put(sha256 or "", query)
             return await _answer(
                 request, planned.body, 200, media_type, sub_response, http, context,

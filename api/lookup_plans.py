@@ -16,9 +16,10 @@ aside (`None`), and the request takes the general path. `COMPILED_LOOKUPS=false`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     DocumentNode,
@@ -34,8 +35,10 @@ from graphql import (
     VariableNode,
 )
 
+from api.plan_answers import PlanAnswer
+from context import Context
 from db.records import MicroServiceRecord
-from loaders.dataloaders import MicroServiceLoader
+from monitoring.graphql import observe_operation
 
 Leaf = Callable[[MicroServiceRecord], Any]
 
@@ -82,6 +85,7 @@ class _Lookup:
 
 @dataclass(frozen=True, slots=True)
 class LookupPlan:
+    mutation: ClassVar[bool] = False
     operation_name: str | None  # as the operation names itself, for metrics
     lookups: tuple[_Lookup, ...]
 
@@ -93,14 +97,10 @@ class LookupPlan:
             total += max(len(slugs), 1) if slugs is not None else 1
         return max(total, 1)
 
-    async def run(
-        self,
-        loader: MicroServiceLoader,
-        variables: Mapping[str, Any] | None,
-        *,
-        max_list_length: int,
-    ) -> dict[str, Any] | None:
-        """The response's `data`, or None when the general path must answer instead."""
+    async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
+        """The response, or None when the general path must answer instead."""
+        started = time.perf_counter()
+        max_list_length = context.app.settings.max_list_length
         wanted: list[list[str]] = []
         for lookup in self.lookups:
             slugs = lookup.wanted(variables or {})
@@ -109,7 +109,9 @@ class LookupPlan:
             wanted.append(slugs)
         try:
             # One load for every field: one batch, one statement at most.
-            records = await loader.load_many([slug for slugs in wanted for slug in slugs])
+            records = await context.loaders.micro_services.load_many(
+                [slug for slugs in wanted for slug in slugs]
+            )
         except Exception:
             return None  # per-field errors (e.g. lookups unavailable) are the general path's
         data: dict[str, Any] = {}
@@ -117,7 +119,8 @@ class LookupPlan:
         for lookup, slugs in zip(self.lookups, wanted, strict=True):
             data[lookup.key] = lookup.render(records[start : start + len(slugs)])
             start += len(slugs)
-        return data
+        observe_operation(self.operation_name, time.perf_counter() - started, failed=False)
+        return PlanAnswer({"data": data}, failed=False)
 
 
 def compile_plan(document: DocumentNode, operation_name: str | None) -> LookupPlan | None:

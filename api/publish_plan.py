@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from graphql import (
@@ -78,6 +78,7 @@ class _Publish:
 
 @dataclass(frozen=True, slots=True)
 class PublishPlan:
+    mutation: ClassVar[bool] = True  # answers POST only: over GET the general path refuses it
     field: RootField  # publishJob, as the document states it
     variable: str  # the variable holding PublishJobInput
     # The payload's response keys in selection order, each with its leaf (None for `job`).

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     ArgumentNode,
@@ -35,11 +35,12 @@ from graphql import (
     TypeNode,
     VariableNode,
 )
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 
 from api.lookup_plans import MICRO_SERVICE_LEAVES
 from api.plan_answers import PlanAnswer, RootField, root_field_position
 from context import Context
-from resolvers.suggestions import ServiceMatchNode, find_services, path_of
+from resolvers.suggestions import SEARCH_FIRST, ServiceMatchNode, find_services, path_of
 
 MatchLeaf = Callable[[Context, ServiceMatchNode], Any]
 
@@ -50,8 +51,6 @@ _MATCH_LEAVES: dict[str, MatchLeaf] = {
     "path": lambda context, match: path_of(context.app.catalogue, match.micro_service),
     "__typename": lambda context, match: "ServiceMatch",
 }
-DEFAULT_FIRST = 5  # as schema/query.py declares it
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int; past it, coercion fails first
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +66,7 @@ class _Argument:
 
 @dataclass(frozen=True, slots=True)
 class SearchPlan:
+    mutation: ClassVar[bool] = False
     field: RootField  # searchServices, as the document states it
     text: _Argument
     first: _Argument
@@ -82,8 +82,13 @@ class SearchPlan:
         """The response, or None when the general path must answer instead."""
         text = self.text.read(variables or {})
         first = self.first.read(variables or {})
-        if not isinstance(text, str) or type(first) is not int or not INT_MIN <= first <= INT_MAX:
-            return None  # a missing or mistyped variable: the general path's error
+        if (
+            not isinstance(text, str)
+            or type(first) is not int
+            or not GRAPHQL_MIN_INT <= first <= GRAPHQL_MAX_INT
+        ):
+            # A missing or mistyped variable, or an Int past 32 bits: the general path's error.
+            return None
         return await self.field.answer(
             context.request_id,
             find_services(context, text, first),
@@ -145,7 +150,7 @@ def compile_search_plan(
     first = (
         _argument(arguments["first"], IntValueNode, "Int", declared)
         if "first" in arguments
-        else _Argument(DEFAULT_FIRST, None)
+        else _Argument(SEARCH_FIRST, None)
     )
     if text is None or first is None:
         return None
@@ -211,7 +216,7 @@ def _argument(
     if isinstance(value, VariableNode):
         if declared.get(value.name.value) != type_name:
             return None
-        default = DEFAULT_FIRST if type_name == "Int" else None
+        default = SEARCH_FIRST if type_name == "Int" else None
         return _Argument(default, value.name.value)
     if isinstance(value, literal):
         return _Argument(int(value.value) if type_name == "Int" else value.value, None)

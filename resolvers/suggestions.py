@@ -50,7 +50,13 @@ class PopularServiceNode:
     jobs: int
 
 
-async def search_services(info: Info, text: str, first: int = 5) -> list[ServiceMatchNode]:
+# searchServices' `first` when the request leaves it out (the schema's default is this one).
+SEARCH_FIRST = 5
+
+
+async def search_services(
+    info: Info, text: str, first: int = SEARCH_FIRST
+) -> list[ServiceMatchNode]:
     return await find_services(info.context, text, first)
 
 
