@@ -4,11 +4,7 @@ in every worker."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,9 +14,9 @@ from domain.api_keys import generate_key
 from tests.support import AppHarness, running_app
 from tests.support.jobs import PUBLISH, READ_JOB, count_jobs, error_codes, publish_input
 from tests.support.keys import IssuedKey
+from tests.support.processes import run_cli
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_publish_without_a_key_is_unauthenticated_and_stores_nothing(
@@ -121,14 +117,7 @@ async def test_a_revoked_key_stops_working_at_once_in_every_worker(
 
 
 def _cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "server.py"), *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli(database_url, *args)
     return done.returncode, done.stdout, done.stderr
 
 

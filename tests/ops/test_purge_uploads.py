@@ -4,16 +4,13 @@ by the server itself when UPLOAD_PURGE=true."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
-from config import ROOT
 from tests.media import samples
 from tests.support import running_app
 from tests.support.keys import IssuedKey
+from tests.support.processes import run_cli
 from tests.support.uploads import UploadHarness, running_upload_app
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
@@ -35,17 +32,6 @@ async def _exists(app: UploadHarness, upload_id: UUID) -> tuple[bool, int]:
     return row == 1, blobs
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "server.py"), *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 async def test_purge_uploads_command_deletes_only_day_old_unattached_uploads(
     database_url: str, make_api_key: MakeKey
 ) -> None:
@@ -54,7 +40,7 @@ async def test_purge_uploads_command_deletes_only_day_old_unattached_uploads(
         old = await app.upload(key, samples.jpeg((64, 64)))
         fresh = await app.upload(key, samples.jpeg((64, 64)))
         await _age(app, old, 24.5)
-        done = await asyncio.to_thread(_cli, database_url, "purge-uploads")
+        done = await asyncio.to_thread(run_cli, database_url, "purge-uploads")
         assert done.returncode == 0, done.stderr
         assert "Deleted" in done.stdout
         assert await _exists(app, old) == (False, 0)

@@ -3,17 +3,14 @@ either straight into the database or through the operator's command itself."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from config import ROOT
 from db.api_keys import insert_api_key
 from db.pool import Connection
 from domain.api_keys import check_scopes, generate_key, hash_key
+from tests.support.processes import run_cli
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +33,7 @@ async def issue_api_key(conn: Connection, *, name: str, scopes: Sequence[str]) -
 
 def create_publisher_key(database_url: str) -> str:
     """A new jobs:write key made by `python server.py create-api-key`, for page tests."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "server.py"),
-            "create-api-key",
-            "--name",
-            "page tests",
-            "--scope",
-            "jobs:write",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli(database_url, "create-api-key", "--name", "page tests", "--scope", "jobs:write")
     assert done.returncode == 0, done.stderr
     # The command prints the key alone on its last line.
     return done.stdout.strip().splitlines()[-1]

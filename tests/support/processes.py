@@ -1,14 +1,31 @@
-"""`python server.py` as a real process in tests: a free port for it, and the wait for it to
-answer `/health`."""
+"""`python server.py` as a real process in tests: one command run to its end, a free port for a
+server, and the wait for it to answer `/health`."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from config import ROOT
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python server.py ARGS...` against `database_url`, run to its end (a minute at most)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def free_port() -> int:
