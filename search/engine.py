@@ -101,7 +101,6 @@ class SearchEngine:
         self._cache_lock = threading.Lock()
         # The longest a search waits for the model (None: as long as it takes).
         self._budget = model_budget
-        self.over_budget = 0  # searches answered from keywords because the model was late
         self._pending: list[tuple[str, asyncio.Future[Vector]]] = []
         self._max_lanes = max_concurrent_inferences
         self._lanes = 0
@@ -172,7 +171,6 @@ class SearchEngine:
                     # of the queue, so that the model spends its time on searches still waiting
                     # rather than fall further behind.
                     pending.cancel()
-                    self.over_budget += 1
             if vector is not None:
                 semantic = self._similarities(vector)
             answered_by = MODEL if vector is not None else MODEL_LATE

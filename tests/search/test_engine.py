@@ -9,7 +9,7 @@ from domain.catalogue import Catalogue
 from domain.errors import BadUserInputError
 from search import SearchEngine, build_engine, load_keywords
 from search.encoder import Encoder, Vectors
-from search.engine import MAX_TEXT_LENGTH
+from search.engine import MAX_TEXT_LENGTH, MODEL, MODEL_LATE
 
 
 def _slugs(engine: SearchEngine, text: str, first: int = 3) -> list[str]:
@@ -164,14 +164,14 @@ async def test_a_late_model_answers_from_keywords_and_keeps_the_vector(
     try:
         text = "water coming through my kitchen ceiling"  # not decided by keywords alone
         first = await hurried.search(text, 3)
-        assert hurried.over_budget == 1
+        assert first.answered_by == MODEL_LATE
         assert first  # the keyword ranking, given at once
         for _ in range(100):  # the batch finishes in the background and caches the vector
             await asyncio.sleep(0.05)
             if not hurried._pending and not hurried._lanes:
                 break
         again = await hurried.search(text, 3)
-        assert hurried.over_budget == 1  # served with the model this time
+        assert again.answered_by == MODEL  # served with the model this time
         assert again == hurried.rank(text, 3)
     finally:
         hurried.close()
@@ -208,8 +208,8 @@ async def test_a_text_still_queued_when_its_search_gives_up_is_never_embedded(
         await asyncio.sleep(0.01)  # its batch has started
         queued = await hurried.search("damp patch on bedroom wall")
         assert queued  # answered from keywords
-        await busy
-        assert hurried.over_budget == 2
+        assert queued.answered_by == MODEL_LATE
+        assert (await busy).answered_by == MODEL_LATE
         for _ in range(40):  # the first batch finishes; no second one starts
             await asyncio.sleep(0.05)
             if not hurried._lanes:
