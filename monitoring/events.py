@@ -348,7 +348,7 @@ class LookupEventBuffer:
     async def upkeep(self, retention: EventRetention) -> None:
         """Partitions ahead, expired events and rollups gone, recent rollups folded: on the
         writer's connection (its pool has one), between writes. Skipped while writes fail: the
-        database is away, and the next run does the same work. Errors reach the caller."""
+        database is away, and the next run does the same work. Other errors reach the caller."""
         if self._failing:
             return
         async with self._lock:
@@ -361,6 +361,10 @@ class LookupEventBuffer:
                     event_retention_days=retention.event_days,
                     rollup_retention_days=retention.rollup_days,
                 )
+            except asyncpg.LockNotAvailableError as exc:
+                # Its locks not granted in time (busy readers): expected now and then.
+                log.warning("analytics_events upkeep gave up on its locks, will retry: %r", exc)
+                return
             except BaseException:
                 await self._release()
                 raise
