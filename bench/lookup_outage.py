@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from api.app import create_app
+from app.root import create_app
 from config import Settings
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue

@@ -5,9 +5,13 @@ The request path only appends the lookup's `LookupBatch` to a deque: no await, n
 per-slug work. The buffer counts events (slugs), not batches: `capacity` and `batch_size` are
 in events, and a batch is split where a limit falls inside it. When the database is down the
 buffer fills, then drops its oldest events and counts them: memory is bounded by `capacity`
-whatever happens. Events are removed only once their write succeeded, so a failed write is
-retried with the next flush rather than lost; a write that PostgreSQL rejects for its content
-is retried once with the text made storable, then dropped, so it can never wedge the writer.
+events, whatever happens. A write takes its batch off the buffer and, if it fails, puts it back
+at the front, so a failed write is retried with the next flush rather than lost. While a write
+is in flight its events are still buffered, the oldest: the drop policy reaches them first, and
+those it reached are dropped only if the write fails. A write that PostgreSQL
+rejects for its content is retried once with the text made storable, then dropped, so it can
+never wedge the writer. The table's upkeep (`upkeep`) is not the writer's: the app runs it as a
+periodic task, on the writer's connection between writes.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ SHUTDOWN_FLUSH_TIMEOUT = 5.0
 
 @dataclass(frozen=True, slots=True)
 class EventRetention:
-    """The writer's upkeep of analytics_events, every `interval` seconds: day partitions
-    created `days_ahead`, raw events kept `event_days`, rollups `rollup_days` (and folded)."""
+    """The upkeep of analytics_events, every `interval` seconds: day partitions created
+    `days_ahead`, raw events kept `event_days`, rollups `rollup_days` (and folded)."""
 
     interval: float = 60.0
     days_ahead: int = 3
@@ -109,27 +113,19 @@ class LookupEventBuffer:
         capacity: int = 10_000,
         flush_interval: float = 1.0,
         batch_size: int = 500,
-        retention: EventRetention | None = EventRetention(),
     ) -> None:
         if capacity < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("capacity, batch_size and flush_interval must be positive")
-        if retention is not None and retention.interval <= 0:
-            raise ValueError("the upkeep interval must be positive")
-        self._retention = retention
-        self._next_upkeep = None if retention is None else time.monotonic() + retention.interval
         self._pool = pool
         self._capacity = capacity
         self._interval = flush_interval
         self._batch_size = batch_size
-        # (unix time, batch), oldest first; `_buffered` counts their events.
+        # (unix time, batch) waiting to be written, oldest first. A batch being written is off
+        # this queue; `_in_flight` counts its events the drop policy has not reached, and
+        # `_buffered` those plus the queue's.
         self._batches: deque[tuple[float, LookupBatch]] = deque()
+        self._in_flight = 0
         self._buffered = 0
-        self._appended = 0  # events ever appended: the absolute index of the next one
-        # The events a write has in flight, as absolute indices [start, end), and how many of
-        # them the drop policy has already removed from the buffer: those are dropped only if
-        # the write fails. So written + dropped + buffered == appended, whatever interleaves.
-        self._in_flight = (0, 0)
-        self._dropped_in_flight = 0
         self._dropped = 0
         self._written = 0
         self._write_errors = 0
@@ -152,19 +148,21 @@ class LookupEventBuffer:
             return
         self._batches.append((time.time(), batch))
         self._buffered += count
-        self._appended += count
-        overflow = self._buffered - self._capacity
-        if overflow > 0:
-            head = self._appended - self._buffered  # absolute index of the oldest event
-            start, end = self._in_flight
-            in_flight = max(0, min(head + overflow, end) - max(head, start))
-            self._discard(overflow)
-            self._dropped_in_flight += in_flight
-            self._count_dropped(overflow - in_flight)
+        self._drop_overflow()
         # Wake the writer early for a full batch, but not while the database is failing:
         # then the writer retries on its own clock instead of spinning on every request.
         if self._buffered >= self._batch_size and not self._failing:
             self._wake.set()
+
+    def _drop_overflow(self) -> None:
+        """Past `capacity`, drop the oldest events and count them."""
+        overflow = self._buffered - self._capacity
+        if overflow > 0:
+            reached = min(overflow, self._in_flight)  # counted when their write fails
+            self._in_flight -= reached
+            self._buffered -= overflow
+            self._discard(overflow - reached)
+            self._count_dropped(overflow - reached)
 
     def _count_dropped(self, count: int) -> None:
         if count > 0:
@@ -172,17 +170,16 @@ class LookupEventBuffer:
             metrics.EVENTS_DROPPED.inc(count)
 
     def _discard(self, count: int) -> None:
-        """Remove the `count` oldest events, splitting a batch where the count ends in it."""
+        """Remove the `count` oldest events from the queue, splitting a batch where the count
+        ends in it (the callers keep `_buffered`)."""
         batches = self._batches
         while count > 0:
             ts, batch = batches[0]
             if batch.size <= count:
                 batches.popleft()
                 count -= batch.size
-                self._buffered -= batch.size
             else:
                 batches[0] = (ts, batch.part(count, batch.size))
-                self._buffered -= count
                 count = 0
 
     def _oldest(self, limit: int) -> tuple[list[tuple[float, LookupBatch]], int]:
@@ -198,6 +195,31 @@ class LookupEventBuffer:
             taken.append((ts, batch))
             room -= batch.size
         return taken, limit - room
+
+    def _take(self, limit: int) -> tuple[list[tuple[float, LookupBatch]], int]:
+        """The oldest events, up to `limit` of them, taken off the queue for a write."""
+        taken, count = self._oldest(limit)
+        self._discard(count)
+        self._in_flight = count
+        return taken, count
+
+    def _write_done(self) -> None:
+        self._buffered -= self._in_flight
+        self._in_flight = 0
+
+    def _put_back(self, batches: list[tuple[float, LookupBatch]], count: int) -> None:
+        """After a failed write: its events the drop policy reached meanwhile (the oldest) are
+        dropped now; the others go back to the front of the queue, still buffered."""
+        lost, self._in_flight = count - self._in_flight, 0
+        self._count_dropped(lost)
+        kept: list[tuple[float, LookupBatch]] = []
+        for ts, batch in batches:
+            if lost >= batch.size:
+                lost -= batch.size
+                continue
+            kept.append((ts, batch.part(lost, batch.size) if lost else batch))
+            lost = 0
+        self._batches.extendleft(reversed(kept))
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -259,22 +281,14 @@ class LookupEventBuffer:
         total = 0
         async with self._lock:
             while self._buffered and not (full_batches_only and self._buffered < self._batch_size):
-                start = self._appended - self._buffered  # absolute index of the oldest event
-                batches, count = self._oldest(self._batch_size)
-                self._in_flight = (start, start + count)
+                batches, count = self._take(self._batch_size)
                 try:
                     stored = await self._write(batches, count)
-                except BaseException:
-                    # Those the drop policy took off the buffer meanwhile are now lost.
-                    self._count_dropped(self._dropped_in_flight)
+                except BaseException:  # cancelled included: the batch must not be lost
+                    self._put_back(batches, count)
                     await self._release()
                     raise
-                finally:
-                    self._in_flight, self._dropped_in_flight = (0, 0), 0
-                # Events may have been appended, or the oldest dropped, while the write ran:
-                # remove exactly those of this batch that are still at the front.
-                head = self._appended - self._buffered
-                self._discard(start + count - head)
+                self._write_done()
                 if stored:
                     self._written += count
                     metrics.EVENTS_WRITTEN.inc(count)
@@ -330,19 +344,13 @@ class LookupEventBuffer:
                     log.info("lookup events written again")
                 self._failing = False
             metrics.EVENT_BUFFER_FILL.set(self._buffered)
-            if on_timer and not self._failing and self._upkeep_due():
-                await self._upkeep()
 
-    def _upkeep_due(self) -> bool:
-        return self._next_upkeep is not None and time.monotonic() >= self._next_upkeep
-
-    async def _upkeep(self) -> None:
+    async def upkeep(self, retention: EventRetention) -> None:
         """Partitions ahead, expired events and rollups gone, recent rollups folded: on the
-        writer's connection, between writes. A failed run (its locks not granted in time, say)
-        is only logged: the next one does the same work."""
-        retention = self._retention
-        assert retention is not None
-        self._next_upkeep = time.monotonic() + retention.interval
+        writer's connection (its pool has one), between writes. Skipped while writes fail: the
+        database is away, and the next run does the same work. Other errors reach the caller."""
+        if self._failing:
+            return
         async with self._lock:
             try:
                 if self._conn is None:
@@ -353,10 +361,13 @@ class LookupEventBuffer:
                     event_retention_days=retention.event_days,
                     rollup_retention_days=retention.rollup_days,
                 )
-            except Exception as exc:
-                log.warning("analytics_events upkeep failed, will retry: %r", exc)
-                await self._release()
+            except asyncpg.LockNotAvailableError as exc:
+                # Its locks not granted in time (busy readers): expected now and then.
+                log.warning("analytics_events upkeep gave up on its locks, will retry: %r", exc)
                 return
+            except BaseException:
+                await self._release()
+                raise
         if done.partitions_created or done.partitions_dropped:
             log.info(
                 "analytics_events: %d day partition(s) created, %d dropped",

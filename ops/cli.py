@@ -27,9 +27,9 @@ from typing import Any
 import asyncpg
 import uvicorn
 
-from api.app import create_app
 from api.connections import raise_open_file_limit, uvicorn_options
-from api.wiring import database_url_for, invalidate_shared_cache, prepare_database
+from app.root import create_app
+from app.wiring import database_url_for, invalidate_shared_cache, prepare_database
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
 from domain.errors import CatalogueError

@@ -14,8 +14,8 @@ from uuid import UUID
 
 import asyncpg
 
-from api.suggestions import refresh_now
-from api.wiring import invalidate_shared_cache
+from app.suggestions import refresh_now
+from app.wiring import invalidate_shared_cache
 from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than

@@ -116,5 +116,5 @@ def test_workers_serve_from_several_processes_sharing_the_port(
     # timestamp, the level, the logger and the request id like the parent's.
     lines = [line for line in text.splitlines() if line.strip()]
     assert all(_LOG_LINE.match(line) for line in lines), text
-    warmed = [line for line in lines if "INFO api.wiring [-] lookup cache warmed" in line]
+    warmed = [line for line in lines if "INFO app.wiring [-] lookup cache warmed" in line]
     assert len(warmed) == 2, text

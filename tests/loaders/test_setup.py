@@ -58,7 +58,7 @@ async def test_warm_up_loads_every_active_micro_service_in_one_query(
 async def test_a_failed_warm_up_is_logged_and_the_server_still_starts(
     empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="api.wiring")
+    caplog.set_level(logging.WARNING, logger="app.wiring")
     # No tables: the warm-up query fails for real.
     async with running_app(empty_database_url, migrate_on_start=False, seed_on_start=False) as api:
         assert (await api.client.get("/health")).status_code in (200, 503)

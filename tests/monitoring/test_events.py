@@ -8,6 +8,8 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
+from app.components import event_upkeep
+from app.periodic import Periodic
 from domain.catalogue import Catalogue
 from loaders.lookup import LookupBatch
 from monitoring.events import EventRetention, LookupEventBuffer
@@ -373,36 +375,35 @@ async def test_shutdown_gives_up_on_a_hung_database_in_bounded_time(migrated_url
     assert slugs == names(0, 2)
 
 
-async def test_the_writer_keeps_partitions_ahead_and_folds_rollups_between_writes(
+async def test_the_upkeep_task_keeps_partitions_ahead_and_folds_rollups_between_writes(
     events_pool: asyncpg.Pool, migrated_url: str
 ) -> None:
     ahead = datetime.now(UTC).date() + timedelta(days=6)
-    buffer = LookupEventBuffer(
-        events_pool,
-        flush_interval=0.1,
-        batch_size=500,
-        retention=EventRetention(interval=0.2, days_ahead=6),
-    )
+    buffer = LookupEventBuffer(events_pool, flush_interval=0.1, batch_size=500)
+    upkeep = Periodic([event_upkeep(buffer, EventRetention(interval=0.2, days_ahead=6))])
     buffer.start()
     try:
-        for start in range(0, 100, 10):
-            buffer.on_lookups(batch(names(start, start + 10)))
-            await asyncio.sleep(0.05)  # several writes, so several delta rows
-        conn = await asyncpg.connect(migrated_url)
-        try:
-            for _ in range(100):
-                await asyncio.sleep(0.05)
-                has_partition = await conn.fetchval(
-                    "SELECT to_regclass($1) IS NOT NULL", f"analytics_events_{ahead:%Y%m%d}"
-                )
-                rows = await conn.fetchval("SELECT count(*) FROM uuid_lookup_minutes")
-                total = await conn.fetchval("SELECT sum(total) FROM uuid_lookup_minutes")
-                if has_partition and total == 100 and rows <= 2:  # folded (a minute may turn)
-                    break
-            else:
-                pytest.fail(f"no upkeep: partition {has_partition}, {rows} rows, {total} events")
-        finally:
-            await conn.close()
+        async with upkeep:
+            for start in range(0, 100, 10):
+                buffer.on_lookups(batch(names(start, start + 10)))
+                await asyncio.sleep(0.05)  # several writes, so several delta rows
+            conn = await asyncpg.connect(migrated_url)
+            try:
+                for _ in range(100):
+                    await asyncio.sleep(0.05)
+                    has_partition = await conn.fetchval(
+                        "SELECT to_regclass($1) IS NOT NULL", f"analytics_events_{ahead:%Y%m%d}"
+                    )
+                    rows = await conn.fetchval("SELECT count(*) FROM uuid_lookup_minutes")
+                    total = await conn.fetchval("SELECT sum(total) FROM uuid_lookup_minutes")
+                    if has_partition and total == 100 and rows <= 2:  # folded (a minute may turn)
+                        break
+                else:
+                    pytest.fail(
+                        f"no upkeep: partition {has_partition}, {rows} rows, {total} events"
+                    )
+            finally:
+                await conn.close()
     finally:
         await buffer.stop()
     status = buffer.status()

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api.suggestions import refresh_now
+from app.suggestions import refresh_now
 from domain.suggestions import customer_ref_hash
 from tests.support import AppHarness, running_app
 from tests.support.jobs import PUBLISH, publish_input

@@ -13,8 +13,8 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from api.app import create_app
 from api.state import HttpState
+from app.root import create_app
 from config import Settings
 from context.state import AppState
 

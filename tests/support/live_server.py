@@ -11,8 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from api.app import create_app
 from api.connections import uvicorn_options
+from app.root import create_app
 from tests.support import test_settings
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis.asyncio as redis_client
 
-from api.wiring import create_lookup
+from app.wiring import create_lookup
 from db.pool import create_pool
 from loaders.cache import LookupCache
 from loaders.lookup import LookupBatch, LookupEvent, MicroServiceLookup

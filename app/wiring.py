@@ -1,9 +1,9 @@
 """Assembly helpers the app and the CLI share: the database to use and its preparation
-(migrate, seed), and the process's `MicroServiceLookup` built from the settings."""
+(migrate, seed), the process's `MicroServiceLookup` built from the settings, service search,
+and the upload purge."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -52,23 +52,30 @@ async def prepare_database(
     return None
 
 
+def create_breaker(settings: Settings) -> LookupBreaker:
+    """The lookup's circuit breaker. Built before the lookup, so that what reports its state
+    (metrics, the live monitor) can be given it first."""
+    return LookupBreaker(
+        fail_max=settings.breaker_fail_max,
+        reset_timeout=settings.breaker_reset_seconds,
+        is_failure=is_transient,
+    )
+
+
 def create_lookup(
     pool: asyncpg.Pool,
     settings: Settings,
     observers: Sequence[LookupObserver] = (),
     *,
     cache: LookupCache | None = None,
+    breaker: LookupBreaker | None = None,
 ) -> MicroServiceLookup:
     """The lookup pipeline the settings describe: cache -> breaker -> retry -> one query."""
     return MicroServiceLookup(
         pool,
         observers,
         cache=LookupCache.from_settings(settings) if cache is None else cache,
-        breaker=LookupBreaker(
-            fail_max=settings.breaker_fail_max,
-            reset_timeout=settings.breaker_reset_seconds,
-            is_failure=is_transient,
-        ),
+        breaker=create_breaker(settings) if breaker is None else breaker,
         retry=RetryPolicy(
             attempts=settings.retry_attempts, budget=settings.retry_budget_ms / 1000.0
         ),
@@ -126,17 +133,9 @@ def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
     )
 
 
-async def purge_uploads_periodically(
-    pool: asyncpg.Pool, store: MediaStore, interval: float
-) -> None:
-    """`UPLOAD_PURGE=true`: delete uploads nobody attached within a day, every `interval`
-    seconds, until cancelled. Every worker may run it: the purge skips rows another holds."""
-    while True:
-        try:
-            purged = await purge_expired_uploads(pool, store)
-        except Exception as exc:  # a failed round is retried at the next; never fatal
-            log.warning("upload purge failed (%s: %s)", type(exc).__name__, exc)
-        else:
-            if purged:
-                log.info("upload purge: %d unattached upload(s) deleted", purged)
-        await asyncio.sleep(interval)
+async def purge_uploads(pool: asyncpg.Pool, store: MediaStore) -> None:
+    """`UPLOAD_PURGE=true`, as a periodic task: delete uploads nobody attached within a day.
+    Every worker may run it: the purge skips rows another holds."""
+    purged = await purge_expired_uploads(pool, store)
+    if purged:
+        log.info("upload purge: %d unattached upload(s) deleted", purged)

@@ -1,0 +1,164 @@
+"""The long-lived parts of a process as async context managers, for the composition root's
+one `AsyncExitStack` (app/root.py): entering one starts it, leaving it stops it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
+
+import asyncpg
+
+from api.invalidation import Invalidation
+from app.periodic import Periodic, PeriodicTask
+from app.suggestions import refresh_periodically
+from app.wiring import purge_uploads
+from config import Settings
+from db.analytics import create_events_pool
+from db.media_store import MediaStore
+from db.pool import QueryLogger, create_pool
+from loaders.breaker import LookupBreaker
+from monitoring.alerts import alert_thresholds
+from monitoring.events import EventRetention, LookupEventBuffer
+from monitoring.live import LiveMonitor
+
+
+class Closeable(Protocol):
+    async def close(self) -> None: ...
+
+
+class Startable(Closeable, Protocol):
+    def start(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable | None)
+S = TypeVar("S", bound=Startable)
+
+
+@asynccontextmanager
+async def closing(resource: C) -> AsyncIterator[C]:
+    """`resource` as it is (None for a part the settings leave out), closed on the way out."""
+    try:
+        yield resource
+    finally:
+        if resource is not None:
+            await resource.close()
+
+
+@asynccontextmanager
+async def running(service: S) -> AsyncIterator[S]:
+    """`service` started on the way in, closed on the way out."""
+    service.start()
+    try:
+        yield service
+    finally:
+        await service.close()
+
+
+@asynccontextmanager
+async def database_pool(
+    url: str | None,
+    settings: Settings,
+    loggers: Sequence[QueryLogger],
+    *,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    statement_timeout_ms: int | None = None,
+) -> AsyncIterator[asyncpg.Pool | None]:
+    """A pool on `url` sized by the settings (None when `url` is not set)."""
+    if not url:
+        yield None
+        return
+    async with await create_pool(
+        url,
+        min_size=settings.db_pool_min if min_size is None else min_size,
+        max_size=settings.db_pool_max if max_size is None else max_size,
+        command_timeout=settings.db_command_timeout,
+        query_loggers=loggers,
+        statement_timeout_ms=statement_timeout_ms,
+    ) as pool:
+        yield pool
+
+
+@asynccontextmanager
+async def event_writer(settings: Settings, dsn: str) -> AsyncIterator[LookupEventBuffer | None]:
+    """`LOOKUP_EVENTS`: the lookup-event buffer and its writer, on a pool of their own.
+    Closing it is the graceful shutdown that writes what is still buffered."""
+    if not settings.lookup_events:
+        yield None
+        return
+    events = LookupEventBuffer(
+        await create_events_pool(dsn, command_timeout=settings.db_command_timeout),
+        capacity=settings.event_buffer_size,
+        flush_interval=settings.event_flush_interval,
+        batch_size=settings.event_flush_batch,
+    )
+    async with running(events):
+        yield events
+
+
+@asynccontextmanager
+async def live_monitor(
+    settings: Settings, dsn: str, breaker: LookupBreaker
+) -> AsyncIterator[LiveMonitor]:
+    """Live stats and alerts, on a connection of their own as the event writer has: live
+    updates and alert evaluation never take one a request is waiting for."""
+    async with await create_events_pool(dsn, command_timeout=settings.db_command_timeout) as pool:
+        monitor = LiveMonitor(
+            pool,
+            lambda: breaker.state,
+            alert_thresholds(settings),
+            alert_window_minutes=settings.alert_window_minutes,
+            interval=settings.live_interval_seconds,
+        )
+        async with running(monitor):
+            yield monitor
+
+
+@asynccontextmanager
+async def listening(invalidation: Invalidation, dsn: str, enabled: bool) -> AsyncIterator[None]:
+    """The invalidation listener (`INVALIDATION_LISTENER`), stopped on the way out."""
+    try:
+        if enabled:
+            await invalidation.start(dsn)
+        yield
+    finally:
+        await invalidation.close()
+
+
+def event_upkeep(events: LookupEventBuffer, retention: EventRetention) -> PeriodicTask:
+    """analytics_events' partitions, retention and rollup folding, on the writer's connection."""
+    return PeriodicTask("event upkeep", retention.interval, lambda: events.upkeep(retention))
+
+
+def periodic_tasks(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    media_store: MediaStore,
+    events: LookupEventBuffer | None,
+) -> Periodic:
+    """The process's periodic work, each task present when the settings turn it on."""
+    tasks = []
+    if settings.upload_purge:
+        purge = PeriodicTask(
+            "upload purge",
+            settings.upload_purge_interval,
+            lambda: purge_uploads(pool, media_store),
+            at_start=True,
+        )
+        tasks.append(purge)
+    if settings.suggestions_refresh_seconds > 0:
+        refresh = PeriodicTask(
+            "suggestions refresh",
+            settings.suggestions_refresh_seconds,
+            lambda: refresh_periodically(pool, settings),
+        )
+        tasks.append(refresh)
+    if events is not None:
+        retention = EventRetention(
+            interval=settings.event_upkeep_interval,
+            event_days=settings.event_retention_days,
+            rollup_days=settings.rollup_retention_days,
+        )
+        tasks.append(event_upkeep(events, retention))
+    return Periodic(tasks)
