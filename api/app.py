@@ -46,7 +46,9 @@ from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger, create_pool
 from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
+from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver
+from loaders.redis_guard import SharedRedis
 from monitoring import metrics as prometheus_metrics
 from monitoring.alerts import alert_thresholds
 from monitoring.events import EventRetention, LookupEventBuffer
@@ -136,14 +138,23 @@ def create_app(
                 )
                 events.start()
                 observers.append(events)
-            lookup = create_lookup(pool if read_pool is None else read_pool, settings, observers)
-            persisted_queries = PersistedQueries.from_settings(settings)
+            # One Redis client (and one guard) for every part that keeps something there.
+            redis = SharedRedis.from_settings(settings)
+            lookup = create_lookup(
+                pool if read_pool is None else read_pool,
+                settings,
+                observers,
+                cache=LookupCache.from_settings(settings, redis=redis),
+            )
+            persisted_queries = PersistedQueries.from_settings(settings, redis)
             plans = Plans(
                 lookups=settings.compiled_lookups,
                 publish=settings.compiled_publish,
                 search=settings.compiled_search,
             )
-            response_cache = ResponseCache.from_settings(settings, schema._schema, fingerprint)
+            response_cache = ResponseCache.from_settings(
+                settings, schema._schema, fingerprint, redis
+            )
             keys = KeyCache(
                 ttl=settings.api_key_cache_ttl_seconds,
                 negative_ttl=settings.api_key_negative_ttl_seconds,
@@ -156,7 +167,7 @@ def create_app(
             refresher = SuggestionRefresher(pool, settings)
             live: LiveMonitor | None = None
             live_pool: asyncpg.Pool | None = None
-            rate_limits = RateLimits(settings) if settings.rate_limits else None
+            rate_limits = RateLimits(settings, redis=redis) if settings.rate_limits else None
             try:
                 if settings.invalidation_listener:
                     # Before the warm-up: a change committed during it is heard, not missed.
@@ -223,6 +234,8 @@ def create_app(
                     await live_pool.close()
                 await persisted_queries.close()
                 await lookup.close()
+                if redis is not None:
+                    await redis.close()
         finally:
             if purge is not None:
                 purge.cancel()
