@@ -18,7 +18,6 @@ notices (`live`): without them it cannot know the version is current.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -75,7 +74,6 @@ class ResponseCache:
         namespace: str = "jobwizard:rc",
         redis_ttl: int = 3600,
         max_documents: int = 1000,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._schema = schema
         self._roots = tuple(hinted_root_fields(schema))
@@ -98,7 +96,6 @@ class ResponseCache:
         self.redis_ttl = redis_ttl
         self.hits = 0
         self.misses = 0
-        self._clock = clock
 
     @classmethod
     def from_settings(
