@@ -12,18 +12,13 @@ whichever step gave that answer. Responses and their caching headers: api/answer
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 
 from api.answers import answer, cached
+from api.general_execution import executed
 from api.http_errors import (
     BAD_REQUEST,
     METHOD_NOT_ALLOWED,
@@ -49,14 +44,6 @@ from schema.errors import RATE_LIMITED
 from schema.limits import request_cost
 
 Step = Callable[[RequestState], Awaitable[Response | None]]
-
-
-def is_request_error(result: ExecutionResult) -> bool:
-    """The request failed before execution (parse, validation, limits, variable coercion): no
-    `data` entry then, and a 4xx under application/graphql-response+json."""
-    if isinstance(result, PreExecutionError):
-        return True
-    return result.data is None and all(error.path is None for error in result.errors or ())
 
 
 async def serve(view: HTTPView, request: Request) -> Response:
@@ -244,57 +231,9 @@ async def _planned(state: RequestState) -> Response | None:
     return None
 
 
-async def _executed(state: RequestState) -> Response | None:
-    """The schema runs what no plan answered."""
-    if state.outcome is not None:
-        return None
-    params = state.params
-    allowed = {OperationType.QUERY}
-    if state.request.method == "POST":
-        allowed.add(OperationType.MUTATION)
-    try:
-        result = await state.view.schema.execute(
-            state.query,
-            variable_values=params.variables,
-            context_value=state.context,
-            operation_name=params.operation_name,
-            allowed_operation_types=allowed,
-            operation_extensions=params.extensions,
-        )
-    except InvalidOperationTypeError:
-        raise HTTPError(
-            405,
-            "Mutations are accepted over POST only.",
-            METHOD_NOT_ALLOWED,
-            headers={"Allow": "POST"},
-        ) from None
-    except CannotGetOperationTypeError as exc:
-        result = PreExecutionError(
-            data=None,
-            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
-        )
-    except MissingQueryError:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
-
-    failed_early = is_request_error(result)
-    if not result.errors:
-        state.http.plans.learn(state.query, params.operation_name)
-    state.validated = not failed_early
-    body: dict[str, Any] = {}
-    if not failed_early:
-        body["data"] = result.data
-    if result.errors:
-        body["errors"] = [error.formatted for error in result.errors]
-    if result.extensions:
-        body["extensions"] = result.extensions
-    status = 400 if failed_early and state.media_type == GRAPHQL_RESPONSE_JSON else 200
-    state.outcome = Outcome(body, status, None if result.errors else state.lookup)
-    return None
-
-
 async def _remember(state: RequestState) -> Response | None:
     """The answer, kept in the response cache when it may be."""
-    assert state.outcome is not None  # set by `_planned` or `_executed`
+    assert state.outcome is not None  # set by `_planned` or `executed`
     return await answer(state, state.outcome)
 
 
@@ -310,6 +249,6 @@ STEPS: tuple[Step, ...] = (
     _context,
     _rate_limit,
     _planned,
-    _executed,
+    executed,
     _remember,
 )
