@@ -1,21 +1,18 @@
 """Apollo automatic persisted queries (APQ): a client sends the SHA-256 of a query instead of
 the query; on a miss it is told `PersistedQueryNotFound` and sends both, which registers it.
 
-The store is an aiocache cache: in-process by default, Redis (shared by every worker) when
-`REDIS_URL` is set. It is a cache, not a record: losing an entry only costs the client one more
-round trip, so a cache failure is logged and treated as a miss.
+The store is in-process by default, Redis (the process's shared client, shared by every worker)
+when `REDIS_URL` is set. It is a cache, not a record: losing an entry only costs the client one
+more round trip, so a Redis failure is logged and treated as a miss (loaders/redis_guard.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from aiocache.serializers import StringSerializer
 from cachetools import Cache as BoundedCache
 from cachetools import LRUCache, TTLCache
 
@@ -26,22 +23,20 @@ from api.http_errors import (
     HTTPError,
 )
 from config import Settings
-from loaders.cache import REDIS_RETRY_AFTER, redis_level
-
-log = logging.getLogger(__name__)
+from loaders.redis_guard import FAILED, SharedRedis
 
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 APQ_VERSION = 1
 
 
 class QueryCache(Protocol):
-    """What the store needs from a cache (aiocache's BaseCache has it; so may a shared one)."""
+    """What the store needs from a cache; neither kind raises (Redis failures are misses)."""
 
-    async def get(self, key: str) -> Any: ...
+    async def get(self, key: str) -> str | None: ...
 
-    async def set(self, key: str, value: Any, ttl: int | None = None) -> Any: ...
+    async def set(self, key: str, value: str, ttl: int | None = None) -> None: ...
 
-    async def close(self) -> Any: ...
+    async def close(self) -> None: ...
 
 
 # What one stored document costs beside its text: the key, the entry, the str header.
@@ -64,46 +59,60 @@ class MemoryQueryCache:
             else LRUCache(maxsize=max_bytes, getsizeof=_document_bytes)
         )
 
-    async def get(self, key: str) -> Any:
+    async def get(self, key: str) -> str | None:
         return self._entries.get(key)
 
-    async def set(self, key: str, value: Any, ttl: int | None = None) -> Any:
+    async def set(self, key: str, value: str, ttl: int | None = None) -> None:
         if _document_bytes(value) > self._entries.maxsize:
             return
         while len(self._entries) >= self._max_entries and key not in self._entries:
             self._entries.popitem()  # the least recently used
         self._entries[key] = value
 
-    async def close(self) -> Any:
+    async def close(self) -> None:
         self._entries.clear()
 
 
+class RedisQueryCache:
+    """The shared store: documents as Redis strings, through the process's guarded client."""
+
+    def __init__(self, redis: SharedRedis, *, owns: bool) -> None:
+        self._redis = redis
+        self._owns = owns  # closed with the store only when made for it alone
+
+    async def get(self, key: str) -> str | None:
+        client = self._redis.client
+        value = await self._redis.call("persisted queries", lambda: client.get(key))
+        if value is FAILED or not isinstance(value, bytes):
+            return None
+        return value.decode("utf-8", "replace")
+
+    async def set(self, key: str, value: str, ttl: int | None = None) -> None:
+        client = self._redis.client
+        await self._redis.call("persisted queries", lambda: client.set(key, value, ex=ttl))
+
+    async def close(self) -> None:
+        if self._owns:
+            await self._redis.close()
+
+
 class PersistedQueries:
-    def __init__(
-        self,
-        cache: QueryCache,
-        *,
-        prefix: str,
-        ttl: int | None,
-        retry_after: float = REDIS_RETRY_AFTER,
-    ) -> None:
+    def __init__(self, cache: QueryCache, *, prefix: str, ttl: int | None) -> None:
         self._cache = cache
         self._prefix = prefix
         self._ttl = ttl or None
-        # After a failure the store is skipped this long (every lookup a miss, nothing stored):
-        # a hung Redis costs one timeout, not one per request.
-        self._retry_after = retry_after
-        self._skip_until = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PersistedQueries:
+    def from_settings(
+        cls, settings: Settings, redis: SharedRedis | None = None
+    ) -> PersistedQueries:
+        """In Redis with `REDIS_URL` (the process's shared client when given one), else in
+        process."""
         cache: QueryCache
-        if settings.redis_url:
-            cache = redis_level(
-                settings.redis_url,
-                settings.cache_redis_timeout_ms / 1000.0,
-                serializer=StringSerializer(),
-            )
+        if redis is not None or settings.redis_url:
+            shared = redis if redis is not None else SharedRedis.from_settings(settings)
+            assert shared is not None
+            cache = RedisQueryCache(shared, owns=redis is None)
         else:
             cache = MemoryQueryCache(
                 max_entries=settings.persisted_query_max_entries,
@@ -113,26 +122,10 @@ class PersistedQueries:
         return cls(cache, prefix=settings.persisted_query_prefix, ttl=settings.persisted_query_ttl)
 
     async def get(self, sha256: str) -> str | None:
-        if time.monotonic() < self._skip_until:
-            return None
-        try:
-            value = await self._cache.get(self._prefix + sha256.lower())
-        except Exception as exc:  # a cache outage must not fail the request
-            self._failed("persisted query lookup failed, treated as a miss", exc)
-            return None
-        return value if isinstance(value, str) else None
+        return await self._cache.get(self._prefix + sha256.lower())
 
     async def put(self, sha256: str, query: str) -> None:
-        if time.monotonic() < self._skip_until:
-            return
-        try:
-            await self._cache.set(self._prefix + sha256.lower(), query, ttl=self._ttl)
-        except Exception as exc:
-            self._failed("persisted query not stored", exc)
-
-    def _failed(self, what: str, exc: Exception) -> None:
-        log.warning("%s (%r); store skipped for %.0f s", what, exc, self._retry_after)
-        self._skip_until = time.monotonic() + self._retry_after
+        await self._cache.set(self._prefix + sha256.lower(), query, ttl=self._ttl)
 
     async def close(self) -> None:
         await self._cache.close()

@@ -8,19 +8,18 @@ client IP on a budget of their own, checked before the key is looked up: a flood
 tokens becomes 429s, not database queries.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
-worker and host shares them. A Redis failure lets the request through (logged): the limits
-protect the service, and must not become the outage themselves.
+worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
+connection pool and behind its guard (loaders/redis_guard.py). A Redis failure lets the request
+through (logged): the limits protect the service, and must not become the outage themselves.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -30,8 +29,7 @@ from starlette.requests import Request
 from config import Settings
 from context import Context
 from domain.errors import DomainError
-
-log = logging.getLogger(__name__)
+from loaders.redis_guard import FAILED, SharedRedis
 
 WINDOW_SECONDS = 60
 _T = TypeVar("_T")
@@ -59,32 +57,37 @@ class Decision:
 
 
 class RateLimits:
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage | None = None,
+        *,
+        redis: SharedRedis | None = None,
+    ) -> None:
+        """Counters in `storage` when given; else in Redis with `REDIS_URL` (through `redis`,
+        the process's shared client, when given one), else in memory."""
         self.enabled = settings.rate_limits
+        self._owns_redis = redis is None
+        if storage is None and redis is None:
+            redis = SharedRedis.from_settings(settings)
         if storage is None:
             storage = (
-                RedisStorage(
-                    "async+" + settings.redis_url,
+                MemoryStorage()
+                if redis is None
+                else RedisStorage(
+                    "async+" + (settings.redis_url or "redis://"),
                     implementation="redispy",
                     key_prefix=settings.rate_limit_prefix,
-                    socket_timeout=settings.cache_redis_timeout_ms / 1000.0,
-                    socket_connect_timeout=settings.cache_redis_timeout_ms / 1000.0,
+                    # A documented parameter that limits' option types leave out.
+                    connection_pool=redis.client.connection_pool,  # type: ignore[arg-type]
                 )
-                if settings.redis_url
-                else MemoryStorage()
             )
         self._storage = storage
+        self._redis = redis if isinstance(storage, RedisStorage) else None
         self._limiter = MovingWindowRateLimiter(storage)
-        # Redis is bounded like the cache's Redis level; memory needs no deadline (no I/O).
-        self._timeout = (
-            settings.cache_redis_timeout_ms / 1000.0 * 2
-            if isinstance(storage, RedisStorage)
-            else None
-        )
         self.anonymous = RateLimitItemPerMinute(settings.rate_limit_anonymous)
         self.per_key = settings.rate_limit_per_key
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
-        self._skip_until = 0.0
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
         return RateLimitItemPerMinute(rate_per_minute or self.per_key)
@@ -92,13 +95,15 @@ class RateLimits:
     async def auth_allowed(self, client: str) -> Decision:
         """Whether `client` may still present an unknown token (nothing is counted)."""
         item = self.auth_failures
-        allowed = await self._call(self._limiter.test(item, "auth", client), default=True)
+        allowed = await self._call(lambda: self._limiter.test(item, "auth", client), default=True)
         if allowed:
             return Decision(True, "auth-failures", item.amount, item.amount, WINDOW_SECONDS)
         return await self._decision(False, "auth-failures", item, "auth", client)
 
     async def auth_failed(self, client: str) -> None:
-        await self._call(self._limiter.hit(self.auth_failures, "auth", client), default=True)
+        await self._call(
+            lambda: self._limiter.hit(self.auth_failures, "auth", client), default=True
+        )
 
     async def hit(self, item: RateLimitItem, identity: str, cost: int, policy: str) -> Decision:
         """Count `cost` units against `identity`'s budget, or refuse them all."""
@@ -107,7 +112,7 @@ class RateLimits:
             # Never fits: refused without touching the counters.
             return Decision(False, policy, item.amount, item.amount, WINDOW_SECONDS)
         allowed = await self._call(
-            self._limiter.hit(item, "lookups", identity, cost=cost), default=True
+            lambda: self._limiter.hit(item, "lookups", identity, cost=cost), default=True
         )
         return await self._decision(bool(allowed), policy, item, "lookups", identity)
 
@@ -116,33 +121,26 @@ class RateLimits:
             timer = self._storage.timer
             if timer is not None and not timer.done():
                 timer.cancel()  # the storage's expiry task: not left pending at shutdown
-            return
-        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
-        if client is not None:
-            await client.aclose()
+        elif self._redis is not None and self._owns_redis:
+            await self._redis.close()
 
     async def _decision(
         self, allowed: bool, policy: str, item: RateLimitItem, *identifiers: str
     ) -> Decision:
-        stats = await self._call(self._limiter.get_window_stats(item, *identifiers), default=None)
+        stats = await self._call(
+            lambda: self._limiter.get_window_stats(item, *identifiers), default=None
+        )
         if stats is None:
             return Decision(allowed, policy, item.amount, item.amount, WINDOW_SECONDS)
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return Decision(allowed, policy, item.amount, stats.remaining, reset)
 
-    async def _call(self, call: Coroutine[Any, Any, _T], *, default: _D) -> _T | _D:
-        """Await a storage operation; on failure (Redis down or slow) log, skip the storage for
-        a while and return `default`."""
-        if time.monotonic() < self._skip_until:
-            call.close()  # never awaited: closed, so that Python does not warn about it
-            return default
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await call
-        except Exception as exc:
-            log.warning("rate-limit storage failed (%r); requests pass unlimited for 5 s", exc)
-            self._skip_until = time.monotonic() + 5.0
-            return default
+    async def _call(self, call: Callable[[], Awaitable[_T]], *, default: _D) -> _T | _D:
+        """A storage operation's result; `default` when Redis is skipped, fails or is slow."""
+        if self._redis is None:
+            return await call()  # memory: no I/O, nothing to fail
+        result = await self._redis.call("rate limits", call)
+        return default if result is FAILED else result
 
 
 async def check_rate_limit(

@@ -8,7 +8,8 @@ variables (canonical JSON), and kept as the response bytes, with any compressed 
 for it (api/compression.py) beside them.
 
 Levels: an in-process LRU bounded in bytes (cachetools with `getsizeof`), then Redis with
-`REDIS_URL`, shared by every worker and host. A new catalogue version makes every old key
+`REDIS_URL` (the process's shared client and its guard: loaders/redis_guard.py), shared by every
+worker and host. A new catalogue version makes every old key
 unreachable at once; the in-process level is also emptied when the notice arrives, so memory
 goes to the current catalogue. The cache is only used while the process is listening for
 notices (`live`): without them it cannot know the version is current.
@@ -17,11 +18,9 @@ notices (`live`): without them it cannot know the version is current.
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cachetools import LRUCache
@@ -29,6 +28,7 @@ from graphql import GraphQLError, GraphQLSchema, parse
 
 from api.compression import compress
 from config import Settings
+from loaders.redis_guard import FAILED, SharedRedis
 from schema.cache_control import (
     UNCACHEABLE,
     CachePolicy,
@@ -36,9 +36,6 @@ from schema.cache_control import (
     operation_policy,
 )
 
-log = logging.getLogger(__name__)
-
-REDIS_RETRY_AFTER = 5.0  # after a Redis failure the level is skipped this long
 _ENTRY_OVERHEAD = 300  # bytes an entry costs beside its bodies (objects, key)
 MEMO_ENTRIES = 4096
 MEMO_MAX_REQUEST_BYTES = 8192  # larger requests are not remembered (bounds the memo's memory)
@@ -72,11 +69,11 @@ class ResponseCache:
         schema: GraphQLSchema,
         max_bytes: int,
         fingerprint: str,
-        redis: Any | None = None,
+        redis: SharedRedis | None = None,
+        owns_redis: bool = False,
         namespace: str = "jobwizard:rc",
         redis_ttl: int = 3600,
         max_documents: int = 1000,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._schema = schema
         self._roots = tuple(hinted_root_fields(schema))
@@ -93,35 +90,34 @@ class ResponseCache:
         self.fingerprint = fingerprint
         self.version = 0
         self.live: Callable[[], bool] = lambda: False
-        self.redis: Any = redis  # redis.asyncio.Redis, typed loosely by redis-py
+        self.redis = redis
+        self._owns_redis = owns_redis  # closed with the cache only when made for it alone
         self.namespace = namespace
         self.redis_ttl = redis_ttl
-        self.redis_errors = 0
         self.hits = 0
         self.misses = 0
-        self._redis_skip_until = 0.0
-        self._clock = clock
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, schema: GraphQLSchema, fingerprint: str
+        cls,
+        settings: Settings,
+        schema: GraphQLSchema,
+        fingerprint: str,
+        redis: SharedRedis | None = None,
     ) -> ResponseCache | None:
+        """None when `RESPONSE_CACHE` is off; Redis with `REDIS_URL` (the process's shared
+        client when given one, else a client of its own)."""
         if not settings.response_cache:
             return None
-        redis = None
-        if settings.redis_url:
-            # Imported here: the Redis client is only needed when Redis is configured.
-            from redis.asyncio import Redis
-
-            timeout = settings.cache_redis_timeout_ms / 1000.0
-            redis = Redis.from_url(
-                settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
-            )
+        owns = redis is None
+        if redis is None:
+            redis = SharedRedis.from_settings(settings)
         return cls(
             schema=schema,
             max_bytes=settings.response_cache_max_bytes,
             fingerprint=fingerprint,
             redis=redis,
+            owns_redis=owns,
             namespace=settings.response_cache_namespace,
             redis_ttl=settings.response_cache_redis_ttl_seconds,
         )
@@ -200,17 +196,14 @@ class ResponseCache:
         if local is not None and (entry := local.get(key)) is not None:
             self.hits += 1
             return entry
-        if self._redis_usable():
-            try:
-                raw: dict[bytes, bytes] = await self.redis.hgetall(key)
-            except Exception as exc:  # Redis trouble never fails a request
-                self._redis_failed(exc)
-            else:
-                entry = _from_redis(raw)
-                if entry is not None:
-                    self.hits += 1
-                    self._keep_local(key, entry)
-                    return entry
+        redis = self.redis
+        if redis is not None and redis.usable:
+            raw = await redis.call("response cache", lambda: _hgetall(redis, key))
+            entry = None if raw is FAILED else _from_redis(raw)
+            if entry is not None:
+                self.hits += 1
+                self._keep_local(key, entry)
+                return entry
         self.misses += 1
         return None
 
@@ -247,8 +240,8 @@ class ResponseCache:
         self._policies.clear()
 
     async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()
+        if self.redis is not None and self._owns_redis:
+            await self.redis.close()
 
     def _keep_local(self, key: str, entry: CachedAnswer) -> None:
         if self._local is None:
@@ -259,27 +252,26 @@ class ResponseCache:
             self._local.pop(key, None)
 
     def _redis_usable(self) -> bool:
-        return self.redis is not None and self._clock() >= self._redis_skip_until
+        return self.redis is not None and self.redis.usable
 
     async def _redis_set(self, key: str, fields: dict[bytes, bytes]) -> None:
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=fields)
+        redis = self.redis
+        if redis is None:
+            return
+
+        async def store() -> None:
+            async with redis.client.pipeline(transaction=True) as pipe:
+                # redis-py types the mapping's key invariantly; bytes keys are what it sends.
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
                 pipe.expire(key, self.redis_ttl)
                 await pipe.execute()
-        except Exception as exc:
-            self._redis_failed(exc)
 
-    def _redis_failed(self, exc: BaseException) -> None:
-        self.redis_errors += 1
-        if self._clock() >= self._redis_skip_until:
-            log.warning(
-                "response cache: Redis failed (%s: %s); in-process level only for %.0f s",
-                type(exc).__name__,
-                exc,
-                REDIS_RETRY_AFTER,
-            )
-        self._redis_skip_until = self._clock() + REDIS_RETRY_AFTER
+        await redis.call("response cache", store)
+
+
+async def _hgetall(redis: SharedRedis, key: str) -> Mapping[bytes, bytes]:
+    # Without decode_responses the client answers bytes, which redis-py's types do not say.
+    return cast("Mapping[bytes, bytes]", await redis.client.hgetall(key))
 
 
 def _from_redis(raw: Mapping[bytes, bytes]) -> CachedAnswer | None:

@@ -48,7 +48,9 @@ from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger
 from db.uploads import UrlSigningSecret
 from domain.catalogue import load_catalogue
+from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver
+from loaders.redis_guard import SharedRedis
 from monitoring import metrics as prometheus_metrics
 from schema import schema
 
@@ -109,16 +111,29 @@ def create_app(
                 prometheus_metrics.LookupMetrics(lambda: breaker.state),
                 *([events] if events is not None else []),
             ]
+            # One Redis client (and one guard) for every part that keeps something there; entered
+            # before them, so it closes after the last of them.
+            redis = await run(closing(SharedRedis.from_settings(settings)))
             lookup = await run(
-                closing(create_lookup(read_pool or pool, settings, observers, breaker=breaker))
+                closing(
+                    create_lookup(
+                        read_pool or pool,
+                        settings,
+                        observers,
+                        breaker=breaker,
+                        cache=LookupCache.from_settings(settings, redis=redis),
+                    )
+                )
             )
-            persisted_queries = await run(closing(PersistedQueries.from_settings(settings)))
+            persisted_queries = await run(closing(PersistedQueries.from_settings(settings, redis)))
             # Strawberry has no public accessor for its graphql-core schema; it reads `_schema`.
             graphql_schema = schema._schema
             response_cache = await run(
-                closing(ResponseCache.from_settings(settings, graphql_schema, fingerprint))
+                closing(ResponseCache.from_settings(settings, graphql_schema, fingerprint, redis))
             )
-            rate_limits = await run(closing(RateLimits(settings) if settings.rate_limits else None))
+            rate_limits = await run(
+                closing(RateLimits(settings, redis=redis) if settings.rate_limits else None)
+            )
             keys = KeyCache(
                 ttl=settings.api_key_cache_ttl_seconds,
                 negative_ttl=settings.api_key_negative_ttl_seconds,

@@ -147,7 +147,8 @@ class Settings(BaseSettings):
         100,
         ge=1,
         le=60_000,
-        description="Per-operation Redis timeout; after a failure Redis is skipped for a while.",
+        description="Timeout of every Redis operation (caches, persisted queries, rate limits); "
+        "after a failure Redis is skipped for a while.",
     )
     cache_warm_up: bool = Field(
         True, description="Load every active micro service into the cache at start."

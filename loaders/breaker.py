@@ -8,6 +8,9 @@ backlog at once. The trial's success closes the breaker; its failure opens it ag
 Errors that are not infrastructure failures (`is_failure` false: a bad query, say) pass through
 and count as the database answering. One breaker per process, in memory; the clock is
 monotonic, so wall-clock changes cannot open or close it.
+
+The same state machine, opened by a single failure, is the guard in front of Redis
+(loaders/redis_guard.py).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The in-process level is a cachetools LRUCache: bounded (a client asking for a million distinct
 slugs cannot grow the process), each entry with its own expiry, no timer per key. aiocache's
-`SimpleMemoryCache` keeps a timer handle per key and has no bound, so it is not used here;
-aiocache stays the API of the shared Redis level.
+`SimpleMemoryCache` keeps a timer handle per key and has no bound, so it is not used here. The
+shared level is the process's one Redis client and its guard (loaders/redis_guard.py), called
+directly: aiocache cannot be handed that client.
 
 `LookupCache` is what the lookup talks to: one multi-get per batch (local first, then one Redis
 MGET for what the local level lacked), one multi-set per TTL class, and Redis failures that are
@@ -12,21 +13,17 @@ logged and skipped, never raised: Redis is an optimisation, PostgreSQL is the st
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from aiocache.base import BaseCache
-from aiocache.serializers import BaseSerializer, JsonSerializer
+import orjson
 from cachetools import LRUCache
 
-from config import Settings, redis_address
+from config import Settings
 from db.records import MicroServiceRecord
-
-log = logging.getLogger(__name__)
+from loaders.redis_guard import FAILED, SharedRedis
 
 
 class _NotFound:
@@ -44,10 +41,6 @@ class _NotFound:
 
 
 NOT_FOUND: Final = _NotFound()
-_FAILED: Final = object()  # what `_redis_call` returns when Redis did not answer
-# After a Redis failure the level is skipped this long: an outage costs one timeout, not one per
-# request.
-REDIS_RETRY_AFTER = 5.0
 CachedLookup = MicroServiceRecord | _NotFound
 
 
@@ -147,39 +140,27 @@ class MemoryLevel:
         self._entries.clear()
 
 
-def redis_level(url: str, timeout: float, serializer: BaseSerializer | None = None) -> BaseCache:
-    """aiocache's Redis cache at `url`, as redis-py's own URL parser reads it, every operation
-    bounded by `timeout` seconds."""
-    # Imported here: the Redis client is only needed when Redis is configured.
-    from aiocache import RedisCache
-
-    address = redis_address(url)
-    return RedisCache(
-        serializer=JsonSerializer() if serializer is None else serializer,
-        endpoint=address.get("host", "127.0.0.1"),
-        port=address.get("port", 6379),
-        db=address.get("db", 0),
-        password=address.get("password"),
-        timeout=timeout,
-        create_connection_timeout=timeout,
+def _to_json(value: CachedLookup) -> bytes:
+    if isinstance(value, _NotFound):
+        return orjson.dumps({"missing": True})
+    return orjson.dumps(
+        {
+            "id": value.id_text,
+            "slug": value.slug,
+            "name": value.name,
+            "category": value.category,
+            "subcategory": value.subcategory,
+            "description": value.description,
+        }
     )
 
 
-def _to_json(value: CachedLookup) -> dict[str, Any]:
-    if isinstance(value, _NotFound):
-        return {"missing": True}
-    return {
-        "id": value.id_text,
-        "slug": value.slug,
-        "name": value.name,
-        "category": value.category,
-        "subcategory": value.subcategory,
-        "description": value.description,
-    }
-
-
-def _from_json(raw: Any) -> CachedLookup | None:
+def _from_json(stored: bytes | str | None) -> CachedLookup | None:
     """None for anything that is not a value we wrote (a foreign or corrupt key is a miss)."""
+    try:
+        raw = orjson.loads(stored) if stored is not None else None
+    except orjson.JSONDecodeError:
+        return None
     if not isinstance(raw, dict):
         return None
     if raw.get("missing") is True:
@@ -203,14 +184,13 @@ class LookupCache:
     def __init__(
         self,
         local: MemoryLevel,
-        redis: BaseCache | None = None,
+        redis: SharedRedis | None = None,
         *,
         negative: MemoryLevel | None = None,
         namespace: str,
         ttl: float,
         negative_ttl: float,
-        redis_retry_after: float = REDIS_RETRY_AFTER,
-        clock: Callable[[], float] = time.monotonic,
+        owns_redis: bool = False,
     ) -> None:
         self.local = local
         # Unknown slugs live in a level of their own: anyone can ask for any number of them,
@@ -220,21 +200,23 @@ class LookupCache:
         self.namespace = namespace
         self.ttl = ttl
         self.negative_ttl = negative_ttl
-        self.redis_errors = 0
         # Bumped when the catalogue changes: answers read before that are not stored after it.
         self.generation = 0
-        self._redis_retry_after = redis_retry_after
-        self._redis_skip_until = 0.0
-        self._clock = clock
+        self._owns_redis = owns_redis  # closed with the cache only when made for it alone
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, redis_timeout: float | None = None
+        cls,
+        settings: Settings,
+        *,
+        redis: SharedRedis | None = None,
+        redis_timeout: float | None = None,
     ) -> LookupCache:
-        """The cache the settings describe: the in-process level, plus Redis with `REDIS_URL`."""
-        if redis_timeout is None:
-            redis_timeout = settings.cache_redis_timeout_ms / 1000.0
-        redis = redis_level(settings.redis_url, redis_timeout) if settings.redis_url else None
+        """The cache the settings describe: the in-process level, plus Redis with `REDIS_URL`
+        (the process's shared client when given one, else a client of its own)."""
+        owns = redis is None
+        if redis is None:
+            redis = SharedRedis.from_settings(settings, redis_timeout)
         return cls(
             MemoryLevel(max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes),
             redis,
@@ -245,11 +227,17 @@ class LookupCache:
             namespace=settings.cache_namespace,
             ttl=settings.cache_ttl_seconds,
             negative_ttl=settings.cache_negative_ttl_seconds,
+            owns_redis=owns,
         )
 
     @property
     def backend(self) -> str:
         return "memory+redis" if self.redis is not None else "memory"
+
+    @property
+    def redis_errors(self) -> int:
+        """Failed Redis calls so far (of every user of the shared client)."""
+        return 0 if self.redis is None else self.redis.errors
 
     def key(self, slug: str) -> str:
         return f"{self.namespace}:{slug}"
@@ -266,10 +254,12 @@ class LookupCache:
             ):
                 values[i] = value
             missing = [i for i in missing if values[i] is None]
-        if not missing or not self._redis_usable():
+        redis = self.redis
+        if not missing or redis is None or not redis.usable:
             return values
-        raw = await self._redis_call(self._redis().multi_get([keys[i] for i in missing]))
-        if raw is _FAILED:
+        wanted = [keys[i] for i in missing]
+        raw = await redis.call("lookup cache", lambda: redis.client.mget(wanted))
+        if raw is FAILED:
             return values
         found: dict[str, CachedLookup] = {}
         for i, item in zip(missing, raw, strict=True):
@@ -296,17 +286,20 @@ class LookupCache:
         if not answers:
             return
         await self._set_local(answers)
-        if not self._redis_usable():
+        redis = self.redis
+        if redis is None or not redis.usable:
             return
-        calls = [
-            self._redis().multi_set(
-                [(self.key(slug), _to_json(value)) for slug, value in group.items()], ttl=ttl
-            )
-            for group, ttl in self._by_ttl(answers)
-        ]
-        # Positive and negative entries differ in TTL, which a multi-set takes once per call:
-        # the (at most) two calls go out together, so the batch waits one round trip.
-        await self._redis_call(asyncio.gather(*calls))
+
+        async def store() -> None:
+            # Positive and negative entries differ in TTL: one pipeline sends both kinds, so
+            # the batch waits one round trip.
+            async with redis.client.pipeline(transaction=False) as pipe:
+                for group, ttl in self._by_ttl(answers):
+                    for slug, value in group.items():
+                        pipe.set(self.key(slug), _to_json(value), px=max(int(ttl * 1000), 1))
+                await pipe.execute()
+
+        await redis.call("lookup cache", store)
 
     def forget_local(self) -> None:
         """Drop the in-process level (the catalogue changed); a read still in flight is not
@@ -321,20 +314,21 @@ class LookupCache:
         for key in keys:
             self.local.delete(key)
             self.negative.delete(key)
-        if self.redis is not None:
+        redis = self.redis
+        if redis is not None:
             # Always tried (not only when usable): a stale shared entry outlives this process.
-            await self._redis_call(self._redis().raw("delete", *keys), force=True)
+            await redis.call_now("lookup cache", lambda: redis.client.delete(*keys))
 
     async def redis_reachable(self) -> bool | None:
         """None without Redis; otherwise whether it answers PING now."""
-        if self.redis is None:
+        redis = self.redis
+        if redis is None:
             return None
-        return await self._redis_call(self._redis().raw("ping"), force=True) is not _FAILED
+        return await redis.call_now("lookup cache", lambda: redis.client.ping()) is not FAILED
 
     async def close(self) -> None:
-        if self.redis is not None:
-            # aiocache's close() calls redis-py's deprecated close(); aclose() is the current one.
-            await self.redis.client.aclose()
+        if self.redis is not None and self._owns_redis:
+            await self.redis.close()
 
     def _by_ttl(
         self, answers: Mapping[str, CachedLookup]
@@ -357,28 +351,3 @@ class LookupCache:
             level.set_many(pairs, ttl)
             for key, _ in pairs:
                 other.delete(key)
-
-    def _redis(self) -> Any:
-        assert self.redis is not None
-        return self.redis
-
-    def _redis_usable(self) -> bool:
-        return self.redis is not None and self._clock() >= self._redis_skip_until
-
-    async def _redis_call(self, call: Any, *, force: bool = False) -> Any:
-        """Await a Redis operation; on any failure log, back off for a while, return _FAILED."""
-        try:
-            result = await call
-        except Exception as exc:  # Redis trouble of any kind must never fail a request
-            self.redis_errors += 1
-            if force or self._clock() >= self._redis_skip_until:
-                log.warning(
-                    "Redis cache level failed (%s: %s); using the in-process level and the "
-                    "database for %.0f s",
-                    type(exc).__name__,
-                    exc,
-                    self._redis_retry_after,
-                )
-            self._redis_skip_until = self._clock() + self._redis_retry_after
-            return _FAILED
-        return result

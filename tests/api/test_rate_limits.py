@@ -15,6 +15,7 @@ from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
 from tests.support import running_app
 from tests.support.keys import IssuedKey
+from tests.support.proxy import proxy_to
 from tests.support.resilience import REDIS_URL
 
 LOOKUP = '{ microService(slug: "wall-painting") { id } }'
@@ -106,6 +107,43 @@ async def test_counters_are_shared_through_redis(database_url: str, redis_namesp
         assert (await _post(one, aliased(8))).status_code == 200
         assert (await _post(other, aliased(3))).status_code == 429
         assert (await _post(other, aliased(2))).status_code == 200
+
+
+async def test_rate_limits_with_redis_stalled_let_requests_through_within_the_timeout(
+    database_url: str, redis_namespace: str
+) -> None:
+    timeout_ms = 200
+    async with proxy_to(REDIS_URL) as proxy:
+        # Redis accepts connections and never answers: a paused or wedged server.
+        proxy.mode = "stall"
+        async with running_app(
+            database_url,
+            migrate_on_start=False,
+            seed_on_start=False,
+            cache_warm_up=False,
+            # The rate limit is checked before anything else in a request touches Redis.
+            response_cache=False,
+            redis_url=proxy.url_for(REDIS_URL),
+            cache_namespace=redis_namespace,
+            rate_limit_prefix=redis_namespace + ":rl",
+            rate_limit_anonymous=100,
+            cache_redis_timeout_ms=timeout_ms,
+        ) as api:
+            for _ in range(3):
+                # Bounded by CACHE_REDIS_TIMEOUT_MS, with slack for a busy test machine; an
+                # unbounded wait on the stalled socket would never end.
+                async with asyncio.timeout(timeout_ms / 1000 + 2.0):
+                    response = await _post(api, LOOKUP)
+                assert response.status_code == 200
+                assert response.json()["data"]["microService"]["id"]
+                # Not counted, so the full budget is reported.
+                assert response.headers["ratelimit"].startswith('"anonymous";r=100;')
+            redis = api.app_state.lookup.cache.redis
+            assert redis is not None
+            # One call waited for the stalled Redis; the guard skipped it for the others (and
+            # for the lookup cache, which shares the client).
+            assert (proxy.accepted, redis.errors) == (1, 1)
+            proxy.cut()
 
 
 async def test_rate_limits_false_turns_them_off(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from loaders.cache import NOT_FOUND, MemoryLevel
+from loaders.cache import NOT_FOUND, LookupCache, MemoryLevel
+from loaders.redis_guard import REDIS_RETRY_AFTER, SharedRedis
+from tests.support import test_settings
 from tests.support.proxy import proxy_to
 from tests.support.resilience import REDIS_URL, SLUGS, cache_for, lookup_rig
 
@@ -126,8 +128,13 @@ async def test_redis_that_is_not_there_never_fails_a_lookup(database_url: str) -
 async def test_redis_stopped_mid_run_does_not_fail_lookups(
     database_url: str, redis_namespace: str
 ) -> None:
+    clock = FakeClock()
     async with proxy_to(REDIS_URL) as redis_proxy:
-        cache = cache_for(cache_namespace=redis_namespace, redis_url=redis_proxy.url_for(REDIS_URL))
+        settings = test_settings(cache_namespace=redis_namespace)
+        redis = SharedRedis.from_url(
+            redis_proxy.url_for(REDIS_URL), settings.cache_redis_timeout_ms / 1000.0, clock=clock
+        )
+        cache = LookupCache.from_settings(settings, redis=redis)
         async with lookup_rig(database_url, cache=cache) as rig:
             await rig.lookup.resolve(SLUGS[:2])
             assert await cache.redis_reachable() is True
@@ -137,10 +144,11 @@ async def test_redis_stopped_mid_run_does_not_fail_lookups(
             await redis_proxy.restore()
             redis_proxy.mode = "stall"  # now a Redis that hangs: bounded by its timeout
             cache.local.clear()
-            cache._redis_skip_until = 0.0
+            clock.now += REDIS_RETRY_AFTER  # Redis is tried again
             started = asyncio.get_running_loop().time()
             assert [r.slug for r in await rig.lookup.resolve(SLUGS) if r] == list(SLUGS)
             assert asyncio.get_running_loop().time() - started < 0.5
+        await redis.close()
 
 
 async def test_invalidate_drops_both_levels(database_url: str, redis_namespace: str) -> None:
