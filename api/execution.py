@@ -11,10 +11,10 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.base import BaseSchema
+from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import PreExecutionError  # no public name for it
 from strawberry.types.graphql import OperationType
 
 from api.http_cache import (

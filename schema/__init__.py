@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql.error import GraphQLError
 from strawberry import Schema
-from strawberry.types.execution import ExecutionContext
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from monitoring.graphql import OperationMetrics

@@ -14,8 +14,8 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionContext
-from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from db.errors import is_transient
 from domain.errors import (
