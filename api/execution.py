@@ -28,11 +28,11 @@ from api.http_cache import (
     representation_etag,
 )
 from api.http_errors import (
-    BAD_REQUEST,
-    METHOD_NOT_ALLOWED,
-    NOT_ACCEPTABLE,
-    PERSISTED_QUERY_NOT_FOUND,
+    BadRequestError,
     HTTPError,
+    MethodNotAllowedError,
+    NotAcceptableError,
+    PersistedQueryNotFoundError,
 )
 from api.persisted_queries import requested_hash, verify
 from api.protocol import (
@@ -51,9 +51,10 @@ from api.request_id import request_id_of
 from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from api.state import HttpState
 from context import Context
+from domain.errors import RateLimitedError
 from monitoring.metrics import RESPONSE_CACHE
 from schema import document_cache
-from schema.errors import RATE_LIMITED
+from schema.codes import CODES
 from schema.limits import request_cost
 
 CACHE_HITS = RESPONSE_CACHE.labels(result="hit")
@@ -89,19 +90,14 @@ async def serve(view: HTTPView, request: Request) -> Response:
     media_type = negotiate(request.headers.get("accept"))
     try:
         if request.method not in ("GET", "POST"):
-            raise HTTPError(
-                405,
-                "GraphQL is served over GET and POST.",
-                METHOD_NOT_ALLOWED,
-                headers={"Allow": "GET, POST"},
+            raise MethodNotAllowedError(
+                "GraphQL is served over GET and POST.", headers={"Allow": "GET, POST"}
             )
         if view.graphql_ide and wants_graphql_ide(request):
             return await view.render_graphql_ide(request)
         if media_type is None:
-            raise HTTPError(
-                406,
-                f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}.",
-                NOT_ACCEPTABLE,
+            raise NotAcceptableError(
+                f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}."
             )
         http: HttpState = request.state.http_state
         raw = await read_raw(request, http.settings.max_body_bytes)
@@ -143,7 +139,7 @@ async def _execute(
                 # Not cacheable: the client registers the query next, and the same GET must
                 # then reach us rather than a CDN's copy of this miss.
                 return json_response(
-                    error_body("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND),
+                    error_body("PersistedQueryNotFound", CODES[PersistedQueryNotFoundError].code),
                     status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
                     media_type=media_type,
                     headers={"Cache-Control": "no-store"},
@@ -152,7 +148,7 @@ async def _execute(
             verify(sha256, query)
             registering = True
     if query is None:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
+        raise BadRequestError("The request has no 'query'.")
 
     cache = http.response_cache
     live = cache is not None and cache.live()
@@ -190,12 +186,12 @@ async def _execute(
                 error_body(
                     "Too many lookups: this caller's budget is "
                     f"{decision.limit} per {WINDOW_SECONDS} s; retry after {retry_after} s.",
-                    RATE_LIMITED,
+                    CODES[RateLimitedError].code,
                     cost=cost,
                     limit=decision.limit,
                     retryAfter=int(retry_after),
                 ),
-                status=429,
+                status=CODES[RateLimitedError].status,
                 media_type=media_type,
                 headers=limit_headers,
             )
@@ -224,19 +220,20 @@ async def _execute(
             operation_extensions=params.extensions,
         )
     except InvalidOperationTypeError:
-        raise HTTPError(
-            405,
-            "Mutations are accepted over POST only.",
-            METHOD_NOT_ALLOWED,
-            headers={"Allow": "POST"},
+        raise MethodNotAllowedError(
+            "Mutations are accepted over POST only.", headers={"Allow": "POST"}
         ) from None
     except CannotGetOperationTypeError as exc:
         result = PreExecutionError(
             data=None,
-            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
+            errors=[
+                GraphQLError(
+                    exc.as_http_error_reason(), extensions={"code": CODES[BadRequestError].code}
+                )
+            ],
         )
     except MissingQueryError:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
+        raise BadRequestError("The request has no 'query'.") from None
 
     failed_early = is_request_error(result)
     if not result.errors:

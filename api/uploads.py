@@ -45,19 +45,13 @@ from domain.errors import (
 from domain.media_urls import Variant, sign, verify
 from domain.uploads import UploadQuota, may_read_upload
 from media.images import ImageLimits, ProcessedImage, Rendition, process_image
+from schema.codes import code_of
 
 JSON = "application/json"
 # The bytes under a media URL never change (a new photo is a new upload), so browsers and
 # proxies may keep them for a year without asking again; `private` because they are a
 # customer's photos, shown to whoever the job's read rules allow, not to everyone.
 IMMUTABLE = "private, max-age=31536000, immutable"
-_STATUS: dict[type[DomainError], tuple[int, str]] = {
-    UnauthenticatedError: (401, "UNAUTHENTICATED"),
-    ForbiddenError: (403, "FORBIDDEN"),
-    NotFoundError: (404, "NOT_FOUND"),
-    RateLimitedError: (429, "RATE_LIMITED"),
-    ServiceUnavailableError: (503, "SERVICE_UNAVAILABLE"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,23 +96,24 @@ def _error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
-def _error_response(exc: Exception) -> Response:
+def _error_response(exc: HTTPError | DomainError) -> Response:
+    """The refusal's answer; its code and status from the one table, by the error's type."""
+    entry = code_of(type(exc))
+    if entry is None:
+        raise exc
+    extensions: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, HTTPError):
-        extra = {} if exc.limit is None else {"limit": exc.limit}
-        body = _error(exc.message, exc.code, **extra)
-        return _json(body, exc.status, exc.headers)
+        headers.update(exc.headers)
+        if exc.limit is not None:
+            extensions["limit"] = exc.limit
     if isinstance(exc, UploadRejectedError):
-        return _json(_error(str(exc), exc.code, reason=exc.reason), exc.status)
-    if isinstance(exc, DomainError):
-        for kind, (status, code) in _STATUS.items():
-            if isinstance(exc, kind):
-                headers = {}
-                if isinstance(exc, RateLimitedError):
-                    headers["Retry-After"] = str(exc.retry_after)
-                if isinstance(exc, UnauthenticatedError):
-                    headers["WWW-Authenticate"] = "Bearer"
-                return _json(_error(str(exc), code), status, headers)
-    raise exc
+        extensions["reason"] = exc.reason
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, UnauthenticatedError):
+        headers["WWW-Authenticate"] = "Bearer"
+    return _json(_error(str(exc), entry.code, **extensions), entry.status, headers)
 
 
 def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
