@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings
 
 from config.paths import ROOT
 
+# The catalogue kept in the repository, beside the seed that loads it.
+DEFAULT_CATALOGUE_PATH = ROOT / "db" / "catalogue.json"
+
 
 class DatabaseSettings(BaseSettings):
     """PostgreSQL: which server, the pool, migrations and the catalogue seed."""
@@ -35,7 +38,7 @@ class DatabaseSettings(BaseSettings):
         True, description="Upsert the catalogue file into the database at start."
     )
     catalogue_path: Path = Field(
-        ROOT / "db" / "catalogue.json", description="The catalogue file (validated at start)."
+        DEFAULT_CATALOGUE_PATH, description="The catalogue file (validated at start)."
     )
 
     @model_validator(mode="after")

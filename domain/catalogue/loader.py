@@ -1,8 +1,7 @@
-"""The catalogue model and its loader.
+"""The catalogue's loader: reads the catalogue file and validates it into the model.
 
-`db/catalogue.json` is the single source of truth for categories, subcategories, micro services
-and their questions. It is loaded and validated once at start-up; a broken file stops the process
-with a message that names the offending entry, rather than serving a wizard with holes in it.
+It is loaded and validated once at start-up; a broken file stops the process with a message that
+names the offending entry, rather than serving a wizard with holes in it.
 
 A question may be shown only under conditions on earlier answers (`show_if`), may accept
 `"not_sure"` (`allow_not_sure`) and belongs to a wizard step; the loader refuses a condition on an
@@ -15,149 +14,35 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from domain.catalogue.model import (
+    DEFAULT_STEP,
+    FALSE,
+    MAX_SLUG_LENGTH,
+    NOT_SURE,
+    TRUE,
+    Catalogue,
+    CategorySpec,
+    MicroServiceSpec,
+    Option,
+    Question,
+    QuestionKind,
+    ShowIf,
+    StepSpec,
+    SubcategorySpec,
+)
 from domain.errors import CatalogueError
 
-DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "db" / "catalogue.json"
-
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-# No slug of the catalogue is longer; a longer one asked for is a definite miss, and is never
-# cached, stored or echoed back whole.
-MAX_SLUG_LENGTH = 100
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def shown(slug: str) -> str:
-    """`slug` as messages and logs may quote it: cut at MAX_SLUG_LENGTH."""
-    return slug if len(slug) <= MAX_SLUG_LENGTH else slug[:MAX_SLUG_LENGTH] + "..."
-
-
-_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
-NOT_SURE = "not_sure"
-# A boolean answer as a `show_if` value: conditions are strings whatever the question's type.
-TRUE, FALSE = "true", "false"
-DEFAULT_STEP = "job"
-
-
-class QuestionKind(Enum):
-    SINGLE_SELECT = "single_select"
-    MULTI_SELECT = "multi_select"
-    NUMBER = "number"
-    TEXT = "text"
-    BOOLEAN = "boolean"
-    DATE = "date"
-
-    @property
-    def is_select(self) -> bool:
-        return self in (QuestionKind.SINGLE_SELECT, QuestionKind.MULTI_SELECT)
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class ShowIf:
-    """The question is asked only when `question_id`'s answer is one of `values`."""
-
-    question_id: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    id: str
-    label: str
-    kind: QuestionKind
-    required: bool
-    options: tuple[Option, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    unit: str | None = None
-    block: str | None = None  # the shared block it comes from, None for a trade question
-    show_if: tuple[ShowIf, ...] = ()
-    allow_not_sure: bool = False
-    help: str | None = None
-    placeholder: str | None = None
-    step: str = DEFAULT_STEP
-    # A whole number (a count): 1.5 walls is refused.
-    integer: bool = False
-    # The options cover every case, so a required select needs neither "not sure" nor "other".
-    exhaustive: bool = False
-
-    @property
-    def option_values(self) -> frozenset[str]:
-        return frozenset(option.value for option in self.options)
-
-
-@dataclass(frozen=True, slots=True)
-class StepSpec:
-    id: str
-    title: str
-    question_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class MicroServiceSpec:
-    slug: str
-    name: str
-    description: str
-    category: str
-    subcategory: str
-    position: int
-    questions: tuple[Question, ...]  # in step order; within a step, block questions first
-    steps: tuple[StepSpec, ...] = ()  # only the steps that hold a question, in order
-    active: bool = True  # a retired service stays loadable so old jobs keep their reference
-    # What customers type for this job (symptoms, slang, misspellings, brands): for search.
-    keywords: tuple[str, ...] = ()
-
-    def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
-
-
-@dataclass(frozen=True, slots=True)
-class SubcategorySpec:
-    slug: str
-    name: str
-    position: int
-    micro_services: tuple[MicroServiceSpec, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CategorySpec:
-    slug: str
-    name: str
-    position: int
-    subcategories: tuple[SubcategorySpec, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Catalogue:
-    categories: tuple[CategorySpec, ...]
-    by_slug: Mapping[str, MicroServiceSpec] = field(repr=False)
-
-    def micro_service(self, slug: str) -> MicroServiceSpec | None:
-        return self.by_slug.get(slug)
-
-    def micro_services(self) -> Iterator[MicroServiceSpec]:
-        """The services on offer; a retired one (`active: false`) is left out, so the seed
-        deactivates it and listings skip it, while `micro_service(slug)` still finds it."""
-        return (spec for spec in self.all_micro_services() if spec.active)
-
-    def all_micro_services(self) -> Iterator[MicroServiceSpec]:
-        for category in self.categories:
-            for subcategory in category.subcategories:
-                yield from subcategory.micro_services
-
-
-def load_catalogue(path: Path = DEFAULT_CATALOGUE_PATH) -> Catalogue:
-    """Read and validate the catalogue file; raise `CatalogueError` naming the bad entry."""
+def load_catalogue(path: Path) -> Catalogue:
+    """Read and validate the catalogue file at `path` (the `CATALOGUE_PATH` setting); raise
+    `CatalogueError` naming the bad entry."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -353,7 +238,7 @@ def _question(
     default_step: str,
 ) -> Question:
     qid = raw.get("id")
-    if not isinstance(qid, str) or not _IDENT.match(qid):
+    if not isinstance(qid, str) or not IDENT.match(qid):
         raise CatalogueError(f"{where}: question id {qid!r} is not a snake_case identifier")
     where_q = f"{where}, question {qid!r}"
     try:
@@ -430,7 +315,7 @@ def _flag(raw: Mapping[str, Any], key: str, where: str) -> bool:
 
 def _ident(raw: Mapping[str, Any], key: str, where: str) -> str:
     value = raw.get(key)
-    if not isinstance(value, str) or not _IDENT.match(value):
+    if not isinstance(value, str) or not IDENT.match(value):
         raise CatalogueError(f"{where}: {key} {value!r} is not a snake_case identifier")
     return value
 
@@ -441,7 +326,7 @@ def _optional_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
 
 def _option(raw: Mapping[str, Any], where: str) -> Option:
     value = raw.get("value")
-    if not isinstance(value, str) or not _IDENT.match(value):
+    if not isinstance(value, str) or not IDENT.match(value):
         raise CatalogueError(f"{where}: option value {value!r} is not a snake_case identifier")
     return Option(value=value, label=_text(raw, "label", f"{where}, option {value!r}"))
 
@@ -456,7 +341,7 @@ def _block_names(raw: Any, blocks: Mapping[str, Any], where: str) -> tuple[str, 
 
 def _slug(raw: Any, where: str) -> str:
     slug = _mapping(raw, where).get("slug")
-    if not isinstance(slug, str) or not _SLUG.match(slug) or len(slug) > MAX_SLUG_LENGTH:
+    if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > MAX_SLUG_LENGTH:
         raise CatalogueError(f"{where}: slug {slug!r} is not lowercase-kebab-case")
     return slug
 
