@@ -138,9 +138,10 @@ async def _execute(
             if query is None:
                 # Not cacheable: the client registers the query next, and the same GET must
                 # then reach us rather than a CDN's copy of this miss.
+                not_found = CODES[PersistedQueryNotFoundError]
                 return json_response(
-                    error_body("PersistedQueryNotFound", CODES[PersistedQueryNotFoundError].code),
-                    status=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+                    error_body("PersistedQueryNotFound", not_found.code),
+                    status=not_found.status if media_type == GRAPHQL_RESPONSE_JSON else 200,
                     media_type=media_type,
                     headers={"Cache-Control": "no-store"},
                 )

@@ -169,7 +169,8 @@ CODES: dict[type[BaseException], ErrorCode] = {
     NotAcceptableError: ErrorCode("NOT_ACCEPTABLE", 406),
     UnsupportedMediaTypeError: ErrorCode(_UNSUPPORTED_MEDIA_TYPE, 415),
     BatchingNotSupportedError: ErrorCode("BATCHING_NOT_SUPPORTED", 400),
-    PersistedQueryNotFoundError: ErrorCode("PERSISTED_QUERY_NOT_FOUND", 200),
+    # Under application/json this one answers 200, as Apollo-style clients expect.
+    PersistedQueryNotFoundError: ErrorCode("PERSISTED_QUERY_NOT_FOUND", 400),
     PersistedQueryNotSupportedError: ErrorCode("PERSISTED_QUERY_NOT_SUPPORTED", 400),
     PersistedQueryHashMismatchError: ErrorCode("PERSISTED_QUERY_HASH_MISMATCH", 400),
     HeadersTooLargeError: ErrorCode("REQUEST_HEADER_FIELDS_TOO_LARGE", 431),
