@@ -28,10 +28,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.request_id import new_request_id
 from config import Settings
+from schema.codes import CODES, HeadersTooLargeError
 
 log = logging.getLogger(__name__)
 
-REQUEST_HEADER_FIELDS_TOO_LARGE = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+REQUEST_HEADER_FIELDS_TOO_LARGE = CODES[HeadersTooLargeError].code
 _LINGER_SECONDS = 1.0
 
 

@@ -20,11 +20,11 @@ from starlette.responses import Response
 from api.answers import answer, cached
 from api.general_execution import executed
 from api.http_errors import (
-    BAD_REQUEST,
-    METHOD_NOT_ALLOWED,
-    NOT_ACCEPTABLE,
-    PERSISTED_QUERY_NOT_FOUND,
+    BadRequestError,
     HTTPError,
+    MethodNotAllowedError,
+    NotAcceptableError,
+    PersistedQueryNotFoundError,
 )
 from api.persisted_queries import requested_hash, verify
 from api.protocol import (
@@ -39,8 +39,9 @@ from api.protocol import (
 )
 from api.rate_limits import WINDOW_SECONDS, check_rate_limit
 from api.request_state import HTTPView, Outcome, RequestState
+from domain.errors import RateLimitedError
 from schema import document_cache
-from schema.errors import RATE_LIMITED
+from schema.codes import CODES
 from schema.limits import request_cost
 
 Step = Callable[[RequestState], Awaitable[Response | None]]
@@ -77,11 +78,8 @@ async def _register(state: RequestState) -> None:
 
 async def _allow_method(state: RequestState) -> Response | None:
     if state.request.method not in ("GET", "POST"):
-        raise HTTPError(
-            405,
-            "GraphQL is served over GET and POST.",
-            METHOD_NOT_ALLOWED,
-            headers={"Allow": "GET, POST"},
+        raise MethodNotAllowedError(
+            "GraphQL is served over GET and POST.", headers={"Allow": "GET, POST"}
         )
     return None
 
@@ -94,10 +92,8 @@ async def _graphql_ide(state: RequestState) -> Response | None:
 
 async def _acceptable(state: RequestState) -> Response | None:
     if state.negotiated is None:
-        raise HTTPError(
-            406,
-            f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}.",
-            NOT_ACCEPTABLE,
+        raise NotAcceptableError(
+            f"Acceptable response types are {GRAPHQL_RESPONSE_JSON} and {APPLICATION_JSON}."
         )
     return None
 
@@ -132,9 +128,10 @@ async def _persisted_query(state: RequestState) -> Response | None:
             if query is None:
                 # Not cacheable: the client registers the query next, and the same GET must
                 # then reach us rather than a CDN's copy of this miss.
+                not_found = CODES[PersistedQueryNotFoundError]
                 return json_response(
-                    error_body("PersistedQueryNotFound", PERSISTED_QUERY_NOT_FOUND),
-                    status=400 if state.media_type == GRAPHQL_RESPONSE_JSON else 200,
+                    error_body("PersistedQueryNotFound", not_found.code),
+                    status=not_found.status if state.media_type == GRAPHQL_RESPONSE_JSON else 200,
                     media_type=state.media_type,
                     headers={"Cache-Control": "no-store"},
                 )
@@ -142,7 +139,7 @@ async def _persisted_query(state: RequestState) -> Response | None:
             verify(sha256, query)
             state.registering = sha256
     if query is None:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST)
+        raise BadRequestError("The request has no 'query'.")
     state.query = query
     return None
 
@@ -193,12 +190,12 @@ async def _rate_limit(state: RequestState) -> Response | None:
             error_body(
                 "Too many lookups: this caller's budget is "
                 f"{decision.limit} per {WINDOW_SECONDS} s; retry after {retry_after} s.",
-                RATE_LIMITED,
+                CODES[RateLimitedError].code,
                 cost=cost,
                 limit=decision.limit,
                 retryAfter=int(retry_after),
             ),
-            status=429,
+            status=CODES[RateLimitedError].status,
             media_type=state.media_type,
             headers=limit_headers,
         )

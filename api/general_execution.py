@@ -10,12 +10,13 @@ from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import PreExecutionError  # no public name for it
 from strawberry.types.graphql import OperationType
 
-from api.http_errors import BAD_REQUEST, METHOD_NOT_ALLOWED, HTTPError
+from api.http_errors import BadRequestError, MethodNotAllowedError
 from api.protocol import GRAPHQL_RESPONSE_JSON
 from api.request_state import Outcome, RequestState
+from schema.codes import CODES
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -44,19 +45,20 @@ async def executed(state: RequestState) -> Response | None:
             operation_extensions=params.extensions,
         )
     except InvalidOperationTypeError:
-        raise HTTPError(
-            405,
-            "Mutations are accepted over POST only.",
-            METHOD_NOT_ALLOWED,
-            headers={"Allow": "POST"},
+        raise MethodNotAllowedError(
+            "Mutations are accepted over POST only.", headers={"Allow": "POST"}
         ) from None
     except CannotGetOperationTypeError as exc:
         result = PreExecutionError(
             data=None,
-            errors=[GraphQLError(exc.as_http_error_reason(), extensions={"code": BAD_REQUEST})],
+            errors=[
+                GraphQLError(
+                    exc.as_http_error_reason(), extensions={"code": CODES[BadRequestError].code}
+                )
+            ],
         )
     except MissingQueryError:
-        raise HTTPError(400, "The request has no 'query'.", BAD_REQUEST) from None
+        raise BadRequestError("The request has no 'query'.") from None
 
     failed_early = is_request_error(result)
     if not result.errors:

@@ -1,36 +1,35 @@
-"""Requests refused by the HTTP layer before GraphQL runs: the error and its codes."""
+"""Requests refused by the HTTP layer before GraphQL runs.
+
+Each refusal is a type of its own; `schema/codes.py` gives every type its code and status, so
+nothing here or in the endpoints writes a code down. `HTTPError` is the base all endpoints catch.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from schema.codes import (
+    BadRequestError,
+    BatchingNotSupportedError,
+    MethodNotAllowedError,
+    NotAcceptableError,
+    PayloadTooLargeError,
+    PersistedQueryHashMismatchError,
+    PersistedQueryNotFoundError,
+    PersistedQueryNotSupportedError,
+    UnreadableValueError,
+    UnsupportedMediaTypeError,
+)
+from schema.codes import RequestRefusedError as HTTPError
 
-BAD_REQUEST = "BAD_REQUEST"
-BAD_USER_INPUT = "BAD_USER_INPUT"  # as schema.errors: a value the API cannot take
-PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
-BATCHING_NOT_SUPPORTED = "BATCHING_NOT_SUPPORTED"
-PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
-PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
-
-
-class HTTPError(Exception):
-    """Answer with `status` and a GraphQL-shaped `{"errors": [...]}` body carrying `code`."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.headers = dict(headers or {})
-        self.limit = limit
+__all__ = [
+    "BadRequestError",
+    "BatchingNotSupportedError",
+    "HTTPError",
+    "MethodNotAllowedError",
+    "NotAcceptableError",
+    "PayloadTooLargeError",
+    "PersistedQueryHashMismatchError",
+    "PersistedQueryNotFoundError",
+    "PersistedQueryNotSupportedError",
+    "UnreadableValueError",
+    "UnsupportedMediaTypeError",
+]

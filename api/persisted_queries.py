@@ -17,10 +17,9 @@ from cachetools import Cache as BoundedCache
 from cachetools import LRUCache, TTLCache
 
 from api.http_errors import (
-    BAD_REQUEST,
-    PERSISTED_QUERY_HASH_MISMATCH,
-    PERSISTED_QUERY_NOT_SUPPORTED,
-    HTTPError,
+    BadRequestError,
+    PersistedQueryHashMismatchError,
+    PersistedQueryNotSupportedError,
 )
 from config import Settings
 from loaders.redis_guard import FAILED, SharedRedis
@@ -133,27 +132,23 @@ class PersistedQueries:
 
 def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
     """The sha256Hash of `extensions.persistedQuery`, or None when the request does not use
-    APQ; raise HTTPError (400) when it is malformed."""
+    APQ; refused (400) when it is malformed."""
     persisted = (extensions or {}).get("persistedQuery")
     if persisted is None:
         return None
     if not isinstance(persisted, Mapping):
-        raise HTTPError(400, "extensions.persistedQuery must be an object.", BAD_REQUEST)
+        raise BadRequestError("extensions.persistedQuery must be an object.")
     if persisted.get("version") != APQ_VERSION:
-        raise HTTPError(
-            400,
-            f"Unsupported persisted query version; this server speaks version {APQ_VERSION}.",
-            PERSISTED_QUERY_NOT_SUPPORTED,
+        raise PersistedQueryNotSupportedError(
+            f"Unsupported persisted query version; this server speaks version {APQ_VERSION}."
         )
     sha256 = persisted.get("sha256Hash")
     if not isinstance(sha256, str) or not _SHA256_HEX.match(sha256):
-        raise HTTPError(
-            400, "extensions.persistedQuery.sha256Hash must be 64 hex digits.", BAD_REQUEST
-        )
+        raise BadRequestError("extensions.persistedQuery.sha256Hash must be 64 hex digits.")
     return sha256.lower()
 
 
 def verify(sha256: str, query: str) -> None:
     """Refuse to register `query` under a hash that is not its own."""
     if hashlib.sha256(query.encode("utf-8")).hexdigest() != sha256:
-        raise HTTPError(400, "provided sha does not match query", PERSISTED_QUERY_HASH_MISMATCH)
+        raise PersistedQueryHashMismatchError("provided sha does not match query")

@@ -22,12 +22,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from api.http_errors import (
-    BAD_REQUEST,
-    BAD_USER_INPUT,
-    BATCHING_NOT_SUPPORTED,
-    PAYLOAD_TOO_LARGE,
-    UNSUPPORTED_MEDIA_TYPE,
-    HTTPError,
+    BadRequestError,
+    BatchingNotSupportedError,
+    PayloadTooLargeError,
+    UnreadableValueError,
+    UnsupportedMediaTypeError,
 )
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -105,21 +104,19 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise _too_large(limit)
     except ClientDisconnect:
         # The client went (or was cut off for sending too slowly): nobody reads this answer.
-        raise HTTPError(400, "The request body was not received in full.", BAD_REQUEST) from None
+        raise BadRequestError("The request body was not received in full.") from None
     return bytes(body)
 
 
-def _too_large(limit: int) -> HTTPError:
-    return HTTPError(
-        413, f"The request body exceeds {limit} bytes.", PAYLOAD_TOO_LARGE, limit=limit
-    )
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"The request body exceeds {limit} bytes.", limit=limit)
 
 
 def _decode_json(raw: str | bytes, what: str) -> Any:
     try:
         return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError):  # orjson.JSONDecodeError is a ValueError
-        raise HTTPError(400, f"{what} is not valid JSON.", BAD_REQUEST) from None
+        raise BadRequestError(f"{what} is not valid JSON.") from None
 
 
 async def read_params(request: Request, max_body_bytes: int) -> Params:
@@ -134,12 +131,10 @@ async def read_raw(request: Request, max_body_bytes: int) -> bytes:
         return raw
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != APPLICATION_JSON:
-        raise HTTPError(
-            415, "Send POST requests as 'Content-Type: application/json'.", UNSUPPORTED_MEDIA_TYPE
-        )
+        raise UnsupportedMediaTypeError("Send POST requests as 'Content-Type: application/json'.")
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
     if parameters.strip() and charset not in ("utf-8", "utf8"):
-        raise HTTPError(415, "The request body must be UTF-8 encoded.", UNSUPPORTED_MEDIA_TYPE)
+        raise UnsupportedMediaTypeError("The request body must be UTF-8 encoded.")
     return await read_body(request, max_body_bytes)
 
 
@@ -157,16 +152,14 @@ def parse_params(request: Request, raw: bytes) -> Params:
         return _params(data, check_nul=True)
     body = raw
     if not body.strip():
-        raise HTTPError(400, "The request body is empty.", BAD_REQUEST)
+        raise BadRequestError("The request body is empty.")
     data = _decode_json(body, "The request body")
     if isinstance(data, list):
-        raise HTTPError(
-            400,
-            "Batched requests are not supported: send one operation per request.",
-            BATCHING_NOT_SUPPORTED,
+        raise BatchingNotSupportedError(
+            "Batched requests are not supported: send one operation per request."
         )
     if not isinstance(data, dict):
-        raise HTTPError(400, "The request body must be a JSON object.", BAD_REQUEST)
+        raise BadRequestError("The request body must be a JSON object.")
     # JSON can only carry a NUL as the escape \u0000: without one in the body (nearly always),
     # no string of the request can hold one, and nothing needs walking.
     return _params(data, check_nul=b"\\u0000" in body)
@@ -198,7 +191,7 @@ def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
         value = data.get(name)
         if value is not None and not isinstance(value, kind):
             shape = "a string" if kind is str else "an object"
-            raise HTTPError(400, f"'{name}' must be {shape} or null.", BAD_REQUEST)
+            raise BadRequestError(f"'{name}' must be {shape} or null.")
     # PostgreSQL text cannot hold NUL: refused here, once for every field, rather than failing
     # deep in a statement (as INTERNAL_SERVER_ERROR) or being stored mangled.
     query = data.get("query")
@@ -207,7 +200,7 @@ def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
         or _holds_nul(data.get("operationName"))
         or (isinstance(query, str) and ("\x00" in query or _GRAPHQL_NUL_ESCAPE.search(query)))
     ):
-        raise HTTPError(400, NUL_MESSAGE, BAD_USER_INPUT)
+        raise UnreadableValueError(NUL_MESSAGE)
     return Params(
         query=query,
         variables=data.get("variables"),

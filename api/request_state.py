@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.schema.base import BaseSchema
+from strawberry.schema import BaseSchema
 
 from api.plans import Plan
 from api.protocol import APPLICATION_JSON, Params

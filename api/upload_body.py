@@ -18,7 +18,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from api.http_errors import BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, HTTPError
+from api.http_errors import (
+    BadRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 
 FILE_FIELD = "file"
 # Room for the multipart envelope around the file: boundaries, part headers, a small field or
@@ -84,7 +88,7 @@ class _Collector:
     def _on_part_begin(self) -> None:
         self.parts += 1
         if self.parts > MAX_PARTS:
-            raise HTTPError(400, f"At most {MAX_PARTS} parts; send one file.", BAD_REQUEST)
+            raise BadRequestError(f"At most {MAX_PARTS} parts; send one file.")
         self._part = _Part()
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -101,13 +105,13 @@ class _Collector:
         part = self._part
         disposition, options = parse_options_header(part.headers.get(b"content-disposition"))
         if disposition != b"form-data":
-            raise HTTPError(400, "Each part needs Content-Disposition: form-data.", BAD_REQUEST)
+            raise BadRequestError("Each part needs Content-Disposition: form-data.")
         part.name = options.get(b"name", b"").decode("latin-1")
         if b"filename" in options:
             part.filename = options[b"filename"].decode("utf-8", "replace")[:255]
         if part.name == FILE_FIELD:
             if self.file is not None:
-                raise HTTPError(400, "One file a request: send each photo alone.", BAD_REQUEST)
+                raise BadRequestError("One file a request: send each photo alone.")
             declared = part.headers.get(b"content-type")
             self.file = ReceivedFile(
                 file=self.spool,
@@ -125,40 +129,33 @@ class _Collector:
             self.file.size = part.size
             self.pending.append(data[start:end])
         elif part.size > MAX_FIELD_BYTES:
-            raise HTTPError(
-                400,
-                f"A part other than '{FILE_FIELD}' may hold {MAX_FIELD_BYTES} bytes.",
-                BAD_REQUEST,
+            raise BadRequestError(
+                f"A part other than '{FILE_FIELD}' may hold {MAX_FIELD_BYTES} bytes."
             )
 
 
-def too_large(max_bytes: int) -> HTTPError:
-    return HTTPError(
-        413,
-        f"The file is too large: at most {max_bytes} bytes.",
-        PAYLOAD_TOO_LARGE,
-        limit=max_bytes,
+def too_large(max_bytes: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"The file is too large: at most {max_bytes} bytes.", limit=max_bytes
     )
 
 
 def _boundary(request: Request) -> bytes:
     content_type, options = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data":
-        raise HTTPError(
-            415,
-            f"Send multipart/form-data with the image in a part named '{FILE_FIELD}'.",
-            UNSUPPORTED_MEDIA_TYPE,
+        raise UnsupportedMediaTypeError(
+            f"Send multipart/form-data with the image in a part named '{FILE_FIELD}'."
         )
     boundary = options.get(b"boundary", b"")
     if not 1 <= len(boundary) <= 70:  # RFC 2046's bounds
-        raise HTTPError(400, "The multipart boundary is missing or invalid.", BAD_REQUEST)
+        raise BadRequestError("The multipart boundary is missing or invalid.")
     return boundary
 
 
 async def receive_file(
     request: Request, *, max_bytes: int, spool_bytes: int = SPOOL_BYTES
 ) -> ReceivedFile:
-    """The part named `file` of `request`'s multipart body, rewound; HTTPError 400 (no file
+    """The part named `file` of `request`'s multipart body, rewound; a refusal, 400 (no file
     part, malformed body), 413 (past `max_bytes`) or 415 (not multipart) otherwise."""
     boundary = _boundary(request)
     body_limit = max_bytes + ENVELOPE_BYTES
@@ -179,20 +176,18 @@ async def receive_file(
         parser.finalize()
     except MultipartParseError as exc:
         collector.spool.close()
-        raise HTTPError(400, "The multipart body is malformed.", BAD_REQUEST) from exc
+        raise BadRequestError("The multipart body is malformed.") from exc
     except BaseException:
         collector.spool.close()
         raise
     if collector.file is None:
         collector.spool.close()
-        raise HTTPError(
-            400,
-            f"The body has no file part: send the image in a part named '{FILE_FIELD}'.",
-            BAD_REQUEST,
+        raise BadRequestError(
+            f"The body has no file part: send the image in a part named '{FILE_FIELD}'."
         )
     if not collector.ended:
         collector.spool.close()
-        raise HTTPError(400, "The multipart body ends before its closing boundary.", BAD_REQUEST)
+        raise BadRequestError("The multipart body ends before its closing boundary.")
     collector.spool.seek(0)
     return collector.file
 

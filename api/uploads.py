@@ -1,18 +1,15 @@
-"""POST /uploads (one photo a request) and GET /media/{id}[/thumb] (its bytes).
+"""POST /uploads (one photo a request) and GET /media/{id}[/thumb] (its bytes): HTTP only.
 
-Errors answer in the GraphQL shape, `{"errors": [{"message", "extensions": {"code"}}]}`, so a
-client reads them the way it reads /graphql's.
+Who may upload or read, the quota, decoding and storage are `resolvers/uploads.py`'s. Errors
+answer in the GraphQL shape, `{"errors": [{"message", "extensions": {"code"}}]}`, so a client
+reads them the way it reads /graphql's.
 """
 
 from __future__ import annotations
 
-import functools
-import time
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import anyio
 import asyncpg
 import orjson
 from starlette.requests import Request
@@ -20,78 +17,33 @@ from starlette.responses import Response
 
 from api.http_errors import HTTPError
 from api.upload_body import receive_file
-from config import Settings
-from context.auth import RequestAuth, bearer_token
+from context.auth import bearer_token
 from db.errors import is_transient
-from db.media_store import MediaStore
-from db.uploads import (
-    NewRendition,
-    UploadRecord,
-    UrlSigningSecret,
-    check_upload_quota,
-    fetch_upload,
-    save_upload,
-)
-from domain.api_keys import JOBS_WRITE
 from domain.errors import (
     DomainError,
-    ForbiddenError,
     NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
     UnauthenticatedError,
     UploadRejectedError,
 )
-from domain.media_urls import Variant, sign, verify
-from domain.uploads import UploadQuota, may_read_upload
-from media.images import ImageLimits, ProcessedImage, Rendition, process_image
+from domain.media_urls import Variant
+from resolvers.uploads import (
+    UploadService,
+    admit_upload,
+    readable_upload,
+    store_upload,
+    upload_bytes,
+)
+from schema.codes import code_of
+
+__all__ = ["UploadService", "media", "upload"]
 
 JSON = "application/json"
 # The bytes under a media URL never change (a new photo is a new upload), so browsers and
 # proxies may keep them for a year without asking again; `private` because they are a
 # customer's photos, shown to whoever the job's read rules allow, not to everyone.
 IMMUTABLE = "private, max-age=31536000, immutable"
-_STATUS: dict[type[DomainError], tuple[int, str]] = {
-    UnauthenticatedError: (401, "UNAUTHENTICATED"),
-    ForbiddenError: (403, "FORBIDDEN"),
-    NotFoundError: (404, "NOT_FOUND"),
-    RateLimitedError: (429, "RATE_LIMITED"),
-    ServiceUnavailableError: (503, "SERVICE_UNAVAILABLE"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class UploadService:
-    """What the upload and media endpoints share across requests."""
-
-    store: MediaStore
-    url_secret: UrlSigningSecret  # signs media URLs
-    quota: UploadQuota
-    max_bytes: int = 10 * 1024 * 1024
-    url_ttl: int = 3600
-    limits: ImageLimits = field(default_factory=ImageLimits)
-    # Decoding is CPU and memory: at most this many images at once, whatever the number of
-    # uploads in flight (the rest wait with their bytes spooled, mostly on disk).
-    processing: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, store: MediaStore, url_secret: UrlSigningSecret
-    ) -> UploadService:
-        return cls(
-            store=store,
-            url_secret=url_secret,
-            quota=UploadQuota(
-                max_uploads=settings.upload_quota_uploads, max_bytes=settings.upload_quota_bytes
-            ),
-            max_bytes=settings.upload_max_bytes,
-            url_ttl=settings.media_url_ttl,
-            processing=anyio.CapacityLimiter(settings.upload_processing),
-        )
-
-    async def signed(self, upload_id: UUID, variant: Variant) -> str:
-        secret = await self.url_secret.get()
-        return str(sign(secret, upload_id, variant, now=time.time(), ttl=self.url_ttl))
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -102,23 +54,24 @@ def _error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
-def _error_response(exc: Exception) -> Response:
+def _error_response(exc: HTTPError | DomainError) -> Response:
+    """The refusal's answer; its code and status from the one table, by the error's type."""
+    entry = code_of(type(exc))
+    if entry is None:
+        raise exc
+    extensions: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     if isinstance(exc, HTTPError):
-        extra = {} if exc.limit is None else {"limit": exc.limit}
-        body = _error(exc.message, exc.code, **extra)
-        return _json(body, exc.status, exc.headers)
+        headers.update(exc.headers)
+        if exc.limit is not None:
+            extensions["limit"] = exc.limit
     if isinstance(exc, UploadRejectedError):
-        return _json(_error(str(exc), exc.code, reason=exc.reason), exc.status)
-    if isinstance(exc, DomainError):
-        for kind, (status, code) in _STATUS.items():
-            if isinstance(exc, kind):
-                headers = {}
-                if isinstance(exc, RateLimitedError):
-                    headers["Retry-After"] = str(exc.retry_after)
-                if isinstance(exc, UnauthenticatedError):
-                    headers["WWW-Authenticate"] = "Bearer"
-                return _json(_error(str(exc), code), status, headers)
-    raise exc
+        extensions["reason"] = exc.reason
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, UnauthenticatedError):
+        headers["WWW-Authenticate"] = "Bearer"
+    return _json(_error(str(exc), entry.code, **extensions), entry.status, headers)
 
 
 def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
@@ -129,47 +82,25 @@ def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
     return pool, uploads
 
 
-def _rendition(rendition: Rendition) -> NewRendition:
-    return NewRendition(
-        data=rendition.data,
-        content_type=rendition.content_type,
-        width=rendition.width,
-        height=rendition.height,
-        sha256=rendition.sha256,
-    )
-
-
 async def upload(request: Request) -> Response:
-    """Take one photo: check the key and its quota, stream the body (bounded), decode and
-    re-encode it, store it. Answers 201 with what the photo became."""
+    """Take one photo: admit the caller (key and quota) before reading the body, read it
+    (bounded), have it decoded and stored. Answers 201 with what the photo became."""
     try:
         pool, service = _services(request)
-        auth = RequestAuth(pool, bearer_token(request.headers))
-        caller = await auth.require(JOBS_WRITE)
         declared = request.headers.get("content-length", "")
-        await check_upload_quota(
+        caller = await admit_upload(
             pool,
-            api_key_id=caller.id,
-            quota=service.quota,
-            incoming_bytes=min(int(declared), service.max_bytes) if declared.isdigit() else 1,
+            service,
+            token=bearer_token(request.headers),
+            declared_bytes=int(declared) if declared.isdigit() else None,
         )
         received = await receive_file(request, max_bytes=service.max_bytes)
         try:
-            processed: ProcessedImage = await anyio.to_thread.run_sync(
-                functools.partial(process_image, received.file, limits=service.limits),
-                limiter=service.processing,
+            record = await store_upload(
+                pool, service, caller=caller, file=received.file, received_bytes=received.size
             )
         finally:
             received.close()
-        record = await save_upload(
-            pool,
-            service.store,
-            api_key_id=caller.id,
-            image=_rendition(processed.image),
-            thumbnail=_rendition(processed.thumbnail),
-            received_bytes=received.size,
-            quota=service.quota,
-        )
         body = {
             "id": str(record.id),
             "width": record.width,
@@ -194,13 +125,18 @@ async def media(request: Request) -> Response:
     """An upload's image (`/media/{id}`) or thumbnail (`/media/{id}/thumb`), to a signed URL or
     to an API key that may read it."""
     variant = Variant.THUMB if request.url.path.endswith("/thumb") else Variant.IMAGE
+    params = request.query_params
     try:
         pool, service = _services(request)
-        upload_id = _upload_id(request.path_params.get("id", ""))
-        record = await fetch_upload(pool, upload_id=upload_id)
-        if record is None:
-            raise NotFoundError("No such photo.")
-        await _authorize(request, pool, service, record, variant)
+        record = await readable_upload(
+            pool,
+            service,
+            upload_id=_upload_id(request.path_params.get("id", "")),
+            variant=variant,
+            token=bearer_token(request.headers),
+            expires=params.get("expires"),
+            signature=params.get("signature"),
+        )
         etag = f'"{record.sha256 if variant is Variant.IMAGE else record.thumb_sha256}"'
         headers = {
             "ETag": etag,
@@ -211,10 +147,7 @@ async def media(request: Request) -> Response:
         }
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(status_code=304, headers=headers)
-        key = record.storage_key if variant is Variant.IMAGE else record.thumb_storage_key
-        blob = await service.store.get(key)
-        if blob is None:  # purged between the two reads
-            raise NotFoundError("No such photo.")
+        blob = await upload_bytes(service, record, variant)
     except (HTTPError, DomainError) as exc:
         return _error_response(exc)
     except Exception as exc:
@@ -235,30 +168,3 @@ def _upload_id(raw: str) -> UUID:
 
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header[:1024].split(",")}
-
-
-async def _authorize(
-    request: Request,
-    pool: asyncpg.Pool,
-    service: UploadService,
-    record: UploadRecord,
-    variant: Variant,
-) -> None:
-    params = request.query_params
-    if "signature" in params and verify(
-        await service.url_secret.get(),
-        record.id,
-        variant,
-        expires=params.get("expires"),
-        signature=params.get("signature"),
-        now=time.time(),
-    ):
-        return
-    token = bearer_token(request.headers)
-    if token is None and "signature" in params:
-        raise ForbiddenError("This link has expired or is not valid; ask for the job again.")
-    caller = await RequestAuth(pool, token).require_key()
-    if not may_read_upload(caller, uploader_id=record.api_key_id, job_id=record.job_id):
-        raise ForbiddenError(
-            "This API key may see only the photos of jobs it published (or needs jobs:read)."
-        )

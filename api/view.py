@@ -11,15 +11,16 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UnsetType  # no public name for it
 
 from api.execution import serve
 from api.request_id import request_id_of
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
-from domain.errors import ServiceUnavailableError
+from domain.errors import ServiceUnavailableError, UnauthenticatedError
 from loaders.dataloaders import Loaders
+from schema.codes import CODES
 
 
 def connection_token(params: Mapping[str, object]) -> str | None:
@@ -51,9 +52,11 @@ class GraphQLView(GraphQL[Context, None]):
             try:
                 caller = await context.auth.caller()
             except ServiceUnavailableError:
-                raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from None
+                raise ConnectionRejectionError(
+                    {"code": CODES[ServiceUnavailableError].code}
+                ) from None
             if caller is None:
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+                raise ConnectionRejectionError({"code": CODES[UnauthenticatedError].code})
         return UnsetType()  # acknowledge without a payload
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ import time
 
 import asyncpg
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.analytics import BackfillBatch, fetch_migration_stats
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
@@ -43,7 +44,7 @@ async def main(jobs: int, batch_size: int, limit: float) -> None:
         conn = await asyncpg.connect(with_database(SERVER_URL, name))
         try:
             await apply_migrations(conn)
-            await seed_catalogue(conn, load_catalogue())
+            await seed_catalogue(conn, load_catalogue(DEFAULT_CATALOGUE_PATH))
             started = time.perf_counter()
             await conn.execute(INSERT_JOBS, jobs)
             await conn.execute("VACUUM ANALYZE jobs")  # an old table: settled and analysed

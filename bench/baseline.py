@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.queries import SELECT_MICRO_SERVICES_BY_SLUGS
 from domain.catalogue import Catalogue, load_catalogue
 
@@ -85,7 +86,7 @@ async def graphql(request: Request) -> Response:
 def create_app(database_url: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.catalogue = load_catalogue()
+        app.state.catalogue = load_catalogue(DEFAULT_CATALOGUE_PATH)
         app.state.pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
         try:
             yield

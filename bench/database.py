@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.api_keys import insert_api_key
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
@@ -37,7 +38,7 @@ async def create_seeded(server_url: str, services: int) -> tuple[str, list[str],
     conn = await asyncpg.connect(with_database(server_url, name))
     try:
         await apply_migrations(conn)
-        await seed_catalogue(conn, load_catalogue())
+        await seed_catalogue(conn, load_catalogue(DEFAULT_CATALOGUE_PATH))
         have = await conn.fetchval(COUNT_MICRO_SERVICES)
         if services > have:
             await conn.execute(INSERT_GENERATED_MICRO_SERVICES, services - have)

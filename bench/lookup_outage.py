@@ -27,6 +27,7 @@ from asgi_lifespan import LifespanManager
 
 from app.root import create_app
 from config import Settings
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import load_catalogue
@@ -67,7 +68,7 @@ async def main() -> None:
     url = with_database(SERVER, name)
     conn = await asyncpg.connect(url)
     await apply_migrations(conn)
-    await seed_catalogue(conn, load_catalogue())
+    await seed_catalogue(conn, load_catalogue(DEFAULT_CATALOGUE_PATH))
     key = await issue_api_key(conn, name="outage drill", scopes=["jobs:write"])
     await conn.close()
     phase = "healthy"

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from domain.catalogue import load_catalogue
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 
@@ -58,14 +59,17 @@ WIZARD_QUERY = (
 
 def wizard_paths() -> list[list[str]]:
     """Every selection path of the catalogue file (the services that have questions)."""
-    return [[m.category, m.subcategory, m.slug] for m in load_catalogue().micro_services()]
+    return [
+        [m.category, m.subcategory, m.slug]
+        for m in load_catalogue(DEFAULT_CATALOGUE_PATH).micro_services()
+    ]
 
 
 def scenarios(slugs: list[str]) -> list[Scenario]:
     one, twenty = slugs[0], slugs[:ALIASES]
     tree = body(TREE_QUERY, {}, "Tree")
     wizards = tuple(body(WIZARD_QUERY, {"path": path}, "Wizard") for path in wizard_paths())
-    categories = len(load_catalogue().categories)
+    categories = len(load_catalogue(DEFAULT_CATALOGUE_PATH).categories)
     aliased_vars = {f"s{i}": s for i, s in enumerate(twenty)}
     ours_aliased = body(_aliased("microService", SERVICE_FIELDS), aliased_vars, "Aliased")
     pg_aliased = body(_aliased("microServiceBySlug", PG_SERVICE_FIELDS), aliased_vars, "Aliased")

@@ -81,10 +81,11 @@ def memory_probe(cache: str) -> None:
     encoder = Encoder(cache_dir=Path(cache))
     load_seconds = time.perf_counter() - started
     model = rss_mb() - imported
+    from config.database import DEFAULT_CATALOGUE_PATH
     from domain.catalogue import load_catalogue
     from search import build_engine, load_keywords
 
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(DEFAULT_CATALOGUE_PATH)
     engine = build_engine(
         catalogue, load_keywords(catalogue), encoder=encoder, cache_dir=Path(cache)
     )
@@ -103,6 +104,7 @@ def main(clients: int, searches: int, workers: int) -> None:
 
 def run(cache: Path, clients: int, searches: int, workers: int) -> None:
     from config import Settings
+    from config.database import DEFAULT_CATALOGUE_PATH
     from domain.catalogue import load_catalogue
     from search import build_engine, load_keywords
     from search.encoder import Encoder
@@ -111,7 +113,7 @@ def run(cache: Path, clients: int, searches: int, workers: int) -> None:
     started = time.perf_counter()
     encoder = Encoder(cache_dir=cache)  # the first start: the model is rewritten for int8
     rewrite = time.perf_counter() - started
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(DEFAULT_CATALOGUE_PATH)
     keywords = load_keywords(catalogue)
     started = time.perf_counter()
     build_engine(catalogue, keywords, encoder=encoder, cache_dir=cache).close()

@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
 
-from config import ROOT, Settings
+from config import GROUPS, ROOT, Settings
 
 HEADER = """# Settings
 
 Every setting is an environment variable, read once at start into `config.Settings`. A bad
 value stops the process with a message naming the variable. This page is generated from that
-class (`python -m config.reference > docs/settings.md`); a test fails when it is stale.
+class (`python -m config.reference > docs/settings.md`); a test fails when it is stale. The
+settings are grouped by concern, one module of `config/` per group.
+"""
 
-| variable | default | bounds | meaning |
+TABLE_HEAD = """| variable | default | bounds | meaning |
 | --- | --- | --- | --- |
 """
 
@@ -54,13 +57,23 @@ def _bounds(field: FieldInfo) -> str:
     return f"{low} to {high}"
 
 
-def render() -> str:
+def _group(group: type[BaseSettings]) -> str:
+    title, _, summary = (group.__doc__ or "").partition(": ")
+    module = group.__module__.replace(".", "/") + ".py"
     rows = [
         f"| `{name.upper()}` | {_default(name, field)} | {_bounds(field)} | "
         f"{field.description or ''} |"
-        for name, field in Settings.model_fields.items()
+        for name, field in group.model_fields.items()
     ]
-    return HEADER + "\n".join(rows) + "\n"
+    intro = f"{summary[:1].upper()}{summary[1:]} Declared in `{module}`."
+    return f"\n## {title}\n\n{intro}\n\n" + TABLE_HEAD + "\n".join(rows) + "\n"
+
+
+def render() -> str:
+    listed = [name for group in GROUPS for name in group.model_fields]
+    if sorted(listed) != sorted(Settings.model_fields):
+        raise RuntimeError("config.GROUPS and config.Settings list different settings")
+    return HEADER + "".join(_group(group) for group in GROUPS)
 
 
 if __name__ == "__main__":

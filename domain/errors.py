@@ -1,4 +1,4 @@
-"""Domain exceptions. Each maps to exactly one GraphQL `extensions.code` in `schema/errors.py`."""
+"""Domain exceptions. Each maps to exactly one `extensions.code` in `schema/codes.py`."""
 
 from __future__ import annotations
 
@@ -42,10 +42,7 @@ class ForbiddenError(DomainError):
 
 
 class UploadRejectedError(DomainError):
-    """The uploaded file cannot be taken; `status` and `code` are its HTTP answer."""
-
-    status = 400
-    code = "BAD_USER_INPUT"
+    """The uploaded file cannot be taken."""
 
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
@@ -60,15 +57,9 @@ class InvalidImageError(UploadRejectedError):
 class UnsupportedImageError(UploadRejectedError):
     """The file is not a JPEG, PNG or WebP image (a ZIP, an SVG, a GIF, text...)."""
 
-    status = 415
-    code = "UNSUPPORTED_MEDIA_TYPE"
-
 
 class ImageTooLargeError(UploadRejectedError):
     """Too many bytes, or too many pixels once decoded (a decompression bomb)."""
-
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
 
 
 class RateLimitedError(DomainError):

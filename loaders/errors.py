@@ -1,6 +1,6 @@
 """The lookup's errors: the one module every caller of `MicroServiceLookup` catches from.
 
-Each maps to one GraphQL code in `schema/errors.py`; callers that can degrade (the wizard,
+Each maps to one GraphQL code in `schema/codes.py`; callers that can degrade (the wizard,
 publishJob) catch `LookupUnavailableError` and carry on without a UUID.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql.error import GraphQLError
 from strawberry import Schema
-from strawberry.types.execution import ExecutionContext
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from monitoring.graphql import OperationMetrics
@@ -25,7 +25,8 @@ class AppSchema(Schema):
         # A subscription's results bypass ErrorCodes (whose hook wraps the whole stream): code
         # them here, in place, as each result is made.
         if _is_subscription(execution_context):
-            errors[:] = [coded(error, request_id_of(execution_context)) for error in errors]
+            request_id = request_id_of(execution_context)
+            errors[:] = [coded(error, request_id, execution_context) for error in errors]
 
 
 def _is_subscription(execution_context: ExecutionContext | None) -> bool:

@@ -22,7 +22,7 @@ from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.schema import validate_document  # no public name for it
 
 Rules = tuple[type[ASTValidationRule], ...]
 
@@ -138,6 +138,7 @@ class DocumentCacheExtension(SchemaExtension):
         document = context.graphql_document
         unvalidated = context.pre_execution_errors is None
         if rules and context.query and document is not None and unvalidated:
+            # The GraphQLSchema a Strawberry schema wraps has no public accessor.
             context.pre_execution_errors = self._cache.errors(
                 context.query, document, context.schema._schema, rules
             )

@@ -1,70 +1,53 @@
 """The one place where exceptions become GraphQL error codes.
 
-Every error leaves with `extensions.code`. Domain errors keep their message; anything unexpected
-is replaced by a generic message with the request id, and its stack trace goes to the log only.
+Every error leaves with `extensions.code`, chosen by the error's type in `schema/codes.py`'s
+table. Domain errors keep their message; anything unexpected is replaced by a generic message
+with the request id, and its stack trace goes to the log only.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.error import GraphQLError
+from graphql import parse
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionContext
-from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from db.errors import is_transient
-from domain.errors import (
-    BadUserInputError,
-    DomainError,
-    ForbiddenError,
-    NotFoundError,
-    ServiceUnavailableError,
-    UnauthenticatedError,
+from domain.errors import BadUserInputError, DomainError, ServiceUnavailableError
+from schema.codes import (
+    CODES,
+    InternalError,
+    IntrospectionDisabledError,
+    MaxAliasesExceededError,
+    MaxDepthExceededError,
+    MaxMutationsExceededError,
+    QueryTooCostlyError,
+    TooManyTokensError,
+    ValidationFailedError,
+    VariablesRejectedError,
+    code_of,
 )
-from loaders.errors import LookupUnavailableError, MicroServiceNotFoundError
 
 log = logging.getLogger("jobwizard.errors")
 
-BAD_USER_INPUT = "BAD_USER_INPUT"
-NOT_FOUND = "NOT_FOUND"
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-UNAUTHENTICATED = "UNAUTHENTICATED"
-FORBIDDEN = "FORBIDDEN"
-# Request limits (schema/limits.py), rejected while validating, before any resolver runs. The
-# codes of requests refused before GraphQL sees them are in api/http_errors.py.
-MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
-MAX_ALIASES_EXCEEDED = "MAX_ALIASES_EXCEEDED"
-MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
-INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
-# Monitoring fields asking for more window-minutes than MONITORING_MAX_COST, in one request.
-QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
-# More publishJob fields in one document than MAX_MUTATIONS.
-MAX_MUTATIONS_EXCEEDED = "MAX_MUTATIONS_EXCEEDED"
-# Over the caller's lookup budget (api/rate_limits.py): HTTP 429 with Retry-After.
-RATE_LIMITED = "RATE_LIMITED"
+# The codes the request limits' validation rules (schema/limits.py) set on their errors.
+BAD_USER_INPUT = CODES[BadUserInputError].code
+MAX_DEPTH_EXCEEDED = CODES[MaxDepthExceededError].code
+MAX_ALIASES_EXCEEDED = CODES[MaxAliasesExceededError].code
+MAX_MUTATIONS_EXCEEDED = CODES[MaxMutationsExceededError].code
+INTROSPECTION_DISABLED = CODES[IntrospectionDisabledError].code
+QUERY_TOO_COSTLY = CODES[QueryTooCostlyError].code
 # `extensions.reason` under BAD_USER_INPUT for a list argument past MAX_LIST_LENGTH.
 LIST_TOO_LONG = "LIST_TOO_LONG"
 
-_CODES: dict[type[DomainError], str] = {
-    # A lookup that could not be answered where no caller degraded it (catalogue fields):
-    # the client may retry; cached slugs were still served.
-    LookupUnavailableError: SERVICE_UNAVAILABLE,
-    MicroServiceNotFoundError: NOT_FOUND,
-    BadUserInputError: BAD_USER_INPUT,
-    NotFoundError: NOT_FOUND,
-    ServiceUnavailableError: SERVICE_UNAVAILABLE,
-    UnauthenticatedError: UNAUTHENTICATED,
-    ForbiddenError: FORBIDDEN,
-}
-_TOO_MANY_TOKENS = re.compile(r"^Syntax Error: Document contains more than \d+ tokens\b")
+SERVICE_UNAVAILABLE = CODES[ServiceUnavailableError].code
+INTERNAL_SERVER_ERROR = CODES[InternalError].code
 MASKED_MESSAGE = "Internal server error. Quote the request id when reporting it."
 
 
@@ -85,36 +68,62 @@ def is_unexpected(error: GraphQLError) -> bool:
     )
 
 
-def _code_for(error: GraphQLError) -> str:
+def _kind(error: GraphQLError, context: ExecutionContext | None) -> type[BaseException]:
+    """The type whose entry in the table gives `error`'s code."""
     original = error.original_error
-    for kind, code in _CODES.items():
-        if isinstance(original, kind):
-            return code
+    if original is not None and code_of(type(original)) is not None:
+        return type(original)
     if isinstance(original, GraphQLError):
         # graphql-core refusing an argument's value while executing the field (an explicit
         # null variable for a non-null argument with a default): the request's fault.
-        return BAD_USER_INPUT
+        return VariablesRejectedError
     if original is not None and is_transient(original) and error.path is not None:
         # A database fault no resolver classified (a broken connection, a timeout): the same
         # request may well succeed on retry, so it is not reported as our bug.
-        return SERVICE_UNAVAILABLE
-    preset = (error.extensions or {}).get("code")
-    if isinstance(preset, str) and original is None:
-        return preset  # a validation rule of ours already chose the code (schema/limits.py)
+        return ServiceUnavailableError
     if is_unexpected(error):
-        return INTERNAL_SERVER_ERROR
-    if _TOO_MANY_TOKENS.match(error.message):
-        return MAX_TOKENS_EXCEEDED
-    if error.message.startswith("Syntax Error"):
-        return GRAPHQL_PARSE_FAILED
-    if error.message.startswith("Variable '$"):
-        return BAD_USER_INPUT
-    return GRAPHQL_VALIDATION_FAILED
+        return InternalError
+    if isinstance(error, GraphQLSyntaxError):
+        return TooManyTokensError if _stopped_at_token_limit(error, context) else type(error)
+    before_execution: Sequence[GraphQLError] = getattr(context, "pre_execution_errors", None) or ()
+    if error.path is None and not any(error is found for found in before_execution):
+        # Not from parsing or validation, and before any resolver: variable coercion.
+        return VariablesRejectedError
+    return ValidationFailedError
 
 
-def coded(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def _stopped_at_token_limit(error: GraphQLSyntaxError, context: ExecutionContext | None) -> bool:
+    """Whether the token limit, not the grammar, stopped the parser: with twice the limit (a
+    bounded second parse, on errors only) it gets further. Where the token past the limit is
+    also a grammar error, the syntax error is what is reported."""
+    query = getattr(context, "query", None)
+    options = dict(getattr(context, "parse_options", None) or {})
+    max_tokens = options.get("max_tokens")
+    if not isinstance(query, str) or not isinstance(max_tokens, int):
+        return False
+    try:
+        parse(query, **{**options, "max_tokens": 2 * max_tokens + 1})
+    except GraphQLSyntaxError as wider:
+        return wider.positions != error.positions
+    return True
+
+
+def _code_for(error: GraphQLError, context: ExecutionContext | None) -> str:
+    preset = (error.extensions or {}).get("code")
+    if isinstance(preset, str) and error.original_error is None:
+        # Coded already: by a request limit's validation rule (from this table), or on an
+        # earlier pass.
+        return preset
+    return CODES[_kind(error, context)].code
+
+
+def coded(
+    error: GraphQLError,
+    request_id: str | None,
+    execution_context: ExecutionContext | None = None,
+) -> GraphQLError:
     """`error` with its `extensions.code` (and details), masked when unexpected."""
-    code = _code_for(error)
+    code = _code_for(error, execution_context)
     extensions: dict[str, Any] = dict(error.extensions or {})
     extensions["code"] = code
     message = error.message
@@ -152,7 +161,8 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if isinstance(result, GraphQLExecutionResult | StrawberryExecutionResult) and result.errors:
             request_id = request_id_of(self.execution_context)
-            result.errors = [coded(error, request_id) for error in result.errors]
+            context = self.execution_context
+            result.errors = [coded(error, request_id, context) for error in result.errors]
 
 
 def log_errors(errors: list[GraphQLError], request_id: str | None) -> None:

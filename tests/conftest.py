@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
@@ -55,7 +56,7 @@ async def server_url(_embedded_dir: str) -> str:
 
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return load_catalogue(DEFAULT_CATALOGUE_PATH)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from domain.catalogue import (
-    DEFAULT_CATALOGUE_PATH,
     Catalogue,
     MicroServiceSpec,
     QuestionKind,

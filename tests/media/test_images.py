@@ -17,6 +17,7 @@ from domain.uploads import (
     UploadRejectedError,
 )
 from media.images import MAX_PIXELS, ImageLimits, ProcessedImage, Rendition, process_image
+from schema.codes import error_code
 from tests.media import samples
 
 
@@ -173,7 +174,8 @@ def test_what_is_not_a_whole_jpeg_png_or_webp_is_refused(
 ) -> None:
     with pytest.raises(error) as caught:
         _process(data)
-    assert (caught.value.status, caught.value.code, caught.value.reason) == (status, code, reason)
+    entry = error_code(caught.value)
+    assert (entry.status, entry.code, caught.value.reason) == (status, code, reason)
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(bomb: bytes) -> None:
@@ -184,7 +186,8 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(bomb: bytes) -> No
         _process(bomb)
     # Refused from the header: decoding 400 million pixels would take seconds and gigabytes.
     assert time.perf_counter() - started < 1.0
-    assert (caught.value.status, caught.value.code) == (413, "PAYLOAD_TOO_LARGE")
+    entry = error_code(caught.value)
+    assert (entry.status, entry.code) == (413, "PAYLOAD_TOO_LARGE")
     assert caught.value.reason == "TOO_MANY_PIXELS"
 
 

@@ -5,9 +5,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from config.database import DEFAULT_CATALOGUE_PATH
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
-from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue
+from domain.catalogue import Catalogue
 from tests.support import AppHarness, running_app
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey, issue_api_key

@@ -77,6 +77,13 @@ async def test_tokens_at_the_limit_pass_and_one_more_is_refused(api: AppHarness)
     assert _codes(body) == ["MAX_TOKENS_EXCEEDED"]
 
 
+async def test_a_syntax_error_before_the_token_limit_is_a_parse_failure(api: AppHarness) -> None:
+    # Broken at its fourth token, and long past the limit after it: the grammar stopped the
+    # parser first, so the client hears about the syntax, not the length.
+    body = await api.graphql("{ __typename ) }" + "\n# padding" * 6000)
+    assert _codes(body) == ["GRAPHQL_PARSE_FAILED"]
+
+
 DEPTH_3 = "{ categories { subcategories { slug } } }"
 DEPTH_4 = "{ categories { subcategories { microServices { slug } } } }"
 

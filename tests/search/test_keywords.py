@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from domain.catalogue import DEFAULT_CATALOGUE_PATH, Catalogue, parse_catalogue
+from config.database import DEFAULT_CATALOGUE_PATH
+from domain.catalogue import Catalogue, parse_catalogue
 from domain.errors import CatalogueError
 from search.keywords import load_keywords
 

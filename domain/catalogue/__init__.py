@@ -1,0 +1,43 @@
+"""The catalogue: its model (`model.py`) and the loader that reads the catalogue file into it
+(`loader.py`). Everything is importable from here."""
+
+from __future__ import annotations
+
+from domain.catalogue.loader import load_catalogue, parse_catalogue
+from domain.catalogue.model import (
+    DEFAULT_STEP,
+    FALSE,
+    MAX_SLUG_LENGTH,
+    NOT_SURE,
+    TRUE,
+    Catalogue,
+    CategorySpec,
+    MicroServiceSpec,
+    Option,
+    Question,
+    QuestionKind,
+    ShowIf,
+    StepSpec,
+    SubcategorySpec,
+    shown,
+)
+
+__all__ = [
+    "DEFAULT_STEP",
+    "FALSE",
+    "MAX_SLUG_LENGTH",
+    "NOT_SURE",
+    "TRUE",
+    "Catalogue",
+    "CategorySpec",
+    "MicroServiceSpec",
+    "Option",
+    "Question",
+    "QuestionKind",
+    "ShowIf",
+    "StepSpec",
+    "SubcategorySpec",
+    "load_catalogue",
+    "parse_catalogue",
+    "shown",
+]
