@@ -21,6 +21,14 @@ class ServerSettings(BaseSettings):
         description="uvicorn worker processes sharing the port (default: the number of cores); "
         "migrations and seed run once in the parent.",
     )
+    worker_healthcheck_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        le=600,
+        description="With several workers, the parent kills a worker that does not answer its "
+        "ping within this long and starts another; a busy machine's new worker needs time to "
+        "import and start.",
+    )
     connection_idle_timeout_seconds: float = Field(
         5.0,
         ge=0.1,

@@ -168,7 +168,15 @@ def serve(settings: Settings, database_url: str) -> None:
     # seed once here, then hand them the database and tell them not to do it again.
     asyncio.run(_prepare(database_url, settings))
     os.environ.update(DATABASE_URL=database_url, MIGRATE_ON_START="false", SEED_ON_START="false")
-    uvicorn.run("server:app_factory", factory=True, workers=settings.workers, **options)
+    uvicorn.run(
+        "server:app_factory",
+        factory=True,
+        workers=settings.workers,
+        # uvicorn's default (5 s) kills a worker still starting on a loaded machine, again and
+        # again: the parent then never has a worker that answers.
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        **options,
+    )
 
 
 def _log_config(settings: Settings) -> dict[str, Any]:
