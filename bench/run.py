@@ -25,23 +25,28 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from bench import database
+from bench.processes import (
+    ROOT,
+    RunResult,
+    System,
+    cpu_seconds,
+    post,
+    raw_post,
+    rss_kb,
+    start,
+    stop,
+    wait_ready,
+)
+from bench.report import BEFORE, table
 from bench.scenarios import (
     BASELINE,
     FLOOR,
@@ -52,9 +57,9 @@ from bench.scenarios import (
     literal_body,
     scenarios,
 )
+from bench.wrk import lua_script, parse, wrk
 from tests.support import with_database
 
-ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / ".node"
 NODE = NODE_DIR / "node_modules" / ".bin" / "node"
 POSTGRAPHILE_CLI = NODE_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
@@ -62,131 +67,8 @@ POSTGRAPHILE_CLI = NODE_DIR / "node_modules" / "postgraphile" / "dist" / "cli-ru
 # within 10 s (PGSTAT_IDLE_INTERVAL): a system's counter is read only once it has been idle
 # this long, so that no request of its last run is missing from the count.
 STATS_SETTLE_SECONDS = 11.0
-STARTUP_TIMEOUT = 90.0
-# The goals the cached operations and publishJob are held to (see docs/benchmarks.md).
-FLOOR_SHARE_GOAL = 0.5
-P99_GOAL_MS = 20.0
-PUBLISH_GOAL = 1.5  # x the publishJob req/s recorded before API keys were cached
-# Bench-only variant (run when named in BENCH_SYSTEMS): our server as it was when publishJob's
-# goal was set (every API key checked in the database, the mutation through graphql-core): the
-# same run's reference for publishJob.
-BEFORE = "ours-before"
 # publishJob req/s recorded on 2026-11-28 (docs/benchmarks.md), before keys were cached.
 PUBLISH_REFERENCE = 814.0
-
-
-@dataclass
-class System:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    database: str = ""
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-    rss_start_kb: int = 0
-    rss_end_kb: int = 0
-    # Statement counting: transactions counter at the start of the pending window.
-    window_start: int = 0
-    window_requests: int = 0
-    window_runs: list[RunResult] = field(default_factory=list)
-    idle_since: float = 0.0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
-
-
-@dataclass
-class RunResult:
-    system: str
-    scenario: str
-    requests: int
-    seconds: float
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    bad: int  # non-2xx responses and socket errors
-    cpu_ms_per_request: float = 0.0  # the server's CPU time over the run / requests
-    transactions_per_request: float | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def process_tree(pid: int) -> set[int]:
-    """`pid` and all its descendants (uvicorn and Node workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        current = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == current]
-        tree.update(children)
-        frontier.extend(children)
-    return tree
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by `pid` and its live descendants."""
-    ticks = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kb(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
-def post(
-    url: str, body: str, headers: dict[str, str], timeout: float = 10.0
-) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        headers={"Content-Type": "application/json", **headers},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-def raw_post(url: str, body: str, headers: dict[str, str]) -> str:
-    """The response body, as sent (no decoding of the JSON)."""
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        headers={"Content-Type": "application/json", **headers},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text: str = response.read().decode("utf-8")
-    return text
 
 
 def results_in(data: dict[str, Any]) -> int:
@@ -198,119 +80,6 @@ def results_in(data: dict[str, Any]) -> int:
         elif value is not None:
             count += 1
     return count
-
-
-def start(system: System, log_dir: Path) -> None:
-    system.port = free_port()
-    env = {**os.environ, **system.env, "PORT": str(system.port), "HOST": "127.0.0.1"}
-    env = {k: v.replace("{port}", str(system.port)) for k, v in env.items()}
-    argv = [a.replace("{port}", str(system.port)) for a in system.argv]
-    log = (log_dir / f"{system.name}.log").open("wb")
-    system.process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def wait_ready(system: System, probe: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    assert system.process is not None
-    while time.monotonic() < deadline:
-        if system.process.poll() is not None:
-            raise RuntimeError(f"{system.name} exited at start; see its log")
-        try:
-            status, _ = post(system.url, probe, {}, timeout=2)
-            if status == 200:
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{system.name} did not answer within {STARTUP_TIMEOUT:.0f} s")
-
-
-def stop(system: System) -> None:
-    process = system.process
-    if process is None or process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-def lua_script(
-    path: Path, scenario: Scenario, system: str, slugs: list[str], headers: dict[str, str]
-) -> Path:
-    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
-    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    if scenario.literal:
-        field_name, fields = scenario.bodies[system].split("|")
-        quoted = ", ".join(f'"{s}"' for s in slugs)
-        lines += [
-            f"local slugs = {{{quoted}}}",
-            "local n = 0",
-            "request = function()",
-            "  n = n + 1",
-            "  local slug = slugs[(n % #slugs) + 1]",
-            f'  local q = string.format(\'{{ q%d: {field_name}(slug: \\\\"%s\\\\") '
-            f"{{ {fields} }} }}', n, slug)",
-            "  return wrk.format(nil, nil, nil, '{\"query\":\"' .. q .. '\"}')",
-            "end",
-        ]
-    elif scenario.variants and system in (OURS, FLOOR):
-        bodies = ", ".join(f"[==[{variant}]==]" for variant in scenario.variants)
-        lines += [
-            f"local bodies = {{{bodies}}}",
-            "request = function()",
-            "  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])",
-            "end",
-        ]
-    else:
-        lines.append(f"wrk.body = [==[{scenario.bodies[system]}]==]")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if match is None:
-        raise ValueError(f"unexpected wrk latency {text!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def wrk(url: str, script: Path, seconds: float, connections: int) -> tuple[int, float, str]:
-    argv = [
-        "wrk", "-t1", f"-c{connections}", f"-d{max(round(seconds), 1)}s", "--latency",
-        "--timeout", "5s", "-s", str(script), url,
-    ]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
-    match = re.search(r"(\d+) requests in ([\d.]+)(m?s)", done.stdout)
-    if match is None:
-        raise RuntimeError(f"cannot read wrk output:\n{done.stdout}{done.stderr}")
-    scale = 1.0 if match.group(3) == "s" else 0.001
-    return int(match.group(1)), float(match.group(2)) * scale, done.stdout
-
-
-def parse(system: str, scenario: str, requests: int, seconds: float, out: str) -> RunResult:
-    # The "Latency Distribution" lines: "     50%    1.23ms" (not the "+/- Stdev" column).
-    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", out, re.MULTILINE)
-    if p50 is None or p99 is None:
-        raise RuntimeError(f"cannot read wrk latencies:\n{out}")
-    bad = sum(int(m) for m in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if errors is not None:
-        bad += sum(int(g) for g in errors.groups())
-    return RunResult(
-        system, scenario, requests, seconds, requests / seconds, _ms(p50.group(1)),
-        _ms(p99.group(1)), bad,
-    )  # fmt: skip
 
 
 class Bench:
@@ -541,7 +310,7 @@ class Bench:
             system.rss_end_kb = rss_kb(system.process.pid) if system.process else 0
         for system in systems:
             self.settle(system)
-        print(self.table(plan, started), flush=True)
+        print(table(self, plan, started), flush=True)
 
     def cleanup(self) -> None:
         for system in self.systems.values():
@@ -553,108 +322,6 @@ class Bench:
             asyncio.run(database.drop(self.server_url, self.databases))
 
     # -- report ------------------------------------------------------------------------------
-    def table(self, plan: list[Scenario], started: float) -> str:
-        def mean(system: str, scenario: str, attr: str) -> float | None:
-            values = [
-                getattr(r, attr)
-                for r in self.results
-                if r.system == system and r.scenario == scenario
-                and getattr(r, attr) is not None
-            ]  # fmt: skip
-            return statistics.fmean(values) if values else None
-
-        cpu = _cpu_model()
-        lines = [
-            f"\n## Bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {os.cpu_count()} cores ({cpu}),"
-            f" PostgreSQL on loopback, wrk -t1 -c{self.connections}, {self.runs} x "
-            f"{self.duration:g} s per cell, {self.services} micro services\n",
-            "| operation | system | req/s | p50 ms | p99 ms | x PostGraphile | x baseline "
-            "| x floor | server CPU ms/req | SQL xacts/req |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for scenario in plan:
-            for name in self.systems:
-                rps = mean(name, scenario.name, "rps")
-                if rps is None:
-                    continue
-                ref = POSTGRAPHILE + ("x2" if name.endswith("x2") else "")
-                pg = mean(ref, scenario.name, "rps")
-                base = mean(BASELINE, scenario.name, "rps")
-                floor = mean(FLOOR, scenario.name, "rps")
-                xacts = mean(name, scenario.name, "transactions_per_request")
-                lines.append(
-                    f"| {scenario.title} | {name} | {rps:,.0f} "
-                    f"| {mean(name, scenario.name, 'p50_ms'):.2f} "
-                    f"| {mean(name, scenario.name, 'p99_ms'):.2f} "
-                    f"| {_ratio(rps, pg)} | {_ratio(rps, base)} | {_ratio(rps, floor)} "
-                    f"| {mean(name, scenario.name, 'cpu_ms_per_request'):.3f} "
-                    f"| {'' if xacts is None else f'{xacts:.2f}'} |"
-                )
-        bad = sum(r.bad for r in self.results)
-        lines += ["", *self.goals(plan, mean)]
-        lines += [
-            "",
-            "SQL xacts/req: committed + rolled-back transactions of the system's own database "
-            "(pg_stat_database) over the requests wrk completed; an autocommit statement is one, "
-            "a simple-query batch (asyncpg's reset on release) is one, a transaction block is one.",
-            "server CPU ms/req: user + system CPU time of the server's processes during the run "
-            "over its requests: the cost per request per core, steadier than req/s on a busy "
-            "machine (wrk and PostgreSQL share the same cores).",
-            "",
-            "| system | RSS at start MB | RSS at end MB |",
-            "| --- | ---: | ---: |",
-            *(
-                f"| {s.name} | {s.rss_start_kb / 1024:.0f} | {s.rss_end_kb / 1024:.0f} |"
-                for s in self.systems.values()
-            ),
-            "",
-            f"Non-2xx responses and socket errors: {bad}. "
-            f"Wall time {time.monotonic() - started:.0f} s.",
-        ]
-        return "\n".join(lines)
-
-    def goals(self, plan: list[Scenario], mean: Any) -> list[str]:
-        """The goals of the cached operations and of publishJob, met or not."""
-        lines = []
-        for scenario in plan:
-            ours, floor = mean(OURS, scenario.name, "rps"), mean(FLOOR, scenario.name, "rps")
-            if ours is not None and floor:
-                p99 = mean(OURS, scenario.name, "p99_ms")
-                met = ours >= FLOOR_SHARE_GOAL * floor and p99 < P99_GOAL_MS
-                lines.append(
-                    f"Goal {scenario.title}: ours {ours:,.0f} req/s = {ours / floor:.2f} x the "
-                    f"floor's {floor:,.0f} (goal >= {FLOOR_SHARE_GOAL}), p99 {p99:.2f} ms "
-                    f"(goal < {P99_GOAL_MS:g}): {'met' if met else 'NOT MET'}."
-                )
-            if scenario.name != "publish" or ours is None:
-                continue
-            references = {
-                f"the same run's {BEFORE}": mean(BEFORE, scenario.name, "rps"),
-                "BENCH_PUBLISH_REFERENCE": self.publish_reference,
-            }
-            for name, reference in references.items():
-                if reference:
-                    ratio = ours / reference
-                    lines.append(
-                        f"Goal publishJob: {ours:,.0f} req/s = {ratio:.2f} x {name} "
-                        f"({reference:,.0f}; goal >= {PUBLISH_GOAL}): "
-                        f"{'met' if ratio >= PUBLISH_GOAL else 'NOT MET'}."
-                    )
-        return lines
-
-
-def _ratio(value: float, reference: float | None) -> str:
-    return "" if not reference else f"{value / reference:.2f}"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

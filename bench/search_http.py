@@ -26,7 +26,8 @@ import urllib.request
 from pathlib import Path
 
 from bench import database
-from bench.run import ROOT, System, cpu_seconds, parse, start, stop, wait_ready, wrk
+from bench.processes import ROOT, System, cpu_seconds, start, stop, wait_ready
+from bench.wrk import parse, wrk
 from tests.support import with_database
 
 SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

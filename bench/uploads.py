@@ -32,7 +32,7 @@ from PIL import Image
 
 from bench.database import create_seeded, drop
 from bench.events_overhead import cpu_seconds, free_port, wait_until_listening
-from bench.run import rss_kb
+from bench.processes import rss_kb
 from tests.support import with_database
 from tests.support.jobs import PUBLISH, publish_input
 
