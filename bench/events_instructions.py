@@ -32,13 +32,13 @@ import asyncpg
 
 from bench.events_overhead import (
     ROOT,
-    free_port,
     read_response,
     request_bytes,
     server_env,
     temporary_database,
     wait_until_listening,
 )
+from bench.processes import free_port
 
 
 async def send(port: int, payload: bytes, count: int, connections: int = 4) -> None:

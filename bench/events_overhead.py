@@ -30,12 +30,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,21 +41,20 @@ from pathlib import Path
 import asyncpg
 
 from bench.database import create_seeded, drop
-from db.analytics import write_lookup_batches
-from loaders.lookup import LookupBatch
-from monitoring.events import LookupEventBuffer, batches_document
+from bench.events_synthetic import (
+    OTHERS_CPU,
+    SERVER_CPU,
+    logging_cpu_per_request,
+    pin,
+    pinning_possible,
+    synthetic_writer,
+)
+from bench.processes import cpu_seconds, free_port
 from tests.support import with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 QUERY = "query Lookup20($slugs: [String!]) { microServices(slugs: $slugs) { id slug } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
@@ -85,22 +82,6 @@ def server_env(database_url: str, port: int, events: bool, **extra: str) -> dict
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far (Linux /proc); 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-SERVER_CPU, OTHERS_CPU = 0, 1
-
-
-def pinning_possible() -> bool:
-    return hasattr(os, "sched_setaffinity") and {SERVER_CPU, OTHERS_CPU} <= os.sched_getaffinity(0)
-
-
 async def database_backends(url: str) -> list[int]:
     """The PostgreSQL backends serving the bench database (the servers' pools, the writer)."""
     conn = await asyncpg.connect(url)
@@ -112,14 +93,6 @@ async def database_backends(url: str) -> list[int]:
     finally:
         await conn.close()
     return [row["pid"] for row in rows]
-
-
-def pin(pids: list[int], cpu: int) -> None:
-    for pid in pids:
-        try:
-            os.sched_setaffinity(pid, {cpu})
-        except (PermissionError, ProcessLookupError) as exc:
-            print(f"could not pin process {pid} to CPU {cpu}: {exc}", file=sys.stderr)
 
 
 async def wait_until_listening(
@@ -245,72 +218,6 @@ async def drive_wrk(
         raise RuntimeError(f"wrk failed:\n{out}")
     elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
     return int(done.group(1)), int(done.group(1)) / elapsed
-
-
-def cached_batch(slugs: list[str], uuids: list[str], milliseconds: float) -> LookupBatch:
-    """A lookup batch answered wholly from the cache: the bench's cached 20-slug request."""
-    return LookupBatch(
-        slugs=slugs,
-        uuids=uuids,
-        cache_hits=(True,) * len(slugs),
-        answered=(True,) * len(slugs),
-        cache_ms=milliseconds,
-        elapsed_ms=milliseconds,
-        error_kind=None,
-        degraded=True,
-    )
-
-
-def logging_cpu_per_request(slugs: list[str], repeat: int = 4000) -> float:
-    """Seconds of CPU that event logging adds to one cached 20-slug request in this process:
-    the lookup's batch, the buffer's append, and the writer's share of the document it COPYs
-    (25 requests a write; the COPY's own cost and PostgreSQL's are not counted here)."""
-    buffer = LookupEventBuffer(
-        None,  # type: ignore[arg-type]  # no writer is started: only the in-process work is timed
-        capacity=repeat * len(slugs),
-    )
-    uuids = {slug: str(uuid.uuid4()) for slug in slugs}
-    per_write = 500 // len(slugs)
-    started = time.process_time()
-    pending = []
-    for _ in range(repeat):
-        batch = cached_batch(slugs, [uuids[slug] for slug in slugs], milliseconds=0.3)
-        buffer.on_lookups(batch)
-        pending.append((0.0, batch))
-        if len(pending) == per_write:
-            batches_document(pending)
-            pending.clear()
-    return (time.process_time() - started) / repeat
-
-
-async def synthetic_writer(
-    url: str, slugs: list[str], events_per_second: float, stop: asyncio.Event, pinned: bool
-) -> int:
-    """Store lookup events as the event writer does (500 a COPY, through the same view and
-    trigger) at `events_per_second`, until `stop`: PostgreSQL's share of logging, with no
-    server logging anything. Returns the events stored."""
-    batch = cached_batch(
-        [f"control-{slug}" for slug in slugs],  # told apart from the real ones
-        [str(uuid.uuid4()) for _ in slugs],
-        milliseconds=0.05,
-    )
-    per_write = 500 // len(slugs)
-    document = batches_document([(time.time(), batch)] * per_write)
-    conn = await asyncpg.connect(url)
-    try:
-        if pinned:
-            pin([await conn.fetchval("SELECT pg_backend_pid()")], OTHERS_CPU)
-        stored = 0
-        loop = asyncio.get_running_loop()
-        next_write = loop.time()
-        while not stop.is_set():
-            await write_lookup_batches(conn, document)
-            stored += per_write * len(slugs)
-            next_write += per_write * len(slugs) / events_per_second
-            await asyncio.sleep(max(0.0, next_write - loop.time()))
-    finally:
-        await conn.close()
-    return stored
 
 
 def median_ratio(a: list[float], b: list[float]) -> float:

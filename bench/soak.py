@@ -36,8 +36,8 @@ from typing import Any
 import httpx
 
 from bench.database import create_seeded, drop
-from bench.events_overhead import SERVER_URL, free_port
-from bench.processes import process_tree, rss_kb
+from bench.events_overhead import SERVER_URL
+from bench.processes import free_port, process_tree, rss_kb
 from config import ROOT
 from tests.support import with_database
 from tests.support.jobs import PUBLISH, publish_input

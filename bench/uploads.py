@@ -31,8 +31,8 @@ import httpx
 from PIL import Image
 
 from bench.database import create_seeded, drop
-from bench.events_overhead import cpu_seconds, free_port, wait_until_listening
-from bench.processes import rss_kb
+from bench.events_overhead import wait_until_listening
+from bench.processes import cpu_seconds, free_port, rss_kb
 from tests.support import with_database
 from tests.support.jobs import PUBLISH, publish_input
 
