@@ -10,10 +10,11 @@ import pytest
 from graphql import parse
 
 from api.lookup_plans import compile_plan
-from tests.support import AppHarness, running_app
+from tests.support import PLANS_ON, AppHarness, running_app
 from tests.support.proxy import proxy_to
 
-BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+# Plans on in both of `make test`'s runs: these tests are about them.
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False, **PLANS_ON}
 ALIASED = """
 query Pair($a: String!, $b: String!) {
   one: microService(slug: $a) { id slug name category subcategory description __typename }
@@ -73,7 +74,7 @@ async def _ask(api: AppHarness, variables: dict[str, Any]) -> Any:
 async def test_a_plan_answers_exactly_as_the_general_path(
     database_url: str, variables: dict[str, Any]
 ) -> None:
-    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+    async with running_app(database_url, **{**BASE, "compiled_lookups": False}) as general:
         expected = await _ask(general, variables)
     async with running_app(database_url, **BASE) as api:
         first = await _ask(api, variables)  # general path; the plan is learned from it
@@ -136,7 +137,7 @@ SLUGS = "query Listed($s: [String!]) { microServices(slugs: $s) { slug id } }"
 async def test_a_slug_list_plan_answers_exactly_as_the_general_path(
     database_url: str, slugs: list[str]
 ) -> None:
-    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+    async with running_app(database_url, **{**BASE, "compiled_lookups": False}) as general:
         expected = await general.graphql(SLUGS, {"s": slugs})
     async with running_app(database_url, **BASE) as api:
         await api.graphql(SLUGS, {"s": ["wall-painting"]})  # learn

@@ -12,12 +12,13 @@ import pytest
 from graphql import parse
 
 from api.publish_plan import PublishPlan, compile_publish_plan
-from tests.support import AppHarness, general_and_planned, running_app
+from tests.support import PLANS_ON, AppHarness, general_and_planned, running_app
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey
 from tests.support.proxy import proxy_to
 
-BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+# Plans on in both of `make test`'s runs: these tests are about them.
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False, **PLANS_ON}
 PUBLISH = """mutation Publish($input: PublishJobInput!) {
   published: publishJob(input: $input) {
     __typename degraded

@@ -11,9 +11,10 @@ import pytest
 from graphql import parse
 
 from api.search_plan import SearchPlan, compile_search_plan
-from tests.support import AppHarness, general_and_planned, running_app
+from tests.support import PLANS_ON, AppHarness, general_and_planned, running_app
 
-BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+# Plans on in both of `make test`'s runs: these tests are about them.
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False, **PLANS_ON}
 SEARCH = """query Search($text: String!, $first: Int) {
   found: searchServices(text: $text, first: $first) {
     __typename score why: matchedOn path
