@@ -20,10 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from graphql import DocumentNode, FieldNode, GraphQLField, OperationDefinitionNode, VariableValues
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode, VariableNode
 
 from api.plans.answers import PlanAnswer
-from api.plans.selection import Complete, PlanInfo, Variables, Walker, arguments_of
+from api.plans.inputs import Variables, arguments_of
+from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
 from db.records import MicroServiceRecord
 from monitoring.graphql import observe_operation
@@ -38,18 +39,14 @@ _FIELDS = {"microService": ("slug", False), "microServices": ("slugs", True)}
 @dataclass(frozen=True, slots=True)
 class _Lookup:
     key: str  # the response key: the alias, else the field name
-    field: GraphQLField
-    node: FieldNode
-    argument: str
     many: bool  # microServices(slugs:) -> a list; microService(slug:) -> one object or null
+    literal: Any  # the argument's value as graphql-core coerced it, when written in the document
+    variable: str | None  # else the variable that holds it
     complete: Complete
 
-    def wanted(self, variables: VariableValues) -> list[str] | None:
+    def wanted(self, variables: dict[str, Any]) -> list[str] | None:
         """This field's slugs, or None when they are not what the plan can answer."""
-        arguments = arguments_of(self.field, self.node, variables)
-        if arguments is None:
-            return None
-        value = arguments.get(self.argument)
+        value = self.literal if self.variable is None else variables.get(self.variable)
         if self.many:
             return value if isinstance(value, list) else None  # null lists everything
         return [value] if isinstance(value, str) else None
@@ -126,14 +123,26 @@ def compile_lookups(
         complete = walker.complete(field.type, node)
         if complete is None:
             return None
+        value = arguments[0].value
+        literal: Any = None
+        if not isinstance(value, VariableNode):
+            # Coerced once: a literal is the same in every request.
+            coerced = arguments_of(field, node, {})
+            if coerced is None:
+                return None
+            literal = coerced.get(argument)
+        variable = value.name.value if isinstance(value, VariableNode) else None
         key = (node.alias or node.name).value
-        lookups.append(_Lookup(key, field, node, argument, many, complete))
+        lookups.append(_Lookup(key, many, literal, variable, complete))
     if len({lookup.key for lookup in lookups}) != len(lookups):
         return None  # merged duplicate keys follow rules the general path knows best
+    variables = Variables.of(walker.graphql, operation)
+    if variables is None:
+        return None
     return LookupPlan(
         operation_name=operation.name.value if operation.name else None,
         document=document,
-        variables=Variables(walker, operation),
+        variables=variables,
         lookups=tuple(lookups),
         costed=costed_fields(document, operation_name),
     )

@@ -25,7 +25,8 @@ from graphql import DocumentNode, FieldNode, GraphQLField, OperationDefinitionNo
 from strawberry.types.field import StrawberryField
 
 from api.plans.answers import PlanAnswer, RootField, root_field_position
-from api.plans.selection import Complete, PlanInfo, Variables, Walker, arguments_of
+from api.plans.inputs import Variables, arguments_of
+from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
 from schema.limits import cost_of, costed_fields
 
@@ -38,6 +39,7 @@ SEARCH = ("query", "searchServices")
 class ResolverPlan:
     mutation: bool  # a mutation plan answers POST only: over GET the general path refuses it
     field: RootField  # the root field, as the document states it
+    walker: Walker
     variables: Variables
     graphql_field: GraphQLField
     node: FieldNode
@@ -57,7 +59,7 @@ class ResolverPlan:
         if arguments is None:
             return None
         info = PlanInfo(context)
-        resolve: Awaitable[Any] = self.variables.walker.call(self.definition, None, info, arguments)
+        resolve: Awaitable[Any] = self.walker.call(self.definition, None, info, arguments)
         return await self.field.answer(
             context.request_id, resolve, lambda value: self.complete(value, info)
         )
@@ -92,7 +94,8 @@ def compile_resolved(
         return None
     complete = walker.complete(graphql_field.type, node)
     position = root_field_position(query, operation_name)
-    if complete is None or position is None:
+    variables = Variables.of(walker.graphql, operation)
+    if complete is None or position is None or variables is None:
         return None
     return ResolverPlan(
         mutation=kind == "mutation",
@@ -102,7 +105,8 @@ def compile_resolved(
             source=Source(query),
             position=position,
         ),
-        variables=Variables(walker, operation),
+        walker=walker,
+        variables=variables,
         graphql_field=graphql_field,
         node=node,
         definition=definition,
