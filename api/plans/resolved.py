@@ -29,6 +29,7 @@ from api.plans.inputs import Variables, arguments_of
 from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
 from schema.limits import cost_of, costed_fields
+from schema.limits.document import variable_list_errors
 
 # The root fields these plans answer, by operation type.
 PUBLISH = ("mutation", "publishJob")
@@ -40,6 +41,7 @@ class ResolverPlan:
     mutation: bool  # a mutation plan answers POST only: over GET the general path refuses it
     field: RootField  # the root field, as the document states it
     walker: Walker
+    document: DocumentNode
     variables: Variables
     graphql_field: GraphQLField
     node: FieldNode
@@ -52,6 +54,9 @@ class ResolverPlan:
 
     async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
         """The response, or None when the general path must answer instead."""
+        limit = context.app.settings.max_list_length
+        if variable_list_errors(self.document, variables or {}, limit):
+            return None  # the general path reports the limit
         coerced = self.variables.coerce(variables)
         if coerced is None:
             return None
@@ -106,6 +111,7 @@ def compile_resolved(
             position=position,
         ),
         walker=walker,
+        document=document,
         variables=variables,
         graphql_field=graphql_field,
         node=node,
