@@ -38,6 +38,10 @@ EXTENSIONS: dict[type, str] = {
 
 _WALKER = Walker(app_schema)
 
+# A plan holds its parsed document and a closure per selected field, both growing with the
+# document's text: the byte bound counts each plan at this multiple of it (measured, rounded up).
+PLAN_BYTES_PER_CHARACTER = 100
+
 
 class Plans:
     """Plans by (query text, operation name), including "no plan" verdicts, LRU-bounded.
@@ -99,6 +103,8 @@ class Plans:
         except GraphQLError:
             plan = None
         size = len(query) + len(operation_name or "") + 500
+        if plan is not None:
+            size += PLAN_BYTES_PER_CHARACTER * len(query)
         if size > self._plans.maxsize:
             return
         while len(self._plans) >= self.max_entries:
