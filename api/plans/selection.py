@@ -12,9 +12,10 @@ compile time, and the document stays with the general path.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -26,6 +27,7 @@ from graphql import (
     SelectionSetNode,
     get_nullable_type,
     is_leaf_type,
+    print_ast,
 )
 from strawberry import Schema
 from strawberry.schema.schema_converter import get_arguments
@@ -50,6 +52,11 @@ class Walker:
     """The schema, as Strawberry defines it and as graphql-core executes it."""
 
     schema: Schema
+    # Completions by (type, selection text): the same selection under many aliases, or in many
+    # documents, is walked once and its closures shared.
+    _selections: LRUCache[tuple[str, str], tuple[tuple[str, Complete], ...] | None] = field(
+        default_factory=lambda: LRUCache(1024), compare=False, repr=False
+    )
 
     @property
     def graphql(self) -> GraphQLSchema:
@@ -89,6 +96,14 @@ class Walker:
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode
     ) -> tuple[tuple[str, Complete], ...] | None:
         """Each response key of `selection_set` on `parent` with how its value is made."""
+        key = (parent.name, print_ast(selection_set))
+        if key not in self._selections:
+            self._selections[key] = self._walk(parent, selection_set)
+        return self._selections[key]
+
+    def _walk(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode
+    ) -> tuple[tuple[str, Complete], ...] | None:
         fields: list[tuple[str, Complete]] = []
         for node in selection_set.selections:
             if not isinstance(node, FieldNode) or node.directives or node.arguments:
@@ -97,15 +112,15 @@ class Walker:
             if node.name.value == "__typename":
                 fields.append((key, _constant(parent.name)))
                 continue
-            field = parent.fields.get(node.name.value)
+            output = parent.fields.get(node.name.value)
             definition = self.definition(parent, node.name.value)
-            if field is None or definition is None:
+            if output is None or definition is None:
                 return None
             read = _reader(self, definition)
-            complete = self.complete(field.type, node)
+            complete = self.complete(output.type, node)
             if read is None or complete is None:
                 return None
-            fields.append((key, _field(definition, read, complete, field.type)))
+            fields.append((key, _field(definition, read, complete, output.type)))
         if len({key for key, _ in fields}) != len(fields):
             return None  # merged duplicate keys follow rules the general path knows best
         return tuple(fields)
