@@ -8,13 +8,12 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     ListValueNode,
     OperationDefinitionNode,
     VariableNode,
 )
 
-from schema.limits.fields import root_fields
+from schema.limits.fields import fragments_of, root_fields
 
 
 def request_cost(
@@ -29,9 +28,7 @@ def request_cost(
 def costed_fields(document: DocumentNode, operation_name: str | None) -> tuple[FieldNode, ...]:
     """The root fields of the operation that runs that count in its cost (compiled plans keep
     them, so that a plan's cost is counted by the same code as any request's)."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    fragments = fragments_of(document)
     operations = [
         d
         for d in document.definitions

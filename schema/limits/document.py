@@ -36,7 +36,7 @@ from schema.errors import (
     MAX_ALIASES_EXCEEDED,
     MAX_DEPTH_EXCEEDED,
 )
-from schema.limits.fields import limit_error
+from schema.limits.fields import fragments_of, limit_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +89,7 @@ def shape_rule(max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             definitions = context.document.definitions
-            fragments = {
-                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
-            }
+            fragments = fragments_of(context.document)
             memo: dict[str, _Shape] = {}
             total_aliases = 0
             for operation in definitions:

@@ -8,13 +8,12 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     IntValueNode,
     OperationDefinitionNode,
     VariableNode,
 )
 
-from schema.limits.fields import root_fields
+from schema.limits.fields import fragments_of, root_fields
 
 # The fields that aggregate analytics_events, with the window they scan when none is given:
 # their cost is the minutes of events each one reads, so 100 aliases of a week-long window cost
@@ -28,9 +27,7 @@ def monitoring_cost(
 ) -> int:
     """Window-minutes the monitoring fields of `document` would scan, summed over every
     occurrence (aliases and fragment spreads included)."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
+    fragments = fragments_of(document)
     total = 0
     for operation in document.definitions:
         if not isinstance(operation, OperationDefinitionNode):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from graphql import (
     ASTValidationRule,
-    FragmentDefinitionNode,
     OperationDefinitionNode,
     ValidationContext,
     ValidationRule,
 )
 
 from schema.errors import MAX_MUTATIONS_EXCEEDED
-from schema.limits.fields import limit_error, root_fields
+from schema.limits.fields import fragments_of, limit_error, root_fields
 
 
 def mutation_count_rule(max_mutations: int) -> type[ASTValidationRule]:
@@ -22,9 +21,7 @@ def mutation_count_rule(max_mutations: int) -> type[ASTValidationRule]:
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             definitions = context.document.definitions
-            fragments = {
-                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
-            }
+            fragments = fragments_of(context.document)
             for operation in definitions:
                 if not isinstance(operation, OperationDefinitionNode):
                     continue
