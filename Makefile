@@ -98,8 +98,15 @@ chromium:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 		else echo "The browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
+# The tests that go through HTTP run a second time with the compiled plans off, so every one of
+# them proves the general executor and the plans answer alike (tests/support reads TEST_PLANS;
+# servers started as processes read the settings themselves).
+PLANS_OFF_TESTS := tests/api tests/resolvers tests/loaders tests/schema tests/monitoring tests/domain tests/ops tests/test_server.py
+
 pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool
 	$(BIN)/pytest
+	TEST_PLANS=off COMPILED_LOOKUPS=false COMPILED_PUBLISH=false COMPILED_SEARCH=false \
+		$(BIN)/pytest $(PLANS_OFF_TESTS)
 
 # schema.graphql is the reviewed contract; tests/schema/test_sdl.py fails when it is stale.
 schema: $(STAMP)

@@ -45,8 +45,8 @@ async def publish_job(
     address_line: str | None,
     photo_ids: Sequence[str] | None,
 ) -> JobRecord:
-    """Publish one job for the calling key. Takes the context rather than `info`: the compiled
-    publish plan (api/publish_plan.py) calls it without running graphql-core."""
+    """Publish one job for the calling key. Takes the context rather than `info`, so that it
+    runs apart from graphql-core too."""
     caller = await context.auth.require(JOBS_WRITE)
     ref_hash = (
         None

@@ -61,8 +61,8 @@ async def search_services(
 
 
 async def find_services(context: Context, text: str, first: int) -> list[ServiceMatchNode]:
-    """searchServices. Takes the context rather than `info`: the compiled search plan
-    (api/search_plan.py) calls it without running graphql-core."""
+    """searchServices. Takes the context rather than `info`, so that it runs apart from
+    graphql-core too."""
     search = context.app.search
     if search is None:
         raise ServiceUnavailableError("Service search is not available in this process.")

@@ -7,13 +7,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from graphql import parse
+from graphql import DocumentNode, parse
 
-from api.lookup_plans import compile_plan
-from tests.support import AppHarness, running_app
+from api.plans import Plan
+from api.plans import compile_plan as compile_any
+from tests.support import PLANS_ON, AppHarness, running_app
 from tests.support.proxy import proxy_to
 
-BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+# Plans on in both of `make test`'s runs: these tests are about them.
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False, **PLANS_ON}
 ALIASED = """
 query Pair($a: String!, $b: String!) {
   one: microService(slug: $a) { id slug name category subcategory description __typename }
@@ -23,12 +25,19 @@ query Pair($a: String!, $b: String!) {
 """
 
 
+def compile_plan(document: DocumentNode, name: str | None) -> Plan | None:
+    """The lookup plan of `document`, the other plans off."""
+    return compile_any(document, name, "", publish=False, search=False)
+
+
 @pytest.mark.parametrize(
     "document",
     [
         ALIASED,
         '{ microService(slug: "wall-painting") { id } }',
         "query($s: String!) { microService(slug: $s) { slug } }",
+        # nested objects too: the walker completes them as the schema says
+        '{ microService(slug: "x") { questions { id type options { value } } } }',
     ],
 )
 def test_plain_lookups_compile(document: str) -> None:
@@ -39,7 +48,7 @@ def test_plain_lookups_compile(document: str) -> None:
     "document",
     [
         '{ microService(slug: "x") { ...F } } fragment F on MicroService { id }',
-        '{ microService(slug: "x") { questions { id } } }',
+        '{ microService(slug: "x") { id @skip(if: false) } }',
         '{ microService(slug: "x") { id } categories { slug } }',
         '{ a: microService(slug: "x") { id } a: microService(slug: "x") { id } }',
         '{ microService(slug: "x") @include(if: true) { id } }',
@@ -73,12 +82,39 @@ async def _ask(api: AppHarness, variables: dict[str, Any]) -> Any:
 async def test_a_plan_answers_exactly_as_the_general_path(
     database_url: str, variables: dict[str, Any]
 ) -> None:
-    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+    async with running_app(database_url, **{**BASE, "compiled_lookups": False}) as general:
         expected = await _ask(general, variables)
     async with running_app(database_url, **BASE) as api:
         first = await _ask(api, variables)  # general path; the plan is learned from it
         assert api.http_state.plans.get(ALIASED, None) is not None
         second = await _ask(api, variables)  # the plan
+    assert first == expected
+    assert second == expected
+
+
+QUESTIONS = """query($a: String!) {
+  microService(slug: $a) {
+    slug
+    questions {
+      id label type required min max unit block allowNotSure help placeholder
+      options { value label __typename }
+      showIf { questionId values }
+    }
+  }
+}"""
+
+
+async def test_a_plan_with_nested_objects_answers_exactly_as_the_general_path(
+    database_url: str,
+) -> None:
+    variables = {"a": "wall-painting"}
+    async with running_app(database_url, **{**BASE, "compiled_lookups": False}) as general:
+        expected = await general.graphql(QUESTIONS, variables)
+    async with running_app(database_url, **BASE) as api:
+        first = await api.graphql(QUESTIONS, variables)  # general path; the plan is learned
+        assert api.http_state.plans.get(QUESTIONS, None) is not None
+        second = await api.graphql(QUESTIONS, variables)  # the plan
+    assert expected["data"]["microService"]["questions"]
     assert first == expected
     assert second == expected
 
@@ -136,7 +172,7 @@ SLUGS = "query Listed($s: [String!]) { microServices(slugs: $s) { slug id } }"
 async def test_a_slug_list_plan_answers_exactly_as_the_general_path(
     database_url: str, slugs: list[str]
 ) -> None:
-    async with running_app(database_url, compiled_lookups=False, **BASE) as general:
+    async with running_app(database_url, **{**BASE, "compiled_lookups": False}) as general:
         expected = await general.graphql(SLUGS, {"s": slugs})
     async with running_app(database_url, **BASE) as api:
         await api.graphql(SLUGS, {"s": ["wall-painting"]})  # learn

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 
-from tests.support import AppHarness, running_app
+from tests.support import PLANS_ON, AppHarness, running_app
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -160,7 +160,14 @@ async def test_the_in_process_store_is_bounded_least_recently_used_out(database_
             assert "errors" not in (await _get(api, _sha(query))).json()
 
 
-async def test_a_document_a_compiled_plan_answers_is_still_registered(api: AppHarness) -> None:
+async def test_a_document_a_compiled_plan_answers_is_still_registered(database_url: str) -> None:
+    async with running_app(
+        database_url, migrate_on_start=False, seed_on_start=False, **PLANS_ON
+    ) as api:
+        await _registered_although_a_plan_answers(api)
+
+
+async def _registered_although_a_plan_answers(api: AppHarness) -> None:
     query = _unique_query()
     # Answered once by the general path, the document gets a compiled plan...
     assert "errors" not in (await api.client.post("/graphql", json={"query": query})).json()

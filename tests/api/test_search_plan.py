@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from api.search_plan import SearchPlan, compile_search_plan
-from tests.support import AppHarness, general_and_planned, running_app
+from api.plans import compile_plan
+from api.plans.resolved import ResolverPlan
+from tests.support import PLANS_ON, AppHarness, general_and_planned, running_app
 
-BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
+# Plans on in both of `make test`'s runs: these tests are about them.
+BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False, **PLANS_ON}
 SEARCH = """query Search($text: String!, $first: Int) {
   found: searchServices(text: $text, first: $first) {
     __typename score why: matchedOn path
@@ -23,8 +25,12 @@ SEARCH = """query Search($text: String!, $first: Int) {
 LITERAL = '{ searchServices(text: "boilr servise") { microService { slug } score } }'
 
 
-def _compile(document: str, name: str | None = None) -> SearchPlan | None:
-    return compile_search_plan(parse(document, no_location=True), name, document)
+def _compile(document: str, name: str | None = None) -> ResolverPlan | None:
+    plan = compile_plan(
+        parse(document, no_location=True), name, document, lookups=False, publish=False
+    )
+    assert plan is None or isinstance(plan, ResolverPlan)
+    return plan
 
 
 @pytest.mark.parametrize(
@@ -42,7 +48,7 @@ def test_plain_searches_compile(document: str) -> None:
 @pytest.mark.parametrize(
     "document",
     [
-        '{ searchServices(text: "x") { microService { questions { id } } } }',
+        '{ searchServices(text: "x") { microService { id @skip(if: false) } } }',
         '{ searchServices(text: "x") { ...F } } fragment F on ServiceMatch { score }',
         '{ searchServices(text: "x") @include(if: true) { score } }',
         '{ searchServices(text: "x") { score } categories { slug } }',
@@ -95,7 +101,7 @@ async def test_a_plan_answers_byte_for_byte_as_the_general_path(
 ) -> None:
     async with _both(database_url) as (general, planned):
         await _ask(planned, SEARCH, {"text": "dripping tap"})  # learned from the general path
-        assert isinstance(planned.http_state.plans.get(SEARCH, None), SearchPlan)
+        assert isinstance(planned.http_state.plans.get(SEARCH, None), ResolverPlan)
         expected = await _ask(general, SEARCH, variables)
         assert await _ask(planned, SEARCH, variables) == expected
 
@@ -103,7 +109,7 @@ async def test_a_plan_answers_byte_for_byte_as_the_general_path(
 async def test_a_literal_search_answers_as_the_general_path(database_url: str) -> None:
     async with _both(database_url) as (general, planned):
         await _ask(planned, LITERAL, {})
-        assert isinstance(planned.http_state.plans.get(LITERAL, None), SearchPlan)
+        assert isinstance(planned.http_state.plans.get(LITERAL, None), ResolverPlan)
         assert await _ask(planned, LITERAL, {}) == await _ask(general, LITERAL, {})
 
 

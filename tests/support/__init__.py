@@ -4,6 +4,7 @@ recorder of the statements the app's pool actually sent."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,10 +67,20 @@ async def drop_database(server_url: str, name: str) -> None:
         await conn.close()
 
 
+# `make test` runs the API and HTTP tests twice, the second time with TEST_PLANS=off: every app
+# the tests start then answers through the general executor alone, so each test proves the two
+# paths give the same answers. A test about plans themselves turns them on by name.
+PLANS_OFF = os.environ.get("TEST_PLANS", "on") == "off"
+PLAN_SETTINGS = ("compiled_lookups", "compiled_publish", "compiled_search")
+PLANS_ON: dict[str, Any] = dict.fromkeys(PLAN_SETTINGS, True)
+
+
 def test_settings(**overrides: Any) -> Settings:
     # Search on keywords only unless a test asks for the model: loading it, and embedding the
     # catalogue the first time, would take cores from tests that time things.
-    defaults = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}
+    defaults: dict[str, Any] = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}
+    if PLANS_OFF:
+        defaults.update(dict.fromkeys(PLAN_SETTINGS, False))
     return Settings.from_env({}).replace(**{**defaults, **overrides})
 
 
@@ -141,6 +152,6 @@ async def general_and_planned(
     (`compiled_publish`, say): off in the first (graphql-core answers), on in the second."""
     async with (
         running_app(database_url, **{**overrides, plans: False}) as general,
-        running_app(database_url, **overrides) as planned,
+        running_app(database_url, **{**overrides, plans: True}) as planned,
     ):
         yield general, planned

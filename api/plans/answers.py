@@ -50,11 +50,14 @@ class RootField:
         return PlanAnswer({"data": {self.key: render(value)}}, failed=False)
 
 
-def root_field_position(query: str) -> int | None:
-    """The offset of the first root field of `query`'s only operation (parsed again, with
+def root_field_position(query: str, operation_name: str | None) -> int | None:
+    """The offset of the first root field of `query`'s operation that runs (parsed again, with
     locations: plans are compiled from a document parsed without them)."""
     for definition in parse(query).definitions:
-        if isinstance(definition, OperationDefinitionNode):
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
             field = definition.selection_set.selections[0]
             return field.loc.start if field.loc is not None else None
     return None

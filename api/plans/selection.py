@@ -1,0 +1,198 @@
+"""The one selection walker of the compiled plans: how the general path would read and complete
+each selected field, taken from the schema itself.
+
+A field's value is read as Strawberry reads it (its default resolver, or its own resolver called
+with the arguments Strawberry would pass), then completed as graphql-core completes it: a leaf
+through its scalar's or enum's own output coercion, a list item by item, an object by walking its
+selection again. What a plan cannot do exactly that way (arguments, directives, fragments,
+abstract types, async resolvers, field extensions or permissions) makes the walk give up at
+compile time, and the document stays with the general path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_nullable_type,
+    is_leaf_type,
+    print_ast,
+)
+from strawberry import Schema
+from strawberry.schema.schema_converter import get_arguments
+from strawberry.types.field import StrawberryField
+
+from context import Context
+
+# A field's value completed from its parent object, given the request's info.
+Complete = Callable[[Any, "PlanInfo"], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    """The `info` a plan hands the resolvers it calls. Resolvers in this codebase read the
+    request's context from it and nothing else; a plan has no graphql-core Info to give."""
+
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class Walker:
+    """The schema, as Strawberry defines it and as graphql-core executes it."""
+
+    schema: Schema
+    # Completions by (type, selection text): the same selection under many aliases, or in many
+    # documents, is walked once and its closures shared.
+    _selections: LRUCache[tuple[str, str], tuple[tuple[str, Complete], ...] | None] = field(
+        default_factory=lambda: LRUCache(1024), compare=False, repr=False
+    )
+
+    @property
+    def graphql(self) -> GraphQLSchema:
+        # Strawberry exposes no public accessor for the graphql-core schema it builds.
+        return self.schema._schema
+
+    def root(self, operation: OperationDefinitionNode) -> GraphQLObjectType | None:
+        kind = operation.operation.value
+        return self.graphql.get_root_type(operation.operation) if kind != "subscription" else None
+
+    def definition(self, parent: GraphQLObjectType, name: str) -> StrawberryField | None:
+        return self.schema.get_field_for_type(name, parent.name)
+
+    def complete(self, output: GraphQLOutputType, node: FieldNode) -> Complete | None:
+        """How the general path completes a value of type `output` selected by `node`."""
+        nullable = get_nullable_type(output)
+        if isinstance(nullable, GraphQLList):
+            item = self.complete(nullable.of_type, node)
+            if item is None:
+                return None
+            return lambda value, info: None if value is None else [item(v, info) for v in value]
+        if is_leaf_type(nullable):
+            if node.selection_set is not None:
+                return None
+            coerce = nullable.coerce_output_value
+            return lambda value, info: None if value is None else coerce(value)
+        if isinstance(nullable, GraphQLObjectType) and node.selection_set is not None:
+            fields = self.selection(nullable, node.selection_set)
+            if fields is None:
+                return None
+            return lambda value, info: (
+                None if value is None else {key: field(value, info) for key, field in fields}
+            )
+        return None  # interfaces and unions: the general path resolves the type
+
+    def selection(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode
+    ) -> tuple[tuple[str, Complete], ...] | None:
+        """Each response key of `selection_set` on `parent` with how its value is made."""
+        key = (parent.name, print_ast(selection_set))
+        if key not in self._selections:
+            self._selections[key] = self._walk(parent, selection_set)
+        return self._selections[key]
+
+    def _walk(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode
+    ) -> tuple[tuple[str, Complete], ...] | None:
+        fields: list[tuple[str, Complete]] = []
+        for node in selection_set.selections:
+            if not isinstance(node, FieldNode) or node.directives or node.arguments:
+                return None  # fragments, @skip/@include, arguments: the general path's rules
+            key = (node.alias or node.name).value
+            if node.name.value == "__typename":
+                fields.append((key, _constant(parent.name)))
+                continue
+            output = parent.fields.get(node.name.value)
+            definition = self.definition(parent, node.name.value)
+            if output is None or definition is None:
+                return None
+            read = _reader(self, definition)
+            complete = self.complete(output.type, node)
+            if read is None or complete is None:
+                return None
+            fields.append((key, _field(definition, read, complete, output.type)))
+        if len({key for key, _ in fields}) != len(fields):
+            return None  # merged duplicate keys follow rules the general path knows best
+        return tuple(fields)
+
+    def call(
+        self, definition: StrawberryField, source: Any, info: PlanInfo, arguments: dict[str, Any]
+    ) -> Any:
+        """The field's resolver called as Strawberry calls it: arguments converted to the
+        resolver's Python types (input classes included), root and info where it asks."""
+        args, kwargs = get_arguments(
+            field=definition,
+            source=source,
+            info=info,  # type: ignore[arg-type]
+            kwargs=arguments,
+            config=self.schema.config,
+            scalar_registry=self.schema.schema_converter.scalar_registry,
+        )
+        return definition.get_result(source, info, args, kwargs)  # type: ignore[arg-type]
+
+
+def _constant(value: str) -> Complete:
+    return lambda source, info: value
+
+
+def _field(
+    definition: StrawberryField, read: Complete, complete: Complete, output: GraphQLOutputType
+) -> Complete:
+    if definition.base_resolver is not None:
+        return lambda source, info: complete(read(source, info), info)
+    # The commonest fields, an attribute read and a leaf: fused, as a plan exists for speed.
+    default, name = definition.default_resolver, definition.python_name
+    nullable = get_nullable_type(output)
+    if is_leaf_type(nullable):
+        coerce = nullable.coerce_output_value
+
+        def leaf(source: Any, info: PlanInfo) -> Any:
+            value = default(source, name)
+            return None if value is None else coerce(value)
+
+        return leaf
+    return lambda source, info: complete(default(source, name), info)
+
+
+def _reader(walker: Walker, definition: StrawberryField) -> Complete | None:
+    """How the general path reads the field from its parent object, for a field without
+    arguments; None when only the general path can (extensions, permissions, async)."""
+    if definition.extensions or definition.permission_classes:
+        return None
+    if definition.base_resolver is None:
+        default, name = definition.default_resolver, definition.python_name
+        return lambda source, info: default(source, name)
+    if definition.base_resolver.is_async or definition.arguments:
+        return None
+    return lambda source, info: walker.call(definition, source, info, {})
+
+
+def single_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation that runs, for a document of operations alone (no fragments), without
+    directives or variable defaults (what a partner's fixed document never needs); else None."""
+    if not all(isinstance(d, OperationDefinitionNode) for d in document.definitions):
+        return None
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+    ]
+    if len(operations) != 1 or operations[0].directives:
+        return None
+    operation = operations[0]
+    if any(d.directives or d.default_value for d in operation.variable_definitions or ()):
+        return None
+    return operation
