@@ -101,7 +101,7 @@ chromium:
 # The tests that go through HTTP run a second time with the compiled plans off, so every one of
 # them proves the general executor and the plans answer alike (tests/support reads TEST_PLANS;
 # servers started as processes read the settings themselves).
-PLANS_OFF_TESTS := tests/api tests/resolvers tests/loaders tests/schema tests/monitoring tests/domain tests/ops tests/test_server.py
+PLANS_OFF_TESTS := tests/api tests/resolvers tests/schema tests/monitoring tests/test_server.py
 
 pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool
 	$(BIN)/pytest

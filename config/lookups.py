@@ -86,14 +86,15 @@ class LookupSettings(BaseSettings):
     )
     compiled_publish: bool = Field(
         True,
-        description="Answer the plain `publishJob(input: $input)` document (the payload's "
-        "scalar fields) with a compiled plan; `false` sends it through graphql-core.",
+        description="Answer a plain `publishJob(input:)` document (plain fields of the payload, "
+        "no directives or fragments) with a compiled plan; `false` sends it through "
+        "graphql-core.",
     )
     compiled_search: bool = Field(
         True,
-        description="Answer a plain `searchServices(text:, first:)` document (the match's "
-        "scalar fields and its micro service's) with a compiled plan; `false` sends it "
-        "through graphql-core.",
+        description="Answer a plain `searchServices(text:, first:)` document (plain fields of the "
+        "match and its micro service) with a compiled plan; `false` sends it through "
+        "graphql-core.",
     )
 
     @field_validator("redis_url")
