@@ -53,17 +53,25 @@ async def test_a_model_that_fails_to_load_leaves_keyword_search(
 async def test_with_the_model_off_nothing_is_loaded(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def forbidden(cache_dir: Path | None) -> Encoder:
-        raise AssertionError("the model was loaded")
+    # Recorded here and asserted after: an exception raised inside the loader would be caught
+    # and logged by LiveSearch itself, so it could never fail this test.
+    loads: list[Path | None] = []
 
-    monkeypatch.setattr("search.live.shared_encoder", forbidden)
+    def recording(cache_dir: Path | None) -> Encoder:
+        loads.append(cache_dir)
+        raise ModelMissingError("the model was loaded")
+
+    monkeypatch.setattr("search.live.shared_encoder", recording)
     live = LiveSearch(
         catalogue, load_keywords(catalogue), semantic=False, cache_dir=None, threads=1
     )
-    live.start()
-    await live.ready()
-    assert not live.hybrid
-    await live.close()
+    try:
+        live.start()
+        await live.ready()
+        assert not live.hybrid
+    finally:
+        await live.close()
+    assert loads == []
 
 
 def test_a_stop_ends_the_embedding_of_the_catalogue_between_batches(
