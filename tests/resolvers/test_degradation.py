@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -179,16 +180,42 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
 
 
 async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_stored(
-    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
+    database_url: str,
+    pg_proxy: TcpProxy,
+    jobs_writer_key: IssuedKey,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        before = await conn.fetchval("SELECT count(*) FROM jobs")
         async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
-            await _outage(pg_proxy)
-            body = await _publish(api, jobs_writer_key)
+            # A first publish verifies the key (cached while the listener is connected) and
+            # puts wall-painting's row in the lookup cache: the second one needs the database
+            # for its insert alone.
+            assert "errors" not in await _publish(api, jobs_writer_key)
+            before = await conn.fetchval("SELECT count(*) FROM jobs")
+            listener = api.state["invalidation"].listener
+            assert listener is not None
+            assert listener.listening
+            # The pool's connections die and no new one gets through; the listener's own
+            # connection stays, so the cached key verdict is still trusted.
+            pg_proxy.mode = "reject"
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND pid <> $1 AND backend_type = 'client backend'",
+                listener.backend_pid,
+            )
+            api.statements.clear()
+            with caplog.at_level(logging.WARNING, logger="resolvers.publish"):
+                body = await _publish(api, jobs_writer_key)
             assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert "job insert failed, nothing stored" in caplog.text
+            assert "could not be stored" in body["errors"][0]["message"]
             _no_stack_traces(body)
+            assert listener.listening
+            # The key check and the lookup asked nothing of the database.
+            assert api.statements.lookups == []
+            assert api.statements.matching("api_keys") == []
         assert await conn.fetchval("SELECT count(*) FROM jobs") == before
     finally:
         await conn.close()
