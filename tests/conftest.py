@@ -17,6 +17,7 @@ from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
 from tests.support import AppHarness, create_database, drop_database, running_app, with_database
 from tests.support.keys import IssuedKey, issue_api_key
+from tests.support.proxy import TcpProxy, proxy_to
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Keeps the embedded server (when one is used) alive for the whole run.
@@ -125,3 +126,11 @@ async def make_api_key(database_url: str) -> AsyncIterator[Callable[..., Awaitab
 async def jobs_writer_key(make_api_key: Callable[..., Awaitable[IssuedKey]]) -> IssuedKey:
     """A key with jobs:write: what publishJob needs."""
     return await make_api_key("jobs:write")
+
+
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    """A TCP proxy in front of this run's PostgreSQL: point an app at `pg_proxy.url_for(...)`
+    to refuse, stall or cut its connections."""
+    async with proxy_to(database_url) as proxy:
+        yield proxy

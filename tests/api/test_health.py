@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.support import AppHarness, running_app
+from tests.support import REDIS_URL, AppHarness, running_app
 from tests.support.outage import database_outage
 from tests.support.proxy import TcpProxy, proxy_to
 
 BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
-
-
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
 
 
 async def test_health_reports_breaker_and_cache_when_all_is_well(database_url: str) -> None:
@@ -53,8 +46,8 @@ async def test_health_says_when_search_ranks_with_the_model(
 async def test_health_with_redis_reports_its_reachability(
     database_url: str, redis_namespace: str
 ) -> None:
-    async with proxy_to("redis://127.0.0.1:6379/0") as redis_proxy:
-        url = redis_proxy.url_for("redis://127.0.0.1:6379/0")
+    async with proxy_to(REDIS_URL) as redis_proxy:
+        url = redis_proxy.url_for(REDIS_URL)
         async with running_app(
             database_url, redis_url=url, cache_namespace=redis_namespace, **BASE
         ) as api:

@@ -7,25 +7,18 @@ import asyncio
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from loaders.errors import LookupUnavailableError
-from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.proxy import TcpProxy
 from tests.support.resilience import SLUGS, lookup_rig
 
 # Scheduling slack on a shared machine, on top of the deadlines the settings give.
 SLACK = 0.15
 # A refusal while open never touches the network: far below any round trip.
 REFUSAL_SECONDS = 0.001
-
-
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
 
 
 async def _reject_new_connections(proxy: TcpProxy) -> None:

@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 
 from db.pool import create_pool
-from tests.support import running_app
-from tests.support.jobs import PUBLISH, READ_JOB, error_codes, publish_input
+from tests.support import error_codes, running_app
+from tests.support.jobs import PUBLISH, READ_JOB, publish_input
 from tests.support.keys import issue_api_key
 from tests.support.proxy import proxy_to
 

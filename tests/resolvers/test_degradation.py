@@ -7,16 +7,15 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.support import AppHarness, running_app, test_settings
+from tests.support import REDIS_URL, AppHarness, error_codes, running_app, test_settings
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
-from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.proxy import TcpProxy
 from tests.support.resilience import SLUGS
 
 WIZARD = """
@@ -46,19 +45,9 @@ WORST_LOOKUP = (
 )
 
 
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
-
-
 async def _outage(proxy: TcpProxy) -> None:
     await proxy.refuse()
     await asyncio.sleep(0.05)
-
-
-def _codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
 def _no_stack_traces(body: dict[str, Any]) -> None:
@@ -132,7 +121,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
             started = time.perf_counter()
             body = await api.graphql(query, variables)
             assert time.perf_counter() - started < WORST_LOOKUP
-            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
             assert body["errors"][0]["extensions"]["retryable"] is True
             _no_stack_traces(body)
         # In one batch, the cached slug is served and only the other field fails.
@@ -141,7 +130,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
             f'b: microService(slug: "{SLUGS[1]}") {{ slug }} }}'
         )
         assert both["data"] == {"a": {"slug": SLUGS[0]}, "b": None}
-        assert _codes(both) == ["SERVICE_UNAVAILABLE"]
+        assert error_codes(both) == ["SERVICE_UNAVAILABLE"]
         assert both["errors"][0]["path"] == ["b"]
 
 
@@ -152,7 +141,7 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
         pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
     ) as api:
         await _outage(pg_proxy)
-        assert _codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
+        assert error_codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
         assert api.app_state.lookup.breaker_state == "open"
         await pg_proxy.restore()  # the database is back; the breaker still says "not yet"
 
@@ -208,7 +197,7 @@ async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_st
             api.statements.clear()
             with caplog.at_level(logging.WARNING, logger="resolvers.publish"):
                 body = await _publish(api, jobs_writer_key)
-            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
             assert "job insert failed, nothing stored" in caplog.text
             assert "could not be stored" in body["errors"][0]["message"]
             _no_stack_traces(body)
@@ -236,7 +225,7 @@ async def test_two_app_instances_share_the_redis_level(
     shared = {
         **BASE,
         "cache_warm_up": False,
-        "redis_url": "redis://127.0.0.1:6379/0",
+        "redis_url": REDIS_URL,
         "cache_namespace": redis_namespace,
     }
     async with (

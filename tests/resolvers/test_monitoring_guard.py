@@ -7,8 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from tests.support import AppHarness, running_app
-from tests.support.jobs import error_codes
+from tests.support import AppHarness, error_codes, running_app
 from tests.support.keys import IssuedKey
 
 STATS = "{ lookupStats(windowMinutes: 60) { total } }"

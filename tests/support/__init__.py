@@ -4,6 +4,7 @@ recorder of the statements the app's pool actually sent."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,13 @@ from config import Settings
 from context.state import AppState
 
 LOOKUP_STATEMENT = "slug = ANY($1::text[])"
+# The Redis the tests use; their keys live under namespaces of their own (see resilience.py).
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of each error in a GraphQL response body, in order."""
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 class StatementRecorder:
