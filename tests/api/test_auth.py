@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
 
 from db.api_keys import list_api_keys, revoke_api_key
 from domain.api_keys import generate_key
@@ -229,3 +230,25 @@ async def test_without_the_listener_every_request_checks_its_key(
             body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
             assert "errors" not in body, body
         assert len(api.statements.matching("FROM api_keys")) == 3
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Basic {key}",  # a valid key, under another scheme
+        "Token {key}",
+        "{key}",  # a bare key, no scheme
+        "Bearer",  # the scheme without a key
+        "Bearer {key}" + "a" * 300,  # longer than any key of ours
+        "Bearer " + "x" * 8_000,
+    ],
+)
+async def test_a_header_that_cannot_hold_one_of_our_keys_is_unauthenticated_without_a_query(
+    api: AppHarness, jobs_writer_key: IssuedKey, authorization: str
+) -> None:
+    api.statements.clear()
+    header = {"Authorization": authorization.format(key=jobs_writer_key.key)}
+    body = await api.graphql(PUBLISH, publish_input(), headers=header)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert api.statements.matching("api_keys") == []
+    assert api.statements.matching("INSERT INTO jobs") == []
