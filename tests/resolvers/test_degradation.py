@@ -96,6 +96,31 @@ async def test_warm_cache_serves_lookups_with_the_database_cut_and_zero_sql(
         assert api.statements.statements == []
 
 
+FILTERED = """
+query($c: String, $s: String) { microServices(category: $c, subcategory: $s) {
+  id slug category subcategory } }
+"""
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"c": "painting"}, {"c": "painting", "s": "interior"}, {"s": "interior"}],
+)
+async def test_filtered_micro_services_are_rebuilt_from_the_cache_during_an_outage(
+    database_url: str, pg_proxy: TcpProxy, variables: dict[str, str]
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
+        before = await api.graphql(FILTERED, variables)
+        assert "errors" not in before, before
+        assert before["data"]["microServices"]  # the filter selects something
+        api.statements.clear()
+        await _outage(pg_proxy)
+        during = await api.graphql(FILTERED, variables)
+        assert "errors" not in during, during
+        assert during["data"] == before["data"]
+        assert api.statements.statements == []
+
+
 async def test_wizard_serves_questions_degraded_when_the_lookup_is_unavailable(
     database_url: str, pg_proxy: TcpProxy
 ) -> None:
