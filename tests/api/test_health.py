@@ -65,7 +65,6 @@ async def test_database_down_with_a_warm_cache_is_degraded_not_unavailable(
 ) -> None:
     async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
         await pg_proxy.refuse()
-        await asyncio.sleep(0.05)
         response = await api.client.get("/health")
         assert response.status_code == 200
         body = response.json()
@@ -80,7 +79,6 @@ async def test_database_down_with_a_cold_cache_is_unavailable(
         pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
     ) as api:
         await pg_proxy.refuse()
-        await asyncio.sleep(0.05)
         await api.graphql('query { microService(slug: "wall-painting") { id } }')
         response = await api.client.get("/health")
         assert response.status_code == 503
