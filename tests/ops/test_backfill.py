@@ -2,7 +2,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from db.migrate import apply_migrations
 from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
 from ops.backfill import run_backfill
+from tests.support.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 INSERT_SLUG_ONLY_JOBS = """
@@ -152,11 +152,14 @@ async def test_the_backfill_command_stops_on_ctrl_c_and_a_second_run_finishes(
 
     process = await start()
     try:
-        deadline = time.monotonic() + 30
-        while not await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NOT NULL"):
-            assert time.monotonic() < deadline, "the backfill made no progress in 30 s"
+
+        async def progressed() -> bool:
             assert process.returncode is None, "the backfill ended before Ctrl-C"
-            await asyncio.sleep(0.05)
+            return bool(
+                await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NOT NULL")
+            )
+
+        await eventually(progressed, timeout=30, interval=0.05, what="backfill progress")
         process.send_signal(signal.SIGINT)
         output = (await asyncio.wait_for(process.communicate(), 30))[0].decode()
     finally:
