@@ -18,7 +18,7 @@ TREE = "{ categories { slug name } }"
 
 
 def _painting(body: dict[str, Any]) -> str:
-    names = {c["slug"]: c["name"] for c in body["data"]["categories"]}
+    names: dict[str, str] = {c["slug"]: c["name"] for c in body["data"]["categories"]}
     return names["painting"]
 
 

@@ -14,9 +14,8 @@ import httpx
 import pytest
 import zstandard
 
-from tests.support import AppHarness, running_app
+from tests.support import REDIS_URL, AppHarness, running_app
 from tests.support.polling import eventually
-from tests.support.resilience import REDIS_URL
 
 TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
 WIZARD = (

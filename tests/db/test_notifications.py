@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from db.migrate import apply_migrations
 from db.notifications import CHANNEL, InvalidationListener, Notice, catalogue_version
 from db.seed import seed_catalogue
 from domain.api_keys import hash_key
@@ -15,14 +14,8 @@ from tests.support.polling import eventually
 
 
 @pytest.fixture
-async def seeded(empty_database_url: str, catalogue: Catalogue) -> str:
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await apply_migrations(conn)
-        await seed_catalogue(conn, catalogue)
-    finally:
-        await conn.close()
-    return empty_database_url
+def seeded(seeded_database_url: str) -> str:
+    return seeded_database_url
 
 
 async def test_writes_bump_the_version_once_per_transaction_and_notify(

@@ -6,8 +6,9 @@ import asyncio
 import socket
 
 from loaders.cache import NOT_FOUND, LookupCache, MemoryLevel
+from tests.support import REDIS_URL
 from tests.support.proxy import proxy_to
-from tests.support.resilience import REDIS_URL, SLUGS, cache_for, lookup_rig
+from tests.support.resilience import SLUGS, cache_for, lookup_rig
 
 
 class FakeClock:

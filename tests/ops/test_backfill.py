@@ -10,9 +10,6 @@ import asyncpg
 import pytest
 
 from db.analytics import BackfillBatch, fetch_migration_stats, fetch_unmatched_slugs
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
-from domain.catalogue import Catalogue
 from ops.backfill import run_backfill
 from tests.support.polling import eventually
 
@@ -24,11 +21,9 @@ SELECT slug, '{}'::jsonb FROM unnest($1::text[]) AS slug, generate_series(1, $2)
 
 
 @pytest.fixture
-async def conn(empty_database_url: str, catalogue: Catalogue) -> AsyncIterator[asyncpg.Connection]:
+async def conn(seeded_database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to a migrated, seeded database of this test's own."""
-    connection = await asyncpg.connect(empty_database_url)
-    await apply_migrations(connection)
-    await seed_catalogue(connection, catalogue)
+    connection = await asyncpg.connect(seeded_database_url)
     yield connection
     await connection.close()
 

@@ -18,6 +18,9 @@ from api.app import create_app
 from api.state import HttpState
 from config import Settings
 from context.state import AppState
+from db.migrate import apply_migrations
+from db.seed import seed_catalogue
+from domain.catalogue import Catalogue
 
 LOOKUP_STATEMENT = "slug = ANY($1::text[])"
 # The Redis the tests use; their keys live under namespaces of their own (see resilience.py).
@@ -64,6 +67,18 @@ async def create_database(server_url: str, prefix: str = "jw_test") -> str:
     finally:
         await conn.close()
     return name
+
+
+async def prepare_database(url: str, catalogue: Catalogue | None = None) -> None:
+    """Migrate the database at `url` to the current schema, then seed `catalogue` when given:
+    what a fresh database needs before an app or a query can use it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await apply_migrations(conn)
+        if catalogue is not None:
+            await seed_catalogue(conn, catalogue)
+    finally:
+        await conn.close()
 
 
 async def drop_database(server_url: str, name: str) -> None:
