@@ -117,7 +117,7 @@ settings-doc: $(STAMP)
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist
+	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist .coverage
 
 # `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py),
 # then service search (bench/search.py, bench/search_http.py).
