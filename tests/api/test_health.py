@@ -70,6 +70,7 @@ async def test_database_down_with_a_warm_cache_is_degraded_not_unavailable(
         body = response.json()
         assert body["status"] == "degraded"
         assert body["database"]["reachable"] is False
+        await pg_proxy.restore()  # back before the app stops, so it stops as it usually does
 
 
 async def test_database_down_with_a_cold_cache_is_unavailable(
@@ -85,6 +86,7 @@ async def test_database_down_with_a_cold_cache_is_unavailable(
         body = response.json()
         assert body["status"] == "unavailable"
         assert body["breaker"]["state"] == "open"
+        await pg_proxy.restore()  # back before the app stops, so it stops as it usually does
 
 
 async def test_health_is_200_with_database_breaker_cache_and_event_buffer(api: AppHarness) -> None:
