@@ -11,6 +11,7 @@ status / HTTP code:
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from starlette.requests import Request
@@ -57,6 +58,8 @@ async def health(request: Request) -> JSONResponse:
     pool = app.pool
     body = {
         "status": status,
+        # Which process answered: with WORKERS > 1 each worker is a process of its own.
+        "pid": os.getpid(),
         "invalidation": _invalidation(request),
         "database": database,
         "pool": {

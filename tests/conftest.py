@@ -13,11 +13,17 @@ import asyncpg
 import pytest
 
 from config.database import DEFAULT_CATALOGUE_PATH
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
 from domain.catalogue import Catalogue, load_catalogue
-from tests.support import AppHarness, create_database, drop_database, running_app, with_database
+from tests.support import (
+    AppHarness,
+    create_database,
+    drop_database,
+    prepare_database,
+    running_app,
+    with_database,
+)
 from tests.support.keys import IssuedKey, issue_api_key
+from tests.support.proxy import TcpProxy, proxy_to
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Keeps the embedded server (when one is used) alive for the whole run.
@@ -64,12 +70,7 @@ async def database_url(server_url: str, catalogue: Catalogue) -> AsyncIterator[s
     """This run's database, migrated and seeded once; dropped when the run ends."""
     name = await create_database(server_url)
     url = with_database(server_url, name)
-    conn = await asyncpg.connect(url)
-    try:
-        await apply_migrations(conn)
-        await seed_catalogue(conn, catalogue)
-    finally:
-        await conn.close()
+    await prepare_database(url, catalogue)
     yield url
     await drop_database(server_url, name)
 
@@ -80,6 +81,14 @@ async def empty_database_url(server_url: str) -> AsyncIterator[str]:
     name = await create_database(server_url, prefix="jw_empty")
     yield with_database(server_url, name)
     await drop_database(server_url, name)
+
+
+@pytest.fixture
+async def seeded_database_url(empty_database_url: str, catalogue: Catalogue) -> str:
+    """A brand-new database for one test, migrated and seeded: for tests that change the
+    catalogue or need tables of their own."""
+    await prepare_database(empty_database_url, catalogue)
+    return empty_database_url
 
 
 @pytest.fixture
@@ -126,3 +135,11 @@ async def make_api_key(database_url: str) -> AsyncIterator[Callable[..., Awaitab
 async def jobs_writer_key(make_api_key: Callable[..., Awaitable[IssuedKey]]) -> IssuedKey:
     """A key with jobs:write: what publishJob needs."""
     return await make_api_key("jobs:write")
+
+
+@pytest.fixture
+async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    """A TCP proxy in front of this run's PostgreSQL: point an app at `pg_proxy.url_for(...)`
+    to refuse, stall or cut its connections."""
+    async with proxy_to(database_url) as proxy:
+        yield proxy

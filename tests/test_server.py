@@ -2,7 +2,6 @@
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,24 +9,16 @@ from pathlib import Path
 import httpx
 
 from config import ROOT
-from tests.support.processes import free_port, wait_until_healthy
+from tests.support.processes import serving
 
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+ \[[\w.-]+\] ")
 
 
 def test_server_process_migrates_seeds_and_answers(empty_database_url: str, tmp_path: Path) -> None:
-    port = free_port()
     log = tmp_path / "server.log"
-    env = {**os.environ, "DATABASE_URL": empty_database_url, "PORT": str(port), "HOST": "127.0.0.1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, log)
+    with serving(empty_database_url, log) as server:
         response = httpx.post(
-            f"{url}/graphql",
+            f"{server.url}/graphql",
             json={
                 "query": "{ wizardQuestions(categories: "
                 '["painting", "interior", "wall-painting"]) { microId microUuid } }'
@@ -37,13 +28,10 @@ def test_server_process_migrates_seeds_and_answers(empty_database_url: str, tmp_
         wizard = response.json()["data"]["wizardQuestions"]
         assert wizard["microId"] == "wall-painting"
         assert wizard["microUuid"] is not None
-        graphiql = httpx.get(f"{url}/graphql", headers={"Accept": "text/html"}, timeout=5)
+        graphiql = httpx.get(f"{server.url}/graphql", headers={"Accept": "text/html"}, timeout=5)
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
-    assert process.returncode == 0, log.read_text()
+    assert server.process.returncode == 0, log.read_text()
     assert "Traceback" not in log.read_text()
 
 
@@ -76,40 +64,23 @@ def _children(pid: int) -> list[int]:
 def test_workers_serve_from_several_processes_sharing_the_port(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
     log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": empty_database_url,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WORKERS": "2",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, log)
+    with serving(empty_database_url, log, WORKERS="2") as server:
         # Migrated and seeded once by the parent; both workers answer from that database.
         workers = [
             pid
-            for pid in _children(process.pid)
+            for pid in _children(server.process.pid)
             if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
         assert len(workers) == 2, workers
         for _ in range(10):
             body = httpx.post(
-                f"{url}/graphql",
+                f"{server.url}/graphql",
                 json={"query": '{ microService(slug: "wall-painting") { id } }'},
                 timeout=5,
             ).json()
             assert body["data"]["microService"]["id"]
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
-    assert process.returncode == 0, log.read_text()
+    assert server.process.returncode == 0, log.read_text()
     text = log.read_text()
     assert "Traceback" not in text
     # One format in every process: the workers' lines (the app's INFO lines included) carry a

@@ -11,10 +11,12 @@ import pytest
 
 from db.api_keys import list_api_keys, revoke_api_key
 from domain.api_keys import generate_key
-from tests.support import AppHarness, running_app
-from tests.support.jobs import PUBLISH, READ_JOB, count_jobs, error_codes, publish_input
+from tests.support import AppHarness, error_codes, running_app
+from tests.support.jobs import PUBLISH, READ_JOB, count_jobs, publish_input
 from tests.support.keys import IssuedKey
+from tests.support.polling import eventually
 from tests.support.processes import run_cli
+from tests.support.proxy import TcpProxy
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 
@@ -164,15 +166,18 @@ async def test_create_api_key_refuses_an_unknown_scope(database_url: str) -> Non
 
 
 async def test_keys_that_cannot_be_checked_give_service_unavailable(
-    api: AppHarness, jobs_writer_key: IssuedKey, monkeypatch: pytest.MonkeyPatch
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
 ) -> None:
-    # A database outage cannot be produced on demand against the shared server: fake it here.
-    async def unreachable(*_args: object, **_kwargs: object) -> None:
-        raise ConnectionRefusedError("database down")
-
-    monkeypatch.setattr("context.auth.find_live_key", unreachable)
-    body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+    before = await count_jobs(database_url)
+    async with running_app(
+        pg_proxy.url_for(database_url), migrate_on_start=False, seed_on_start=False
+    ) as api:
+        await pg_proxy.refuse()  # the database is out for this app alone
+        body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
+        await pg_proxy.restore()  # back before the app stops, so it stops as it usually does
     assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert "API keys cannot be checked" in body["errors"][0]["message"]
+    assert await count_jobs(database_url) == before
 
 
 async def test_a_request_checks_its_key_once_however_many_fields_need_it(
@@ -183,10 +188,7 @@ async def test_a_request_checks_its_key_once_however_many_fields_need_it(
     heard = api.state["invalidation"].notices
     reader = await make_api_key("jobs:read")  # not seen yet: not in the key cache
     # Its creation is announced too (it clears a remembered "unknown"); let that arrive first.
-    for _ in range(100):
-        if api.state["invalidation"].notices > heard:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: api.state["invalidation"].notices > heard, what="the key's notice")
     fields = " ".join(f'j{i}: job(id: "{job_id}") {{ id }}' for i in range(5))
     api.statements.clear()
     body = await api.graphql(f"{{ {fields} }}", headers=reader.headers)
@@ -228,3 +230,25 @@ async def test_without_the_listener_every_request_checks_its_key(
             body = await api.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
             assert "errors" not in body, body
         assert len(api.statements.matching("FROM api_keys")) == 3
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Basic {key}",  # a valid key, under another scheme
+        "Token {key}",
+        "{key}",  # a bare key, no scheme
+        "Bearer",  # the scheme without a key
+        "Bearer {key}" + "a" * 300,  # longer than any key of ours
+        "Bearer " + "x" * 8_000,
+    ],
+)
+async def test_a_header_that_cannot_hold_one_of_our_keys_is_unauthenticated_without_a_query(
+    api: AppHarness, jobs_writer_key: IssuedKey, authorization: str
+) -> None:
+    api.statements.clear()
+    header = {"Authorization": authorization.format(key=jobs_writer_key.key)}
+    body = await api.graphql(PUBLISH, publish_input(), headers=header)
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+    assert api.statements.matching("api_keys") == []
+    assert api.statements.matching("INSERT INTO jobs") == []

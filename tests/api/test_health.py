@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.support import AppHarness, running_app
+from tests.support import REDIS_URL, AppHarness, running_app
 from tests.support.outage import database_outage
 from tests.support.proxy import TcpProxy, proxy_to
 
 BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
-
-
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
 
 
 async def test_health_reports_breaker_and_cache_when_all_is_well(database_url: str) -> None:
@@ -53,8 +46,8 @@ async def test_health_says_when_search_ranks_with_the_model(
 async def test_health_with_redis_reports_its_reachability(
     database_url: str, redis_namespace: str
 ) -> None:
-    async with proxy_to("redis://127.0.0.1:6379/0") as redis_proxy:
-        url = redis_proxy.url_for("redis://127.0.0.1:6379/0")
+    async with proxy_to(REDIS_URL) as redis_proxy:
+        url = redis_proxy.url_for(REDIS_URL)
         async with running_app(
             database_url, redis_url=url, cache_namespace=redis_namespace, **BASE
         ) as api:
@@ -72,12 +65,12 @@ async def test_database_down_with_a_warm_cache_is_degraded_not_unavailable(
 ) -> None:
     async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
         await pg_proxy.refuse()
-        await asyncio.sleep(0.05)
         response = await api.client.get("/health")
         assert response.status_code == 200
         body = response.json()
         assert body["status"] == "degraded"
         assert body["database"]["reachable"] is False
+        await pg_proxy.restore()  # back before the app stops, so it stops as it usually does
 
 
 async def test_database_down_with_a_cold_cache_is_unavailable(
@@ -87,13 +80,13 @@ async def test_database_down_with_a_cold_cache_is_unavailable(
         pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
     ) as api:
         await pg_proxy.refuse()
-        await asyncio.sleep(0.05)
         await api.graphql('query { microService(slug: "wall-painting") { id } }')
         response = await api.client.get("/health")
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "unavailable"
         assert body["breaker"]["state"] == "open"
+        await pg_proxy.restore()  # back before the app stops, so it stops as it usually does
 
 
 async def test_health_is_200_with_database_breaker_cache_and_event_buffer(api: AppHarness) -> None:

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as redis
 
-from tests.support import PLANS_ON, AppHarness, running_app
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support import PLANS_ON, REDIS_URL, AppHarness, running_app
 
 
 def _sha(query: str) -> str:

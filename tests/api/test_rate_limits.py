@@ -13,10 +13,9 @@ import asyncpg
 
 from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
-from tests.support import running_app
+from tests.support import REDIS_URL, running_app
 from tests.support.keys import IssuedKey
 from tests.support.proxy import proxy_to
-from tests.support.resilience import REDIS_URL
 
 LOOKUP = '{ microService(slug: "wall-painting") { id } }'
 

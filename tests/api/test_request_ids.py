@@ -64,3 +64,29 @@ def test_new_ids_are_unique_and_a_forked_child_draws_its_own() -> None:
     os.close(read)
     assert len(in_child) == 32
     assert in_child[:16] != ids[0][:16]  # another process, another prefix
+
+
+@pytest.mark.parametrize(
+    "unsafe",
+    [
+        "trace-1234\r\nX-Injected: yes",  # header injection
+        "trace-1234\nmore",
+        "t" * 65,  # over-long
+        "t" * 10_000,
+        "short",  # too short to be a trace id
+        "trace\x00id-1234",  # non-printable
+        "trace\x7fid-1234",
+        "trace id 1234",
+        "trace-ïd-1234",
+    ],
+)
+async def test_an_unsafe_client_request_id_is_replaced_by_a_generated_one(
+    api: AppHarness, unsafe: str
+) -> None:
+    response = await api.client.get("/health", headers=[(b"X-Request-ID", unsafe.encode())])
+    assert response.status_code == 200
+    echoed = response.headers["x-request-id"]
+    assert echoed != unsafe
+    assert len(echoed) == 32
+    assert int(echoed, 16) >= 0  # one of ours: 32 hex digits
+    assert "x-injected" not in response.headers

@@ -3,7 +3,6 @@ that a catalogue write reaches the cache through the notice."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import json
@@ -15,8 +14,8 @@ import httpx
 import pytest
 import zstandard
 
-from tests.support import AppHarness, running_app
-from tests.support.resilience import REDIS_URL
+from tests.support import REDIS_URL, AppHarness, running_app
+from tests.support.polling import eventually
 
 TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
 WIZARD = (
@@ -157,10 +156,9 @@ async def test_a_catalogue_write_reaches_the_cache_through_the_notice(
             await conn.execute("UPDATE categories SET name = 'Renamed' WHERE slug = 'painting'")
         finally:
             await conn.close()
-        for _ in range(100):  # the notice arrives within milliseconds
-            if api.http_state.response_cache.version != version:  # type: ignore[union-attr]
-                break
-            await asyncio.sleep(0.01)
+        cache = api.http_state.response_cache
+        assert cache is not None
+        await eventually(lambda: cache.version != version, what="the catalogue notice")
         after = (await _post(api, TREE)).json()
     names = {c["slug"]: c["name"] for c in after["data"]["categories"]}
     assert names["painting"] == "Renamed"

@@ -7,10 +7,8 @@ import asyncpg
 import pytest
 
 from config import ConfigError, Settings
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
 from domain.catalogue import Catalogue
-from tests.support import running_app
+from tests.support import prepare_database, running_app
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
 
@@ -37,10 +35,9 @@ async def replica_url(database_url: str, empty_database_url: str, catalogue: Cat
         ids = await primary.fetch("SELECT slug, id FROM micro_services")
     finally:
         await primary.close()
+    await prepare_database(empty_database_url, catalogue)
     conn = await asyncpg.connect(empty_database_url)
     try:
-        await apply_migrations(conn)
-        await seed_catalogue(conn, catalogue)
         await conn.execute(
             "UPDATE micro_services m SET id = p.id FROM unnest($1::text[], $2::uuid[]) "
             "AS p(slug, id) WHERE m.slug = p.slug",

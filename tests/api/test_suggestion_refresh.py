@@ -11,6 +11,7 @@ import asyncpg
 
 from config import ROOT
 from tests.support import running_app
+from tests.support.polling import eventually
 
 
 async def _area_jobs(conn: asyncpg.Connection, area: str, slug: str, count: int) -> None:
@@ -44,11 +45,10 @@ async def test_a_running_server_refreshes_the_rollups_periodically(database_url:
         await _area_jobs(conn, "KW", "hedge-trimming", 3)
         async with running_app(database_url, suggestions_refresh_seconds=0.2):
             # The first refresh comes one interval after start, then every interval.
-            for _ in range(200):
-                if await _popular(conn, "KW") == [("hedge-trimming", 3)]:
-                    break
-                await asyncio.sleep(0.1)
-            assert await _popular(conn, "KW") == [("hedge-trimming", 3)]
+            async def refreshed() -> bool:
+                return await _popular(conn, "KW") == [("hedge-trimming", 3)]
+
+            await eventually(refreshed, timeout=20, interval=0.1, what="a periodic refresh")
     finally:
         await conn.close()
 

@@ -1,17 +1,17 @@
 """Two uvicorn workers (`WORKERS=2`, real processes): after a seed no worker serves the old
 catalogue, and a revoked key fails on the next request in each, with no wait beyond the
-notice's own delivery."""
+notice's own delivery. Each answer says which worker gave it (`/health`'s `pid`, asked on the
+same connection), so "each worker" is proved, not hoped for."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,65 +20,82 @@ import httpx
 import pytest
 
 from config import ROOT
-from tests.support.jobs import PUBLISH, error_codes, publish_input
+from tests.support import error_codes
+from tests.support.jobs import PUBLISH, publish_input
 from tests.support.keys import issue_api_key
-from tests.support.processes import free_port, wait_until_healthy
+from tests.support.polling import eventually_sync
+from tests.support.processes import serving
 
 TREE = "{ categories { slug name } }"
 ROUNDS = 40  # requests on fresh connections: both workers take some
+# Rounds on fresh connections after which a worker that never answered is a failure, not luck.
+MAX_ROUNDS = 400
+
+
+@dataclass(frozen=True)
+class Workers:
+    url: str
+    pids: frozenset[int]
 
 
 @pytest.fixture
-def two_workers(empty_database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": empty_database_url,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WORKERS": "2",
-        "LOG_LEVEL": "warning",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "server.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process, log, timeout=60)
-        time.sleep(1.0)  # both workers up, not only the first
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+def two_workers(empty_database_url: str, tmp_path: Path) -> Iterator[Workers]:
+    with serving(
+        empty_database_url, tmp_path / "server.log", timeout=60, WORKERS="2", LOG_LEVEL="warning"
+    ) as server:
+        # Both workers up, not only the first: ask /health on new connections until two
+        # processes have answered.
+        pids: set[int] = set()
+
+        def both_answered() -> bool:
+            pids.add(httpx.get(f"{server.url}/health", timeout=5).json()["pid"])
+            return len(pids) == 2
+
+        eventually_sync(both_answered, timeout=60, interval=0.01, what="both workers answer")
+        yield Workers(server.url, frozenset(pids))
 
 
 async def _fresh(
     url: str, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """One request on a new connection (so the two workers share the rounds)."""
-    async with httpx.AsyncClient() as client:
+) -> tuple[int, dict[str, Any]]:
+    """One request on a new connection (so the two workers share the rounds), and the pid of
+    the worker that answered it (asked on that same connection just before)."""
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=1)) as client:
+        pid: int = (await client.get(f"{url}/health", timeout=5)).json()["pid"]
         response = await client.post(f"{url}/graphql", json=body, headers=headers, timeout=5)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
-    return result
+    return pid, result
 
 
-async def _names(url: str) -> list[str]:
-    answers = [await _fresh(url, {"query": TREE}) for _ in range(ROUNDS)]
+async def _from_every_worker(
+    workers: Workers,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    *,
+    rounds: int = ROUNDS,
+) -> list[dict[str, Any]]:
+    """At least `rounds` answers, and more until every worker has given one."""
+    answers: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    while len(answers) < rounds or seen != workers.pids:
+        assert len(answers) < MAX_ROUNDS, f"only {seen} of {set(workers.pids)} answered"
+        pid, answer = await _fresh(workers.url, body, headers)
+        seen.add(pid)
+        answers.append(answer)
+    assert seen == workers.pids
+    return answers
+
+
+async def _names(workers: Workers) -> list[str]:
+    answers = await _from_every_worker(workers, {"query": TREE})
     return [
         next(c["name"] for c in a["data"]["categories"] if c["slug"] == "painting") for a in answers
     ]
 
 
 async def test_no_worker_serves_the_old_catalogue_after_a_seed(
-    two_workers: str, empty_database_url: str, tmp_path: Path
+    two_workers: Workers, empty_database_url: str, tmp_path: Path
 ) -> None:
     assert set(await _names(two_workers)) == {"Painting & decorating"}  # kept by both
     changed = json.loads((ROOT / "db" / "catalogue.json").read_text())
@@ -100,18 +117,17 @@ async def test_no_worker_serves_the_old_catalogue_after_a_seed(
 
 
 async def test_a_revoked_key_fails_on_the_next_request_in_every_worker(
-    two_workers: str, empty_database_url: str
+    two_workers: Workers, empty_database_url: str
 ) -> None:
     conn = await asyncpg.connect(empty_database_url)
     try:
         key = await issue_api_key(conn, name="two workers", scopes=["jobs:write"])
         body = {"query": PUBLISH, "variables": publish_input()}
-        for _ in range(ROUNDS // 4):  # both workers verify it and keep it
-            assert "errors" not in await _fresh(two_workers, body, key.headers)
+        # Both workers verify it and keep it.
+        for answer in await _from_every_worker(two_workers, body, key.headers, rounds=ROUNDS // 4):
+            assert "errors" not in answer
         await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = $1", key.id)
     finally:
         await conn.close()
-    answers = await asyncio.gather(
-        *(_fresh(two_workers, body, key.headers) for _ in range(ROUNDS // 4))
-    )
+    answers = await _from_every_worker(two_workers, body, key.headers, rounds=ROUNDS // 4)
     assert all(error_codes(a) == ["UNAUTHENTICATED"] for a in answers)

@@ -17,7 +17,7 @@ from PIL import Image
 from tests.media import samples
 from tests.support import running_app
 from tests.support.keys import IssuedKey
-from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.proxy import TcpProxy
 from tests.support.uploads import UploadHarness, running_upload_app
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
@@ -268,12 +268,6 @@ async def test_past_the_hourly_quota_uploads_are_rate_limited(
         assert _code(response) == "RATE_LIMITED"
         assert 3500 <= int(response.headers["retry-after"]) <= 3600
         assert await _stored(app, key) == before
-
-
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
 
 
 async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_500(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,7 @@ from playwright.async_api import (
 from config import ROOT
 from tests.support import create_database, drop_database, with_database
 from tests.support.keys import create_publisher_key
-from tests.support.processes import free_port, wait_until_healthy
+from tests.support.processes import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -66,38 +64,18 @@ async def browser_database_url(server_url: str) -> AsyncIterator[str]:
 def live_server(
     browser_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": browser_database_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "MIGRATE_ON_START": "true",
-        "SEED_ON_START": "true",
-        "GRAPHIQL": "true",
-        "LOG_LEVEL": "warning",
-        "LIVE_INTERVAL_SECONDS": "1",  # the dashboard's pushes, quickly
-    }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_healthy(url, process, log_path, timeout=SERVER_START_TIMEOUT)
-        yield LiveServer(url=url, database_url=browser_database_url, log_path=log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(
+        browser_database_url,
+        log_path,
+        timeout=SERVER_START_TIMEOUT,
+        MIGRATE_ON_START="true",
+        SEED_ON_START="true",
+        GRAPHIQL="true",
+        LOG_LEVEL="warning",
+        LIVE_INTERVAL_SECONDS="1",  # the dashboard's pushes, quickly
+    ) as server:
+        yield LiveServer(url=server.url, database_url=browser_database_url, log_path=log_path)
 
 
 @pytest.fixture(scope="session")

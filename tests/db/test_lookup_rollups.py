@@ -16,6 +16,7 @@ import pytest
 
 from db import analytics
 from db.migrate import MIGRATIONS_DIR, apply_migrations
+from tests.support import prepare_database
 
 ROLLUPS_VERSION = 7
 
@@ -61,8 +62,8 @@ def _event(ms: float, *, success: bool = True, fallback: bool = False, hit: bool
 
 @pytest.fixture
 async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    await prepare_database(empty_database_url)
     connection = await asyncpg.connect(empty_database_url)
-    await apply_migrations(connection)
     yield connection
     await connection.close()
 

@@ -3,34 +3,19 @@ changes are announced by hash; the listener hears both and reports a gap after a
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
-from db.migrate import apply_migrations
 from db.notifications import CHANNEL, InvalidationListener, Notice, catalogue_version
 from db.seed import seed_catalogue
 from domain.api_keys import hash_key
 from domain.catalogue import Catalogue
+from tests.support.polling import eventually
 
 
 @pytest.fixture
-async def seeded(empty_database_url: str, catalogue: Catalogue) -> str:
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await apply_migrations(conn)
-        await seed_catalogue(conn, catalogue)
-    finally:
-        await conn.close()
-    return empty_database_url
-
-
-async def _heard(conn: asyncpg.Connection, payloads: list[str], count: int) -> None:
-    for _ in range(200):
-        if len(payloads) >= count:
-            return
-        await asyncio.sleep(0.01)
+def seeded(seeded_database_url: str) -> str:
+    return seeded_database_url
 
 
 async def test_writes_bump_the_version_once_per_transaction_and_notify(
@@ -47,7 +32,7 @@ async def test_writes_bump_the_version_once_per_transaction_and_notify(
         assert await catalogue_version(writer) == start + 1
         await seed_catalogue(writer, catalogue)  # a seed always announces itself
         assert await catalogue_version(writer) == start + 2
-        await _heard(listener, payloads, 2)
+        await eventually(lambda: len(payloads) >= 2, what="two notices")
         assert payloads == [f"catalogue {start + 1}", f"catalogue {start + 2}"]
         # Reading, and jobs, change nothing.
         await writer.fetch("SELECT * FROM micro_services")
@@ -68,7 +53,7 @@ async def test_key_creation_and_revocation_are_announced_by_hash(seeded: str) ->
         )
         await writer.execute("UPDATE api_keys SET last_used_at = now() WHERE id = $1", key_id)
         await writer.execute("UPDATE api_keys SET revoked_at = now() WHERE id = $1", key_id)
-        await _heard(listener, payloads, 2)
+        await eventually(lambda: len(payloads) >= 2, what="two notices")
         assert payloads == [f"key {digest}", f"key {digest}"]  # not for last_used_at
     finally:
         await listener.close()
@@ -86,17 +71,11 @@ async def test_the_listener_hears_notices_and_reports_a_gap_after_a_reconnect(
     try:
         assert listener.listening
         await writer.execute("UPDATE categories SET name = name || '?' WHERE slug = 'painting'")
-        for _ in range(200):
-            if notices:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: bool(notices), what="the catalogue notice")
         assert notices == [Notice("catalogue", str(version + 1))]
         # The server drops the listening connection: the listener notices and comes back.
         await writer.execute("SELECT pg_terminate_backend($1)", listener.backend_pid)
-        for _ in range(500):
-            if gaps:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: bool(gaps), what="the gap after the reconnect")
         assert gaps == [version + 1]
         assert listener.listening
     finally:

@@ -10,8 +10,6 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
 from db.suggestions import (
     POPULAR_SERVICES,
     RELATED_SERVICES,
@@ -19,9 +17,7 @@ from db.suggestions import (
     fetch_related_services,
     refresh_suggestions,
 )
-from domain.catalogue import Catalogue
 from domain.suggestions import customer_ref_hash
-from tests.support import create_database, drop_database, with_database
 
 NOW = datetime.now(UTC)
 TODAY = NOW.date()
@@ -29,16 +25,12 @@ KEY = uuid4()
 
 
 @pytest.fixture
-async def conn(server_url: str, catalogue: Catalogue) -> AsyncIterator[asyncpg.Connection]:
-    name = await create_database(server_url, prefix="jw_suggest")
-    connection = await asyncpg.connect(with_database(server_url, name))
+async def conn(seeded_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(seeded_database_url)
     try:
-        await apply_migrations(connection)
-        await seed_catalogue(connection, catalogue)
         yield connection
     finally:
         await connection.close()
-        await drop_database(server_url, name)
 
 
 async def _ids(conn: asyncpg.Connection) -> dict[str, UUID]:

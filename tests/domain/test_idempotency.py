@@ -12,8 +12,8 @@ import httpx
 
 from db.idempotency import delete_idempotency_keys_older_than
 from domain.idempotency import request_fingerprint
-from tests.support import AppHarness
-from tests.support.jobs import PUBLISH, error_codes, publish_input
+from tests.support import AppHarness, error_codes
+from tests.support.jobs import PUBLISH, publish_input
 from tests.support.keys import IssuedKey
 from tests.support.live_server import live_server
 

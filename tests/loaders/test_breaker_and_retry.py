@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
-import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from loaders.errors import LookupUnavailableError
-from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.polling import eventually
+from tests.support.proxy import TcpProxy
 from tests.support.resilience import SLUGS, lookup_rig
-
-# Scheduling slack on a shared machine, on top of the deadlines the settings give.
-SLACK = 0.15
-# A refusal while open never touches the network: far below any round trip.
-REFUSAL_SECONDS = 0.001
-
-
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
 
 
 async def _reject_new_connections(proxy: TcpProxy) -> None:
@@ -47,16 +34,17 @@ async def test_breaker_opens_after_n_failures_then_fails_fast_without_network(
             assert isinstance(slot, LookupUnavailableError)
         assert lookup.breaker_state == "open"
 
-        before = pg_proxy.accepted
-        timings = []
+        before, failures = pg_proxy.accepted, lookup.breaker.fail_counter
+        rig.statements.clear()
         for i in range(50):
-            started = time.perf_counter()
             [slot] = await lookup.resolve_each([f"other-{i}"])
-            timings.append(time.perf_counter() - started)
             assert isinstance(slot, LookupUnavailableError)
             assert slot.cause_kind == "BreakerOpen"
-        assert pg_proxy.accepted == before  # not one connection attempt while open
-        assert statistics.median(timings) < REFUSAL_SECONDS
+        # Failing fast means touching nothing: not one connection attempt, not one statement,
+        # not one failure counted (so no attempt was made and failed) while open.
+        assert pg_proxy.accepted == before
+        assert rig.statements.statements == []
+        assert lookup.breaker.fail_counter == failures
 
 
 async def test_half_open_admits_exactly_one_trial_under_20_concurrent_requests_then_closes(
@@ -78,8 +66,7 @@ async def test_half_open_admits_exactly_one_trial_under_20_concurrent_requests_t
 
         await pg_proxy.restore()
         pg_proxy.delay = 0.02  # the trial stays in flight while the others arrive
-        await asyncio.sleep(0.35)
-        assert lookup.breaker_state == "half-open"
+        await eventually(lambda: lookup.breaker_state == "half-open", what="the reset timeout")
         rig.statements.clear()
         results = await asyncio.gather(*(lookup.resolve_each([f"slug-{i}"]) for i in range(20)))
 
@@ -101,8 +88,8 @@ async def test_a_failed_trial_reopens_the_breaker(database_url: str, pg_proxy: T
     ) as rig:
         await pg_proxy.refuse()
         await rig.lookup.resolve_each(["x"])
-        await asyncio.sleep(0.25)
-        assert rig.lookup.breaker_state == "half-open"
+        assert rig.lookup.breaker_state == "open"
+        await eventually(lambda: rig.lookup.breaker_state == "half-open", what="reset timeout")
         [slot] = await rig.lookup.resolve_each(["y"])
         assert isinstance(slot, LookupUnavailableError)
         assert rig.lookup.breaker_state == "open"
@@ -151,11 +138,9 @@ async def test_retries_stop_at_the_budget(database_url: str, pg_proxy: TcpProxy)
     ) as rig:
         await _reject_new_connections(pg_proxy)
         before = pg_proxy.accepted
-        started = time.perf_counter()
         [slot] = await rig.lookup.resolve_each([SLUGS[0]])
-        elapsed = time.perf_counter() - started
         assert isinstance(slot, LookupUnavailableError)
-        assert elapsed < budget + SLACK
+        # Retried, and stopped by the budget long before the 50 attempts allowed.
         assert 2 <= pg_proxy.accepted - before < 50
 
 
@@ -193,7 +178,7 @@ async def test_a_cancelled_lookup_is_not_retried(database_url: str, pg_proxy: Tc
         await asyncio.sleep(0.05)
         before = pg_proxy.accepted
         task = asyncio.create_task(rig.lookup.resolve_each([SLUGS[0]]))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: pg_proxy.accepted - before == 1, what="the first attempt")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -215,13 +200,13 @@ async def test_the_statement_timeout_bounds_a_stalled_database(
         pg_proxy.mode = "stall"
         pg_proxy.cut()
         await asyncio.sleep(0.05)
-        started = time.perf_counter()
+        before = pg_proxy.accepted
         [slot] = await rig.lookup.resolve_each([SLUGS[0]])
-        elapsed = time.perf_counter() - started
         assert isinstance(slot, LookupUnavailableError)
         assert slot.cause_kind == "TimeoutError"
-        # Worst case: a retry starts just inside the budget and runs its full timeout.
-        assert elapsed < budget + statement_timeout + SLACK
+        # Each attempt waits out a whole statement timeout, so the budget has room for one
+        # retry at most, never the three attempts allowed.
+        assert 1 <= pg_proxy.accepted - before <= 2
 
 
 async def test_a_slow_answer_past_the_statement_timeout_is_cut_short(
@@ -234,7 +219,6 @@ async def test_a_slow_answer_past_the_statement_timeout_is_cut_short(
         assert await rig.lookup.resolve([SLUGS[0]])  # connection established, cache warm
         await rig.lookup.invalidate([SLUGS[0]])
         pg_proxy.delay = 0.5
-        started = time.perf_counter()
         [slot] = await rig.lookup.resolve_each([SLUGS[0]])
         assert isinstance(slot, LookupUnavailableError)
-        assert time.perf_counter() - started < statement_timeout + SLACK
+        assert slot.cause_kind == "TimeoutError"  # cut short by the timeout, not answered late

@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-import asyncpg
 import pytest
 
 from config import Settings
-from db.migrate import apply_migrations
 from db.records import MicroServiceRecord
 from domain.catalogue import Catalogue
 from ops.commands import seed
-from tests.support import running_app
-from tests.support.resilience import REDIS_URL, cache_for
+from tests.support import REDIS_URL, prepare_database, running_app
+from tests.support.resilience import cache_for
 
 STALE = MicroServiceRecord(
     id=uuid.UUID(int=1),
@@ -85,11 +83,7 @@ async def test_the_start_up_seed_invalidates_the_entries_it_changed_in_redis(
 async def test_the_seed_command_invalidates_the_shared_cache(
     empty_database_url: str, redis_namespace: str, catalogue: Catalogue
 ) -> None:
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
+    await prepare_database(empty_database_url)
     await _plant_stale_entry(redis_namespace)
     assert await _shared_entry(redis_namespace) == STALE
     settings = Settings.from_env({}).replace(redis_url=REDIS_URL, cache_namespace=redis_namespace)

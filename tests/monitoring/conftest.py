@@ -6,17 +6,13 @@ import asyncpg
 import pytest
 
 from db.analytics import create_events_pool
-from db.migrate import apply_migrations
+from tests.support import prepare_database
 
 
 @pytest.fixture
 async def migrated_url(empty_database_url: str) -> str:
     """A database of this test's own with the schema but no catalogue."""
-    conn = await asyncpg.connect(empty_database_url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
+    await prepare_database(empty_database_url)
     return empty_database_url
 
 

@@ -2,6 +2,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -15,6 +16,7 @@ from loaders.lookup import LookupBatch
 from monitoring.events import EventRetention, LookupEventBuffer
 from tests.support import AppHarness, running_app
 from tests.support.outage import database_outage
+from tests.support.polling import eventually
 
 # The writer's COPY into the batches view, queued behind the lock on analytics_events that its
 # trigger needs.
@@ -59,6 +61,13 @@ async def stored(url: str) -> tuple[int, int, list[str]]:
         await conn.close()
     assert row is not None
     return row["n"], row["writes"], [r["slug"] for r in slugs]
+
+
+def _waiting_on_lock(watcher: asyncpg.Connection) -> Callable[[], Awaitable[bool]]:
+    async def waiting() -> bool:
+        return bool(await watcher.fetchval(WRITER_WAITING_ON_LOCK))
+
+    return waiting
 
 
 async def test_n_lookups_produce_n_events_in_at_most_ceil_n_over_500_writes(
@@ -121,10 +130,11 @@ async def test_the_timer_writes_a_partial_batch_without_waiting_for_500(
     buffer.start()
     try:
         buffer.on_lookups(batch(names(0, 30)))
-        deadline = time.monotonic() + 5
-        while (await stored(migrated_url))[0] < 30:
-            assert time.monotonic() < deadline, "the 30 events were not written within 5 s"
-            await asyncio.sleep(0.05)
+
+        async def all_written() -> bool:
+            return (await stored(migrated_url))[0] >= 30
+
+        await eventually(all_written, timeout=5, interval=0.05, what="the 30 events written")
     finally:
         await buffer.stop()
     assert buffer.status().buffered == 0
@@ -163,10 +173,7 @@ async def test_an_outage_drops_the_oldest_events_counts_them_and_keeps_memory_bo
             assert status.written == 0
             assert status.write_errors >= 1
         # The database is back: the writer catches up on its own, newest events kept.
-        deadline = time.monotonic() + 10
-        while buffer.status().buffered:
-            assert time.monotonic() < deadline, "the writer did not recover within 10 s"
-            await asyncio.sleep(0.05)
+        await eventually(lambda: not buffer.status().buffered, what="the writer recovered")
     finally:
         await buffer.stop()
     count, _, slugs = await stored(migrated_url)
@@ -193,11 +200,8 @@ async def test_a_request_never_waits_on_the_event_write(
             await tx.start()
             await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
             await asyncio.wait_for(lookups(api, 5), 10)
-            deadline = time.monotonic() + 5
             # Polled from another session: pg_stat_activity is a snapshot per transaction.
-            while not await watcher.fetchval(WRITER_WAITING_ON_LOCK):
-                assert time.monotonic() < deadline, "the writer never reached its COPY"
-                await asyncio.sleep(0.05)
+            await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
             # The writer is stuck on the lock; requests still answer (a request that awaited
             # the write would hang here and time out).
             await asyncio.wait_for(lookups(api, 35), 10)
@@ -222,10 +226,7 @@ async def test_events_dropped_while_their_write_is_in_flight_are_counted_once(
         await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
         buffer.on_lookups(batch(names(0, 8)))
         flush = asyncio.create_task(buffer.flush())  # s0..s4 in flight, stuck on the lock
-        deadline = time.monotonic() + 5
-        while not await watcher.fetchval(WRITER_WAITING_ON_LOCK):
-            assert time.monotonic() < deadline, "the writer never reached its COPY"
-            await asyncio.sleep(0.02)
+        await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
         # 20 events in a buffer of 10: s0..s9 leave it. s5..s9 are dropped now; s0..s4 only if
         # their write fails.
         buffer.on_lookups(batch(names(8, 20)))
@@ -360,10 +361,8 @@ async def test_shutdown_gives_up_on_a_hung_database_in_bounded_time(migrated_url
         buffer = LookupEventBuffer(pool, flush_interval=0.1)
         buffer.start()
         buffer.on_lookups(batch(names(0, 2)))
-        deadline = time.monotonic() + 5
-        while buffer.status().written < 2:  # the writer now holds its connection
-            assert time.monotonic() < deadline, "the first write did not happen"
-            await asyncio.sleep(0.05)
+        # Then the writer holds its connection.
+        await eventually(lambda: buffer.status().written >= 2, what="the first write")
         proxy.delay = 3600  # the database stops answering, the connection stays open
         buffer.on_lookups(batch(names(2, 4)))
         started = time.monotonic()

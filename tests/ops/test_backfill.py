@@ -2,7 +2,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,10 +10,8 @@ import asyncpg
 import pytest
 
 from db.analytics import BackfillBatch, fetch_migration_stats, fetch_unmatched_slugs
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
-from domain.catalogue import Catalogue
 from ops.backfill import run_backfill
+from tests.support.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 INSERT_SLUG_ONLY_JOBS = """
@@ -24,11 +21,9 @@ SELECT slug, '{}'::jsonb FROM unnest($1::text[]) AS slug, generate_series(1, $2)
 
 
 @pytest.fixture
-async def conn(empty_database_url: str, catalogue: Catalogue) -> AsyncIterator[asyncpg.Connection]:
+async def conn(seeded_database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to a migrated, seeded database of this test's own."""
-    connection = await asyncpg.connect(empty_database_url)
-    await apply_migrations(connection)
-    await seed_catalogue(connection, catalogue)
+    connection = await asyncpg.connect(seeded_database_url)
     yield connection
     await connection.close()
 
@@ -152,11 +147,14 @@ async def test_the_backfill_command_stops_on_ctrl_c_and_a_second_run_finishes(
 
     process = await start()
     try:
-        deadline = time.monotonic() + 30
-        while not await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NOT NULL"):
-            assert time.monotonic() < deadline, "the backfill made no progress in 30 s"
+
+        async def progressed() -> bool:
             assert process.returncode is None, "the backfill ended before Ctrl-C"
-            await asyncio.sleep(0.05)
+            return bool(
+                await conn.fetchval("SELECT count(*) FROM jobs WHERE micro_uuid IS NOT NULL")
+            )
+
+        await eventually(progressed, timeout=30, interval=0.05, what="backfill progress")
         process.send_signal(signal.SIGINT)
         output = (await asyncio.wait_for(process.communicate(), 30))[0].decode()
     finally:

@@ -10,6 +10,7 @@ from uuid import UUID
 from tests.media import samples
 from tests.support import running_app
 from tests.support.keys import IssuedKey
+from tests.support.polling import eventually
 from tests.support.processes import run_cli
 from tests.support.uploads import UploadHarness, running_upload_app
 
@@ -65,8 +66,9 @@ async def test_the_server_purges_by_itself_when_told_to(
         upload_purge_interval=1.0,
     ) as harness:
         app = UploadHarness(harness)
-        for _ in range(50):
-            if not (await _exists(app, old))[0]:
-                break
-            await asyncio.sleep(0.1)
+
+        async def purged() -> bool:
+            return not (await _exists(app, old))[0]
+
+        await eventually(purged, interval=0.1, what="the periodic purge")
         assert await _exists(app, old) == (False, 0)

@@ -3,19 +3,18 @@ within the budget, never a stack trace. The real app, on the real PostgreSQL, be
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.support import AppHarness, running_app, test_settings
+from tests.support import REDIS_URL, AppHarness, error_codes, running_app, test_settings
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
-from tests.support.proxy import TcpProxy, proxy_to
+from tests.support.proxy import TcpProxy
 from tests.support.resilience import SLUGS
 
 WIZARD = """
@@ -45,19 +44,8 @@ WORST_LOOKUP = (
 )
 
 
-@pytest.fixture
-async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    async with proxy_to(database_url) as proxy:
-        yield proxy
-
-
 async def _outage(proxy: TcpProxy) -> None:
-    await proxy.refuse()
-    await asyncio.sleep(0.05)
-
-
-def _codes(body: dict[str, Any]) -> list[str]:
-    return [e["extensions"]["code"] for e in body.get("errors", [])]
+    await proxy.refuse()  # stops listening and cuts every open connection at once
 
 
 def _no_stack_traces(body: dict[str, Any]) -> None:
@@ -106,6 +94,31 @@ async def test_warm_cache_serves_lookups_with_the_database_cut_and_zero_sql(
         assert api.statements.statements == []
 
 
+FILTERED = """
+query($c: String, $s: String) { microServices(category: $c, subcategory: $s) {
+  id slug category subcategory } }
+"""
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"c": "painting"}, {"c": "painting", "s": "interior"}, {"s": "interior"}],
+)
+async def test_filtered_micro_services_are_rebuilt_from_the_cache_during_an_outage(
+    database_url: str, pg_proxy: TcpProxy, variables: dict[str, str]
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
+        before = await api.graphql(FILTERED, variables)
+        assert "errors" not in before, before
+        assert before["data"]["microServices"]  # the filter selects something
+        api.statements.clear()
+        await _outage(pg_proxy)
+        during = await api.graphql(FILTERED, variables)
+        assert "errors" not in during, during
+        assert during["data"] == before["data"]
+        assert api.statements.statements == []
+
+
 async def test_wizard_serves_questions_degraded_when_the_lookup_is_unavailable(
     database_url: str, pg_proxy: TcpProxy
 ) -> None:
@@ -131,7 +144,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
             started = time.perf_counter()
             body = await api.graphql(query, variables)
             assert time.perf_counter() - started < WORST_LOOKUP
-            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
             assert body["errors"][0]["extensions"]["retryable"] is True
             _no_stack_traces(body)
         # In one batch, the cached slug is served and only the other field fails.
@@ -140,7 +153,7 @@ async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_t
             f'b: microService(slug: "{SLUGS[1]}") {{ slug }} }}'
         )
         assert both["data"] == {"a": {"slug": SLUGS[0]}, "b": None}
-        assert _codes(both) == ["SERVICE_UNAVAILABLE"]
+        assert error_codes(both) == ["SERVICE_UNAVAILABLE"]
         assert both["errors"][0]["path"] == ["b"]
 
 
@@ -151,7 +164,7 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
         pg_proxy.url_for(database_url), cache_warm_up=False, breaker_fail_max=1, **BASE
     ) as api:
         await _outage(pg_proxy)
-        assert _codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
+        assert error_codes(await api.graphql(ONE)) == ["SERVICE_UNAVAILABLE"]
         assert api.app_state.lookup.breaker_state == "open"
         await pg_proxy.restore()  # the database is back; the breaker still says "not yet"
 
@@ -179,16 +192,42 @@ async def test_a_job_published_during_a_lookup_outage_is_stored_slug_only_and_re
 
 
 async def test_a_job_whose_insert_fails_is_service_unavailable_and_nothing_is_stored(
-    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
+    database_url: str,
+    pg_proxy: TcpProxy,
+    jobs_writer_key: IssuedKey,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        before = await conn.fetchval("SELECT count(*) FROM jobs")
         async with running_app(pg_proxy.url_for(database_url), **BASE) as api:
-            await _outage(pg_proxy)
-            body = await _publish(api, jobs_writer_key)
-            assert _codes(body) == ["SERVICE_UNAVAILABLE"]
+            # A first publish verifies the key (cached while the listener is connected) and
+            # puts wall-painting's row in the lookup cache: the second one needs the database
+            # for its insert alone.
+            assert "errors" not in await _publish(api, jobs_writer_key)
+            before = await conn.fetchval("SELECT count(*) FROM jobs")
+            listener = api.state["invalidation"].listener
+            assert listener is not None
+            assert listener.listening
+            # The pool's connections die and no new one gets through; the listener's own
+            # connection stays, so the cached key verdict is still trusted.
+            pg_proxy.mode = "reject"
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND pid <> $1 AND backend_type = 'client backend'",
+                listener.backend_pid,
+            )
+            api.statements.clear()
+            with caplog.at_level(logging.WARNING, logger="resolvers.publish"):
+                body = await _publish(api, jobs_writer_key)
+            assert error_codes(body) == ["SERVICE_UNAVAILABLE"]
+            assert "job insert failed, nothing stored" in caplog.text
+            assert "could not be stored" in body["errors"][0]["message"]
             _no_stack_traces(body)
+            assert listener.listening
+            # The key check and the lookup asked nothing of the database.
+            assert api.statements.lookups == []
+            assert api.statements.matching("api_keys") == []
         assert await conn.fetchval("SELECT count(*) FROM jobs") == before
     finally:
         await conn.close()
@@ -209,7 +248,7 @@ async def test_two_app_instances_share_the_redis_level(
     shared = {
         **BASE,
         "cache_warm_up": False,
-        "redis_url": "redis://127.0.0.1:6379/0",
+        "redis_url": REDIS_URL,
         "cache_namespace": redis_namespace,
     }
     async with (

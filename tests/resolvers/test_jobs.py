@@ -6,9 +6,6 @@ import asyncpg
 import pytest
 
 from config.database import DEFAULT_CATALOGUE_PATH
-from db.migrate import apply_migrations
-from db.seed import seed_catalogue
-from domain.catalogue import Catalogue
 from tests.support import AppHarness, running_app
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS, count_jobs
 from tests.support.keys import IssuedKey, issue_api_key
@@ -133,17 +130,15 @@ async def test_job_that_does_not_exist_is_null(api: AppHarness, jobs_writer_key:
 
 
 @pytest.fixture
-async def unseeded_row_db(empty_database_url: str, catalogue: Catalogue) -> tuple[str, IssuedKey]:
+async def unseeded_row_db(seeded_database_url: str) -> tuple[str, IssuedKey]:
     """A database whose catalogue lacks the wall-painting row while the file still has it."""
-    conn = await asyncpg.connect(empty_database_url)
+    conn = await asyncpg.connect(seeded_database_url)
     try:
-        await apply_migrations(conn)
-        await seed_catalogue(conn, catalogue)
         await conn.execute("DELETE FROM micro_services WHERE slug = 'wall-painting'")
         key = await issue_api_key(conn, name="slug-only test", scopes=["jobs:write"])
     finally:
         await conn.close()
-    return empty_database_url, key
+    return seeded_database_url, key
 
 
 async def test_questions_without_catalogue_row_store_a_slug_only_job(

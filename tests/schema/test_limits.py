@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from graphql import get_introspection_query
 
 from config import Settings
-from tests.support import AppHarness, running_app
-
-
-def _codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
+from tests.support import AppHarness, error_codes, running_app
 
 
 def _aliases(count: int) -> str:
@@ -60,7 +55,7 @@ def test_limits_are_read_from_the_environment() -> None:
 async def test_aliases_at_the_limit_pass_and_one_more_is_refused(api: AppHarness) -> None:
     assert "errors" not in await api.graphql(_aliases(200))
     body = await api.graphql(_aliases(201))
-    assert _codes(body) == ["MAX_ALIASES_EXCEEDED"]
+    assert error_codes(body) == ["MAX_ALIASES_EXCEEDED"]
     assert "data" not in body
 
 
@@ -68,20 +63,20 @@ async def test_aliases_are_counted_through_every_fragment_spread(api: AppHarness
     fragment = "fragment F on Query { " + " ".join(f"f{i}: __typename" for i in range(101)) + " }"
     assert "errors" not in await api.graphql("{ ...F } " + fragment)
     body = await api.graphql("{ ...F ... on Query { ...F } } " + fragment)
-    assert _codes(body) == ["MAX_ALIASES_EXCEEDED"]
+    assert error_codes(body) == ["MAX_ALIASES_EXCEEDED"]
 
 
 async def test_tokens_at_the_limit_pass_and_one_more_is_refused(api: AppHarness) -> None:
     assert "errors" not in await api.graphql(_tokens(5000))
     body = await api.graphql(_tokens(5001))
-    assert _codes(body) == ["MAX_TOKENS_EXCEEDED"]
+    assert error_codes(body) == ["MAX_TOKENS_EXCEEDED"]
 
 
 async def test_a_syntax_error_before_the_token_limit_is_a_parse_failure(api: AppHarness) -> None:
     # Broken at its fourth token, and long past the limit after it: the grammar stopped the
     # parser first, so the client hears about the syntax, not the length.
     body = await api.graphql("{ __typename ) }" + "\n# padding" * 6000)
-    assert _codes(body) == ["GRAPHQL_PARSE_FAILED"]
+    assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"]
 
 
 DEPTH_3 = "{ categories { subcategories { slug } } }"
@@ -104,7 +99,7 @@ async def test_depth_at_the_limit_passes_and_one_more_is_refused_before_any_sql(
     assert "errors" not in await shallow_api.graphql(DEPTH_3)
     shallow_api.statements.clear()
     body = await shallow_api.graphql(DEPTH_4)
-    assert _codes(body) == ["MAX_DEPTH_EXCEEDED"]
+    assert error_codes(body) == ["MAX_DEPTH_EXCEEDED"]
     assert body["errors"][0]["extensions"]["limit"] == 3
     assert shallow_api.statements.statements == []
 
@@ -114,7 +109,7 @@ async def test_depth_counts_through_fragments(shallow_api: AppHarness) -> None:
         "{ categories { ...Sub } } "
         "fragment Sub on Category { subcategories { microServices { slug } } }"
     )
-    assert _codes(await shallow_api.graphql(query)) == ["MAX_DEPTH_EXCEEDED"]
+    assert error_codes(await shallow_api.graphql(query)) == ["MAX_DEPTH_EXCEEDED"]
 
 
 async def test_the_deepest_real_query_and_graphiql_introspection_pass_the_defaults(
@@ -136,7 +131,7 @@ async def test_slugs_at_the_limit_pass_and_one_more_is_refused_before_any_lookup
     assert body == {"data": {"microServices": [{"slug": "wall-painting"}]}}
     api.statements.clear()
     body = await api.graphql(query, {"slugs": [*at_limit, "one-more"]})
-    assert _codes(body) == ["BAD_USER_INPUT"]
+    assert error_codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["extensions"]["reason"] == "LIST_TOO_LONG"
     assert api.statements.statements == []
 
@@ -144,7 +139,7 @@ async def test_slugs_at_the_limit_pass_and_one_more_is_refused_before_any_lookup
 async def test_a_literal_slug_list_past_the_limit_is_refused(api: AppHarness) -> None:
     slugs = ", ".join(f'"s{i}"' for i in range(501))
     body = await api.graphql(f"{{ microServices(slugs: [{slugs}]) {{ slug }} }}")
-    assert _codes(body) == ["BAD_USER_INPUT"]
+    assert error_codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["extensions"]["reason"] == "LIST_TOO_LONG"
 
 
@@ -162,7 +157,7 @@ async def test_body_at_the_limit_passes_and_one_byte_more_is_413(api: AppHarness
         "/graphql", content=_padded_body(100 * 1024 + 1), headers=headers
     )
     assert refused.status_code == 413
-    assert _codes(refused.json()) == ["PAYLOAD_TOO_LARGE"]
+    assert error_codes(refused.json()) == ["PAYLOAD_TOO_LARGE"]
 
 
 async def test_a_body_without_content_length_is_capped_while_read(api: AppHarness) -> None:
@@ -182,7 +177,7 @@ async def test_batched_requests_are_refused(api: AppHarness) -> None:
         "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}]
     )
     assert response.status_code == 400
-    assert _codes(response.json()) == ["BATCHING_NOT_SUPPORTED"]
+    assert error_codes(response.json()) == ["BATCHING_NOT_SUPPORTED"]
 
 
 async def test_introspection_can_be_turned_off(database_url: str) -> None:
@@ -190,7 +185,7 @@ async def test_introspection_can_be_turned_off(database_url: str) -> None:
         database_url, migrate_on_start=False, seed_on_start=False, introspection=False
     ) as app:
         body = await app.graphql("{ __schema { queryType { name } } }")
-        assert set(_codes(body)) == {"INTROSPECTION_DISABLED"}
+        assert set(error_codes(body)) == {"INTROSPECTION_DISABLED"}
         assert await app.graphql("{ __typename }") == {"data": {"__typename": "Query"}}
 
 
@@ -202,7 +197,7 @@ async def test_limit_errors_are_400_for_graphql_response_json(api: AppHarness) -
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/graphql-response+json")
-    assert _codes(response.json()) == ["MAX_ALIASES_EXCEEDED"]
+    assert error_codes(response.json()) == ["MAX_ALIASES_EXCEEDED"]
 
 
 async def test_a_mutation_with_more_publish_job_fields_than_the_limit_stores_nothing(
@@ -216,6 +211,6 @@ async def test_a_mutation_with_more_publish_job_fields_than_the_limit_stores_not
     api.statements.clear()
     response = await api.client.post("/graphql", json={"query": f"mutation {{ {fields} }}"})
     body = response.json()
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["MAX_MUTATIONS_EXCEEDED"]
+    assert error_codes(body) == ["MAX_MUTATIONS_EXCEEDED"]
     assert body["errors"][0]["extensions"]["limit"] == 10
     assert api.statements.matching("INSERT INTO jobs") == []

@@ -10,6 +10,7 @@ from domain.errors import BadUserInputError
 from search import SearchEngine, build_engine, load_keywords
 from search.encoder import Encoder, Vectors
 from search.engine import MAX_TEXT_LENGTH, MODEL, MODEL_LATE
+from tests.support.polling import eventually
 
 
 def _slugs(engine: SearchEngine, text: str, first: int = 3) -> list[str]:
@@ -166,10 +167,10 @@ async def test_a_late_model_answers_from_keywords_and_keeps_the_vector(
         first = await hurried.search(text, 3)
         assert first.answered_by == MODEL_LATE
         assert first  # the keyword ranking, given at once
-        for _ in range(100):  # the batch finishes in the background and caches the vector
-            await asyncio.sleep(0.05)
-            if not hurried._pending and not hurried._lanes:
-                break
+        # The batch finishes in the background and caches the vector.
+        await eventually(
+            lambda: not hurried._pending and not hurried._lanes, what="the late batch finished"
+        )
         again = await hurried.search(text, 3)
         assert again.answered_by == MODEL  # served with the model this time
         assert again == hurried.rank(text, 3)
@@ -205,15 +206,13 @@ async def test_a_text_still_queued_when_its_search_gives_up_is_never_embedded(
     try:
         # Neither is decided by keywords alone; the first occupies the model, the second waits.
         busy = asyncio.ensure_future(hurried.search("water coming through my kitchen ceiling"))
-        await asyncio.sleep(0.01)  # its batch has started
+        await eventually(lambda: bool(hurried._lanes), what="its batch started")
         queued = await hurried.search("damp patch on bedroom wall")
         assert queued  # answered from keywords
         assert queued.answered_by == MODEL_LATE
         assert (await busy).answered_by == MODEL_LATE
-        for _ in range(40):  # the first batch finishes; no second one starts
-            await asyncio.sleep(0.05)
-            if not hurried._lanes:
-                break
+        # The first batch finishes; no second one starts.
+        await eventually(lambda: not hurried._lanes, what="the first batch finished")
         assert encoder.embedded == ["water coming through my kitchen ceiling"]
     finally:
         hurried.close()

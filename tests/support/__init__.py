@@ -18,8 +18,18 @@ from api.state import HttpState
 from app.root import create_app
 from config import Settings
 from context.state import AppState
+from db.migrate import apply_migrations
+from db.seed import seed_catalogue
+from domain.catalogue import Catalogue
 
 LOOKUP_STATEMENT = "slug = ANY($1::text[])"
+# The Redis the tests use; their keys live under namespaces of their own (see resilience.py).
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of each error in a GraphQL response body, in order."""
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
 class StatementRecorder:
@@ -57,6 +67,18 @@ async def create_database(server_url: str, prefix: str = "jw_test") -> str:
     finally:
         await conn.close()
     return name
+
+
+async def prepare_database(url: str, catalogue: Catalogue | None = None) -> None:
+    """Migrate the database at `url` to the current schema, then seed `catalogue` when given:
+    what a fresh database needs before an app or a query can use it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await apply_migrations(conn)
+        if catalogue is not None:
+            await seed_catalogue(conn, catalogue)
+    finally:
+        await conn.close()
 
 
 async def drop_database(server_url: str, name: str) -> None:

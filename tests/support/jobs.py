@@ -55,10 +55,6 @@ def publish_input(
     return {"input": payload}
 
 
-def error_codes(body: dict[str, Any]) -> list[str]:
-    return [error["extensions"]["code"] for error in body.get("errors", [])]
-
-
 async def count_jobs(database_url: str) -> int:
     """How many jobs the database holds: what a refused or failed publish must leave as it was."""
     conn = await asyncpg.connect(database_url)

@@ -1,13 +1,17 @@
-"""`python server.py` as a real process in tests: one command run to its end, a free port for a
-server, and the wait for it to answer `/health`."""
+"""`python server.py` as a real process in tests: one command run to its end, or a server on a
+free port, waited for until it answers `/health` and stopped afterwards."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -53,3 +57,48 @@ def wait_until_healthy(
             pass
         time.sleep(0.2)
     raise AssertionError(f"server not healthy after {timeout:g} s:\n{log.read_text()}")
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def serving(
+    database_url: str, log: Path, *, timeout: float = 30.0, **env: str
+) -> Iterator[ServerProcess]:
+    """`python server.py` serving `database_url` on a free port of 127.0.0.1 (`env` adds
+    settings, `WORKERS="2"` say), healthy when yielded; stopped with SIGINT on exit, as an
+    operator's Ctrl-C would (the caller may check `process.returncode` afterwards)."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "server.py")],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "PORT": str(port),
+                "HOST": "127.0.0.1",
+                **env,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers form one group: killed together if stuck
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, process, log, timeout=timeout)
+        yield ServerProcess(url, process, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise

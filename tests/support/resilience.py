@@ -15,9 +15,8 @@ from app.wiring import create_lookup
 from db.pool import create_pool
 from loaders.cache import LookupCache
 from loaders.lookup import LookupBatch, LookupEvent, MicroServiceLookup
-from tests.support import StatementRecorder, test_settings
+from tests.support import REDIS_URL, StatementRecorder, test_settings
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SLUGS = ("wall-painting", "ceiling-painting", "woodwork-painting", "whole-room-decorating")
 
 
