@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 
 from db import analytics
 from db.migrate import MIGRATIONS_DIR, apply_migrations
-from tests.support import prepare_database
+from tests.support.events import insert_event_rows, lookup_event
 
 ROLLUPS_VERSION = 7
 
@@ -46,40 +44,10 @@ SELECT count(*) AS total,
 """
 
 
-def _event(ms: float, *, success: bool = True, fallback: bool = False, hit: bool = False) -> str:
-    return json.dumps(
-        {
-            "slug": "wall-painting",
-            "uuid": None,
-            "lookup_time_ms": ms,
-            "cache_hit": hit,
-            "success": success,
-            "fallback_used": fallback,
-            "error_kind": None,
-        }
-    )
-
-
-@pytest.fixture
-async def conn(empty_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    await prepare_database(empty_database_url)
-    connection = await asyncpg.connect(empty_database_url)
-    yield connection
-    await connection.close()
-
-
 async def _row(conn: asyncpg.Connection, sql: str, *args: object) -> asyncpg.Record:
     row = await conn.fetchrow(sql, *args)
     assert row is not None
     return row
-
-
-async def _insert(conn: asyncpg.Connection, rows: list[tuple[str, str, datetime]]) -> None:
-    await conn.executemany(
-        "INSERT INTO analytics_events (event_name, event_properties, created_at) "
-        "VALUES ($1, $2::jsonb, $3)",
-        rows,
-    )
 
 
 async def test_migrating_a_table_with_events_keeps_every_event_and_rolls_them_up(
@@ -97,19 +65,19 @@ async def test_migrating_a_table_with_events_keeps_every_event_and_rolls_them_up
         rows = [
             (
                 "uuid_lookup",
-                _event(float(i % 50) + 0.5, success=i % 4 != 0),
+                lookup_event(float(i % 50) + 0.5, success=i % 4 != 0),
                 now - timedelta(minutes=i),
             )
             for i in range(300)
         ]
         rows += [
-            ("uuid_lookup", _event(3.0), now - timedelta(days=3)),
-            ("uuid_lookup", _event(4.0), now - timedelta(days=365)),
+            ("uuid_lookup", lookup_event(3.0), now - timedelta(days=3)),
+            ("uuid_lookup", lookup_event(4.0), now - timedelta(days=365)),
             ("page_view", '{"path": "/"}', now),
             # (older than the seed's dashboard window, whose casts would fail on it)
             ("uuid_lookup", '{"lookup_time_ms": "soon"}', now - timedelta(days=2)),
         ]
-        await _insert(conn, rows)
+        await insert_event_rows(conn, rows)
         before = await conn.fetch(
             "SELECT id, event_name, event_properties::text, created_at FROM analytics_events "
             "ORDER BY id"
@@ -134,7 +102,7 @@ async def test_migrating_a_table_with_events_keeps_every_event_and_rolls_them_up
         assert await conn.fetchval("SELECT sum(total) FROM uuid_lookup_minutes") == lookups
         assert await conn.fetchval("SELECT sum(total) FROM uuid_lookup_hours") == lookups
         # New events continue the ids, and the writer's path (COPY into the view) still works.
-        await _insert(conn, [("uuid_lookup", _event(1.0), now)])
+        await insert_event_rows(conn, [("uuid_lookup", lookup_event(1.0), now)])
         new_id = await conn.fetchval("SELECT max(id) FROM analytics_events")
         assert new_id == before[-1]["id"] + 1
         document = json.dumps(
@@ -163,15 +131,15 @@ async def test_every_writer_path_is_rolled_up_once(conn: asyncpg.Connection) -> 
     now = datetime.now(UTC)
     # A multi-row INSERT, single-row INSERTs, a COPY into the table, and the writer's COPY
     # into the batches view.
-    await _insert(conn, [("uuid_lookup", _event(5.0, hit=True), now)] * 3)
+    await insert_event_rows(conn, [("uuid_lookup", lookup_event(5.0, hit=True), now)] * 3)
     await conn.execute(
         "INSERT INTO analytics_events (event_name, event_properties) "
         "VALUES ('uuid_lookup', $1::jsonb), ('uuid_lookup', $1::jsonb)",
-        _event(7.0, fallback=True, success=False),
+        lookup_event(7.0, fallback=True, success=False),
     )
     await conn.copy_records_to_table(
         "analytics_events",
-        records=[("uuid_lookup", _event(9.0), now)] * 4,
+        records=[("uuid_lookup", lookup_event(9.0), now)] * 4,
         columns=("event_name", "event_properties", "created_at"),
     )
     document = json.dumps(
@@ -216,7 +184,7 @@ async def test_every_writer_path_is_rolled_up_once(conn: asyncpg.Connection) -> 
     assert stats.cache_hit_rate == pytest.approx(4 / 12)
 
 
-async def test_odd_properties_from_other_writers_are_stored_and_never_fail_the_insert(
+async def test_odd_properties_from_other_writers_are_stored_and_never_fail_theinsert_event_rows(
     conn: asyncpg.Connection,
 ) -> None:
     await conn.execute(
@@ -242,7 +210,7 @@ async def test_stats_from_rollups_match_the_raw_rows(conn: asyncpg.Connection) -
         # Long-tailed latencies over the last three hours, as real lookups have.
         ms = rng.lognormvariate(1.0, 1.2)
         age = timedelta(seconds=rng.uniform(0, 2.9 * 3600))  # in the 3 h timelines below
-        rows.append(("uuid_lookup", _event(ms, success=rng.random() > 0.07), now - age))
+        rows.append(("uuid_lookup", lookup_event(ms, success=rng.random() > 0.07), now - age))
     await conn.copy_records_to_table(
         "analytics_events", records=rows, columns=("event_name", "event_properties", "created_at")
     )
@@ -298,7 +266,7 @@ async def test_partitions_are_created_ahead_and_dropped_a_day_at_a_time(
 
     # Events ten days old land in the default partition until their day's partition exists.
     old = datetime.now(UTC) - timedelta(days=10)
-    await _insert(conn, [("uuid_lookup", _event(1.0), old)] * 2)
+    await insert_event_rows(conn, [("uuid_lookup", lookup_event(1.0), old)] * 2)
     assert await conn.fetchval("SELECT count(*) FROM analytics_events_default") == 2
     created = await conn.fetchval("SELECT create_analytics_event_partitions($1, $1)", old.date())
     assert created == 1
@@ -328,84 +296,3 @@ async def test_maintenance_refuses_senseless_retention(conn: asyncpg.Connection)
         await analytics.maintain_events(
             conn, days_ahead=3, event_retention_days=0, rollup_retention_days=400
         )
-
-
-RAW_PER_MINUTE = """
-SELECT date_bin('1 minute', created_at, 'epoch') AS m, count(*) AS total,
-       count(*) FILTER (WHERE (event_properties ->> 'cache_hit')::boolean) AS hits,
-       count(*) FILTER (WHERE (event_properties ->> 'success')::boolean) AS ok,
-       count(*) FILTER (WHERE (event_properties ->> 'fallback_used')::boolean) AS fallbacks,
-       count(event_properties ->> 'lookup_time_ms') AS timed,
-       coalesce(sum((event_properties ->> 'lookup_time_ms')::float8), 0) AS ms
-  FROM analytics_events GROUP BY 1 ORDER BY 1
-"""
-ROLLED_UP_PER_MINUTE = """
-SELECT bucket_start AS m, sum(total) AS total, sum(cache_hits) AS hits, sum(successes) AS ok,
-       sum(fallbacks) AS fallbacks, sum(latency_count) AS timed, sum(latency_sum) AS ms
-  FROM uuid_lookup_minutes GROUP BY 1 ORDER BY 1
-"""
-
-
-async def test_the_writers_batches_roll_up_as_the_rows_they_store(
-    conn: asyncpg.Connection,
-) -> None:
-    """The batches view rolls its writes up from the batches, not the rows: both must agree,
-    whatever mix of hits, answers, fallbacks and missing latencies a batch has."""
-    rng = random.Random(6)
-    now = datetime.now(UTC).timestamp()
-    for write in range(6):
-        batches: list[list[Any]] = []
-        for _ in range(40):
-            size = rng.randint(1, 30)
-            batches.append(
-                [
-                    now - rng.uniform(0, 600),
-                    rng.choice([None, 0.01, rng.uniform(0, 1)]),
-                    rng.choice([None, rng.uniform(0.5, 80)]),
-                    rng.choice([None, "TimeoutError"]),
-                    rng.random() < 0.5,
-                    [f"s{i}" for i in range(size)],
-                    [None] * size,
-                    [rng.random() < 0.6 for _ in range(size)],
-                    [rng.random() < 0.8 for _ in range(size)],
-                ]
-            )
-        if write % 2:  # the writer's own layout, with the slots counted
-            batches = [[*b, sum(b[7]), sum(b[8])] for b in batches]
-        await analytics.write_lookup_batches(conn, json.dumps(batches))
-    raw = [dict(r) for r in await conn.fetch(RAW_PER_MINUTE)]
-    rolled = [dict(r) for r in await conn.fetch(ROLLED_UP_PER_MINUTE)]
-    assert [r["m"] for r in rolled] == [r["m"] for r in raw]
-    for mine, theirs in zip(rolled, raw, strict=True):
-        for key in ("total", "hits", "ok", "fallbacks", "timed"):
-            assert mine[key] == theirs[key], (key, mine, theirs)
-        assert mine["ms"] == pytest.approx(theirs["ms"], rel=1e-9)
-
-
-async def test_compaction_folds_each_minute_into_one_row_and_changes_no_figure(
-    conn: asyncpg.Connection,
-) -> None:
-    now = datetime.now(UTC)
-    for i in range(30):  # thirty writes over the last three minutes
-        await _insert(conn, [("uuid_lookup", _event(1.0 + i), now - timedelta(seconds=6 * i))])
-    before = await analytics.fetch_lookup_stats(conn, window=timedelta(minutes=10))
-    timeline_before = await analytics.fetch_lookup_timeline(
-        conn, window=timedelta(minutes=10), bucket=timedelta(minutes=1)
-    )
-    upkeep = await analytics.maintain_events(
-        conn, days_ahead=1, event_retention_days=7, rollup_retention_days=400
-    )
-    assert upkeep.rollups_folded > 0
-    per_minute = await conn.fetchval(
-        "SELECT max(n) FROM (SELECT count(*) AS n FROM uuid_lookup_minutes GROUP BY bucket_start)"
-        " AS c"
-    )
-    assert per_minute == 1
-    assert await analytics.fetch_lookup_stats(conn, window=timedelta(minutes=10)) == before
-    timeline_after = await analytics.fetch_lookup_timeline(
-        conn, window=timedelta(minutes=10), bucket=timedelta(minutes=1)
-    )
-    # (non-empty buckets only: a minute may have begun between the two reads)
-    assert [b for b in timeline_after if b.stats.total] == [
-        b for b in timeline_before if b.stats.total
-    ]

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -33,3 +33,31 @@ async def insert_events(
         )
     finally:
         await conn.close()
+
+
+def lookup_event(
+    ms: float, *, success: bool = True, fallback: bool = False, hit: bool = False
+) -> str:
+    """One uuid_lookup event's properties, as the server writes them."""
+    return json.dumps(
+        {
+            "slug": "wall-painting",
+            "uuid": None,
+            "lookup_time_ms": ms,
+            "cache_hit": hit,
+            "success": success,
+            "fallback_used": fallback,
+            "error_kind": None,
+        }
+    )
+
+
+async def insert_event_rows(
+    conn: asyncpg.Connection, rows: list[tuple[str, str, datetime]]
+) -> None:
+    """Rows of analytics_events: (event name, properties as JSON, created at)."""
+    await conn.executemany(
+        "INSERT INTO analytics_events (event_name, event_properties, created_at) "
+        "VALUES ($1, $2::jsonb, $3)",
+        rows,
+    )
