@@ -276,6 +276,24 @@ async def test_random_tokens_on_uploads_are_stopped_before_they_reach_the_databa
         assert refused.headers["ratelimit-policy"].startswith('"auth-failures"')
 
 
+async def test_unknown_tokens_on_graphql_and_uploads_share_one_budget(
+    database_url: str, writer: IssuedKey
+) -> None:
+    async with running_upload_app(database_url, rate_limit_auth_failures=5) as app:
+        await app.upload(writer, samples.jpeg((16, 16)))  # a key this process has verified
+        for _ in range(5):
+            junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+            await app.client.post("/graphql", json={"query": "{ __typename }"}, headers=junk)
+        files = _files(samples.jpeg((16, 16)))
+        app.harness.statements.clear()
+        junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+        refused = await app.client.post("/uploads", files=files, headers=junk)
+        assert (refused.status_code, _code(refused)) == (429, "RATE_LIMITED")
+        assert app.harness.statements.matching("FROM api_keys") == []
+        # A real key verified before, behind the junk, is not locked out.
+        await app.upload(writer, samples.jpeg((16, 16)))
+
+
 async def test_an_unknown_token_sent_again_is_remembered_as_unknown(
     app: UploadHarness, writer: IssuedKey
 ) -> None:
