@@ -250,6 +250,7 @@ async def test_health_says_whether_the_process_listens(api: AppHarness) -> None:
     cache = body["invalidation"]["responseCache"]
     assert cache["catalogueVersion"] >= 1
     assert cache["bytes"] > 0
+    assert cache["memoBytes"] >= len(TREE)  # its verdict is remembered
 
 
 SEARCH = (
