@@ -31,22 +31,25 @@ CACHE_NOT_MODIFIED = RESPONSE_CACHE.labels(result="not_modified")
 
 async def cached(state: RequestState, cache: ResponseCache, lookup: Lookup) -> Response | None:
     """The answer from the cache (or 304), None on a miss."""
+    entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
+    if entry is None:
+        # Nothing kept: the real answer may be an error, or one that is never kept, and a
+        # validator (even `*`) must not stand in for an answer nobody has seen.
+        return None
     request = state.request
     if state.get and "if-none-match" in request.headers:
-        # The client's copy may be plain (a small answer) or encoded: either one is current.
-        encoding = accepted_encoding(request, 2**62, state.http.settings.compress_min_bytes)
-        for candidate in {encoding, None}:
+        # The client's copy may be plain or encoded: either one is current. The one this
+        # request would be served comes first, so that `*` names it.
+        min_bytes = state.http.settings.compress_min_bytes
+        served = accepted_encoding(request, len(entry.body), min_bytes)
+        encoding = accepted_encoding(request, 2**62, min_bytes)
+        for candidate in dict.fromkeys((served, encoding, None)):
             etag = representation_etag(lookup.etag, state.media_type, candidate)
             if not_modified(request, etag):
-                # Same version, same request: the client's copy is this answer, whether we
-                # hold it or not.
                 response = not_modified_response(etag, _cache_control(state, lookup))
                 response.headers["X-Request-ID"] = request_id_of(request.scope)
                 CACHE_NOT_MODIFIED.inc()
                 return response
-    entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
-    if entry is None:
-        return None
     CACHE_HITS.inc()
     return await _from_cache(state, cache, lookup, entry)
 

@@ -3,7 +3,7 @@
 - A GET of a cacheable operation carries a strong `ETag` (the catalogue version and a digest of
   the request: same version and request, same bytes) and `Cache-Control: public,
   max-age=<the shortest hint>, stale-while-revalidate=<setting>`; `If-None-Match` with that
-  ETag gets `304 Not Modified` with no body.
+  ETag (or `*`) gets `304 Not Modified` with no body, only while that answer is kept.
 - Any other GET answer says `Cache-Control: no-store` (it may depend on the caller, or be an
   error the next request would not repeat). POST answers are left to the protocol's defaults.
 - Bodies over `COMPRESS_MIN_BYTES` are compressed when the client accepts it; every answer

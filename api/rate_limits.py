@@ -28,6 +28,7 @@ from starlette.requests import Request
 
 from config import Settings
 from context import Context
+from context.auth import RequestAuth
 from domain.errors import DomainError
 from loaders.redis_guard import FAILED, SharedRedis
 
@@ -143,34 +144,49 @@ class RateLimits:
         return default if result is FAILED else result
 
 
+def client_address(request: Request) -> str:
+    """The client IP the anonymous and bad-token budgets are kept under."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def screen_token(limits: RateLimits, client: str, auth: RequestAuth) -> Decision | None:
+    """The gate in front of a presented token's lookup, for every endpoint that takes keys: a
+    refusing Decision when `client` has used up its budget of unknown tokens; otherwise the
+    token is looked up (once per request: `auth` answers from then on without a query), and
+    counted against that budget when it is not a key. None: go on."""
+    # A key the process's key cache knows as valid costs no query and skips the gate (so junk
+    # tokens from an address do not lock out a real key behind it); a revocation drops it from
+    # that cache in every process.
+    if not auth.presented or auth.remembered() is not None:
+        return None
+    # A key verified before (its verdict expired) goes through the gate too, or junk from its
+    # address would lock it out.
+    if not auth.vouched():
+        gate = await limits.auth_allowed(client)
+        if not gate.allowed:
+            return gate
+    try:
+        caller = await auth.caller()
+    except DomainError:
+        return None  # keys cannot be checked now; whatever needs one will say so
+    if caller is None:
+        await limits.auth_failed(client)
+    return None
+
+
 async def check_rate_limit(
     limits: RateLimits, request: Request, context: Context, cost: int
 ) -> Decision:
     """Count this request against its caller's budget: its key's when it presents a valid
     one, else its client IP's."""
-    client = request.client.host if request.client is not None else "unknown"
+    client = client_address(request)
     auth = context.auth
-    if auth.presented:
-        # A key the process's key cache knows as valid costs no query and skips the bad-token
-        # gate (so junk tokens from an address do not lock out a real key behind it); a
-        # revocation drops it from that cache in every process.
-        caller = auth.remembered()
-        if caller is None:
-            # The gate holds back floods of unknown tokens; a key verified before (its verdict
-            # expired) goes through it, or junk from its address would lock it out.
-            if not auth.vouched():
-                gate = await limits.auth_allowed(client)
-                if not gate.allowed:
-                    return gate
-            try:
-                caller = await auth.caller()
-            except DomainError:
-                caller = None  # keys cannot be checked now; the fields that need one will say so
-            else:
-                if caller is None:
-                    await limits.auth_failed(client)
-        if caller is not None:
-            return await limits.hit(
-                limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"
-            )
+    refused = await screen_token(limits, client, auth)
+    if refused is not None:
+        return refused
+    caller = auth.remembered() if auth.presented else None
+    if caller is not None:
+        return await limits.hit(
+            limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"
+        )
     return await limits.hit(limits.anonymous, f"ip:{client}", cost, "anonymous")

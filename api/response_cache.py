@@ -1,8 +1,10 @@
 """The whole-response cache: the exact bytes of a cacheable operation's answer.
 
 Which operations are cacheable the schema says (schema/cache_control.py); the verdict for a
-document is worked out once (one parse) and kept per (document, operation
-name), LRU-bounded like the lookup plans. An answer is keyed by the catalogue version, the
+document is worked out once (one parse) and kept per (document, operation name). The two memos
+(documents -> verdict, request bytes -> where the answer is kept) share one bound in bytes,
+`RESPONSE_CACHE_MEMO_MAX_BYTES`, half each: a document is as large as its sender makes it, so a
+bound in entries alone bounds nothing. An answer is keyed by the catalogue version, the
 catalogue file this process serves the questions from, the document, the operation name and the
 variables (canonical JSON), and kept as the response bytes, with any compressed variants made
 for it (api/compression.py) beside them.
@@ -18,6 +20,7 @@ notices (`live`): without them it cannot know the version is current.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -37,8 +40,8 @@ from schema.cache_control import (
 )
 
 _ENTRY_OVERHEAD = 300  # bytes an entry costs beside its bodies (objects, key)
-MEMO_ENTRIES = 4096
-MEMO_MAX_REQUEST_BYTES = 8192  # larger requests are not remembered (bounds the memo's memory)
+_MEMO_OVERHEAD = 400  # bytes a memo entry costs beside its text (tuples, lookup, slots)
+MEMO_MAX_REQUEST_BYTES = 8192  # larger requests are not remembered: a hit saves little on them
 _BODY = b"body"
 _MAX_AGE = b"max-age"
 
@@ -51,6 +54,19 @@ class CachedAnswer:
 
     def size(self) -> int:
         return len(self.body) + sum(map(len, self.encoded.values())) + _ENTRY_OVERHEAD
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    policy: CachePolicy
+    size: int  # what keeping it costs: the document and operation name it is kept under
+
+    @staticmethod
+    def of(policy: CachePolicy, query: str, operation_name: str | None) -> _Verdict:
+        return _Verdict(policy, sys.getsizeof(query) + len(operation_name or "") + _MEMO_OVERHEAD)
+
+    def measure(self) -> int:
+        return self.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +89,24 @@ class ResponseCache:
         owns_redis: bool = False,
         namespace: str = "jobwizard:rc",
         redis_ttl: int = 3600,
-        max_documents: int = 1000,
+        memo_max_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self._schema = schema
         self._roots = tuple(hinted_root_fields(schema))
         self._local: LRUCache[str, CachedAnswer] | None = (
             LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
         )
-        self._policies: LRUCache[tuple[str, str | None], CachePolicy] = LRUCache(max_documents)
+        self._policies: LRUCache[tuple[str, str | None], _Verdict] = LRUCache(
+            memo_max_bytes // 2, getsizeof=_Verdict.measure
+        )
         # Request bytes (a GET's query string, a POST's body) -> where their answer is kept, for
         # the version it was worked out under: a repeated request skips JSON decoding and key
         # hashing. The same bytes always mean the same parameters.
         # A plain dict, emptied when full: cheaper per hit than an LRU's bookkeeping, and the
         # requests that matter come back at once.
         self._requests: dict[tuple[str, bytes], tuple[int, Lookup]] = {}
+        self._requests_bytes = 0
+        self._requests_max_bytes = memo_max_bytes - memo_max_bytes // 2
         self.fingerprint = fingerprint
         self.version = 0
         self.live: Callable[[], bool] = lambda: False
@@ -120,26 +140,31 @@ class ResponseCache:
             owns_redis=owns,
             namespace=settings.response_cache_namespace,
             redis_ttl=settings.response_cache_redis_ttl_seconds,
+            memo_max_bytes=settings.response_cache_memo_max_bytes,
         )
 
     # -- which requests -----------------------------------------------------------------------
     def policy(self, query: str, operation_name: str | None) -> CachePolicy | None:
         """The learned verdict for this document and operation; None while unknown."""
-        return self._policies.get((query, operation_name))
+        known = self._policies.get((query, operation_name))
+        return None if known is None else known.policy
 
     def learn(self, query: str, operation_name: str | None) -> CachePolicy:
         """The verdict for a document, worked out once (a document that does not parse, or
         does not validate, is never cacheable: its answer has errors and is never kept)."""
         known = self._policies.get((query, operation_name))
         if known is not None:
-            return known
+            return known.policy
         if not any(root in query for root in self._roots):
             return UNCACHEABLE  # not worth a parse, nor a place among the verdicts
         try:
             policy = operation_policy(self._schema, parse(query), operation_name)
         except GraphQLError:
             policy = UNCACHEABLE
-        self._policies[query, operation_name] = policy
+        verdict = _Verdict.of(policy, query, operation_name)
+        # One larger than the whole bound is not kept: worked out again when sent again.
+        if verdict.size <= self._policies.maxsize:
+            self._policies[query, operation_name] = verdict
         return policy
 
     def locate(
@@ -175,10 +200,17 @@ class ResponseCache:
         return found[1]
 
     def remember(self, method: str, raw: bytes, version: int, lookup: Lookup) -> None:
-        if len(raw) <= MEMO_MAX_REQUEST_BYTES and version == self.version:
-            if len(self._requests) >= MEMO_ENTRIES:
-                self._requests.clear()
+        if len(raw) > MEMO_MAX_REQUEST_BYTES or version != self.version:
+            return
+        if (method, raw) in self._requests:
             self._requests[method, raw] = (version, lookup)
+            return
+        size = len(raw) + _MEMO_OVERHEAD
+        if self._requests_bytes + size > self._requests_max_bytes:
+            self._requests.clear()
+            self._requests_bytes = 0
+        self._requests[method, raw] = (version, lookup)
+        self._requests_bytes += size
 
     # -- the levels ---------------------------------------------------------------------------
     def get_local(self, key: str) -> CachedAnswer | None:
@@ -230,11 +262,17 @@ class ResponseCache:
     def local_bytes(self) -> int:
         return 0 if self._local is None else int(self._local.currsize)
 
+    @property
+    def memo_bytes(self) -> int:
+        """What the two memos hold, as counted against `RESPONSE_CACHE_MEMO_MAX_BYTES`."""
+        return int(self._policies.currsize) + self._requests_bytes
+
     def clear_local(self) -> None:
         """The catalogue changed: the in-process level holds only unreachable keys now."""
         if self._local is not None:
             self._local.clear()
         self._requests.clear()
+        self._requests_bytes = 0
 
     def clear_policies(self) -> None:
         self._policies.clear()

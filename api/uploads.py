@@ -1,6 +1,9 @@
 """POST /uploads (one photo a request) and GET /media/{id}[/thumb] (its bytes): HTTP only.
 
-Who may upload or read, the quota, decoding and storage are `resolvers/uploads.py`'s. Errors
+Who may upload or read, the quota, decoding and storage are `resolvers/uploads.py`'s. A presented
+key is checked as /graphql checks it: through the process's key cache, behind the client's
+budget of unknown tokens (api/rate_limits.py), so a flood of made-up keys costs no query each.
+Errors
 answer in the GraphQL shape, `{"errors": [{"message", "extensions": {"code"}}]}`, so a client
 reads them the way it reads /graphql's.
 """
@@ -16,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.http_errors import HTTPError
+from api.rate_limits import RateLimits, client_address, screen_token
 from api.upload_body import receive_file
-from context.auth import bearer_token
+from context.auth import RequestAuth, bearer_token
 from db.errors import is_transient
 from domain.errors import (
     DomainError,
@@ -35,7 +39,7 @@ from resolvers.uploads import (
     store_upload,
     upload_bytes,
 )
-from schema.codes import code_of
+from schema.codes import CODES, code_of
 
 __all__ = ["UploadService", "media", "upload"]
 
@@ -82,16 +86,44 @@ def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
     return pool, uploads
 
 
+def _auth(request: Request, pool: asyncpg.Pool) -> RequestAuth:
+    return RequestAuth(pool, bearer_token(request.headers), request.state.app_state.keys)
+
+
+async def _screened(request: Request, auth: RequestAuth) -> Response | None:
+    """The 429 of a client past its budget of unknown tokens, before its token is looked up;
+    None to go on (the token, if any, now looked up once for the request)."""
+    limits: RateLimits | None = request.state.http_state.rate_limits
+    if limits is None:
+        return None
+    decision = await screen_token(limits, client_address(request), auth)
+    if decision is None:
+        return None
+    headers = decision.headers()
+    retry_after = int(headers["Retry-After"])
+    entry = CODES[RateLimitedError]
+    message = (
+        f"Too many unknown API keys from this address: at most {decision.limit} a minute; "
+        f"retry after {retry_after} s."
+    )
+    body = _error(message, entry.code, limit=decision.limit, retryAfter=retry_after)
+    return _json(body, entry.status, headers)
+
+
 async def upload(request: Request) -> Response:
     """Take one photo: admit the caller (key and quota) before reading the body, read it
     (bounded), have it decoded and stored. Answers 201 with what the photo became."""
     try:
         pool, service = _services(request)
+        auth = _auth(request, pool)
+        refused = await _screened(request, auth)
+        if refused is not None:
+            return refused
         declared = request.headers.get("content-length", "")
         caller = await admit_upload(
             pool,
             service,
-            token=bearer_token(request.headers),
+            auth=auth,
             declared_bytes=int(declared) if declared.isdigit() else None,
         )
         received = await receive_file(request, max_bytes=service.max_bytes)
@@ -128,12 +160,16 @@ async def media(request: Request) -> Response:
     params = request.query_params
     try:
         pool, service = _services(request)
+        auth = _auth(request, pool)
+        refused = await _screened(request, auth)
+        if refused is not None:
+            return refused
         record = await readable_upload(
             pool,
             service,
             upload_id=_upload_id(request.path_params.get("id", "")),
             variant=variant,
-            token=bearer_token(request.headers),
+            auth=auth,
             expires=params.get("expires"),
             signature=params.get("signature"),
         )

@@ -22,6 +22,14 @@ class CachingSettings(BaseSettings):
         description="In-process response cache bound, in bytes of kept answers (plain and "
         "compressed); least recently used out first.",
     )
+    response_cache_memo_max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        le=2**40,
+        description="Bound in bytes of what the response cache remembers about requests (each "
+        "document's verdict, and where a repeated request's answer is kept), half each; least "
+        "recently used verdicts out first.",
+    )
     response_cache_redis_ttl_seconds: int = Field(
         3600,
         ge=1,

@@ -69,12 +69,12 @@ async def admit_upload(
     pool: asyncpg.Pool,
     service: UploadService,
     *,
-    token: str | None,
+    auth: RequestAuth,
     declared_bytes: int | None,
 ) -> ApiKey:
     """The caller, if its key may upload and its hourly quota has room for the declared size
     (or for one byte when the size is not declared); before any of the body is read."""
-    caller = await RequestAuth(pool, token).require(JOBS_WRITE)
+    caller = await auth.require(JOBS_WRITE)
     incoming = 1 if declared_bytes is None else min(declared_bytes, service.max_bytes)
     await check_upload_quota(
         pool, api_key_id=caller.id, quota=service.quota, incoming_bytes=incoming
@@ -113,7 +113,7 @@ async def readable_upload(
     *,
     upload_id: UUID,
     variant: Variant,
-    token: str | None,
+    auth: RequestAuth,
     expires: str | None,
     signature: str | None,
 ) -> UploadRecord:
@@ -131,9 +131,9 @@ async def readable_upload(
         now=time.time(),
     ):
         return record
-    if token is None and signature is not None:
+    if not auth.presented and signature is not None:
         raise ForbiddenError("This link has expired or is not valid; ask for the job again.")
-    caller = await RequestAuth(pool, token).require_key()
+    caller = await auth.require_key()
     if not may_read_upload(caller, uploader_id=record.api_key_id, job_id=record.job_id):
         raise ForbiddenError(
             "This API key may see only the photos of jobs it published (or needs jobs:read)."

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import zstandard
 
+from api.http_cache import representation_etag
 from tests.support import REDIS_URL, AppHarness, running_app
 from tests.support.polling import eventually
 
@@ -114,6 +115,32 @@ async def test_get_carries_etag_and_cache_control_and_304s_on_if_none_match(
     )
     assert other_type.status_code == 200  # another representation, another validator
     assert other_type.headers["etag"] != etag
+
+
+async def test_if_none_match_gets_304_only_for_a_kept_answer_never_for_an_error(
+    api: AppHarness,
+) -> None:
+    broken = '{ wizardQuestions(categories: ["no-such-service"]) { microId } }'
+    cache = api.http_state.response_cache
+    assert cache is not None
+    policy = cache.learn(broken, None)
+    assert policy.cacheable  # cacheable-looking: only its answer says otherwise
+    # The validator such a request would carry, were its answer ever kept.
+    lookup = cache.locate(cache.version, broken, None, None, policy)
+    forged = representation_etag(lookup.etag, "application/json", None)
+    for validator in ("*", forged, f'W/"other", {forged}'):
+        response = await _get(api, broken, headers={"If-None-Match": validator})
+        assert response.status_code == 200, validator
+        assert response.json()["errors"]
+        assert response.headers["cache-control"] == "no-store"
+    private = "{ lookupStats(windowMinutes: 5) { total } }"
+    uncacheable = await _get(api, private, headers={"If-None-Match": "*"})
+    assert uncacheable.status_code != 304
+    unseen = await _get(api, TREE, headers={"If-None-Match": "*"})
+    assert unseen.status_code == 200  # not kept yet: the answer itself, which is kept now
+    kept = await _get(api, TREE, headers={"If-None-Match": "*"})
+    assert kept.status_code == 304
+    assert kept.headers["etag"] == unseen.headers["etag"]
 
 
 @pytest.mark.parametrize(
@@ -221,6 +248,7 @@ async def test_health_says_whether_the_process_listens(api: AppHarness) -> None:
     cache = body["invalidation"]["responseCache"]
     assert cache["catalogueVersion"] >= 1
     assert cache["bytes"] > 0
+    assert cache["memoBytes"] >= len(TREE)  # its verdict is remembered
 
 
 SEARCH = (

@@ -44,3 +44,45 @@ def test_the_key_changes_with_version_document_operation_and_variables() -> None
         assert other.key != base.key
         assert other.etag != base.etag
     assert base.etag.startswith('"c1-')
+
+
+def _large_document(n: int, size: int) -> str:
+    """A distinct document of about `size` bytes naming a cacheable field; a stray brace ends
+    its parse at once, and its verdict (never cacheable) is remembered like any other."""
+    head = f"{{ categories {{ slug }} }} }}\n{n} "
+    return head + "x" * (size - len(head))
+
+
+def test_the_memo_of_verdicts_is_bounded_in_bytes_not_only_in_documents() -> None:
+    budget = 4 * 1024 * 1024
+    cache = ResponseCache(
+        schema=schema._schema, max_bytes=0, fingerprint="f", memo_max_bytes=budget
+    )
+    documents = [_large_document(n, 95_000) for n in range(1_500)]
+    for document in documents:
+        assert not cache.learn(document, None).cacheable
+        assert cache.memo_bytes <= budget
+    remembered = [d for d in documents if cache.policy(d, None) is not None]
+    assert documents[-1] in remembered  # the least recently used go first
+    assert 0 < len(remembered) < len(documents)
+    # The accounting is honest: every document still remembered is counted whole.
+    assert cache.memo_bytes >= sum(len(d) for d in remembered)
+    valid = "query Big { categories { slug } }\n#" + "x" * 95_000
+    assert cache.learn(valid, "Big").cacheable
+    assert cache.policy(valid, "Big") is not None
+    assert cache.memo_bytes <= budget
+
+
+def test_the_memo_of_request_bytes_is_bounded_in_bytes() -> None:
+    budget = 256 * 1024
+    cache = ResponseCache(
+        schema=schema._schema, max_bytes=0, fingerprint="f", memo_max_bytes=budget
+    )
+    lookup = cache.locate(0, "{ categories { slug } }", None, None, POLICY)
+    raws = [b"query=%d&pad=" % n + bytes(8_000) for n in range(1_500)]
+    for raw in raws:
+        cache.remember("GET", raw, cache.version, lookup)
+        assert cache.memo_bytes <= budget
+    assert cache.recall("GET", raws[-1]) == lookup
+    remembered = [raw for raw in raws if cache.recall("GET", raw) is not None]
+    assert cache.memo_bytes >= sum(map(len, remembered))

@@ -3,8 +3,10 @@ request answered with its status and `extensions.code`, and nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -251,6 +253,68 @@ async def test_uploads_need_a_key_with_jobs_write(
     assert (forbidden.status_code, _code(forbidden)) == (403, "FORBIDDEN")
     count = await app.pool.fetchval("SELECT count(*) FROM uploads WHERE api_key_id = $1", reader.id)
     assert count == 0
+
+
+async def test_random_tokens_on_uploads_are_stopped_before_they_reach_the_database(
+    database_url: str,
+) -> None:
+    async with running_upload_app(database_url, rate_limit_auth_failures=20) as app:
+        files = _files(samples.jpeg((16, 16)))
+        app.harness.statements.clear()
+        statuses = []
+        for _ in range(200):
+            token = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+            response = await app.client.post("/uploads", files=files, headers=token)
+            statuses.append((response.status_code, _code(response)))
+        assert statuses[:20] == [(401, "UNAUTHENTICATED")] * 20
+        assert set(statuses[20:]) == {(429, "RATE_LIMITED")}
+        assert len(app.harness.statements.matching("FROM api_keys")) == 20
+        refused = await app.client.post(
+            "/uploads", files=files, headers={"Authorization": "Bearer jw_one_more"}
+        )
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["ratelimit-policy"].startswith('"auth-failures"')
+
+
+async def test_unknown_tokens_on_graphql_and_uploads_share_one_budget(
+    database_url: str, writer: IssuedKey
+) -> None:
+    async with running_upload_app(database_url, rate_limit_auth_failures=5) as app:
+        await app.upload(writer, samples.jpeg((16, 16)))  # a key this process has verified
+        for _ in range(5):
+            junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+            await app.client.post("/graphql", json={"query": "{ __typename }"}, headers=junk)
+        files = _files(samples.jpeg((16, 16)))
+        app.harness.statements.clear()
+        junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+        refused = await app.client.post("/uploads", files=files, headers=junk)
+        assert (refused.status_code, _code(refused)) == (429, "RATE_LIMITED")
+        assert app.harness.statements.matching("FROM api_keys") == []
+        # A real key verified before, behind the junk, is not locked out.
+        await app.upload(writer, samples.jpeg((16, 16)))
+
+
+async def test_an_unknown_token_sent_again_is_remembered_as_unknown(
+    app: UploadHarness, writer: IssuedKey
+) -> None:
+    # The writer key's creation is announced, and the notice drops remembered verdicts: let
+    # it arrive first.
+    invalidation = app.harness.state["invalidation"]
+    for _ in range(100):
+        if invalidation.notices > 0:
+            break
+        await asyncio.sleep(0.01)
+    files = _files(samples.jpeg((16, 16)))
+    unknown = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
+    app.harness.statements.clear()
+    for _ in range(10):
+        response = await app.client.post("/uploads", files=files, headers=unknown)
+        assert response.status_code == 401
+    assert len(app.harness.statements.matching("FROM api_keys")) == 1
+    # A real key behind the junk still uploads, and its verdict is kept as well.
+    await app.upload(writer, samples.jpeg((16, 16)))
+    await app.upload(writer, samples.jpeg((16, 16)))
+    assert len(app.harness.statements.matching("FROM api_keys")) == 2
 
 
 async def test_past_the_hourly_quota_uploads_are_rate_limited(

@@ -49,7 +49,11 @@ class UploadHarness:
 
 @asynccontextmanager
 async def running_upload_app(
-    database_url: str, *, max_bytes: int = 10 * 1024 * 1024, max_uploads_per_hour: int = 200
+    database_url: str,
+    *,
+    max_bytes: int = 10 * 1024 * 1024,
+    max_uploads_per_hour: int = 200,
+    **overrides: Any,
 ) -> AsyncIterator[UploadHarness]:
     async with running_app(
         database_url,
@@ -57,5 +61,6 @@ async def running_upload_app(
         seed_on_start=False,
         upload_max_bytes=max_bytes,
         upload_quota_uploads=max_uploads_per_hour,
+        **overrides,
     ) as harness:
         yield UploadHarness(harness)
