@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse
 from api.invalidation import Invalidation
 from api.state import HttpState
 from context.state import AppState
+from db.pool import connection_within, ping
 from monitoring.health import events_health
 
-DATABASE_PROBE_TIMEOUT = 1.0
 REDIS_PROBE_TIMEOUT = 0.5
 
 
@@ -29,7 +29,9 @@ async def health(request: Request) -> JSONResponse:
     app: AppState = request.state.app_state
     database: dict[str, Any] = {"reachable": True}
     try:
-        await asyncio.wait_for(app.pool.fetchval("SELECT 1"), DATABASE_PROBE_TIMEOUT)
+        probe_timeout = app.settings.database_probe_timeout
+        async with connection_within(app.pool, probe_timeout, "health probe") as conn:
+            await ping(conn)
     except Exception as exc:  # any failure means "not ready"; the reason helps the operator
         database = {"reachable": False, "error": type(exc).__name__}
     lookup = app.lookup

@@ -3,9 +3,10 @@ recorder of the statements the app's pool actually sent."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -71,6 +72,17 @@ def test_settings(**overrides: Any) -> Settings:
     # catalogue the first time, would take cores from tests that time things.
     defaults = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}
     return Settings.from_env({}).replace(**{**defaults, **overrides})
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
+    """Poll `check` until it holds (for state settled in the background), failing after
+    `within` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if result if isinstance(result, bool) else await result:
+                return
+            await asyncio.sleep(0.02)
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
