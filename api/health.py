@@ -70,10 +70,21 @@ async def health(request: Request) -> JSONResponse:
         "breaker": breaker,
         "cache": cache,
         "events": events_health(app.events),
+        "rateLimits": _rate_limits(request),
         # "keywords" until the embedding model is loaded (or when it is off or failed to load).
         "search": {"ranking": _ranking(app)},
     }
     return JSONResponse(body, status_code=code)
+
+
+def _rate_limits(request: Request) -> dict[str, Any]:
+    """Whether requests are counted, and where: "redis" (shared by every process) or "memory"
+    (this process's own, also while Redis is down or stalled)."""
+    http: HttpState = request.state.http_state
+    limits = http.rate_limits
+    if limits is None or not limits.enabled:
+        return {"enabled": False}
+    return {"enabled": True, "storage": limits.storage}
 
 
 def _ranking(app: AppState) -> str:
