@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.support import AppHarness, running_app
+from tests.support import AppHarness, running_app, test_settings
 from tests.support.jobs import PUBLISH, error_codes, publish_input
 from tests.support.keys import IssuedKey
 from tests.support.proxy import TcpProxy, proxy_to
@@ -31,6 +31,12 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+# A lookup that meets the stall gives up within the retry budget plus one statement timeout.
+LOOKUP_WORST = (
+    test_settings().retry_budget_ms / 1000 + SETTINGS["lookup_statement_timeout_ms"] / 1000
+)
+
+
 @pytest.fixture
 async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
     async with proxy_to(database_url) as proxy:
@@ -38,8 +44,10 @@ async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
 
 
 @contextlib.asynccontextmanager
-async def app_behind(proxy: TcpProxy, database_url: str) -> AsyncIterator[AppHarness]:
-    async with running_app(proxy.url_for(database_url), **SETTINGS) as api:
+async def app_behind(
+    proxy: TcpProxy, database_url: str, **overrides: Any
+) -> AsyncIterator[AppHarness]:
+    async with running_app(proxy.url_for(database_url), **{**SETTINGS, **overrides}) as api:
         try:
             yield api
         finally:
@@ -100,6 +108,24 @@ async def test_an_api_key_check_on_a_stalled_database_costs_at_most_its_statemen
         elapsed, body = await _timed_publish(api, jobs_writer_key, "unchecked")
         assert elapsed < BOUND, elapsed
         _retryable_unavailable(body)
+
+
+async def test_a_lookup_and_an_insert_on_a_stalled_database_are_each_bounded(
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
+) -> None:
+    async with app_behind(pg_proxy, database_url, cache_warm_up=False) as api:
+        # The key is checked (and remembered) by a request that needs no lookup of wall-painting.
+        checked = await api.graphql(
+            '{ microService(slug: "ceiling-painting") { id } }', headers=jobs_writer_key.headers
+        )
+        assert "errors" not in checked, checked
+        before = await _jobs(database_url)
+        pg_proxy.stall()
+        # The lookup meets the stall (the job would go slug-only), then the insert does.
+        elapsed, body = await _timed_publish(api, jobs_writer_key, "cold")
+        assert elapsed < LOOKUP_WORST + BOUND, elapsed
+        _retryable_unavailable(body)
+    assert await _jobs(database_url) == before
 
 
 async def test_health_on_a_stalled_database_answers_within_its_probe_timeout(
