@@ -77,7 +77,11 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,  # type: ignore[arg-type]  # no websocket routes are mounted
             response=response,  # type: ignore[arg-type]
             app=state,
-            loaders=Loaders.create(state.pool, state.lookup),
+            loaders=Loaders.create(
+                state.pool,
+                state.lookup,
+                statement_timeout=state.settings.db_statement_timeout_ms / 1000,
+            ),
             request_id=request_id,
             auth=RequestAuth(
                 state.pool,

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from tests.support import AppHarness, running_app, test_settings
-from tests.support.jobs import PUBLISH, error_codes, publish_input
+from tests.support.jobs import PUBLISH, READ_JOB, error_codes, publish_input
 from tests.support.keys import IssuedKey
 from tests.support.proxy import TcpProxy, proxy_to
 
@@ -126,6 +126,21 @@ async def test_a_lookup_and_an_insert_on_a_stalled_database_are_each_bounded(
         assert elapsed < LOOKUP_WORST + BOUND, elapsed
         _retryable_unavailable(body)
     assert await _jobs(database_url) == before
+
+
+async def test_reading_a_job_on_a_stalled_database_costs_at_most_its_statement_timeout(
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
+) -> None:
+    async with app_behind(pg_proxy, database_url) as api:
+        published = await api.graphql(
+            PUBLISH, publish_input("to-read"), headers=jobs_writer_key.headers
+        )
+        job_id = published["data"]["publishJob"]["job"]["id"]
+        pg_proxy.stall()
+        started = time.perf_counter()
+        body = await api.graphql(READ_JOB, {"id": job_id}, headers=jobs_writer_key.headers)
+        assert time.perf_counter() - started < BOUND
+        _retryable_unavailable(body)
 
 
 async def test_health_on_a_stalled_database_answers_within_its_probe_timeout(
