@@ -143,6 +143,22 @@ async def test_reading_a_job_on_a_stalled_database_costs_at_most_its_statement_t
         _retryable_unavailable(body)
 
 
+async def test_suggestions_on_a_stalled_database_cost_at_most_the_statement_timeout(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with app_behind(pg_proxy, database_url, response_cache=False) as api:
+        pg_proxy.stall()
+        for query in (
+            "{ popularServices { microService { slug } } }",
+            'query { relatedServices(microUuid: "00000000-0000-4000-8000-000000000000") '
+            "{ microService { slug } } }",
+        ):
+            started = time.perf_counter()
+            body = await api.graphql(query)
+            assert time.perf_counter() - started < BOUND
+            _retryable_unavailable(body)
+
+
 async def test_health_on_a_stalled_database_answers_within_its_probe_timeout(
     database_url: str, pg_proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
