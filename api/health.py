@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse
 from api.invalidation import Invalidation
 from api.state import HttpState
 from context.state import AppState
+from db.pool import connection_within, ping
 from monitoring.health import events_health
 
-DATABASE_PROBE_TIMEOUT = 1.0
 REDIS_PROBE_TIMEOUT = 0.5
 
 
@@ -30,7 +30,9 @@ async def health(request: Request) -> JSONResponse:
     app: AppState = request.state.app_state
     database: dict[str, Any] = {"reachable": True}
     try:
-        await asyncio.wait_for(app.pool.fetchval("SELECT 1"), DATABASE_PROBE_TIMEOUT)
+        probe_timeout = app.settings.database_probe_timeout
+        async with connection_within(app.pool, probe_timeout, "health probe") as conn:
+            await ping(conn)
     except Exception as exc:  # any failure means "not ready"; the reason helps the operator
         database = {"reachable": False, "error": type(exc).__name__}
     lookup = app.lookup
@@ -71,10 +73,21 @@ async def health(request: Request) -> JSONResponse:
         "breaker": breaker,
         "cache": cache,
         "events": events_health(app.events),
+        "rateLimits": _rate_limits(request),
         # "keywords" until the embedding model is loaded (or when it is off or failed to load).
         "search": {"ranking": _ranking(app)},
     }
     return JSONResponse(body, status_code=code)
+
+
+def _rate_limits(request: Request) -> dict[str, Any]:
+    """Whether requests are counted, and where: "redis" (shared by every process) or "memory"
+    (this process's own, also while Redis is down or stalled)."""
+    http: HttpState = request.state.http_state
+    limits = http.rate_limits
+    if limits is None or not limits.enabled:
+        return {"enabled": False}
+    return {"enabled": True, "storage": limits.storage}
 
 
 def _ranking(app: AppState) -> str:

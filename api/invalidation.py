@@ -5,8 +5,11 @@ listener into the caches it keeps fresh.
   empties its in-process level; the lookup cache forgets its in-process level (the seed drops
   changed slugs from Redis); compiled plans and cache verdicts are recompiled on demand.
 - `key <sha256>`: that key's cached verdict is dropped.
-- A gap (the listening connection was lost and is back): notices may have been missed, so all of
-  the above, and the version is re-read.
+- A gap (the listening connection was lost and is back): the version is re-read. Unchanged, no
+  catalogue notice was missed and every catalogue cache is kept (dropping them would turn a
+  database blip into a second outage: the lookup breaker may still be open when the listener is
+  back, and the warm lookup cache is then all that serves); changed, as a `catalogue` notice.
+  Cached key verdicts are dropped either way: no version tells whether a revocation was missed.
 
 While the listener is not connected the caches it keeps fresh are bypassed (`live()` is False):
 a process that cannot hear a change must not serve what the change would have dropped.
@@ -40,6 +43,8 @@ class Invalidation:
         self.keys = keys
         self.listener: InvalidationListener | None = None
         self.notices = 0
+        self.version: int | None = None  # the catalogue version the caches hold; None: unknown
+        self.gaps_kept = 0  # reconnects after which the caches were kept
 
     def live(self) -> bool:
         return self.listener is not None and self.listener.listening
@@ -57,6 +62,7 @@ class Invalidation:
             log.warning("invalidation listener cannot start (%r); caches bypassed", exc)
             self.listener.keep_trying()
             return
+        self.version = version
         if self.response_cache is not None:
             self.response_cache.version = version  # nothing cached yet: nothing to drop
 
@@ -76,11 +82,18 @@ class Invalidation:
             self.keys.drop(notice.value)
 
     def on_gap(self, version: int) -> None:
-        log.info("invalidation listener back; dropping what a missed notice could have")
         self.keys.clear()
+        if version == self.version:
+            self.gaps_kept += 1
+            log.info(
+                "invalidation listener back; catalogue version %d unchanged, caches kept", version
+            )
+            return
+        log.info("invalidation listener back; catalogue version now %d, caches dropped", version)
         self.catalogue_changed(version)
 
     def catalogue_changed(self, version: int) -> None:
+        self.version = version
         cache = self.response_cache
         if cache is not None:
             cache.version = version

@@ -9,8 +9,10 @@ tokens becomes 429s, not database queries.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
 worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
-connection pool and behind its guard (loaders/redis_guard.py). A Redis failure lets the request
-through (logged): the limits protect the service, and must not become the outage themselves.
+connection pool and behind its guard (loaders/redis_guard.py). While Redis is down or stalled
+(a call failed and the guard skips it) the counters fall back to process memory, so the limits
+still hold, per worker, instead of vanishing with Redis; the first call the guard lets through
+again takes them back to Redis. `storage` says which one counts now (shown on `/health`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -34,7 +36,6 @@ from loaders.redis_guard import FAILED, SharedRedis
 
 WINDOW_SECONDS = 60
 _T = TypeVar("_T")
-_D = TypeVar("_D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +72,31 @@ class RateLimits:
         self._owns_redis = redis is None
         if storage is None and redis is None:
             redis = SharedRedis.from_settings(settings)
-        if storage is None:
-            storage = (
-                MemoryStorage()
-                if redis is None
-                else RedisStorage(
-                    "async+" + (settings.redis_url or "redis://"),
-                    implementation="redispy",
-                    key_prefix=settings.rate_limit_prefix,
-                    # A documented parameter that limits' option types leave out.
-                    connection_pool=redis.client.connection_pool,  # type: ignore[arg-type]
-                )
+        # Always there: the counters while Redis cannot keep them, or the only ones.
+        self._memory = MemoryStorage()
+        self._fallback = MovingWindowRateLimiter(self._memory)
+        if storage is None and redis is not None:
+            storage = RedisStorage(
+                "async+" + (settings.redis_url or "redis://"),
+                implementation="redispy",
+                key_prefix=settings.rate_limit_prefix,
+                # A documented parameter that limits' option types leave out.
+                connection_pool=redis.client.connection_pool,  # type: ignore[arg-type]
             )
         self._storage = storage
         self._redis = redis if isinstance(storage, RedisStorage) else None
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._limiter = self._fallback if storage is None else MovingWindowRateLimiter(storage)
         self.anonymous = RateLimitItemPerMinute(settings.rate_limit_anonymous)
         self.per_key = settings.rate_limit_per_key
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
+
+    @property
+    def storage(self) -> Literal["redis", "memory"]:
+        """Where requests are counted now: "memory" without Redis, and while Redis is skipped
+        after a failure (until a call succeeds there again)."""
+        if self._redis is None or not self._redis.healthy:
+            return "memory"
+        return "redis"
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
         return RateLimitItemPerMinute(rate_per_minute or self.per_key)
@@ -96,15 +104,13 @@ class RateLimits:
     async def auth_allowed(self, client: str) -> Decision:
         """Whether `client` may still present an unknown token (nothing is counted)."""
         item = self.auth_failures
-        allowed = await self._call(lambda: self._limiter.test(item, "auth", client), default=True)
+        allowed = await self._call(lambda limiter: limiter.test(item, "auth", client))
         if allowed:
             return Decision(True, "auth-failures", item.amount, item.amount, WINDOW_SECONDS)
         return await self._decision(False, "auth-failures", item, "auth", client)
 
     async def auth_failed(self, client: str) -> None:
-        await self._call(
-            lambda: self._limiter.hit(self.auth_failures, "auth", client), default=True
-        )
+        await self._call(lambda limiter: limiter.hit(self.auth_failures, "auth", client))
 
     async def hit(self, item: RateLimitItem, identity: str, cost: int, policy: str) -> Decision:
         """Count `cost` units against `identity`'s budget, or refuse them all."""
@@ -113,35 +119,32 @@ class RateLimits:
             # Never fits: refused without touching the counters.
             return Decision(False, policy, item.amount, item.amount, WINDOW_SECONDS)
         allowed = await self._call(
-            lambda: self._limiter.hit(item, "lookups", identity, cost=cost), default=True
+            lambda limiter: limiter.hit(item, "lookups", identity, cost=cost)
         )
-        return await self._decision(bool(allowed), policy, item, "lookups", identity)
+        return await self._decision(allowed, policy, item, "lookups", identity)
 
     async def close(self) -> None:
-        if isinstance(self._storage, MemoryStorage):
-            timer = self._storage.timer
+        for storage in (self._memory, self._storage):
+            timer = storage.timer if isinstance(storage, MemoryStorage) else None
             if timer is not None and not timer.done():
-                timer.cancel()  # the storage's expiry task: not left pending at shutdown
-        elif self._redis is not None and self._owns_redis:
+                timer.cancel()  # a memory storage's expiry task: not left pending at shutdown
+        if self._redis is not None and self._owns_redis:
             await self._redis.close()
 
     async def _decision(
         self, allowed: bool, policy: str, item: RateLimitItem, *identifiers: str
     ) -> Decision:
-        stats = await self._call(
-            lambda: self._limiter.get_window_stats(item, *identifiers), default=None
-        )
-        if stats is None:
-            return Decision(allowed, policy, item.amount, item.amount, WINDOW_SECONDS)
+        stats = await self._call(lambda limiter: limiter.get_window_stats(item, *identifiers))
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return Decision(allowed, policy, item.amount, stats.remaining, reset)
 
-    async def _call(self, call: Callable[[], Awaitable[_T]], *, default: _D) -> _T | _D:
-        """A storage operation's result; `default` when Redis is skipped, fails or is slow."""
+    async def _call(self, call: Callable[[MovingWindowRateLimiter], Awaitable[_T]]) -> _T:
+        """A limiter operation on Redis, or on the in-memory counters when there is no Redis
+        or it is skipped, fails or is slow."""
         if self._redis is None:
-            return await call()  # memory: no I/O, nothing to fail
-        result = await self._redis.call("rate limits", call)
-        return default if result is FAILED else result
+            return await call(self._limiter)
+        result = await self._redis.call("rate limits", lambda: call(self._limiter))
+        return await call(self._fallback) if result is FAILED else result
 
 
 def client_address(request: Request) -> str:

@@ -48,7 +48,10 @@ class GraphQLView(GraphQL[Context, None]):
         be valid, or the connection is refused (close code 4403)."""
         token = connection_token(context.connection_params or {})
         if token is not None:
-            context.auth = RequestAuth(context.app.pool, token, context.app.keys)
+            app = context.app
+            context.auth = RequestAuth(
+                app.pool, token, app.keys, timeout=app.settings.db_statement_timeout_ms / 1000
+            )
             try:
                 caller = await context.auth.caller()
             except ServiceUnavailableError:
@@ -74,7 +77,16 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,  # type: ignore[arg-type]  # no websocket routes are mounted
             response=response,  # type: ignore[arg-type]
             app=state,
-            loaders=Loaders.create(state.pool, state.lookup),
+            loaders=Loaders.create(
+                state.pool,
+                state.lookup,
+                statement_timeout=state.settings.db_statement_timeout_ms / 1000,
+            ),
             request_id=request_id,
-            auth=RequestAuth(state.pool, bearer_token(request.headers), state.keys),
+            auth=RequestAuth(
+                state.pool,
+                bearer_token(request.headers),
+                state.keys,
+                timeout=state.settings.db_statement_timeout_ms / 1000,
+            ),
         )

@@ -33,6 +33,20 @@ class DatabaseSettings(BaseSettings):
     db_command_timeout: float = Field(
         10.0, ge=0.1, description="Seconds before any statement is abandoned."
     )
+    db_statement_timeout_ms: int = Field(
+        2000,
+        ge=10,
+        le=600_000,
+        description="Milliseconds one step of a request may wait on PostgreSQL (a pool acquire "
+        "and its statements: an API key check, a job's insert); past it the connection is "
+        "dropped and the request answered `SERVICE_UNAVAILABLE`, retryable.",
+    )
+    database_probe_timeout: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds `/health` waits for PostgreSQL before it reports it unreachable.",
+    )
     migrate_on_start: bool = Field(True, description="Apply pending migrations at start.")
     seed_on_start: bool = Field(
         True, description="Upsert the catalogue file into the database at start."

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from context.key_cache import KeyCache
 from db.api_keys import find_live_key
 from db.errors import is_transient
+from db.pool import connection_within
 from domain.api_keys import (
     ApiKey,
     hash_key,
@@ -40,8 +41,17 @@ def bearer_token(headers: Headers) -> str | None:
 
 
 class RequestAuth:
-    def __init__(self, pool: asyncpg.Pool, token: str | None, keys: KeyCache | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        token: str | None,
+        keys: KeyCache | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """`timeout`: seconds the key check may wait on the database (acquire included)."""
         self._pool = pool
+        self._timeout = timeout
         self._token = token
         self._keys = keys
         self._key_sha256: str | None = None
@@ -112,7 +122,11 @@ class RequestAuth:
 
     async def _fetch(self, token: str, key_sha256: str) -> ApiKey | None:
         try:
-            found = await find_live_key(self._pool, key_sha256=key_sha256)
+            if self._timeout is None:
+                found = await find_live_key(self._pool, key_sha256=key_sha256)
+            else:
+                async with connection_within(self._pool, self._timeout, "API key check") as conn:
+                    found = await find_live_key(conn, key_sha256=key_sha256)
         except Exception as exc:
             if is_transient(exc):  # the database is down: "retry", not "your key is wrong"
                 raise ServiceUnavailableError("API keys cannot be checked right now.") from exc

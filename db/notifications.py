@@ -4,9 +4,10 @@ Migration 011's triggers bump `catalogue_version` on any catalogue write and NOT
 (`catalogue <version>`, `key <sha256>`); `InvalidationListener` keeps one dedicated connection
 per process LISTENing to it (never a pool connection: LISTEN is session state) and hands every
 notice to a callback. When that connection is lost it reconnects with a bounded back-off and
-reports a gap (`on_gap`): notices may have been missed, so whoever caches must assume anything
-changed. While it is not connected, `listening` is False and callers must not trust caches that
-only a notice could invalidate.
+reports a gap (`on_gap`) with the catalogue version read just after LISTEN: notices may have
+been missed, so whoever caches compares it with the version its caches hold (a missed
+catalogue change always moved it). While it is not connected, `listening` is False and callers
+must not trust caches that only a notice could invalidate.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias, TypeVar, cast
@@ -12,6 +14,10 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from db.errors import breaks_connection
+
+log = logging.getLogger(__name__)
+
+PING = "SELECT 1"
 
 QueryLogger = Callable[[Any], None]
 # A connection of our own, or one borrowed from the pool: repositories accept either.
@@ -117,3 +123,44 @@ async def single_connection(database_url: str) -> AsyncIterator[asyncpg.Connecti
         yield conn
     finally:
         await conn.close()
+
+
+class DatabaseStalled(TimeoutError):
+    """The database did not answer within a request's deadline (a transient fault)."""
+
+
+@asynccontextmanager
+async def connection_within(
+    pool: asyncpg.Pool, seconds: float, what: str
+) -> AsyncIterator[PoolConnectionProxy]:
+    """A pooled connection for one request's step, the acquire (and connect) and every
+    statement run on it in the block under one deadline of `seconds`.
+
+    Past the deadline the connection is dropped, not released politely: asyncpg's cancel and
+    reset would wait on the very network that stalled, and the request with them. An open
+    transaction dies with the connection, so nothing is half-written.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    try:
+        async with asyncio.timeout_at(deadline):
+            conn = await pool.acquire()
+    except TimeoutError as exc:
+        log.warning("database stalled: no connection for the %s within %.2f s", what, seconds)
+        raise DatabaseStalled(f"no connection for the {what} within {seconds} s") from exc
+    try:
+        async with asyncio.timeout_at(deadline):
+            yield conn
+    except TimeoutError as exc:
+        conn.terminate()
+        log.warning("database stalled: the %s got no answer within %.2f s", what, seconds)
+        raise DatabaseStalled(f"the {what} got no answer within {seconds} s") from exc
+    except asyncio.CancelledError:
+        conn.terminate()
+        raise
+    finally:
+        await pool.release(conn)
+
+
+async def ping(conn: Connection) -> None:
+    """One round trip: the database answers."""
+    await conn.fetchval(PING)

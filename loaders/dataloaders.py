@@ -10,6 +10,7 @@ import asyncpg
 from aiodataloader import DataLoader
 
 from db.errors import is_transient
+from db.pool import connection_within
 from db.records import JobRecord, MicroServiceRecord
 from db.repository import fetch_jobs_by_ids
 from db.uploads import UploadRecord, fetch_photos_by_job_ids
@@ -34,25 +35,29 @@ class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
 class JobLoader(DataLoader[UUID, JobRecord | None]):
     """Job id -> job, so that many `job(id:)` fields cost one statement."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, statement_timeout: float) -> None:
         super().__init__()
         self._pool = pool
+        self._timeout = statement_timeout
 
     async def batch_load_fn(self, ids: list[UUID]) -> list[JobRecord | None]:
-        found = await fetch_jobs_by_ids(self._pool, ids=ids)
+        async with connection_within(self._pool, self._timeout, "job read") as conn:
+            found = await fetch_jobs_by_ids(conn, ids=ids)
         return [found.get(job_id) for job_id in ids]
 
 
 class JobPhotosLoader(DataLoader[UUID, list[UploadRecord]]):
     """Job id -> its photos in order, so that the photos of many jobs cost one statement."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, statement_timeout: float) -> None:
         super().__init__()
         self._pool = pool
+        self._timeout = statement_timeout
 
     async def batch_load_fn(self, job_ids: list[UUID]) -> list[list[UploadRecord]]:
         try:
-            found = await fetch_photos_by_job_ids(self._pool, job_ids=job_ids)
+            async with connection_within(self._pool, self._timeout, "photo read") as conn:
+                found = await fetch_photos_by_job_ids(conn, job_ids=job_ids)
         except Exception as exc:
             if is_transient(exc):  # "retry later", not a masked internal error
                 raise ServiceUnavailableError("Photos cannot be read right now.") from exc
@@ -67,9 +72,13 @@ class Loaders:
     job_photos: JobPhotosLoader
 
     @classmethod
-    def create(cls, pool: asyncpg.Pool, lookup: MicroServiceLookup) -> Loaders:
+    def create(
+        cls, pool: asyncpg.Pool, lookup: MicroServiceLookup, *, statement_timeout: float
+    ) -> Loaders:
+        """`statement_timeout`: seconds each batch of job or photo reads may wait on the
+        database, its pool acquire included."""
         return cls(
             micro_services=MicroServiceLoader(lookup),
-            jobs=JobLoader(pool),
-            job_photos=JobPhotosLoader(pool),
+            jobs=JobLoader(pool, statement_timeout),
+            job_photos=JobPhotosLoader(pool, statement_timeout),
         )

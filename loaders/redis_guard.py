@@ -21,7 +21,7 @@ from typing import Final, TypeVar
 from redis.asyncio import Redis
 
 from config import Settings
-from loaders.breaker import OPEN, BreakerOpen, LookupBreaker
+from loaders.breaker import CLOSED, OPEN, BreakerOpen, LookupBreaker
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class SharedRedis:
     def usable(self) -> bool:
         """False while Redis is skipped after a failure."""
         return self._guard.state != OPEN
+
+    @property
+    def healthy(self) -> bool:
+        """True while calls go to Redis: no failure since the last success."""
+        return self._guard.state == CLOSED
 
     async def call(self, what: str, operation: Callable[[], Awaitable[T]]) -> T | Failed:
         """`operation`'s result, or FAILED when Redis is skipped, fails or is too slow."""

@@ -71,6 +71,7 @@ async def publish_job(
             photo_ids=photo_ids,
         ),
         resolve_uuid=app.settings.job_uuids,
+        statement_timeout=app.settings.db_statement_timeout_ms / 1000,
     )
 
 

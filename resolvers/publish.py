@@ -13,6 +13,7 @@ import asyncpg
 
 from db.errors import is_transient
 from db.idempotency import store_job
+from db.pool import connection_within
 from db.records import JobRecord
 from domain.answers import validate_answers
 from domain.catalogue import Catalogue, shown
@@ -46,10 +47,12 @@ async def publish_job(
     micro_services: MicroServiceLoader,
     draft: JobDraft,
     resolve_uuid: bool = True,
+    statement_timeout: float,
 ) -> JobRecord:
     """Validate `draft` and store it as a job; raise a `DomainError` for anything the client
     should see (nothing is stored then). With `resolve_uuid` off (the operator's rollback to
-    slug-only, `JOB_UUIDS=false`) the job is stored slug-only without any lookup."""
+    slug-only, `JOB_UUIDS=false`) the job is stored slug-only without any lookup. The insert,
+    its pool acquire included, is bounded by `statement_timeout` seconds."""
     spec = catalogue.micro_service(draft.slug)
     if spec is None:
         # The questions come from the catalogue file; without them no answer can be checked.
@@ -92,7 +95,7 @@ async def publish_job(
     # jobs are; the UUID backfill fills it in once the row exists.
     micro_uuid = record.id if record is not None else None
     try:
-        async with pool.acquire() as conn:
+        async with connection_within(pool, statement_timeout, "job's insert") as conn:
             return await store_job(
                 conn,
                 slug=draft.slug,

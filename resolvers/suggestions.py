@@ -4,11 +4,16 @@ services popular in an area. Each returns catalogue records with why they were c
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from uuid import UUID
 
+from asyncpg.pool import PoolConnectionProxy
+
 from context import Context, Info
+from context.state import AppState
 from db.errors import is_transient
+from db.pool import connection_within
 from db.records import MicroServiceRecord
 from db.suggestions import fetch_popular_services, fetch_related_services
 from domain.catalogue import Catalogue
@@ -85,9 +90,8 @@ async def related_services(info: Info, micro_uuid: UUID, first: int = 5) -> list
     check_first(first)
     app = info.context.app
     try:
-        related = await fetch_related_services(
-            app.catalogue_pool, micro_uuid=micro_uuid, first=first
-        )
+        async with _connection(app, "related services") as conn:
+            related = await fetch_related_services(conn, micro_uuid=micro_uuid, first=first)
     except Exception as exc:
         raise _unavailable(exc) from exc
     records = await info.context.loaders.micro_services.load_many([r.slug for r in related])
@@ -110,9 +114,8 @@ async def popular_services(
     check_first(first)
     app = info.context.app
     try:
-        popular = await fetch_popular_services(
-            app.catalogue_pool, postcode_area=area, days=days, first=first
-        )
+        async with _connection(app, "popular services") as conn:
+            popular = await fetch_popular_services(conn, postcode_area=area, days=days, first=first)
     except Exception as exc:
         raise _unavailable(exc) from exc
     records = await info.context.loaders.micro_services.load_many([p.slug for p in popular])
@@ -121,6 +124,12 @@ async def popular_services(
         for p, record in zip(popular, records, strict=True)
         if record is not None
     ]
+
+
+def _connection(app: AppState, what: str) -> AbstractAsyncContextManager[PoolConnectionProxy]:
+    """A catalogue-pool connection whose acquire and statements share the statement timeout."""
+    timeout = app.settings.db_statement_timeout_ms / 1000
+    return connection_within(app.catalogue_pool, timeout, what)
 
 
 def _unavailable(exc: Exception) -> Exception:

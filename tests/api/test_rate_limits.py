@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import redis.asyncio as redis_client
 
 from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
 from tests.support import REDIS_URL, running_app
 from tests.support.keys import IssuedKey
+from tests.support.polling import eventually
 from tests.support.proxy import proxy_to
 
 LOOKUP = '{ microService(slug: "wall-painting") { id } }'
@@ -135,14 +137,59 @@ async def test_rate_limits_with_redis_stalled_let_requests_through_within_the_ti
                     response = await _post(api, LOOKUP)
                 assert response.status_code == 200
                 assert response.json()["data"]["microService"]["id"]
-                # Not counted, so the full budget is reported.
-                assert response.headers["ratelimit"].startswith('"anonymous";r=100;')
+            # Counted all the same, in process memory while Redis is skipped.
+            assert response.headers["ratelimit"].startswith('"anonymous";r=97;')
             redis = api.app_state.lookup.cache.redis
             assert redis is not None
             # One call waited for the stalled Redis; the guard skipped it for the others (and
             # for the lookup cache, which shares the client).
             assert (proxy.accepted, redis.errors) == (1, 1)
             proxy.cut()
+
+
+async def test_with_redis_down_a_flood_over_the_budget_gets_429s_from_memory_counters(
+    database_url: str, redis_namespace: str
+) -> None:
+    prefix = redis_namespace + ":rl"
+    async with (
+        proxy_to(REDIS_URL) as proxy,
+        running_app(
+            database_url,
+            migrate_on_start=False,
+            seed_on_start=False,
+            redis_url=proxy.url_for(REDIS_URL),
+            cache_namespace=redis_namespace,
+            rate_limit_prefix=prefix,
+            rate_limit_anonymous=100,
+        ) as api,
+    ):
+        assert (await _post(api, aliased(10))).status_code == 200
+        health = (await api.client.get("/health")).json()
+        assert health["rateLimits"] == {"enabled": True, "storage": "redis"}
+        await proxy.refuse()
+        statuses = [(await _post(api, aliased(30))).status_code for _ in range(10)]
+        # 100 a minute whatever Redis does: three floods of 30 fit, the rest do not.
+        assert statuses == [200] * 3 + [429] * 7
+        health = (await api.client.get("/health")).json()
+        assert health["rateLimits"] == {"enabled": True, "storage": "memory"}
+
+        # Redis is back: once the guard lets a call through, counting goes back there.
+        await proxy.restore()
+
+        async def counted_in_redis() -> bool:
+            await _post(api, LOOKUP)
+            return api.http_state.rate_limits is not None and (
+                api.http_state.rate_limits.storage == "redis"
+            )
+
+        await eventually(counted_in_redis, timeout=15.0)
+        health = (await api.client.get("/health")).json()
+        assert health["rateLimits"] == {"enabled": True, "storage": "redis"}
+        client: Any = redis_client.Redis.from_url(REDIS_URL)
+        try:
+            assert [key async for key in client.scan_iter(match=f"{prefix}*")]
+        finally:
+            await client.aclose()
 
 
 async def test_rate_limits_false_turns_them_off(

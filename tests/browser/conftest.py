@@ -4,9 +4,8 @@ through Playwright. Screenshots go to test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -163,12 +162,3 @@ async def open_page(browser: Browser) -> AsyncIterator[BrowserPage]:
         yield BrowserPage(page=page, context=context, log=log)
     finally:
         await context.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll an async predicate until it holds (for state the server settles in the background)."""
-    async with asyncio.timeout(within):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.25)

@@ -12,8 +12,9 @@ import asyncpg
 import httpx
 from playwright.async_api import Page, Route, expect
 
-from tests.browser.conftest import BrowserPage, LiveServer, eventually
+from tests.browser.conftest import BrowserPage, LiveServer
 from tests.support.keys import issue_api_key
+from tests.support.polling import eventually
 
 # A lookup that takes 500 ms and fails: 40 of them push the hour's success rate under 90 %
 # (CRITICAL) and its average latency over 100 ms (WARNING) at the default thresholds.
@@ -92,7 +93,7 @@ async def test_dashboard_charts_lookups_and_shows_the_firing_alert(
         assert isinstance(data, dict)
         return bool(data.get("alerts")) and data["lookupStats"]["total"] > SLOW_FAILED_LOOKUPS
 
-    await eventually(alert_firing, within=15)
+    await eventually(alert_firing, timeout=15, interval=0.25)
 
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/dashboard")

@@ -2,9 +2,12 @@
 of the application leaves session state behind, which these tests hold it to."""
 
 import re
+import time
 from pathlib import Path
 
-from db.pool import create_pool
+import pytest
+
+from db.pool import DatabaseStalled, connection_within, create_pool, ping
 
 DB_DIR = Path(__file__).resolve().parents[2] / "db"
 # Statements whose effect outlives their transaction on the connection.
@@ -80,5 +83,43 @@ async def test_an_open_transaction_is_still_rolled_back_on_release(database_url:
             assert not conn.is_in_transaction()
             exists = await conn.fetchval("SELECT to_regclass('jw_never_committed') IS NOT NULL")
             assert exists is False
+    finally:
+        await pool.close()
+
+
+async def test_a_step_waiting_for_a_pool_connection_gives_up_at_its_deadline(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire():  # the only connection, held by someone else
+            started = time.perf_counter()
+            with pytest.raises(DatabaseStalled):
+                async with connection_within(pool, 0.2, "test step"):
+                    pass
+            assert time.perf_counter() - started < 1.0
+        assert "database stalled: no connection for the test step" in caplog.text
+        # The pool is whole again: the next step gets its connection.
+        async with connection_within(pool, 1.0, "next step") as conn:
+            await ping(conn)
+    finally:
+        await pool.close()
+
+
+async def test_a_statement_past_the_deadline_drops_its_connection_and_rolls_back(
+    database_url: str,
+) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+
+    async def slow_write() -> None:
+        async with connection_within(pool, 0.2, "slow step") as conn, conn.transaction():
+            await conn.execute("CREATE TABLE stall_probe (id int)")
+            await conn.execute("SELECT pg_sleep(5)")
+
+    try:
+        with pytest.raises(DatabaseStalled):
+            await slow_write()
+        async with connection_within(pool, 1.0, "check") as conn:
+            assert await conn.fetchval("SELECT to_regclass('stall_probe')") is None
     finally:
         await pool.close()

@@ -11,9 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from api.invalidation import Invalidation
 from tests.support import REDIS_URL, AppHarness, error_codes, running_app, test_settings
 from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 from tests.support.keys import IssuedKey
+from tests.support.polling import eventually
 from tests.support.proxy import TcpProxy
 from tests.support.resilience import SLUGS
 
@@ -28,6 +30,7 @@ mutation($input: PublishJobInput!) { publishJob(input: $input) {
   degraded job { id microId microUuid answers } } }
 """
 JOB = "query($id: UUID!) { job(id: $id) { id microId microUuid status } }"
+SEARCH = 'query { searchServices(text: "paint the walls", first: 3) { microService { slug } } }'
 CATEGORIES = "query { categories { slug subcategories { slug microServices { id slug } } } }"
 
 BASE: dict[str, Any] = {
@@ -260,3 +263,63 @@ async def test_two_app_instances_share_the_redis_level(
         body = await two.graphql(ONE)
         assert body["data"]["microService"]["slug"] == "ceiling-painting"
         assert two.statements.lookups == []
+
+
+async def _cut_until_the_listener_is_back(api: AppHarness, proxy: TcpProxy) -> Invalidation:
+    """Cut PostgreSQL; during the cut a lookup the cache cannot answer opens the breaker; then
+    PostgreSQL returns and the invalidation listener reconnects (the breaker still open)."""
+    invalidation: Invalidation = api.state["invalidation"]
+    assert invalidation.live()
+    await _outage(proxy)
+    await eventually(lambda: not invalidation.live())
+    unknown = await api.graphql('query { microService(slug: "not-cached-anywhere") { id } }')
+    assert error_codes(unknown) == ["SERVICE_UNAVAILABLE"]
+    assert api.app_state.lookup.breaker_state == "open"
+    return invalidation
+
+
+async def test_after_a_short_cut_lookups_answer_normally_as_soon_as_the_database_is_back(
+    database_url: str, pg_proxy: TcpProxy, jobs_writer_key: IssuedKey
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), breaker_fail_max=1, **BASE) as api:
+        invalidation = await _cut_until_the_listener_is_back(api, pg_proxy)
+        await pg_proxy.restore()
+        await eventually(lambda: invalidation.live() and invalidation.gaps_kept == 1)
+        # The catalogue did not change: the warm lookup cache still serves, breaker or not.
+        assert api.app_state.lookup.breaker_state == "open"
+        one = await api.graphql(ONE)
+        assert "errors" not in one, one
+        assert one["data"]["microService"]["slug"] == "ceiling-painting"
+        search = await api.graphql(SEARCH)
+        assert "errors" not in search, search
+        assert search["data"]["searchServices"]
+        wizard = (await api.graphql(WIZARD))["data"]["wizardQuestions"]
+        assert wizard["degraded"] is False
+        assert wizard["microUuid"] is not None
+        published = await _publish(api, jobs_writer_key)
+        assert "errors" not in published, published
+        assert published["data"]["publishJob"]["degraded"] is False
+        assert published["data"]["publishJob"]["job"]["microUuid"] is not None
+
+
+async def test_a_catalogue_change_missed_during_a_cut_drops_the_caches_on_reconnect(
+    database_url: str, pg_proxy: TcpProxy
+) -> None:
+    async with running_app(pg_proxy.url_for(database_url), breaker_fail_max=1, **BASE) as api:
+        lookup_cache = api.app_state.lookup.cache
+        invalidation = await _cut_until_the_listener_is_back(api, pg_proxy)
+        before = invalidation.version
+        assert before is not None
+        assert len(lookup_cache.local) > 0
+        writer = await asyncpg.connect(database_url)  # past the proxy: the notice is missed
+        try:
+            await writer.execute("UPDATE categories SET name = name || '?' WHERE slug = 'painting'")
+        finally:
+            await writer.close()
+        await pg_proxy.restore()
+        await eventually(lambda: invalidation.live() and invalidation.version == before + 1)
+        assert invalidation.gaps_kept == 0
+        assert len(lookup_cache.local) == 0
+        response_cache = api.http_state.response_cache
+        assert response_cache is not None
+        assert response_cache.version == before + 1

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
+STALLED = 3600.0  # seconds a stalled link holds each chunk: longer than any test
+
 
 class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
@@ -54,6 +56,11 @@ class TcpProxy:
         self.mode, self.delay = "pass", 0.0
         if self._server is None:
             await self.start()
+
+    def stall(self) -> None:
+        """Accept new connections and answer nothing; the open ones stop forwarding too."""
+        self.mode = "stall"
+        self.delay = STALLED
 
     def cut(self) -> None:
         """Drop every open connection now (both sides see a reset)."""
