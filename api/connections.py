@@ -5,8 +5,13 @@
 - request headers must be complete within HEADER_TIMEOUT_SECONDS of their first byte (a slow
   header, one byte a second, holds a socket forever otherwise);
 - a body must be complete within BODY_TIMEOUT_SECONDS of its headers;
-- headers larger than MAX_HEADER_BYTES get 431 and the connection is closed, before the parser
-  has buffered more than that (httptools would otherwise buffer a 100 MB header whole).
+- one budget of MAX_HEADER_BYTES per request for everything outside its body: the request
+  line, the headers and a chunked body's trailers. Past it the request gets 431 and the
+  connection is closed (or, when an earlier request on it is still being answered, just closed).
+  The budget is spent in the parser's callbacks, so it holds whatever the read pattern (a whole
+  request in one read, header lines pipelined behind an upload, trailers after the last chunk);
+  bytes that reach no callback (a header line still incomplete, which httptools buffers until it
+  ends) are spent as they arrive.
 
 uvicorn itself bounds the rest (`uvicorn_options`): concurrent connections per worker
 (`limit_concurrency`, 503 past it) and the keep-alive wait. The process's open-file limit is
@@ -70,7 +75,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         assert GuardedHttpToolsProtocol.limits is not None
         self._limits = GuardedHttpToolsProtocol.limits
         self._phase = "idle"  # idle -> headers -> body -> app -> idle (next request)
-        self._header_bytes = 0
+        self._head_bytes = 0  # spent by the current request outside its body
+        self._unparsed = 0  # received since the parser's last callback
+        self._callbacks = 0
+        self._over_budget = False
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -86,24 +94,51 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return  # read and dropped until the close, so the client gets the 431 (no reset)
         if self._phase == "idle":
             self._phase = "headers"
-            self._header_bytes = 0
             self._arm(self._limits.header_timeout)
-        if self._phase == "headers":
-            self._header_bytes += len(data)
+        callbacks = self._callbacks
         super().data_received(data)
-        if (
-            self._phase == "headers"
-            and self._header_bytes > self._limits.max_header_bytes
-            and not self.transport.is_closing()
-        ):
+        if self._callbacks == callbacks:
+            self._unparsed += len(data)  # buffered by the parser, or skipped: not body bytes
+        else:
+            self._unparsed = 0
+        if self._head_bytes + self._unparsed > self._limits.max_header_bytes:
+            self._over_budget = True
+        if self._over_budget and not self.transport.is_closing():
             self._refuse_headers()
 
+    # Parser callbacks: each one counts as progress; those that carry bytes outside the body
+    # spend them. Past the budget the rest of the read is parsed and dropped (raising here
+    # would make uvicorn answer 400), and `data_received` refuses the request.
+    def on_message_begin(self) -> None:
+        self._callbacks += 1
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if self._spend(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._spend(len(name) + len(value) + 4):  # with ": " and CRLF
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        self._callbacks += 1
+        if self._over_budget:
+            return
         self._phase = "body"
         self._arm(self._limits.body_timeout)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._callbacks += 1
+        if not self._over_budget:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        self._callbacks += 1
+        if self._over_budget:
+            return
         self._phase = "app"
         self._disarm()  # the app's own time is bounded by its own timeouts
         super().on_message_complete()
@@ -111,6 +146,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._phase = "idle"  # uvicorn's keep-alive timer bounds the wait for the next one
         super().on_response_complete()
+
+    def _spend(self, size: int) -> bool:
+        """Count `size` bytes against the request's budget; False once it is exceeded."""
+        self._callbacks += 1
+        self._head_bytes += size
+        if self._head_bytes > self._limits.max_header_bytes:
+            self._over_budget = True
+        return not self._over_budget
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -129,6 +172,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse_headers(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An earlier request on this connection is still being answered: a 431 would land
+            # in the middle of its response, so the connection is only closed.
+            self._phase = "refused"
+            self.transport.close()
+            return
         limit = self._limits.max_header_bytes
         body = orjson.dumps(
             {
