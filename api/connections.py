@@ -13,6 +13,13 @@
   bytes that reach no callback (a header line still incomplete, which httptools buffers until it
   ends) are spent as they arrive.
 
+WebSockets (`GuardedWebSocketProtocol`, uvicorn's websockets-sansio protocol): a message, its
+fragments together, is at most WS_MAX_MESSAGE_BYTES (close 1009 before more is buffered); at
+most WS_MAX_CONNECTIONS sockets per worker (503 to the handshake past it), so that they cannot
+take every connection from HTTP; a socket that is lost drops what it had buffered of a message
+at once, not when the app's handler lets go of the protocol. Their timeouts (connection_init,
+idle) are the graphql-transport-ws handler's, in api/subscriptions.py.
+
 uvicorn itself bounds the rest (`uvicorn_options`): concurrent connections per worker
 (`limit_concurrency`, 503 past it) and the keep-alive wait. The process's open-file limit is
 raised to its hard limit at start (`raise_open_file_limit`), so that idle sockets run into the
@@ -26,10 +33,12 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 
 from api.request_id import new_request_id
 from config import Settings
@@ -46,6 +55,7 @@ class ConnectionLimits:
     header_timeout: float
     body_timeout: float
     max_header_bytes: int
+    ws_max_connections: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
@@ -54,6 +64,7 @@ class ConnectionLimits:
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
             max_header_bytes=settings.max_header_bytes,
+            ws_max_connections=settings.ws_connection_cap,
         )
 
 
@@ -206,11 +217,41 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(_LINGER_SECONDS)
 
 
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol with a cap on open sockets per process, and a lost socket's
+    partial message dropped with it. The message size is uvicorn's `ws_max_size`, which the
+    websockets parser checks against each frame's announced length before reading it."""
+
+    open_sockets: ClassVar[set[GuardedWebSocketProtocol]] = set()
+
+    def handle_connect(self, event: Request) -> None:
+        limits = GuardedHttpToolsProtocol.limits
+        cap = limits.ws_max_connections if limits is not None else None
+        if cap is not None and len(self.open_sockets) >= cap:
+            self.handshake_initiated = self.handshake_complete = self.close_sent = True
+            self.conn.send_response(self.conn.reject(503, "Too many WebSocket connections.\n"))
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        self.open_sockets.add(self)
+        super().handle_connect(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open_sockets.discard(self)
+        super().connection_lost(exc)
+        # The app's handler may hold this protocol a while longer (its receive and send are
+        # bound to it): what the parser and uvicorn buffered of an unfinished message goes now.
+        self.frames = []
+        self.conn.receive_eof()
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's part of connection hygiene, and the protocol above for the rest."""
+    """uvicorn's part of connection hygiene, and the protocols above for the rest."""
     GuardedHttpToolsProtocol.configure(settings)
     return {
         "http": GuardedHttpToolsProtocol,
+        "ws": GuardedWebSocketProtocol,
+        "ws_max_size": settings.ws_max_message_bytes,
         "timeout_keep_alive": max(1, round(settings.connection_idle_timeout_seconds)),
         "limit_concurrency": settings.max_connections,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
