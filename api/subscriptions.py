@@ -7,6 +7,8 @@ with the socket's own timeouts.
   `operationName`). Anything else closes the socket with 4400, as the protocol asks, instead of
   a TypeError deep in Strawberry (a traceback per message anyone can send).
 - `connection_init` must come within WS_CONNECTION_INIT_TIMEOUT_SECONDS (4408, Strawberry's).
+- A close reason longer than a close frame holds (Strawberry quotes the client's `type` or `id`
+  in some) is cut to fit, instead of failing the close with a ProtocolError.
 - A socket with no operation running is closed (1000) after WS_IDLE_TIMEOUT_SECONDS: an open
   socket holds one of the worker's connections, and one that subscribes to nothing has no
   reason to.
@@ -20,6 +22,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, cast
 
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -30,6 +33,8 @@ from context import Context
 IDLE_CLOSE_CODE = 1000
 INVALID_MESSAGE_CODE = 4400
 
+# A close frame's payload is at most 125 bytes, two of them the code.
+MAX_CLOSE_REASON_BYTES = 123
 _NEEDS_ID = frozenset({"subscribe", "complete"})
 _OPTIONAL_OBJECTS = ("variables", "extensions")
 
@@ -57,6 +62,19 @@ def protocol_error(message: object) -> str | None:
     if operation_name is not None and not isinstance(operation_name, str):
         return "A 'subscribe' payload's 'operationName' must be a string"
     return None
+
+
+def close_reason(reason: str) -> str:
+    """`reason`, cut to what a close frame holds (whole characters only)."""
+    encoded = reason.encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return reason
+    return encoded[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
+
+
+class WebSocketAdapter(ASGIWebSocketAdapter):
+    async def close(self, code: int, reason: str) -> None:
+        await super().close(code, close_reason(reason))
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):

@@ -84,4 +84,7 @@ def tracebacks() -> Iterator[list[str]]:
                 continue
             seen.add(id(record))
             if record.exc_info or record.levelno >= logging.ERROR:
-                found.append(f"{record.name}: {record.getMessage()}")
+                trace = (
+                    logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+                )
+                found.append(f"{record.name}: {record.getMessage()}\n{trace}")
