@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.api.ws_support import rss_bytes
 from tests.support.live_server import live_server
 
 LIMIT = 16 * 1024
@@ -92,11 +93,13 @@ async def test_endless_trailers_of_a_chunked_body_are_refused(server: tuple[str,
         b'13\r\n{"query":"{ __typ"}\r\n0\r\n'
     )
     line = b"X-Trailer: " + b"t" * 1000 + b"\r\n"
-    started = time.monotonic()
+    started, before = time.monotonic(), rss_bytes()
     sent = await _send_until_refused(writer, 50_000, line * 64)  # up to 3 GB, if accepted
+    grown = rss_bytes() - before
     data = await _answer(reader)
     assert b" 200 " not in data
     assert sent < 8 * 1024 * 1024, f"{sent} bytes of trailers were read"
+    assert grown < 30 * 1024 * 1024, f"RSS grew {grown // 1024 // 1024} MB"
     assert time.monotonic() - started < 5.0
     writer.close()
     await _health(host, port)
