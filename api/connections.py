@@ -5,8 +5,20 @@
 - request headers must be complete within HEADER_TIMEOUT_SECONDS of their first byte (a slow
   header, one byte a second, holds a socket forever otherwise);
 - a body must be complete within BODY_TIMEOUT_SECONDS of its headers;
-- headers larger than MAX_HEADER_BYTES get 431 and the connection is closed, before the parser
-  has buffered more than that (httptools would otherwise buffer a 100 MB header whole).
+- one budget of MAX_HEADER_BYTES per request for everything outside its body: the request
+  line, the headers and a chunked body's trailers. Past it the request gets 431 and the
+  connection is closed (or, when an earlier request on it is still being answered, just closed).
+  The budget is spent in the parser's callbacks, so it holds whatever the read pattern (a whole
+  request in one read, header lines pipelined behind an upload, trailers after the last chunk);
+  bytes that reach no callback (a header line still incomplete, which httptools buffers until it
+  ends) are spent as they arrive.
+
+WebSockets (`GuardedWebSocketProtocol`, uvicorn's websockets-sansio protocol): a message, its
+fragments together, is at most WS_MAX_MESSAGE_BYTES (close 1009 before more is buffered); at
+most WS_MAX_CONNECTIONS sockets per worker (503 to the handshake past it), so that they cannot
+take every connection from HTTP; a socket that is lost drops what it had buffered of a message
+at once, not when the app's handler lets go of the protocol. Their timeouts (connection_init,
+idle) are the graphql-transport-ws handler's, in api/subscriptions.py.
 
 uvicorn itself bounds the rest (`uvicorn_options`): concurrent connections per worker
 (`limit_concurrency`, 503 past it) and the keep-alive wait. The process's open-file limit is
@@ -21,10 +33,12 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 
 from api.request_id import new_request_id
 from config import Settings
@@ -42,6 +56,7 @@ class ConnectionLimits:
     header_timeout: float
     body_timeout: float
     max_header_bytes: int
+    ws_max_connections: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
@@ -50,6 +65,7 @@ class ConnectionLimits:
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
             max_header_bytes=settings.max_header_bytes,
+            ws_max_connections=settings.ws_connection_cap,
         )
 
 
@@ -71,7 +87,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         assert GuardedHttpToolsProtocol.limits is not None
         self._limits = GuardedHttpToolsProtocol.limits
         self._phase = "idle"  # idle -> headers -> body -> app -> idle (next request)
-        self._header_bytes = 0
+        self._head_bytes = 0  # spent by the current request outside its body
+        self._unparsed = 0  # received since the parser's last callback
+        self._callbacks = 0
+        self._over_budget = False
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -87,24 +106,51 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return  # read and dropped until the close, so the client gets the 431 (no reset)
         if self._phase == "idle":
             self._phase = "headers"
-            self._header_bytes = 0
             self._arm(self._limits.header_timeout)
-        if self._phase == "headers":
-            self._header_bytes += len(data)
+        callbacks = self._callbacks
         super().data_received(data)
-        if (
-            self._phase == "headers"
-            and self._header_bytes > self._limits.max_header_bytes
-            and not self.transport.is_closing()
-        ):
+        if self._callbacks == callbacks:
+            self._unparsed += len(data)  # buffered by the parser, or skipped: not body bytes
+        else:
+            self._unparsed = 0
+        if self._head_bytes + self._unparsed > self._limits.max_header_bytes:
+            self._over_budget = True
+        if self._over_budget and not self.transport.is_closing():
             self._refuse_headers()
 
+    # Parser callbacks: each one counts as progress; those that carry bytes outside the body
+    # spend them. Past the budget the rest of the read is parsed and dropped (raising here
+    # would make uvicorn answer 400), and `data_received` refuses the request.
+    def on_message_begin(self) -> None:
+        self._callbacks += 1
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if self._spend(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._spend(len(name) + len(value) + 4):  # with ": " and CRLF
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        self._callbacks += 1
+        if self._over_budget:
+            return
         self._phase = "body"
         self._arm(self._limits.body_timeout)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._callbacks += 1
+        if not self._over_budget:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        self._callbacks += 1
+        if self._over_budget:
+            return
         self._phase = "app"
         self._disarm()  # the app's own time is bounded by its own timeouts
         super().on_message_complete()
@@ -112,6 +158,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._phase = "idle"  # uvicorn's keep-alive timer bounds the wait for the next one
         super().on_response_complete()
+
+    def _spend(self, size: int) -> bool:
+        """Count `size` bytes against the request's budget; False once it is exceeded."""
+        self._callbacks += 1
+        self._head_bytes += size
+        if self._head_bytes > self._limits.max_header_bytes:
+            self._over_budget = True
+        return not self._over_budget
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -130,6 +184,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse_headers(self) -> None:
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An earlier request on this connection is still being answered: a 431 would land
+            # in the middle of its response, so the connection is only closed.
+            self._phase = "refused"
+            self.transport.close()
+            return
         limit = self._limits.max_header_bytes
         body = orjson.dumps(
             {
@@ -158,11 +218,41 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(_LINGER_SECONDS)
 
 
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol with a cap on open sockets per process, and a lost socket's
+    partial message dropped with it. The message size is uvicorn's `ws_max_size`, which the
+    websockets parser checks against each frame's announced length before reading it."""
+
+    open_sockets: ClassVar[set[GuardedWebSocketProtocol]] = set()
+
+    def handle_connect(self, event: Request) -> None:
+        limits = GuardedHttpToolsProtocol.limits
+        cap = limits.ws_max_connections if limits is not None else None
+        if cap is not None and len(self.open_sockets) >= cap:
+            self.handshake_initiated = self.handshake_complete = self.close_sent = True
+            self.conn.send_response(self.conn.reject(503, "Too many WebSocket connections.\n"))
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
+            return
+        self.open_sockets.add(self)
+        super().handle_connect(event)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open_sockets.discard(self)
+        super().connection_lost(exc)
+        # The app's handler may hold this protocol a while longer (its receive and send are
+        # bound to it): what the parser and uvicorn buffered of an unfinished message goes now.
+        self.frames = []
+        self.conn.receive_eof()
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's part of connection hygiene, and the protocol above for the rest."""
+    """uvicorn's part of connection hygiene, and the protocols above for the rest."""
     GuardedHttpToolsProtocol.configure(settings)
     return {
         "http": GuardedHttpToolsProtocol,
+        "ws": GuardedWebSocketProtocol,
+        "ws_max_size": settings.ws_max_message_bytes,
         "timeout_keep_alive": max(1, round(settings.connection_idle_timeout_seconds)),
         "limit_concurrency": settings.max_connections,
         "h11_max_incomplete_event_size": settings.max_header_bytes,

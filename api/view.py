@@ -15,6 +15,7 @@ from strawberry.types.unset import UnsetType  # no public name for it
 
 from api.execution import serve
 from api.request_id import request_id_of
+from api.subscriptions import TransportWSHandler, WebSocketAdapter
 from api.web import graphiql_page
 from context import AppState, Context
 from context.auth import RequestAuth, bearer_token
@@ -33,6 +34,10 @@ def connection_token(params: Mapping[str, object]) -> str | None:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    # graphql-transport-ws with messages checked and the socket's timeouts (api/subscriptions.py).
+    graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = WebSocketAdapter
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # HTTP goes through our GraphQL-over-HTTP handler (protocol: api/protocol.py; APQ,
         # plans and execution: api/execution.py); anything else stays Strawberry's.

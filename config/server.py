@@ -61,6 +61,35 @@ class ServerSettings(BaseSettings):
         description="Concurrent connections (and requests) per worker; past it, new requests "
         "get 503.",
     )
+    ws_max_connections: int = Field(
+        250,
+        ge=1,
+        le=1_000_000,
+        description="Concurrent WebSockets per worker (at most half of MAX_CONNECTIONS, which "
+        "counts them too, so that sockets cannot take every connection from HTTP); past it "
+        "the handshake gets 503.",
+    )
+    ws_max_message_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest WebSocket message, its fragments together; a larger one closes the "
+        "socket (code 1009) before more than this is buffered.",
+    )
+    ws_connection_init_timeout_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=3600.0,
+        description="A WebSocket must send `connection_init` this long after it opens (close "
+        "code 4408 otherwise).",
+    )
+    ws_idle_timeout_seconds: float = Field(
+        30.0,
+        ge=0.1,
+        le=86400.0,
+        description="A WebSocket with no subscription (or other operation) running is closed "
+        "(code 1000) after this long.",
+    )
     log_level: str = Field("INFO", description="Python log level.")
     log_repeat_interval_seconds: float = Field(
         60.0,
@@ -92,3 +121,8 @@ class ServerSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
+
+    @property
+    def ws_connection_cap(self) -> int:
+        """WS_MAX_CONNECTIONS, held to half of MAX_CONNECTIONS."""
+        return min(self.ws_max_connections, max(1, self.max_connections // 2))

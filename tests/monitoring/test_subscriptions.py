@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.api.ws_support import tracebacks
 from tests.support.events import insert_events
 from tests.support.keys import IssuedKey, issue_api_key
 from tests.support.live_server import live_server
@@ -213,3 +214,48 @@ async def test_alerts_are_pushed_stored_and_managed(migrated_url: str) -> None:
             "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": "bogus"}, key
         )
         assert bad_cursor["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_socket_with_a_subscription_outlives_the_idle_timeout(migrated_url: str) -> None:
+    reader = bearer(await ops_key(migrated_url, "ops:read"))
+    async with (
+        live_server(migrated_url, **{**FAST, "ws_idle_timeout_seconds": 0.5}) as base,
+        graphql_ws(base, reader) as ws,
+    ):
+        await subscribe(ws, STATS, {"w": 60})
+        started = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - started < 1.5:
+            message = await receive(ws)
+            assert message["type"] == "next", message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"id": "1", "type": "subscribe", "payload": "subscription { alertsChanged { name } }"},
+        {"id": "1", "type": "subscribe", "payload": ["x"]},
+        {"id": "1", "type": "subscribe", "payload": {"query": 7}},
+        {"id": "1", "type": "subscribe", "payload": {"query": ALERTS, "variables": "x"}},
+        {"id": ["1"], "type": "subscribe", "payload": {"query": ALERTS}},
+        {"id": 1, "type": "complete"},
+        {"type": 3},
+        {"type": "x" * 300},  # quoted in the close reason, which a close frame must still hold
+        ["subscribe"],
+        "subscribe",
+    ],
+)
+async def test_a_malformed_message_closes_with_4400_and_no_traceback(
+    migrated_url: str, message: Any
+) -> None:
+    # uvicorn configures its loggers as it starts (dropping their handlers): catch after that.
+    async with live_server(migrated_url, **FAST) as base:
+        with tracebacks() as logged:
+            async with graphql_ws(base) as ws:
+                await ws.send(json.dumps(message))
+                with pytest.raises(ConnectionClosed) as closed:
+                    await receive(ws)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 4400
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"{base}/health", timeout=5)).status_code == 200
+    assert logged == []
