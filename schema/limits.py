@@ -36,6 +36,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from config import Settings
+from resolvers.monitoring import MAX_WINDOW_MINUTES
 from schema.errors import (
     BAD_USER_INPUT,
     INTROSPECTION_DISABLED,
@@ -408,8 +409,10 @@ def _window_of(
         elif isinstance(value, VariableNode):
             raw = variables.get(value.name.value, defaults.get(value.name.value, default))
         try:
-            # Out-of-range windows are refused by the resolver; here they cost what they ask.
-            return max(int(raw), 1)
+            # Out-of-range windows are refused by the resolver (or by Int coercion); here they
+            # cost at most the longest window a field may scan, so that no number sent makes
+            # the cost itself unbounded.
+            return min(max(int(raw), 1), MAX_WINDOW_MINUTES)
         except (TypeError, ValueError, OverflowError):
             return default  # a bad value is the resolver's (or coercion's) to report
     return default
