@@ -28,7 +28,7 @@ from db.uploads import (
     NewRendition,
     UploadRecord,
     UrlSigningSecret,
-    check_upload_quota,
+    claim_upload_attempt,
     fetch_upload,
     save_upload,
 )
@@ -147,7 +147,7 @@ async def upload(request: Request) -> Response:
         auth = RequestAuth(pool, bearer_token(request.headers))
         caller = await auth.require(JOBS_WRITE)
         declared = request.headers.get("content-length", "")
-        await check_upload_quota(
+        attempt = await claim_upload_attempt(
             pool,
             api_key_id=caller.id,
             quota=service.quota,
@@ -169,6 +169,7 @@ async def upload(request: Request) -> Response:
             thumbnail=_rendition(processed.thumbnail),
             received_bytes=received.size,
             quota=service.quota,
+            attempt_id=attempt,
         )
         body = {
             "id": str(record.id),

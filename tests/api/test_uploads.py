@@ -270,6 +270,42 @@ async def test_past_the_hourly_quota_uploads_are_rate_limited(
         assert await _stored(app, key) == before
 
 
+async def test_refused_uploads_count_against_the_quota(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url, max_uploads_per_hour=5) as app:
+        statuses = []
+        for _ in range(8):
+            response = await app.client.post(
+                "/uploads", files=_files(samples.truncated_jpeg()), headers=key.headers
+            )
+            statuses.append((response.status_code, _code(response)))
+        # Each refusal cost a decode, and so a place in the quota: no sixth decode is tried.
+        assert statuses == [(400, "BAD_USER_INPUT")] * 5 + [(429, "RATE_LIMITED")] * 3
+        good = await app.client.post(
+            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
+        )
+        assert good.status_code == 429
+
+
+async def test_a_stored_upload_counts_once_against_the_quota(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url, max_uploads_per_hour=3) as app:
+        for _ in range(3):
+            await app.upload(key, samples.jpeg((64, 64)))
+        attempts = await app.pool.fetchval(
+            "SELECT count(*) FROM upload_attempts WHERE api_key_id = $1", key.id
+        )
+        assert attempts == 0  # each claim gave way to its upload
+        response = await app.client.post(
+            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
+        )
+        assert response.status_code == 429
+
+
 @pytest.fixture
 async def pg_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
     async with proxy_to(database_url) as proxy:
