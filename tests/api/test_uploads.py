@@ -87,6 +87,20 @@ async def test_a_jpeg_is_stored_cleaned_and_served_back(
     assert thumb.headers["etag"] != image.headers["etag"]
 
 
+async def test_an_mpo_from_a_phone_is_stored_as_a_jpeg_not_a_500(
+    app: UploadHarness, writer: IssuedKey
+) -> None:
+    response = await app.client.post(
+        "/uploads", files=_files(samples.mpo((1200, 900)), "IMG_0001.JPG"), headers=writer.headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["contentType"], body["width"], body["height"]) == ("image/jpeg", 1200, 900)
+    image = await app.client.get(f"/media/{body['id']}", headers=writer.headers)
+    assert Image.open(io.BytesIO(image.content)).format == "JPEG"
+    assert b"Jane Customer" not in image.content
+
+
 async def test_etag_revalidation_answers_304(app: UploadHarness, writer: IssuedKey) -> None:
     upload_id = await app.upload(writer, samples.png((64, 64)))
     first = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
