@@ -409,7 +409,7 @@ def _window_of(
         elif isinstance(value, VariableNode):
             raw = variables.get(value.name.value, defaults.get(value.name.value, default))
         try:
-            # Out-of-range windows are refused by the resolver; here they cost at most a week.
+            # The resolver refuses windows out of range; here they cost at most the longest one.
             return min(max(int(raw), 1), MAX_WINDOW_MINUTES)
         except (TypeError, ValueError, OverflowError):
             return default  # a bad value is the resolver's (or coercion's) to report
