@@ -19,7 +19,7 @@ from domain.errors import BadUserInputError
 
 MAX_POSTCODE_INPUT = 16  # "sw1a 1aa" with generous spacing; anything longer is not a postcode
 MAX_ADDRESS_LINE = 200
-# Accents stack at most two or three deep in real writing; a longer run only draws over its
+# Accents stack only a few deep in real writing; a longer run only draws over its
 # neighbours ("Zalgo" text), which a person reading the job cannot tell apart from the address.
 MAX_COMBINING_RUN = 4
 FIELD = "location"

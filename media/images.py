@@ -55,7 +55,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_SIDE = 2048  # the stored image: plenty to see a crack in a wall, a bounded cost to serve
 THUMB_SIDE = 320
 # Memory one decode may hold, and the budget every decode in the process shares: enough for the
-# largest image MAX_PIXELS lets in (four bytes a pixel, plus its working copies), one at a time.
+# largest image MAX_PIXELS lets in (with its working copies), one at a time.
 MAX_DECODE_BYTES = 256 * 1024 * 1024
 _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "JPEG": {"quality": 85},
@@ -66,7 +66,7 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 # neighbour; 16-bit and float not in every filter): converted before resizing, not after.
 _CONVERT_BEFORE_RESIZE = frozenset({"1", "P", "PA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"})
-# Bytes a pixel takes in Pillow's memory once decoded: RGB is held as four bytes like RGBA.
+# Bytes a pixel takes in Pillow's memory once decoded: RGB is held like RGBA.
 _ONE_BYTE_MODES = frozenset({"1", "L", "P"})
 _TWO_BYTE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 
