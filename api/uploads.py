@@ -120,7 +120,7 @@ async def upload(request: Request) -> Response:
         if refused is not None:
             return refused
         declared = request.headers.get("content-length", "")
-        caller = await admit_upload(
+        admitted = await admit_upload(
             pool,
             service,
             auth=auth,
@@ -129,7 +129,7 @@ async def upload(request: Request) -> Response:
         received = await receive_file(request, max_bytes=service.max_bytes)
         try:
             record = await store_upload(
-                pool, service, caller=caller, file=received.file, received_bytes=received.size
+                pool, service, admitted=admitted, file=received.file, received_bytes=received.size
             )
         finally:
             received.close()

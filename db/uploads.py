@@ -36,13 +36,24 @@ UPLOAD_COLUMNS = (
 # these locks apart from every other advisory lock in the database.
 UPLOAD_QUOTA_LOCK_CLASS = 0x75706C  # "upl"
 LOCK_UPLOAD_QUOTA = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))"
+# Stored uploads and attempts not stored (refused, or still being decoded) alike.
 SELECT_UPLOAD_USAGE = """
 SELECT count(*) AS uploads,
        coalesce(sum(received_bytes), 0)::bigint AS received_bytes,
        coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
-  FROM uploads
- WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)
+  FROM (SELECT received_bytes, created_at FROM uploads
+         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)
+        UNION ALL
+        SELECT received_bytes, created_at FROM upload_attempts
+         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)) AS recent
 """
+INSERT_UPLOAD_ATTEMPT = (
+    "INSERT INTO upload_attempts (id, api_key_id, received_bytes) VALUES ($1, $2, $3)"
+)
+DELETE_UPLOAD_ATTEMPT = "DELETE FROM upload_attempts WHERE id = $1"
+DELETE_OLD_UPLOAD_ATTEMPTS = (
+    "DELETE FROM upload_attempts WHERE created_at < now() - make_interval(secs => $1)"
+)
 INSERT_UPLOAD = f"""
 INSERT INTO uploads (id, api_key_id, content_type, width, height, bytes, sha256, thumb_width,
                      thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key)
@@ -147,6 +158,24 @@ async def check_upload_quota(
     )
 
 
+async def claim_upload_attempt(
+    pool: asyncpg.Pool, *, api_key_id: UUID, quota: UploadQuota, incoming_bytes: int
+) -> UUID:
+    """RATE_LIMITED when the key has no room for one more upload of `incoming_bytes`; else the
+    attempt is counted against the quota now, before its body is read or decoded, whatever
+    comes of it: `save_upload` replaces it with the stored upload, and a refused one stays
+    counted for the window. Under the per-key lock, so that uploads sent at once cannot each
+    see the same room."""
+    attempt_id = uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+        await check_upload_quota(
+            conn, api_key_id=api_key_id, quota=quota, incoming_bytes=incoming_bytes
+        )
+        await conn.execute(INSERT_UPLOAD_ATTEMPT, attempt_id, api_key_id, max(incoming_bytes, 1))
+    return attempt_id
+
+
 async def save_upload(
     pool: asyncpg.Pool,
     store: MediaStore,
@@ -156,10 +185,11 @@ async def save_upload(
     thumbnail: NewRendition,
     received_bytes: int,
     quota: UploadQuota,
+    attempt_id: UUID | None = None,
 ) -> UploadRecord:
     """Store an upload's bytes and its row, within the key's quota (checked again here, under
-    a per-key lock). The bytes go first; should the row not follow, they are deleted again, so
-    nothing is left half-stored."""
+    a per-key lock), in place of its claimed attempt `attempt_id`. The bytes go first; should
+    the row not follow, they are deleted again, so nothing is left half-stored."""
     upload_id = uuid4()
     image_key, thumb_key = storage_keys(upload_id)
     await store.put(
@@ -171,6 +201,8 @@ async def save_upload(
     try:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+            if attempt_id is not None:  # counted once: as the upload from here on
+                await conn.execute(DELETE_UPLOAD_ATTEMPT, attempt_id)
             await check_upload_quota(
                 conn, api_key_id=api_key_id, quota=quota, incoming_bytes=received_bytes
             )
@@ -257,11 +289,13 @@ async def purge_expired_uploads(
     batch_size: int = 500,
 ) -> int:
     """Delete uploads left unattached for longer than `ttl`, with their bytes; how many went.
+    Upload attempts older than `ttl` go too (the quota's window is far shorter).
 
     Each batch stays locked while its bytes are deleted, then its rows go in the same
     transaction: a publishJob cannot attach an upload whose bytes are going. Should the rows
     outlive their bytes (a crash in between), they are expired, so no job takes them, and the
     next purge finishes them."""
+    await pool.execute(DELETE_OLD_UPLOAD_ATTEMPTS, ttl.total_seconds())
     purged = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():

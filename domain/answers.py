@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from domain.catalogue import FALSE, NOT_SURE, TRUE, MicroServiceSpec, Question, QuestionKind
-from domain.errors import BadUserInputError
+from domain.errors import MAX_FIELD_ERRORS, BadUserInputError
 
 REQUIRED = "This question is required."
 # Dates a job can sensibly carry: a start date, a key handover, a property's build year's day.
@@ -26,6 +26,12 @@ EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_FORMAT = "Expected a date as YYYY-MM-DD."
+_UNKNOWN = (
+    "Unknown question id for micro service '{slug}' "
+    "(not asked, or no longer asked, for this service)."
+)
+# Question ids are short slugs; an unknown key is echoed no longer than this.
+MAX_ECHOED_KEY = 64
 
 
 def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
@@ -36,12 +42,7 @@ def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
     faults: dict[str, str] = {}
     clean: dict[str, Any] = {}
     known = {question.id for question in spec.questions}
-    for key in answers:
-        if key not in known:
-            faults[str(key)] = (
-                f"Unknown question id for micro service '{spec.slug}' "
-                "(not asked, or no longer asked, for this service)."
-            )
+    unknown = [key for key in answers if key not in known]
     # The answer each question's condition sees: None when unanswered, hidden or faulty.
     effective: dict[str, Any] = {}
     # Questions whose visibility cannot be decided because an answer it depends on is faulty.
@@ -67,11 +68,23 @@ def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
             clean[question.id] = checked
             if visible:
                 effective[question.id] = checked
-    if faults:
+    if faults or unknown:
+        # The questions' own faults first: they are what a wizard marks; a flood of unknown
+        # keys must not push them out of the listed few.
+        for key in unknown:
+            faults.setdefault(_echo(key), _UNKNOWN.format(slug=spec.slug))
+        count = len(faults)
+        listed = "" if count <= MAX_FIELD_ERRORS else f" (the first {MAX_FIELD_ERRORS} are listed)"
         raise BadUserInputError(
-            f"{len(faults)} answer(s) for '{spec.slug}' are not valid.", fields=faults
+            f"{count} answer(s) for '{spec.slug}' are not valid{listed}.", fields=faults
         )
     return clean
+
+
+def _echo(key: object) -> str:
+    """An unknown answer key as the error names it: cut short, since it may be of any length."""
+    text = str(key)
+    return text if len(text) <= MAX_ECHOED_KEY else text[: MAX_ECHOED_KEY - 1] + "\u2026"
 
 
 def _visibility(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# Field errors itemised in one BAD_USER_INPUT at most; enough to mark a whole form at once.
+MAX_FIELD_ERRORS = 20
+
 
 class DomainError(Exception):
     """Base of every error the API reports to the client on purpose."""
@@ -20,7 +23,11 @@ class BadUserInputError(DomainError):
         reason: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.fields: dict[str, str] = dict(fields or {})
+        listed = list((fields or {}).items())
+        # An answer must not be much larger than the request: however many faults a body holds,
+        # only the first few are itemised, and the message says how many there are.
+        self.fields: dict[str, str] = dict(listed[:MAX_FIELD_ERRORS])
+        self.unlisted_fields = max(len(listed) - MAX_FIELD_ERRORS, 0)
         # A stable machine-readable sub-code (e.g. IDEMPOTENCY_KEY_REUSED) for clients to branch on.
         self.reason = reason
 

@@ -12,12 +12,16 @@ characters. The rules below are Royal Mail's, and tests/domain/test_location.py 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from domain.errors import BadUserInputError
 
 MAX_POSTCODE_INPUT = 16  # "sw1a 1aa" with generous spacing; anything longer is not a postcode
 MAX_ADDRESS_LINE = 200
+# Accents stack only a few deep in real writing; a longer run only draws over its
+# neighbours ("Zalgo" text), which a person reading the job cannot tell apart from the address.
+MAX_COMBINING_RUN = 4
 FIELD = "location"
 
 # Outward code: A9, A99, AA9, AA99, A9A or AA9A. Q, V and X never start one; I, J and Z are
@@ -50,9 +54,12 @@ SPECIAL_POSTCODES: dict[str, str] = {
 }
 _SPACES = re.compile(r"[ \t]+")
 _ALLOWED = re.compile(r"[A-Za-z0-9 \t]*")
-# Unicode's "other" characters (controls, format, unassigned, private use) and line breaks have
-# no place in one line of an address; NUL would also be refused by PostgreSQL itself.
-_ADDRESS_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufff0-\uffff]")
+# Unicode's "other" characters (controls; format characters such as bidi overrides and
+# zero-width spaces, which make what is shown differ from what is stored; surrogates; private
+# use; unassigned) and line or paragraph separators have no place in one line of an address. NUL
+# would also be refused by PostgreSQL itself.
+_ADDRESS_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_COMBINING_CATEGORIES = frozenset({"Mn", "Mc", "Me"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +108,38 @@ def parse_postcode(raw: str) -> Postcode:
 
 
 def clean_address_line(raw: str | None) -> str | None:
-    """The address line trimmed, or None when blank; BAD_USER_INPUT when too long or when it
-    holds control characters (NUL, line breaks)."""
+    """The address line trimmed, or None when blank; BAD_USER_INPUT when too long, when it holds
+    control or format characters (NUL, line breaks, U+202E, U+200B), or combining marks with no
+    letter to sit on or stacked past `MAX_COMBINING_RUN`."""
     if raw is None:
         return None
     if len(raw) > MAX_ADDRESS_LINE:
         raise _bad(f"Address line must be at most {MAX_ADDRESS_LINE} characters.")
-    if _ADDRESS_FORBIDDEN.search(raw) is not None:
-        raise _bad("Address line must be one line of text, without control characters.")
+    _check_address_characters(raw)
     line = " ".join(raw.split())
     return line or None
+
+
+def _check_address_characters(raw: str) -> None:
+    run = 0  # combining marks since the last base character
+    after_base = False  # a combining mark needs a letter (or digit, or sign) before it
+    for char in raw:
+        category = unicodedata.category(char)
+        if category in _ADDRESS_FORBIDDEN_CATEGORIES:
+            raise _bad(
+                "Address line must be one line of text, without control characters or "
+                "invisible formatting characters."
+            )
+        if category in _COMBINING_CATEGORIES:
+            run += 1
+            if not after_base or run > MAX_COMBINING_RUN:
+                raise _bad(
+                    "Address line has combining marks (accents) with no letter to sit on, or "
+                    "stacked deeper than any address needs."
+                )
+        else:
+            run = 0
+            after_base = not char.isspace()
 
 
 def parse_location(postcode: str, address_line: str | None) -> Location:

@@ -1,9 +1,15 @@
 """Uploaded photos made safe to store and serve: decoded to prove they are images, re-encoded
 without their metadata, bounded in size, and given a thumbnail.
 
-Only the pixels survive re-encoding: EXIF (GPS position, camera serial, the owner's name), XMP
-and text chunks are dropped; the orientation EXIF asked for is applied to the pixels first.
-The colour profile is kept where the colour space is unchanged, so photos keep their colours.
+Only the pixels survive re-encoding: EXIF (GPS position, camera serial, the owner's name), XMP,
+text chunks and colour profiles are dropped; the orientation EXIF asked for is applied to the
+pixels first, and a colour profile is applied by converting the pixels to sRGB (what a browser
+assumes of an image without one), so photos keep their colours without carrying the profile.
+
+Priced before decoded: the memory a decode will hold is worked out from the header, an image
+past `ImageLimits.max_decode_bytes` is refused, and every decode in the process reserves its
+price from one `DecodeBudget` first, so that however many uploads arrive at once the decoded
+pixels held together stay within it.
 
 CPU-bound and blocking: callers run `process_image` in a worker thread (Pillow releases the GIL
 while it decodes, resizes and encodes).
@@ -11,17 +17,35 @@ while it decodes, resizes and encodes).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import hashlib
 import io
+import logging
+import math
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
-from domain.errors import ImageTooLargeError, InvalidImageError, UnsupportedImageError
+from domain.errors import (
+    ImageTooLargeError,
+    InvalidImageError,
+    UnsupportedImageError,
+    UploadRejectedError,
+)
+
+log = logging.getLogger("jobwizard.media")
 
 # Format as Pillow names it -> the content type it is stored and served under.
 FORMATS: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# What Pillow may report for a file one of those openers took -> the format it is stored in.
+# Pillow's JPEG opener answers MPO for the multi-picture JPEGs many phones write; their first
+# picture is the photo, and it is stored as a plain JPEG.
+_STORED_AS: dict[str, str] = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 # Decoded size limit. Pillow's own check only warns between 1x and 2x its limit, so the limit is
 # both set on Pillow (its hard stop at 2x, inside Image.open) and checked here (at 1x).
 MAX_PIXELS = 50_000_000
@@ -30,6 +54,9 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_SIDE = 2048  # the stored image: plenty to see a crack in a wall, a bounded cost to serve
 THUMB_SIDE = 320
+# Memory one decode may hold, and the budget every decode in the process shares: enough for the
+# largest image MAX_PIXELS lets in (with its working copies), one at a time.
+MAX_DECODE_BYTES = 256 * 1024 * 1024
 _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "JPEG": {"quality": 85},
     "PNG": {"compress_level": 6},
@@ -39,6 +66,9 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 # neighbour; 16-bit and float not in every filter): converted before resizing, not after.
 _CONVERT_BEFORE_RESIZE = frozenset({"1", "P", "PA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"})
+# Bytes a pixel takes in Pillow's memory once decoded: RGB is held like RGBA.
+_ONE_BYTE_MODES = frozenset({"1", "L", "P"})
+_TWO_BYTE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,23 +97,86 @@ class ImageLimits:
     max_pixels: int = MAX_PIXELS
     max_side: int = MAX_SIDE
     thumb_side: int = THUMB_SIDE
+    max_decode_bytes: int = MAX_DECODE_BYTES
 
 
-def process_image(source: IO[bytes], *, limits: ImageLimits | None = None) -> ProcessedImage:
+class DecodeBudget:
+    """Bytes of decoded pixels the process holds at once, shared by every decoding thread: a
+    decode reserves its price first and waits while the budget has no room for it."""
+
+    def __init__(self, total: int = MAX_DECODE_BYTES) -> None:
+        self.total = total
+        self._free = total
+        self._room = threading.Condition()
+
+    @property
+    def free(self) -> int:
+        with self._room:
+            return self._free
+
+    @contextlib.contextmanager
+    def reserve(self, price: int) -> Iterator[None]:
+        price = min(price, self.total)  # what is past the total was refused by the caller
+        with self._room:
+            self._room.wait_for(lambda: self._free >= price)
+            self._free -= price
+        try:
+            yield
+        finally:
+            with self._room:
+                self._free += price
+                self._room.notify_all()
+
+
+# One per process: memory is the process's, whichever request or thread decodes.
+DECODE_BUDGET = DecodeBudget()
+
+# glibc serves a large block from a heap rather than its own mapping once a block that size has
+# been freed (its threshold rises with each free), and a worker thread's heap keeps what it
+# freed: decoded photos then stay resident long after their request. A fixed threshold keeps
+# every decoded image in a mapping of its own, handed back to the system when it is freed.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 4 * 1024 * 1024
+
+
+def _return_large_blocks_to_the_system() -> None:
+    # Not glibc (no mallopt): its allocator has no such threshold to fix.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+
+
+_return_large_blocks_to_the_system()
+
+
+def process_image(
+    source: IO[bytes], *, limits: ImageLimits | None = None, budget: DecodeBudget | None = None
+) -> ProcessedImage:
     """Decode `source` (a seekable file, read from its start) and return it re-encoded in its
-    own format, at most `max_side` pixels on its longer side, with a thumbnail of at most
-    `thumb_side`.
+    own format, in sRGB, at most `max_side` pixels on its longer side, with a thumbnail of at
+    most `thumb_side`.
 
     Raises UnsupportedImageError (not a JPEG, PNG or WebP), ImageTooLargeError (more than
-    `max_pixels` decoded) or InvalidImageError (empty, truncated or corrupt)."""
+    `max_pixels`, or more than `max_decode_bytes` of memory, once decoded) or InvalidImageError
+    (empty, truncated or corrupt); never anything else, whatever the bytes."""
     limits = limits or ImageLimits()
+    budget = budget or DECODE_BUDGET
     source.seek(0)
     if not source.read(1):
         raise InvalidImageError("The file is empty.", reason="EMPTY_FILE")
     source.seek(0)
     try:
         with Image.open(source, formats=list(FORMATS)) as opened:
-            image, image_format, icc_profile = _decode(opened, limits)
+            image_format = _stored_format(opened)
+            price = _price(opened, limits)
+            with budget.reserve(price):
+                image = _decode(opened, image_format, limits)
+                thumb = image.copy()
+                thumb.thumbnail((limits.thumb_side, limits.thumb_side), Image.Resampling.LANCZOS)
+                return ProcessedImage(
+                    image=_encode(image, image_format), thumbnail=_encode(thumb, image_format)
+                )
+    except UploadRejectedError:
+        raise
     except UnidentifiedImageError as exc:
         raise UnsupportedImageError(
             "The file is not a JPEG, PNG or WebP image.", reason="UNSUPPORTED_IMAGE_FORMAT"
@@ -92,16 +185,28 @@ def process_image(source: IO[bytes], *, limits: ImageLimits | None = None) -> Pr
         raise _too_many_pixels(limits) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         # Pillow's decoders report a truncated or corrupt file with any of these.
-        raise InvalidImageError(
-            "The image could not be decoded: the file is truncated or corrupt.",
-            reason="INVALID_IMAGE",
-        ) from exc
-    thumb = image.copy()
-    thumb.thumbnail((limits.thumb_side, limits.thumb_side), Image.Resampling.LANCZOS)
-    return ProcessedImage(
-        image=_encode(image, image_format, icc_profile),
-        thumbnail=_encode(thumb, image_format, icc_profile),
+        raise _undecodable() from exc
+    except Exception as exc:
+        # A decoder meeting bytes nobody wrote (struct.error, IndexError, ...): the upload is
+        # what is wrong, not the server. Named in the log so that it can be looked into.
+        log.warning("upload not decodable: %s from Pillow", type(exc).__name__)
+        raise _undecodable() from exc
+
+
+def _undecodable() -> InvalidImageError:
+    return InvalidImageError(
+        "The image could not be decoded: the file is truncated or corrupt.",
+        reason="INVALID_IMAGE",
     )
+
+
+def _stored_format(opened: ImageFile.ImageFile) -> str:
+    stored = _STORED_AS.get(opened.format or "")
+    if stored is None:
+        raise UnsupportedImageError(
+            "The file is not a JPEG, PNG or WebP image.", reason="UNSUPPORTED_IMAGE_FORMAT"
+        )
+    return stored
 
 
 def _too_many_pixels(limits: ImageLimits) -> ImageTooLargeError:
@@ -111,19 +216,55 @@ def _too_many_pixels(limits: ImageLimits) -> ImageTooLargeError:
     )
 
 
-def _decode(
-    opened: ImageFile.ImageFile, limits: ImageLimits
-) -> tuple[Image.Image, str, bytes | None]:
-    """The pixels of `opened`, upright, in a mode its format can store, within `max_side`; its
-    format; the colour profile to store with it (None when the pixels left its colour space)."""
+def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """`size` shrunk to fit a `side` x `side` box, its aspect kept; unchanged when it fits."""
+    width, height = size
+    scale = min(side / width, side / height, 1.0)
+    return max(round(width * scale), 1), max(round(height * scale), 1)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    return 1 if mode in _ONE_BYTE_MODES else 2 if mode in _TWO_BYTE_MODES else 4
+
+
+def _reduction(size: tuple[int, int], side: int) -> int:
+    """The whole factor that brings the longer side of `size` to between `side` and twice it."""
+    return max(max(size) // side, 1)
+
+
+def _price(opened: ImageFile.ImageFile, limits: ImageLimits) -> int:
+    """Bytes the decode of `opened` will hold at its peak, from its header alone: the decoded
+    pixels, their conversion where the mode needs one first, the reduced copy and the two
+    renditions. ImageTooLargeError past either limit."""
     width, height = opened.size
     if width * height > limits.max_pixels:
         raise _too_many_pixels(limits)
-    image_format = opened.format or ""
-    if image_format == "JPEG":
+    if (opened.format or "") in ("JPEG", "MPO"):
         # Lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the image is far larger than what
-        # is kept: a fraction of the memory and time of a full decode.
-        opened.draft("RGB", (limits.max_side, limits.max_side))
+        # is kept: a fraction of the memory and time of a full decode. The size and mode the
+        # header now announces are what will be decoded.
+        opened.draft("RGB", _fitted(opened.size, limits.max_side))
+    width, height = opened.size
+    pixels = width * height
+    price = pixels * _bytes_per_pixel(opened.mode)
+    if opened.mode in _CONVERT_BEFORE_RESIZE:
+        price += pixels * 4
+    factor = _reduction(opened.size, limits.max_side)
+    if factor > 1:
+        price += math.ceil(width / factor) * math.ceil(height / factor) * 4
+    price += 2 * limits.max_side * limits.max_side * 4
+    if price > limits.max_decode_bytes:
+        raise ImageTooLargeError(
+            f"The image is too large: decoding it would take more than "
+            f"{limits.max_decode_bytes // (1024 * 1024)} MB of memory.",
+            reason="TOO_MANY_PIXELS",
+        )
+    return price
+
+
+def _decode(opened: ImageFile.ImageFile, image_format: str, limits: ImageLimits) -> Image.Image:
+    """The pixels of `opened`, upright, in sRGB, in a mode its format can store, within
+    `max_side`, with none of its metadata."""
     opened.load()
     source_mode = opened.mode
     icc_profile = opened.info.get("icc_profile")
@@ -131,21 +272,44 @@ def _decode(
     image: Image.Image = opened
     if source_mode in _CONVERT_BEFORE_RESIZE:
         image = image.convert(target)
-    # Shrink first, in place, then turn and convert the small image: the full-size pixels are
-    # held once, never copied (a phone photo's are tens of megabytes).
     if max(image.size) > limits.max_side:
-        # Bicubic, not Lanczos: Pillow's resize filters scale their support with the ratio, so
-        # both antialias; for the usual twofold reduction of a phone photo the difference is
-        # invisible and bicubic costs markedly less CPU (bench/uploads.py).
-        image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC)
+        # A box reduction by a whole factor first (one pass, no large intermediate), then
+        # bicubic to the exact size. Bicubic, not Lanczos: for the usual twofold reduction of a
+        # phone photo the difference is invisible and bicubic costs markedly less CPU
+        # (bench/uploads.py).
+        factor = _reduction(image.size, limits.max_side)
+        if factor > 1:
+            image = image.reduce(factor)
+        if image is not opened:
+            opened.close()  # the full-size pixels go before the next copy is made
+        image = image.resize(_fitted(image.size, limits.max_side), Image.Resampling.BICUBIC)
     # A new image either way (transposed, or a copy): `opened` and its metadata stay behind.
     image = ImageOps.exif_transpose(image)
-    if image.mode != target:
-        image = image.convert(target)
+    opened.close()
+    image = _to_srgb(image, icc_profile if isinstance(icc_profile, bytes) else None, target)
     # Nothing of the source's metadata may reach an encoder, whatever it looks for.
     image.info = {}
-    keep_profile = isinstance(icc_profile, bytes) and _same_colour_space(source_mode, target)
-    return image, image_format, icc_profile if keep_profile else None
+    return image
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None, target: str) -> Image.Image:
+    """`image` in `target` mode, its colours taken from `icc_profile` into sRGB where there is
+    one that fits its pixels. Greyscale keeps its grey levels: a grey profile changes little,
+    and converting would make the image colour."""
+    if icc_profile is not None and target in ("RGB", "RGBA"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            converted = ImageCms.profileToProfile(image, source, _srgb(), outputMode=target)
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            converted = None  # a broken profile, or one for other pixels: the pixels as they are
+        if converted is not None:
+            return converted
+    return image if image.mode == target else image.convert(target)
 
 
 def _target_mode(image_format: str, mode: str, has_alpha: bool) -> str:
@@ -155,18 +319,9 @@ def _target_mode(image_format: str, mode: str, has_alpha: bool) -> str:
     return "LA" if grey and image_format == "PNG" else "RGBA"
 
 
-def _same_colour_space(source_mode: str, target_mode: str) -> bool:
-    if source_mode == "CMYK":
-        return False
-    return (source_mode in _GREY_MODES) == (target_mode in _GREY_MODES)
-
-
-def _encode(image: Image.Image, image_format: str, icc_profile: bytes | None) -> Rendition:
+def _encode(image: Image.Image, image_format: str) -> Rendition:
     out = io.BytesIO()
-    options = dict(_SAVE_OPTIONS[image_format])
-    if icc_profile is not None:
-        options["icc_profile"] = icc_profile
-    image.save(out, format=image_format, **options)
+    image.save(out, format=image_format, **_SAVE_OPTIONS[image_format])
     data = out.getvalue()
     return Rendition(
         data=data,

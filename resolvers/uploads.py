@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, NamedTuple
 from uuid import UUID
 
 import anyio
@@ -20,7 +20,7 @@ from db.uploads import (
     NewRendition,
     UploadRecord,
     UrlSigningSecret,
-    check_upload_quota,
+    claim_upload_attempt,
     fetch_upload,
     save_upload,
 )
@@ -65,28 +65,36 @@ class UploadService:
         return str(sign(secret, upload_id, variant, now=time.time(), ttl=self.url_ttl))
 
 
+class Admitted(NamedTuple):
+    """A caller let in to upload, and the attempt counted against its quota."""
+
+    caller: ApiKey
+    attempt: UUID
+
+
 async def admit_upload(
     pool: asyncpg.Pool,
     service: UploadService,
     *,
     auth: RequestAuth,
     declared_bytes: int | None,
-) -> ApiKey:
+) -> Admitted:
     """The caller, if its key may upload and its hourly quota has room for the declared size
-    (or for one byte when the size is not declared); before any of the body is read."""
+    (or for one byte when the size is not declared); before any of the body is read. The
+    attempt counts against the quota from now on, whether or not the photo is then taken."""
     caller = await auth.require(JOBS_WRITE)
     incoming = 1 if declared_bytes is None else min(declared_bytes, service.max_bytes)
-    await check_upload_quota(
+    attempt = await claim_upload_attempt(
         pool, api_key_id=caller.id, quota=service.quota, incoming_bytes=incoming
     )
-    return caller
+    return Admitted(caller, attempt)
 
 
 async def store_upload(
     pool: asyncpg.Pool,
     service: UploadService,
     *,
-    caller: ApiKey,
+    admitted: Admitted,
     file: IO[bytes],
     received_bytes: int,
 ) -> UploadRecord:
@@ -99,11 +107,12 @@ async def store_upload(
     return await save_upload(
         pool,
         service.store,
-        api_key_id=caller.id,
+        api_key_id=admitted.caller.id,
         image=_rendition(processed.image),
         thumbnail=_rendition(processed.thumbnail),
         received_bytes=received_bytes,
         quota=service.quota,
+        attempt_id=admitted.attempt,
     )
 
 

@@ -13,6 +13,7 @@ from graphql import (
     VariableNode,
 )
 
+from resolvers.monitoring import MAX_WINDOW_MINUTES
 from schema.limits.fields import fragments_of, root_fields
 
 # The fields that aggregate analytics_events, with the window they scan when none is given:
@@ -59,8 +60,8 @@ def _window_of(
         elif isinstance(value, VariableNode):
             raw = variables.get(value.name.value, defaults.get(value.name.value, default))
         try:
-            # Out-of-range windows are refused by the resolver; here they cost what they ask.
-            return max(int(raw), 1)
+            # The resolver refuses windows out of range; here they cost at most the longest one.
+            return min(max(int(raw), 1), MAX_WINDOW_MINUTES)
         except (TypeError, ValueError, OverflowError):
             return default  # a bad value is the resolver's (or coercion's) to report
     return default

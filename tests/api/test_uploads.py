@@ -89,6 +89,20 @@ async def test_a_jpeg_is_stored_cleaned_and_served_back(
     assert thumb.headers["etag"] != image.headers["etag"]
 
 
+async def test_an_mpo_from_a_phone_is_stored_as_a_jpeg_not_a_500(
+    app: UploadHarness, writer: IssuedKey
+) -> None:
+    response = await app.client.post(
+        "/uploads", files=_files(samples.mpo((1200, 900)), "IMG_0001.JPG"), headers=writer.headers
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["contentType"], body["width"], body["height"]) == ("image/jpeg", 1200, 900)
+    image = await app.client.get(f"/media/{body['id']}", headers=writer.headers)
+    assert Image.open(io.BytesIO(image.content)).format == "JPEG"
+    assert b"Jane Customer" not in image.content
+
+
 async def test_etag_revalidation_answers_304(app: UploadHarness, writer: IssuedKey) -> None:
     upload_id = await app.upload(writer, samples.png((64, 64)))
     first = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
@@ -332,6 +346,42 @@ async def test_past_the_hourly_quota_uploads_are_rate_limited(
         assert _code(response) == "RATE_LIMITED"
         assert 3500 <= int(response.headers["retry-after"]) <= 3600
         assert await _stored(app, key) == before
+
+
+async def test_refused_uploads_count_against_the_quota(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url, max_uploads_per_hour=5) as app:
+        statuses = []
+        for _ in range(8):
+            response = await app.client.post(
+                "/uploads", files=_files(samples.truncated_jpeg()), headers=key.headers
+            )
+            statuses.append((response.status_code, _code(response)))
+        # Each refusal cost a decode, and so a place in the quota: no sixth decode is tried.
+        assert statuses == [(400, "BAD_USER_INPUT")] * 5 + [(429, "RATE_LIMITED")] * 3
+        good = await app.client.post(
+            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
+        )
+        assert good.status_code == 429
+
+
+async def test_a_stored_upload_counts_once_against_the_quota(
+    database_url: str, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    async with running_upload_app(database_url, max_uploads_per_hour=3) as app:
+        for _ in range(3):
+            await app.upload(key, samples.jpeg((64, 64)))
+        attempts = await app.pool.fetchval(
+            "SELECT count(*) FROM upload_attempts WHERE api_key_id = $1", key.id
+        )
+        assert attempts == 0  # each claim gave way to its upload
+        response = await app.client.post(
+            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
+        )
+        assert response.status_code == 429
 
 
 async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_500(

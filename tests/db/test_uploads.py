@@ -18,6 +18,7 @@ from db.uploads import (
     UploadRecord,
     UrlSigningSecret,
     attach_uploads,
+    claim_upload_attempt,
     fetch_photos_by_job_ids,
     fetch_upload,
     fetch_url_signing_secret,
@@ -280,3 +281,29 @@ async def test_the_url_secret_is_read_once_and_missing_means_unavailable(
     assert await secret.get() is first  # kept: no second read
     with pytest.raises(ServiceUnavailableError, match="not available yet"):
         await UrlSigningSecret(pool, name="nothing").get()
+
+
+async def test_concurrent_claims_each_count_and_old_ones_are_purged(
+    pool: asyncpg.Pool, make_api_key: MakeKey
+) -> None:
+    key = await make_api_key("jobs:write")
+    quota = UploadQuota(max_uploads=3, max_bytes=1 << 30)
+
+    async def claim() -> UUID | None:
+        try:
+            return await claim_upload_attempt(
+                pool, api_key_id=key.id, quota=quota, incoming_bytes=1000
+            )
+        except RateLimitedError:
+            return None
+
+    # Sent at once, none decoded yet: the lock lets exactly the quota's worth through.
+    claimed = [c for c in await asyncio.gather(*(claim() for _ in range(8))) if c is not None]
+    assert len(claimed) == 3
+    await pool.execute(
+        "UPDATE upload_attempts SET created_at = now() - interval '25 hours' WHERE id = $1",
+        claimed[0],
+    )
+    await purge_expired_uploads(pool, PostgresMediaStore(pool))
+    left = await pool.fetch("SELECT id FROM upload_attempts WHERE api_key_id = $1", key.id)
+    assert {row["id"] for row in left} == set(claimed[1:])

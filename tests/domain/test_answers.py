@@ -2,9 +2,9 @@ from typing import Any
 
 import pytest
 
-from domain.answers import REQUIRED, validate_answers
+from domain.answers import MAX_ECHOED_KEY, REQUIRED, validate_answers
 from domain.catalogue import Catalogue, MicroServiceSpec
-from domain.errors import BadUserInputError
+from domain.errors import MAX_FIELD_ERRORS, BadUserInputError
 from tests.support.jobs import WALL_PAINTING_ANSWERS
 
 VALID: dict[str, Any] = WALL_PAINTING_ANSWERS
@@ -272,3 +272,25 @@ def test_text_postgresql_cannot_store_is_a_field_error(
 ) -> None:
     faults = _faults(wall_painting, {**VALID, "details": text})
     assert faults == {"details": "Text must not contain NUL characters or unpaired surrogates."}
+
+
+def test_thousands_of_unknown_keys_list_a_bounded_few_with_the_count(
+    wall_painting: MicroServiceSpec,
+) -> None:
+    flood = {f"k{i:05}": 1 for i in range(6_500)}
+    with pytest.raises(BadUserInputError) as caught:
+        validate_answers(wall_painting, {**VALID, **flood, "wall_count": 99})
+    faults = caught.value.fields
+    assert len(faults) == MAX_FIELD_ERRORS
+    # The question's own fault is not pushed out by the unknown keys.
+    assert faults["wall_count"] == "Must be at most 50 walls."
+    assert f"are not valid (the first {MAX_FIELD_ERRORS} are listed)" in str(caught.value)
+    assert str(caught.value).startswith(f"{6_500 + 1} answer(s)")
+    assert caught.value.unlisted_fields == 6_500 + 1 - MAX_FIELD_ERRORS
+
+
+def test_a_long_unknown_key_is_echoed_cut_short(wall_painting: MicroServiceSpec) -> None:
+    faults = _faults(wall_painting, {**VALID, "x" * 90_000: 1})
+    (key,) = faults
+    assert len(key) == MAX_ECHOED_KEY
+    assert key.startswith("xxx")

@@ -126,6 +126,47 @@ def test_bad_address_lines_are_refused_at_location(raw: str, says: str) -> None:
     assert "Address line" in caught.value.fields["location"]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "10 Downing\u202e Street",  # right-to-left override: shows reversed
+        "10 Down\u200bing Street",  # zero-width space
+        "\ufeff10 Downing Street",  # byte order mark
+        "10 Downing Street\u2066",  # bidi isolate
+        "10 Downing Street\u00ad",  # soft hyphen
+        "10 Downing Street\ue000",  # private use
+    ],
+    ids=["rlo", "zwsp", "bom", "isolate", "soft-hyphen", "private-use"],
+)
+def test_address_lines_with_format_characters_are_refused(raw: str) -> None:
+    with pytest.raises(BadUserInputError) as caught:
+        clean_address_line(raw)
+    assert "invisible formatting characters" in caught.value.fields["location"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u0301" * 200,  # lone combining marks
+        "\u0301Flat 2",  # a mark with nothing before it
+        "Flat \u0301 2",  # a mark after a space
+        "Fla" + "t" + "\u0301\u0302\u0303\u0304\u0305" + " 2",  # stacked five deep
+    ],
+    ids=["lone-run", "leading", "after-space", "stacked"],
+)
+def test_address_lines_with_runs_of_combining_marks_are_refused(raw: str) -> None:
+    with pytest.raises(BadUserInputError) as caught:
+        clean_address_line(raw)
+    assert "combining marks" in caught.value.fields["location"]
+
+
+def test_address_lines_with_ordinary_accents_are_taken() -> None:
+    decomposed = "Chez Zoe\u0308, 1 Rue"  # e + combining diaeresis
+    assert clean_address_line(decomposed) == decomposed
+    assert clean_address_line("Pho\u031b\u0300 Street") == "Pho\u031b\u0300 Street"  # two stacked
+    assert clean_address_line("12 \u0928\u093f\u0930\u093e\u0932\u093e Marg")  # Devanagari
+
+
 def test_address_line_of_exactly_the_limit_is_taken() -> None:
     assert clean_address_line("x" * MAX_ADDRESS_LINE) == "x" * MAX_ADDRESS_LINE
 

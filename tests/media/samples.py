@@ -128,3 +128,36 @@ def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
         + chunk(b"IDAT", b"".join(parts))
         + chunk(b"IEND", b"")
     )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def large_png(width: int = 7000, height: int = 7000) -> bytes:
+    """An 8-bit RGB PNG of `width` x `height` (49 megapixels by default): a couple of hundred KB
+    on disk, four bytes a pixel once Pillow decodes it. Written by hand, row by row."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    row = b"\x00" + bytes(range(256)) * (width * 3 // 256) + b"\x80" * (width * 3 % 256)
+    compressor = zlib.compressobj(6)
+    parts = [compressor.compress(row) for _ in range(height)]
+    parts.append(compressor.flush())
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", b"".join(parts))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def mpo(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A multi-picture JPEG as phones write it: the photo, then a second picture, with EXIF."""
+    out = io.BytesIO()
+    gradient(size).save(
+        out,
+        format="MPO",
+        save_all=True,
+        append_images=[gradient((size[0] // 2, size[1] // 2))],
+        exif=exif_with_gps().tobytes(),
+    )
+    return out.getvalue()

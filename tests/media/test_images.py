@@ -3,11 +3,18 @@ included), upright, bounded, with a thumbnail; everything else refused with its 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import json
+import random
+import struct
+import subprocess
+import sys
+import threading
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from domain.uploads import (
     ImageTooLargeError,
@@ -15,7 +22,14 @@ from domain.uploads import (
     UnsupportedImageError,
     UploadRejectedError,
 )
-from media.images import MAX_PIXELS, ImageLimits, ProcessedImage, Rendition, process_image
+from media.images import (
+    MAX_PIXELS,
+    DecodeBudget,
+    ImageLimits,
+    ProcessedImage,
+    Rendition,
+    process_image,
+)
 from schema.codes import error_code
 from tests.media import samples
 
@@ -210,3 +224,174 @@ def test_a_large_rotated_photo_is_shrunk_and_turned_upright() -> None:
     result = _process(samples.jpeg((3000, 2000), orientation=6))
     assert (result.image.width, result.image.height) == (1365, 2048)
     assert (result.thumbnail.width, result.thumbnail.height) == (213, 320)
+
+
+def _jpeg_variant(kind: str) -> bytes:
+    if kind == "mpo":
+        return samples.mpo((640, 480))
+    out = io.BytesIO()
+    image = samples.gradient((640, 480))
+    if kind == "progressive":
+        image.save(out, format="JPEG", progressive=True, exif=samples.exif_with_gps().tobytes())
+    elif kind == "grey":
+        image.convert("L").save(out, format="JPEG")
+    elif kind == "cmyk":
+        image.convert("CMYK").save(out, format="JPEG")
+    else:
+        image.save(out, format="JPEG", subsampling=0, quality=95, optimize=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["mpo", "progressive", "grey", "cmyk", "optimized-444"])
+def test_every_kind_of_jpeg_pillow_reports_is_stored_as_a_plain_jpeg(kind: str) -> None:
+    source = _jpeg_variant(kind)
+    if kind == "mpo":
+        assert Image.open(io.BytesIO(source)).format == "MPO"  # what phones' files come as
+    result = _process(source)
+    for rendition in (result.image, result.thumbnail):
+        assert rendition.content_type == "image/jpeg"
+        assert _open(rendition).format == "JPEG"
+        _assert_no_metadata(rendition)
+    assert (result.image.width, result.image.height) == (640, 480)
+
+
+def test_an_mpo_keeps_its_first_picture_only() -> None:
+    result = _process(samples.mpo((800, 600)))
+    stored = _open(result.image)
+    assert stored.size == (800, 600)
+    assert getattr(stored, "n_frames", 1) == 1
+    assert b"MPF\x00" not in result.image.data  # no multi-picture index left behind
+
+
+def _mangled(data: bytes, seed: int) -> bytes:
+    rng = random.Random(seed)
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        at = rng.randrange(len(out))
+        choice = rng.random()
+        if choice < 0.5:
+            out[at] = rng.randrange(256)
+        elif choice < 0.75:
+            del out[at : at + rng.randint(1, 64)]
+        else:
+            out[at:at] = rng.randbytes(rng.randint(1, 64))
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [samples.jpeg((96, 64)), samples.png((96, 64)), samples.webp((96, 64)), samples.mpo((96, 64))],
+    ids=["jpeg", "png", "webp", "mpo"],
+)
+def test_mangled_files_are_stored_or_refused_as_uploads_never_an_unexpected_error(
+    source: bytes,
+) -> None:
+    for seed in range(150):
+        with contextlib.suppress(UploadRejectedError):
+            _process(_mangled(source, seed))
+
+
+def icc_profile_swapping_red_and_blue(padding: int = 0) -> bytes:
+    """The sRGB profile with its red and blue primaries swapped: pure red under it is pure blue
+    in sRGB. `padding` bytes are added inside the profile (its size field counts them)."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack(">I", profile[128:132])
+    tags = {}
+    for index in range(count):
+        at = 132 + 12 * index
+        tags[bytes(profile[at : at + 4])] = at
+    red, blue = tags[b"rXYZ"], tags[b"bXYZ"]
+    profile[red + 4 : red + 12], profile[blue + 4 : blue + 12] = (
+        profile[blue + 4 : blue + 12],
+        profile[red + 4 : red + 12],
+    )
+    profile += bytes(padding)
+    profile[0:4] = struct.pack(">I", len(profile))
+    return bytes(profile)
+
+
+def test_a_colour_profile_is_converted_to_srgb_and_not_stored() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (255, 0, 0)).save(
+        out, format="PNG", icc_profile=icc_profile_swapping_red_and_blue()
+    )
+    result = _process(out.getvalue())
+    for rendition in (result.image, result.thumbnail):
+        stored = _open(rendition)
+        assert "icc_profile" not in stored.info
+        red, green, blue = stored.convert("RGB").getpixel((4, 4))  # type: ignore[misc]
+        assert blue > 200  # the colour the profile meant
+        assert max(red, green) < 60
+
+
+def test_a_large_colour_profile_costs_nothing_in_what_is_stored() -> None:
+    out = io.BytesIO()
+    profile = icc_profile_swapping_red_and_blue(padding=9 * 1024 * 1024)
+    samples.gradient((8, 8)).save(out, format="JPEG", icc_profile=profile)
+    assert len(out.getvalue()) > 9 * 1024 * 1024
+    result = _process(out.getvalue())
+    assert result.image.bytes < 10_000
+    assert result.thumbnail.bytes < 10_000
+    assert "icc_profile" not in _open(result.image).info
+
+
+def test_a_broken_colour_profile_is_dropped_and_the_photo_kept() -> None:
+    out = io.BytesIO()
+    samples.gradient((64, 48)).save(out, format="JPEG", icc_profile=b"not a profile" * 10)
+    result = _process(out.getvalue())
+    assert (result.image.width, result.image.height) == (64, 48)
+    assert "icc_profile" not in _open(result.image).info
+
+
+def test_an_image_whose_decode_would_pass_the_memory_limit_is_refused_from_its_header() -> None:
+    large = samples.large_png(7000, 7000)  # 49 megapixels, under the pixel limit
+    limits = ImageLimits(max_decode_bytes=64 * 1024 * 1024)
+    # Only the header is sent: had any pixel been decoded, this would be a truncated file.
+    with pytest.raises(ImageTooLargeError) as caught:
+        _process(large[:64], limits)
+    assert error_code(caught.value).status == 413
+    assert "MB of memory" in str(caught.value)
+    with pytest.raises(InvalidImageError):  # the same header under the default limit
+        _process(large[:64])
+
+
+def test_a_decode_waits_until_the_budget_has_room_for_its_price() -> None:
+    budget = DecodeBudget(total=100)
+    holding, release, second_in = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with budget.reserve(80):
+            holding.set()
+            release.wait(5)
+
+    def second() -> None:
+        with budget.reserve(30):
+            second_in.set()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(5)
+    two = threading.Thread(target=second)
+    two.start()
+    assert not second_in.wait(0.2)  # 80 + 30 would pass the budget
+    release.set()
+    assert second_in.wait(5)
+    one.join()
+    two.join()
+    assert budget.free == 100
+
+
+def test_twenty_large_pngs_at_once_stay_within_the_decode_budget_and_memory_is_returned() -> None:
+    # In a process of its own: resident memory is the process's, and this one holds the suite.
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.media.decode_memory", "20"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    figures = json.loads(done.stdout)
+    assert figures["widths"] == [2048] * 20  # each was taken, not refused
+    mb = 1024 * 1024
+    assert figures["peak"] - figures["before"] < 300 * mb
+    assert figures["after"] - figures["before"] < 50 * mb

@@ -277,3 +277,33 @@ async def test_a_400_digit_integer_literal_is_a_field_error(
         "code": "BAD_USER_INPUT",
         "fields": {"wall_count": "Must be at most 50 walls."},
     }
+
+
+async def test_an_error_answer_is_not_larger_than_a_flood_of_unknown_answer_keys(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    flood = {f"q{i:05}": 1 for i in range(6_500)}
+    payload = {
+        "query": PUBLISH,
+        "variables": {
+            "i": {
+                "microId": "wall-painting",
+                "location": EXAMPLE_LOCATION,
+                "answers": {**WALL_PAINTING_ANSWERS, **flood},
+            }
+        },
+    }
+    request = json.dumps(payload).encode()
+    assert len(request) > 80_000
+    for _ in range(2):  # the general path, then whatever a second sending takes
+        response = await api.client.post(
+            "/graphql",
+            content=request,
+            headers={**jobs_writer_key.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 200
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert len(error["extensions"]["fields"]) == 20
+        assert error["message"].startswith("6500 answer(s)")
+        assert len(response.content) < 10_000

@@ -4,7 +4,10 @@ and a pool of their own so that however they are asked for, lookups keep their c
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
+
+import pytest
 
 from tests.support import AppHarness, error_codes, running_app
 from tests.support.keys import IssuedKey
@@ -51,6 +54,33 @@ async def test_a_request_over_the_cost_budget_is_refused_before_it_runs(api: App
         {"w": 10080},
     )
     assert error_codes(body) == ["QUERY_TOO_COSTLY"]
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    ["9" * 30, str(2**63), "0", "-1", "1_000", "\u0661\u0662", " 12", "12 "],
+    ids=["30-digits", "2^63", "zero", "negative", "underscore", "arabic-digits", "lead", "trail"],
+)
+async def test_an_alert_history_cursor_with_a_number_no_id_can_hold_is_bad_user_input(
+    api: AppHarness, event_id: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(f"alert-event:{event_id}".encode()).decode()
+    body = await api.ops_graphql(
+        "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": cursor}
+    )
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_an_alert_history_cursor_of_the_largest_id_is_taken(api: AppHarness) -> None:
+    cursor = base64.urlsafe_b64encode(f"alert-event:{2**63 - 1}".encode()).decode()
+    body = await api.ops_graphql(
+        "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": cursor}
+    )
+    assert body["data"]["alertHistory"] == {"hasNextPage": False}
+    long = await api.ops_graphql(
+        "query($a: String) { alertHistory(after: $a) { hasNextPage } }", {"a": "QUFB" * 10_000}
+    )
+    assert error_codes(long) == ["BAD_USER_INPUT"]
 
 
 async def test_monitoring_runs_on_its_own_small_pool_with_its_own_timeout(
