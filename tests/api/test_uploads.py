@@ -3,16 +3,12 @@ request answered with its status and `extensions.code`, and nothing stored."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -20,7 +16,13 @@ from tests.media import samples
 from tests.support import running_app
 from tests.support.keys import IssuedKey
 from tests.support.proxy import TcpProxy
-from tests.support.uploads import UploadHarness, running_upload_app
+from tests.support.uploads import (
+    UploadHarness,
+    refusal_code,
+    running_upload_app,
+    stored_uploads,
+    upload_files,
+)
 
 MakeKey = Callable[..., Awaitable[IssuedKey]]
 MAX_BYTES = 2 * 1024 * 1024  # the test app's UPLOAD_MAX_BYTES
@@ -37,36 +39,11 @@ async def writer(make_api_key: MakeKey) -> IssuedKey:
     return await make_api_key("jobs:write")
 
 
-@dataclass(frozen=True)
-class Stored:
-    uploads: int
-    blobs: int
-
-
-async def _stored(app: UploadHarness, key: IssuedKey) -> Stored:
-    pool = app.pool
-    uploads = await pool.fetchval("SELECT count(*) FROM uploads WHERE api_key_id = $1", key.id)
-    blobs = await pool.fetchval("SELECT count(*) FROM media_blobs")
-    return Stored(uploads, blobs)
-
-
-def _files(data: bytes, name: str = "photo.jpg", kind: str = "image/jpeg") -> dict[str, Any]:
-    return {"file": (name, data, kind)}
-
-
-def _code(response: httpx.Response) -> str:
-    body = response.json()
-    assert set(body) == {"errors"}
-    assert body["errors"][0]["message"]
-    code: str = body["errors"][0]["extensions"]["code"]
-    return code
-
-
 async def test_a_jpeg_is_stored_cleaned_and_served_back(
     app: UploadHarness, writer: IssuedKey
 ) -> None:
     source = samples.jpeg((1200, 900))
-    response = await app.client.post("/uploads", files=_files(source), headers=writer.headers)
+    response = await app.client.post("/uploads", files=upload_files(source), headers=writer.headers)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["width"] == 1200
@@ -93,7 +70,9 @@ async def test_an_mpo_from_a_phone_is_stored_as_a_jpeg_not_a_500(
     app: UploadHarness, writer: IssuedKey
 ) -> None:
     response = await app.client.post(
-        "/uploads", files=_files(samples.mpo((1200, 900)), "IMG_0001.JPG"), headers=writer.headers
+        "/uploads",
+        files=upload_files(samples.mpo((1200, 900)), "IMG_0001.JPG"),
+        headers=writer.headers,
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -119,7 +98,9 @@ async def test_signed_urls_let_a_browser_see_the_photo_without_a_key(
     app: UploadHarness, writer: IssuedKey
 ) -> None:
     response = await app.client.post(
-        "/uploads", files=_files(samples.webp(), "p.webp", "image/webp"), headers=writer.headers
+        "/uploads",
+        files=upload_files(samples.webp(), "p.webp", "image/webp"),
+        headers=writer.headers,
     )
     body = response.json()
     image = await app.client.get(body["url"])
@@ -129,7 +110,7 @@ async def test_signed_urls_let_a_browser_see_the_photo_without_a_key(
     assert thumb.status_code == 200
     # A thumbnail's signature does not open the full image, nor does a tampered one.
     forged = body["thumbnailUrl"].replace("/thumb", "")
-    assert _code(await app.client.get(forged)) == "FORBIDDEN"
+    assert refusal_code(await app.client.get(forged)) == "FORBIDDEN"
     tampered = body["url"][:-2] + ("AA" if not body["url"].endswith("AA") else "BB")
     assert (await app.client.get(tampered)).status_code == 403
 
@@ -141,8 +122,8 @@ async def test_media_follows_the_read_rules(
     other = await make_api_key("jobs:write")
     reader = await make_api_key("jobs:read")
     assert (await app.client.get(f"/media/{upload_id}")).status_code == 401
-    assert _code(await app.client.get(f"/media/{upload_id}")) == "UNAUTHENTICATED"
-    assert _code(await app.client.get(f"/media/{upload_id}", headers=other.headers)) == (
+    assert refusal_code(await app.client.get(f"/media/{upload_id}")) == "UNAUTHENTICATED"
+    assert refusal_code(await app.client.get(f"/media/{upload_id}", headers=other.headers)) == (
         "FORBIDDEN"
     )
     # Not on a job yet: only its uploader sees it, even with jobs:read.
@@ -165,44 +146,52 @@ async def test_media_follows_the_read_rules(
 async def test_unknown_media_is_not_found(app: UploadHarness, writer: IssuedKey, path: str) -> None:
     response = await app.client.get(path, headers=writer.headers)
     assert response.status_code == 404
-    assert _code(response) == "NOT_FOUND"
+    assert refusal_code(response) == "NOT_FOUND"
 
 
 def _bad_files() -> Iterator[Any]:
     yield pytest.param(
-        _files(samples.zip_renamed_jpg(), "holiday.jpg"), 415, "UNSUPPORTED_MEDIA_TYPE", id="zip"
+        upload_files(samples.zip_renamed_jpg(), "holiday.jpg"),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        id="zip",
     )
     yield pytest.param(
-        _files(samples.SVG, "p.svg", "image/svg+xml"), 415, "UNSUPPORTED_MEDIA_TYPE", id="svg"
+        upload_files(samples.SVG, "p.svg", "image/svg+xml"), 415, "UNSUPPORTED_MEDIA_TYPE", id="svg"
     )
-    yield pytest.param(_files(samples.truncated_jpeg()), 400, "BAD_USER_INPUT", id="truncated-jpeg")
     yield pytest.param(
-        _files(samples.png_bomb(), "bomb.png", "image/png"),
+        upload_files(samples.truncated_jpeg()), 400, "BAD_USER_INPUT", id="truncated-jpeg"
+    )
+    yield pytest.param(
+        upload_files(samples.png_bomb(), "bomb.png", "image/png"),
         413,
         "PAYLOAD_TOO_LARGE",
         id="20000x20000-png",
     )
-    yield pytest.param(_files(b""), 400, "BAD_USER_INPUT", id="empty-file")
+    yield pytest.param(upload_files(b""), 400, "BAD_USER_INPUT", id="empty-file")
     yield pytest.param(
-        _files(b"\xff\xd8" + b"\x00" * (MAX_BYTES + 10)), 413, "PAYLOAD_TOO_LARGE", id="too-big"
+        upload_files(b"\xff\xd8" + b"\x00" * (MAX_BYTES + 10)),
+        413,
+        "PAYLOAD_TOO_LARGE",
+        id="too-big",
     )
 
 
 @pytest.mark.parametrize(("files", "status", "code"), list(_bad_files()))
-async def test_bad_files_are_refused_and_nothing_is_stored(
+async def test_bad_files_are_refused_and_nothing_isstored_uploads(
     app: UploadHarness, writer: IssuedKey, files: dict[str, Any], status: int, code: str
 ) -> None:
-    before = await _stored(app, writer)
+    before = await stored_uploads(app, writer)
     response = await app.client.post("/uploads", files=files, headers=writer.headers)
     assert response.status_code == status, response.text
-    assert _code(response) == code
-    assert await _stored(app, writer) == before
+    assert refusal_code(response) == code
+    assert await stored_uploads(app, writer) == before
 
 
 async def test_requests_that_are_not_one_file_are_refused(
     app: UploadHarness, writer: IssuedKey, make_api_key: MakeKey
 ) -> None:
-    before = await _stored(app, writer)
+    before = await stored_uploads(app, writer)
     jpeg = samples.jpeg((64, 64))
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"data": {"caption": "no file"}, "files": {"other": ("a.txt", b"x")}}, 400, "BAD_REQUEST"),
@@ -225,8 +214,8 @@ async def test_requests_that_are_not_one_file_are_refused(
     for kwargs, status, code in cases:
         headers = {**writer.headers, **kwargs.pop("headers", {})}
         response = await app.client.post("/uploads", headers=headers, **kwargs)
-        assert (response.status_code, _code(response)) == (status, code), kwargs
-    assert await _stored(app, writer) == before
+        assert (response.status_code, refusal_code(response)) == (status, code), kwargs
+    assert await stored_uploads(app, writer) == before
 
 
 async def test_a_body_over_the_limit_is_cut_off_without_a_content_length(
@@ -249,139 +238,7 @@ async def test_a_body_over_the_limit_is_cut_off_without_a_content_length(
         },
     )
     assert response.status_code == 413
-    assert _code(response) == "PAYLOAD_TOO_LARGE"
-
-
-async def test_uploads_need_a_key_with_jobs_write(
-    app: UploadHarness, make_api_key: MakeKey
-) -> None:
-    files = _files(samples.jpeg((64, 64)))
-    anonymous = await app.client.post("/uploads", files=files)
-    assert (anonymous.status_code, _code(anonymous)) == (401, "UNAUTHENTICATED")
-    unknown = await app.client.post(
-        "/uploads", files=files, headers={"Authorization": "Bearer jw_nope"}
-    )
-    assert (unknown.status_code, _code(unknown)) == (401, "UNAUTHENTICATED")
-    reader = await make_api_key("jobs:read")
-    forbidden = await app.client.post("/uploads", files=files, headers=reader.headers)
-    assert (forbidden.status_code, _code(forbidden)) == (403, "FORBIDDEN")
-    count = await app.pool.fetchval("SELECT count(*) FROM uploads WHERE api_key_id = $1", reader.id)
-    assert count == 0
-
-
-async def test_random_tokens_on_uploads_are_stopped_before_they_reach_the_database(
-    database_url: str,
-) -> None:
-    async with running_upload_app(database_url, rate_limit_auth_failures=20) as app:
-        files = _files(samples.jpeg((16, 16)))
-        app.harness.statements.clear()
-        statuses = []
-        for _ in range(200):
-            token = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
-            response = await app.client.post("/uploads", files=files, headers=token)
-            statuses.append((response.status_code, _code(response)))
-        assert statuses[:20] == [(401, "UNAUTHENTICATED")] * 20
-        assert set(statuses[20:]) == {(429, "RATE_LIMITED")}
-        assert len(app.harness.statements.matching("FROM api_keys")) == 20
-        refused = await app.client.post(
-            "/uploads", files=files, headers={"Authorization": "Bearer jw_one_more"}
-        )
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert refused.headers["ratelimit-policy"].startswith('"auth-failures"')
-
-
-async def test_unknown_tokens_on_graphql_and_uploads_share_one_budget(
-    database_url: str, writer: IssuedKey
-) -> None:
-    async with running_upload_app(database_url, rate_limit_auth_failures=5) as app:
-        await app.upload(writer, samples.jpeg((16, 16)))  # a key this process has verified
-        for _ in range(5):
-            junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
-            await app.client.post("/graphql", json={"query": "{ __typename }"}, headers=junk)
-        files = _files(samples.jpeg((16, 16)))
-        app.harness.statements.clear()
-        junk = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
-        refused = await app.client.post("/uploads", files=files, headers=junk)
-        assert (refused.status_code, _code(refused)) == (429, "RATE_LIMITED")
-        assert app.harness.statements.matching("FROM api_keys") == []
-        # A real key verified before, behind the junk, is not locked out.
-        await app.upload(writer, samples.jpeg((16, 16)))
-
-
-async def test_an_unknown_token_sent_again_is_remembered_as_unknown(
-    app: UploadHarness, writer: IssuedKey
-) -> None:
-    # The writer key's creation is announced, and the notice drops remembered verdicts: let
-    # it arrive first.
-    invalidation = app.harness.state["invalidation"]
-    for _ in range(100):
-        if invalidation.notices > 0:
-            break
-        await asyncio.sleep(0.01)
-    files = _files(samples.jpeg((16, 16)))
-    unknown = {"Authorization": f"Bearer jw_{secrets.token_urlsafe(32)}"}
-    app.harness.statements.clear()
-    for _ in range(10):
-        response = await app.client.post("/uploads", files=files, headers=unknown)
-        assert response.status_code == 401
-    assert len(app.harness.statements.matching("FROM api_keys")) == 1
-    # A real key behind the junk still uploads, and its verdict is kept as well.
-    await app.upload(writer, samples.jpeg((16, 16)))
-    await app.upload(writer, samples.jpeg((16, 16)))
-    assert len(app.harness.statements.matching("FROM api_keys")) == 2
-
-
-async def test_past_the_hourly_quota_uploads_are_rate_limited(
-    database_url: str, make_api_key: MakeKey
-) -> None:
-    key = await make_api_key("jobs:write")
-    async with running_upload_app(database_url, max_uploads_per_hour=2) as app:
-        await app.upload(key, samples.jpeg((64, 64)))
-        await app.upload(key, samples.jpeg((64, 64)))
-        before = await _stored(app, key)
-        response = await app.client.post(
-            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
-        )
-        assert response.status_code == 429
-        assert _code(response) == "RATE_LIMITED"
-        assert 3500 <= int(response.headers["retry-after"]) <= 3600
-        assert await _stored(app, key) == before
-
-
-async def test_refused_uploads_count_against_the_quota(
-    database_url: str, make_api_key: MakeKey
-) -> None:
-    key = await make_api_key("jobs:write")
-    async with running_upload_app(database_url, max_uploads_per_hour=5) as app:
-        statuses = []
-        for _ in range(8):
-            response = await app.client.post(
-                "/uploads", files=_files(samples.truncated_jpeg()), headers=key.headers
-            )
-            statuses.append((response.status_code, _code(response)))
-        # Each refusal cost a decode, and so a place in the quota: no sixth decode is tried.
-        assert statuses == [(400, "BAD_USER_INPUT")] * 5 + [(429, "RATE_LIMITED")] * 3
-        good = await app.client.post(
-            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
-        )
-        assert good.status_code == 429
-
-
-async def test_a_stored_upload_counts_once_against_the_quota(
-    database_url: str, make_api_key: MakeKey
-) -> None:
-    key = await make_api_key("jobs:write")
-    async with running_upload_app(database_url, max_uploads_per_hour=3) as app:
-        for _ in range(3):
-            await app.upload(key, samples.jpeg((64, 64)))
-        attempts = await app.pool.fetchval(
-            "SELECT count(*) FROM upload_attempts WHERE api_key_id = $1", key.id
-        )
-        assert attempts == 0  # each claim gave way to its upload
-        response = await app.client.post(
-            "/uploads", files=_files(samples.jpeg((64, 64))), headers=key.headers
-        )
-        assert response.status_code == 429
+    assert refusal_code(response) == "PAYLOAD_TOO_LARGE"
 
 
 async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_500(
@@ -399,11 +256,11 @@ async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_50
         await harness.app_state.pool.expire_connections()
         media = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
         posted = await app.client.post(
-            "/uploads", files=_files(samples.jpeg((64, 64))), headers=writer.headers
+            "/uploads", files=upload_files(samples.jpeg((64, 64))), headers=writer.headers
         )
         for response in (media, posted):
             assert response.status_code == 503, response.text
-            assert _code(response) == "SERVICE_UNAVAILABLE"
+            assert refusal_code(response) == "SERVICE_UNAVAILABLE"
         await pg_proxy.restore()
         again = await app.client.get(f"/media/{upload_id}", headers=writer.headers)
         assert again.status_code == 200

@@ -64,3 +64,31 @@ async def running_upload_app(
         **overrides,
     ) as harness:
         yield UploadHarness(harness)
+
+
+@dataclass(frozen=True)
+class Stored:
+    uploads: int
+    blobs: int
+
+
+async def stored_uploads(app: UploadHarness, key: IssuedKey) -> Stored:
+    """The key's uploads and every stored blob, counted."""
+    pool = app.pool
+    uploads = await pool.fetchval("SELECT count(*) FROM uploads WHERE api_key_id = $1", key.id)
+    blobs = await pool.fetchval("SELECT count(*) FROM media_blobs")
+    return Stored(uploads, blobs)
+
+
+def upload_files(data: bytes, name: str = "photo.jpg", kind: str = "image/jpeg") -> dict[str, Any]:
+    """httpx's `files` for one photo in the form field the endpoint reads."""
+    return {"file": (name, data, kind)}
+
+
+def refusal_code(response: httpx.Response) -> str:
+    """The code of a refused upload or media request (a GraphQL-shaped error body)."""
+    body = response.json()
+    assert set(body) == {"errors"}
+    assert body["errors"][0]["message"]
+    code: str = body["errors"][0]["extensions"]["code"]
+    return code
