@@ -151,10 +151,15 @@ def _after(cursor: str | None) -> int:
         return 2**63 - 1
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text.removeprefix(_CURSOR_PREFIX))
     except (ValueError, UnicodeError):
-        pass
+        text = ""
+    number = text.removeprefix(_CURSOR_PREFIX)
+    # Only what `_cursor` writes: ASCII digits of an event id, which PostgreSQL keeps in a
+    # bigint (a longer number would fail in the query as an internal error).
+    if text.startswith(_CURSOR_PREFIX) and number.isascii() and number.isdecimal():
+        event_id = int(number)
+        if 0 < event_id < 2**63:
+            return event_id
     raise BadUserInputError("'after' is not a cursor this API gave out.")
 
 

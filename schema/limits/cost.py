@@ -13,7 +13,7 @@ from graphql import (
     VariableNode,
 )
 
-from schema.limits.fields import fragments_of, sum_root_fields
+from schema.limits.fields import MAX_REPORTED_COUNT, fragments_of, sum_root_fields
 
 
 def request_cost(
@@ -40,7 +40,7 @@ def request_cost(
         fragments_of(document),
         lambda field: 0 if field.name.value == "__typename" else field_cost(field, values),
     )
-    return max(total, 1)
+    return min(max(total, 1), MAX_REPORTED_COUNT)
 
 
 def field_cost(field: FieldNode, variables: Mapping[str, Any]) -> int:

@@ -17,6 +17,10 @@ from graphql import (
 
 from schema.codes import ValidationFailedError, error_code
 
+# The largest count a limit reports: every JSON reader takes it exactly (and the encoder takes it
+# at all), however many times a document's fragments multiply a field.
+MAX_REPORTED_COUNT = 2**53 - 1
+
 
 def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}

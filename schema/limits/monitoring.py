@@ -13,7 +13,7 @@ from graphql import (
     VariableNode,
 )
 
-from schema.limits.fields import fragments_of, sum_root_fields
+from schema.limits.fields import MAX_REPORTED_COUNT, fragments_of, sum_root_fields
 
 # The fields that aggregate analytics_events, with the window they scan when none is given:
 # their cost is the minutes of events each one reads, so 100 aliases of a week-long window cost
@@ -47,7 +47,7 @@ def monitoring_cost(
             return 0
 
         total += sum_root_fields(operation.selection_set, fragments, window)
-    return total
+    return min(total, MAX_REPORTED_COUNT)
 
 
 def _window_of(

@@ -158,3 +158,13 @@ def test_repeated_fields_count_each_comparison() -> None:
     # One field, its repetitions and their merged selections: pairs grow with the square.
     assert work(2) - work(1) < work(100) / 100
     assert work(1240) > 1240**2
+
+
+async def test_a_cost_multiplied_past_any_number_is_reported_as_one_json_takes(
+    warm_api: AppHarness,
+) -> None:
+    response = await warm_api.client.post(
+        "/graphql", json={"query": doubling(200, leaf="categories { slug }")}
+    )
+    assert response.status_code == 429
+    assert response.json()["errors"][0]["extensions"]["cost"] == 2**53 - 1
