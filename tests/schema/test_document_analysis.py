@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -168,3 +169,16 @@ async def test_a_cost_multiplied_past_any_number_is_reported_as_one_json_takes(
     )
     assert response.status_code == 429
     assert response.json()["errors"][0]["extensions"]["cost"] == 2**53 - 1
+
+
+async def test_doubling_fragments_subscribed_to_are_refused_within_milliseconds() -> None:
+    # What the WebSocket endpoint runs for a `subscribe` message.
+    started = time.perf_counter()
+    stream = await schema.subscribe(doubling(root="Subscription"))
+    assert isinstance(stream, AsyncGenerator)
+    result = await anext(stream)
+    await stream.aclose()
+    assert time.perf_counter() - started < ANSWER_WITHIN_SECONDS
+    errors = getattr(result, "errors", None)
+    assert errors, result
+    assert [error.extensions["code"] for error in errors] == ["QUERY_TOO_COSTLY"]
