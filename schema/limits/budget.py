@@ -39,8 +39,9 @@ def document_work(document: DocumentNode, budget: int) -> int:
     same key in one place (merged, so their own selections are compared as one)."""
     counter = _Counter(fragments_of(document), budget)
     try:
+        # Fragments on their own too: validation checks each definition, used or not.
         for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
+            if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
                 counter.walk(definition.selection_set)
     except _Exhausted:
         pass
@@ -48,17 +49,15 @@ def document_work(document: DocumentNode, budget: int) -> int:
 
 
 def budget_error(work: int, budget: int) -> QueryTooCostlyError:
-    error = limit_error(
+    return limit_error(
         QueryTooCostlyError,
         f"The document is too large to analyse: past {budget} fields with its fragments "
-        "expanded (each field repeated under the same name counts once per repetition). "
-        "Spread fragments fewer times, or send fewer repeated fields.",
+        "expanded (a field repeated under one name costs more with each repetition). "
+        "Spread fragments fewer times, or repeat fields less.",
         None,
         cost=work,
         limit=budget,
     )
-    assert isinstance(error, QueryTooCostlyError)
-    return error
 
 
 class _Counter:

@@ -4,6 +4,7 @@ fragment summed once, and the error a limit reports."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from typing import TypeVar
 
 from graphql import (
     DocumentNode,
@@ -16,6 +17,8 @@ from graphql import (
 )
 
 from schema.codes import ValidationFailedError, error_code
+
+_Refusal = TypeVar("_Refusal", bound=ValidationFailedError)
 
 # The largest count a limit reports: every JSON reader takes it exactly (and the encoder takes it
 # at all), however many times a document's fragments multiply a field.
@@ -97,11 +100,11 @@ def _resolve(
 
 
 def limit_error(
-    kind: type[ValidationFailedError],
+    kind: type[_Refusal],
     message: str,
     nodes: Node | Collection[Node] | None,
     **details: int,
-) -> ValidationFailedError:
+) -> _Refusal:
     """A request limit's refusal: its code comes from the error table by `kind`, ahead of the
     details (the wire format the limits have always had)."""
     error = kind(message, nodes)
