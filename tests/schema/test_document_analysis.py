@@ -105,9 +105,7 @@ async def test_doubling_fragments_of_other_operations_are_answered_within_millis
     assert _codes(response.json())
 
 
-@pytest.mark.parametrize(
-    "query", [REPEATED, "{ __typename } fragment Unused on Query " + REPEATED]
-)
+@pytest.mark.parametrize("query", [REPEATED, "{ __typename } fragment Unused on Query " + REPEATED])
 async def test_a_field_repeated_a_thousand_times_is_refused_at_the_cost_of_a_parse(
     warm_api: AppHarness, query: str
 ) -> None:
