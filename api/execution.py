@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -156,7 +156,7 @@ async def _response_cache(state: RequestState) -> Response | None:
     # Worked out from the hints once per document (a parse), before the first execution:
     # so a process's first request can already be answered by another's copy in Redis.
     operation_name = state.params.operation_name
-    policy = cache.learn(state.query, operation_name)
+    policy = cache.learn(state.query, operation_name, lambda query: _document(state))
     if not policy.cacheable:
         return None
     lookup = cache.locate(
@@ -203,14 +203,17 @@ async def _rate_limit(state: RequestState) -> Response | None:
     return None
 
 
+def _document(state: RequestState) -> DocumentNode:
+    """The request's document, parsed once through the schema's document cache for every step
+    (cache hints, cost, the schema's execution); raises GraphQLError when it does not parse."""
+    return document_cache.document(state.query, {"max_tokens": state.http.settings.max_tokens})
+
+
 def _document_cost(state: RequestState) -> int:
-    """The cost of a document the general path will run; parsed once through the schema's
-    document cache, so the execution that follows does not parse it again."""
+    """The cost of a document the general path will run."""
     params = state.params
     try:
-        document = document_cache.document(
-            state.query, {"max_tokens": state.http.settings.max_tokens}
-        )
+        document = _document(state)
     except GraphQLError:
         return 1  # a syntax error: refused by the parser in a moment, at the smallest cost
     return request_cost(document, params.variables or {}, params.operation_name)

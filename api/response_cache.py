@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import orjson
 from cachetools import LRUCache
-from graphql import GraphQLError, GraphQLSchema, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 
 from api.compression import compress
 from config import Settings
@@ -149,16 +149,23 @@ class ResponseCache:
         known = self._policies.get((query, operation_name))
         return None if known is None else known.policy
 
-    def learn(self, query: str, operation_name: str | None) -> CachePolicy:
+    def learn(
+        self,
+        query: str,
+        operation_name: str | None,
+        parse_document: Callable[[str], DocumentNode] = parse,
+    ) -> CachePolicy:
         """The verdict for a document, worked out once (a document that does not parse, or
-        does not validate, is never cacheable: its answer has errors and is never kept)."""
+        does not validate, is never cacheable: its answer has errors and is never kept).
+        `parse_document` is the request's own parse (the schema's document cache, bounded in
+        tokens), so that the document is parsed once for every step."""
         known = self._policies.get((query, operation_name))
         if known is not None:
             return known.policy
         if not any(root in query for root in self._roots):
             return UNCACHEABLE  # not worth a parse, nor a place among the verdicts
         try:
-            policy = operation_policy(self._schema, parse(query), operation_name)
+            policy = operation_policy(self._schema, parse_document(query), operation_name)
         except GraphQLError:
             policy = UNCACHEABLE
         verdict = _Verdict.of(policy, query, operation_name)

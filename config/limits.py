@@ -16,6 +16,14 @@ class LimitSettings(BaseSettings):
     max_tokens: int = Field(
         5000, ge=10, le=10_000_000, description="Lexical tokens in one document."
     )
+    max_document_nodes: int = Field(
+        10_000,
+        ge=100,
+        le=10_000_000,
+        description="Work of analysing one document: its fields and fragment spreads with "
+        "fragments expanded, plus each pair of fields answering the same key in one place "
+        "(QUERY_TOO_COSTLY above).",
+    )
     max_body_bytes: int = Field(
         100 * 1024, ge=1024, le=2**30, description="Largest POST body (HTTP 413 above)."
     )

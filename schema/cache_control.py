@@ -125,23 +125,38 @@ def operation_policy(
     if root is None:
         return UNCACHEABLE
     walker = _Walker(schema, fragments)
-    max_age = walker.selection(root, operation.selection_set, None, set())
+    try:
+        max_age = walker.selection(root, operation.selection_set, None)
+    except RecursionError:
+        # Fragments chained deeper than the interpreter's stack: graphql-core's validation
+        # aborts on such a document too, so it never has an answer to keep.
+        return UNCACHEABLE
     return CachePolicy(max_age or 0)
 
 
 class _Walker:
+    """Each selection set (a fragment's included) is walked once per parent type and inherited
+    hint, its verdict kept: fragments that spread each other twice would otherwise be walked an
+    exponential number of times, before the document is even validated."""
+
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema
         self.fragments = fragments
+        self._ages: dict[tuple[int, str, _Hint | None], int | None] = {}
+        self._walking: set[str] = set()  # fragments being walked: a spread of one is a cycle
 
     def selection(
-        self,
-        parent: GraphQLObjectType,
-        selection_set: SelectionSetNode,
-        inherited: _Hint | None,
-        spread: set[str],
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode, inherited: _Hint | None
     ) -> int | None:
         """The smallest max-age over the selections; None (uncacheable) as soon as one is."""
+        key = (id(selection_set), parent.name, inherited)
+        if key not in self._ages:
+            self._ages[key] = self._walk(parent, selection_set, inherited)
+        return self._ages[key]
+
+    def _walk(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode, inherited: _Hint | None
+    ) -> int | None:
         ages: list[int] = []
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
@@ -153,22 +168,28 @@ class _Walker:
                     if not isinstance(named, GraphQLObjectType):
                         return None
                     kind = named
-                age = self.selection(kind, node.selection_set, inherited, spread)
+                age = self.selection(kind, node.selection_set, inherited)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in spread:
-                    return None
-                named = self.schema.get_type(fragment.type_condition.name.value)
-                if not isinstance(named, GraphQLObjectType):
-                    return None
-                age = self.selection(named, fragment.selection_set, inherited, spread | {name})
+                age = self.spread(node.name.value, inherited)
             else:
                 return None
             if age is None:
                 return None
             ages.append(age)
         return min(ages) if ages else None
+
+    def spread(self, name: str, inherited: _Hint | None) -> int | None:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self._walking:
+            return None  # unknown, or a cycle: validation refuses the document
+        named = self.schema.get_type(fragment.type_condition.name.value)
+        if not isinstance(named, GraphQLObjectType):
+            return None
+        self._walking.add(name)
+        try:
+            return self.selection(named, fragment.selection_set, inherited)
+        finally:
+            self._walking.discard(name)
 
     def field(
         self, parent: GraphQLObjectType, node: FieldNode, inherited: _Hint | None
@@ -193,5 +214,5 @@ class _Walker:
             return hint.max_age
         if not isinstance(named, GraphQLObjectType):
             return None  # interfaces and unions: not used by cacheable fields yet
-        below = self.selection(named, node.selection_set, hint, set())
+        below = self.selection(named, node.selection_set, hint)
         return None if below is None else min(below, hint.max_age)

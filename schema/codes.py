@@ -132,7 +132,8 @@ class IntrospectionDisabledError(ValidationFailedError):
 
 
 class QueryTooCostlyError(ValidationFailedError):
-    """Monitoring fields asking for more window-minutes than MONITORING_MAX_COST."""
+    """A document past MAX_DOCUMENT_NODES to analyse, or monitoring fields asking for more
+    window-minutes than MONITORING_MAX_COST."""
 
 
 class InternalError(Exception):

@@ -23,26 +23,17 @@ from domain.errors import BadUserInputError, DomainError, ServiceUnavailableErro
 from schema.codes import (
     CODES,
     InternalError,
-    IntrospectionDisabledError,
-    MaxAliasesExceededError,
-    MaxDepthExceededError,
-    MaxMutationsExceededError,
-    QueryTooCostlyError,
     TooManyTokensError,
     ValidationFailedError,
     VariablesRejectedError,
     code_of,
+    error_code,
 )
 
 log = logging.getLogger("jobwizard.errors")
 
-# The codes the request limits' validation rules (schema/limits.py) set on their errors.
+# The code of a list argument past MAX_LIST_LENGTH (schema/limits/document.py).
 BAD_USER_INPUT = CODES[BadUserInputError].code
-MAX_DEPTH_EXCEEDED = CODES[MaxDepthExceededError].code
-MAX_ALIASES_EXCEEDED = CODES[MaxAliasesExceededError].code
-MAX_MUTATIONS_EXCEEDED = CODES[MaxMutationsExceededError].code
-INTROSPECTION_DISABLED = CODES[IntrospectionDisabledError].code
-QUERY_TOO_COSTLY = CODES[QueryTooCostlyError].code
 # `extensions.reason` under BAD_USER_INPUT for a list argument past MAX_LIST_LENGTH.
 LIST_TOO_LONG = "LIST_TOO_LONG"
 
@@ -109,11 +100,11 @@ def _stopped_at_token_limit(error: GraphQLSyntaxError, context: ExecutionContext
 
 
 def _code_for(error: GraphQLError, context: ExecutionContext | None) -> str:
+    if isinstance(error, ValidationFailedError):
+        return error_code(error).code  # a request limit's refusal, by its type
     preset = (error.extensions or {}).get("code")
     if isinstance(preset, str) and error.original_error is None:
-        # Coded already: by a request limit's validation rule (from this table), or on an
-        # earlier pass.
-        return preset
+        return preset  # coded on an earlier pass
     return CODES[_kind(error, context)].code
 
 

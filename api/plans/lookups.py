@@ -28,7 +28,7 @@ from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
 from db.records import MicroServiceRecord
 from monitoring.graphql import observe_operation
-from schema.limits import cost_of, costed_fields
+from schema.limits import request_cost
 from schema.limits.document import variable_list_errors
 
 # The root fields a lookup plan answers, with the one argument it reads: microServices'
@@ -64,10 +64,9 @@ class LookupPlan:
     document: DocumentNode
     variables: Variables
     lookups: tuple[_Lookup, ...]
-    costed: tuple[FieldNode, ...]  # what `schema.limits` counts in the lookup budget
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
-        return cost_of(self.costed, variables)
+        return request_cost(self.document, variables, self.operation_name)
 
     async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
         """The response, or None when the general path must answer instead."""
@@ -144,5 +143,4 @@ def compile_lookups(
         document=document,
         variables=variables,
         lookups=tuple(lookups),
-        costed=costed_fields(document, operation_name),
     )

@@ -28,7 +28,7 @@ from api.plans.answers import PlanAnswer, RootField, root_field_position
 from api.plans.inputs import Variables, arguments_of
 from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
-from schema.limits import cost_of, costed_fields
+from schema.limits import request_cost
 from schema.limits.document import variable_list_errors
 
 # The root fields these plans answer, by operation type.
@@ -47,10 +47,9 @@ class ResolverPlan:
     node: FieldNode
     definition: StrawberryField
     complete: Complete
-    costed: tuple[FieldNode, ...]  # what `schema.limits` counts in the lookup budget
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
-        return cost_of(self.costed, variables)
+        return request_cost(self.document, variables, self.field.operation_name)
 
     async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
         """The response, or None when the general path must answer instead."""
@@ -117,5 +116,4 @@ def compile_resolved(
         node=node,
         definition=definition,
         complete=complete,
-        costed=costed_fields(document, operation_name),
     )

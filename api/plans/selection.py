@@ -52,8 +52,8 @@ class Walker:
     """The schema, as Strawberry defines it and as graphql-core executes it."""
 
     schema: Schema
-    # Completions by (type, selection text): the same selection under many aliases, or in many
-    # documents, is walked once and its closures shared.
+    # Completions of a root field's selection by (type, selection text): the same selection
+    # under many aliases, or in many documents, is walked once and its closures shared.
     _selections: LRUCache[tuple[str, str], tuple[tuple[str, Complete], ...] | None] = field(
         default_factory=lambda: LRUCache(1024), compare=False, repr=False
     )
@@ -70,11 +70,15 @@ class Walker:
     def definition(self, parent: GraphQLObjectType, name: str) -> StrawberryField | None:
         return self.schema.get_field_for_type(name, parent.name)
 
-    def complete(self, output: GraphQLOutputType, node: FieldNode) -> Complete | None:
-        """How the general path completes a value of type `output` selected by `node`."""
+    def complete(
+        self, output: GraphQLOutputType, node: FieldNode, *, nested: bool = False
+    ) -> Complete | None:
+        """How the general path completes a value of type `output` selected by `node` (a root
+        field's; `nested` below one, walked with it rather than looked up by its own text, so
+        that each selection of a document is printed and walked once)."""
         nullable = get_nullable_type(output)
         if isinstance(nullable, GraphQLList):
-            item = self.complete(nullable.of_type, node)
+            item = self.complete(nullable.of_type, node, nested=nested)
             if item is None:
                 return None
             return lambda value, info: None if value is None else [item(v, info) for v in value]
@@ -84,7 +88,10 @@ class Walker:
             coerce = nullable.coerce_output_value
             return lambda value, info: None if value is None else coerce(value)
         if isinstance(nullable, GraphQLObjectType) and node.selection_set is not None:
-            fields = self.selection(nullable, node.selection_set)
+            if nested:
+                fields = self._walk(nullable, node.selection_set)
+            else:
+                fields = self.selection(nullable, node.selection_set)
             if fields is None:
                 return None
             return lambda value, info: (
@@ -117,7 +124,7 @@ class Walker:
             if output is None or definition is None:
                 return None
             read = _reader(self, definition)
-            complete = self.complete(output.type, node)
+            complete = self.complete(output.type, node, nested=True)
             if read is None or complete is None:
                 return None
             fields.append((key, _field(definition, read, complete, output.type)))

@@ -1,7 +1,8 @@
 """Request limits, enforced while the document is parsed and validated, before any resolver runs:
-tokens (parser) and the document's shape (schema/limits/document.py), mutations per operation
-(mutations.py), the monitoring fields' cost (monitoring.py); a request's cost in the lookup budget
-is counted in cost.py.
+tokens (parser), the work of analysing the document (budget.py, checked before validation),
+the document's shape (schema/limits/document.py), mutations per operation (mutations.py), the
+monitoring fields' cost (monitoring.py); a request's cost in the lookup budget is counted in
+cost.py.
 
 The limits come from the request's settings (`context.app.settings`), so the schema stays
 one object and each app may be configured differently.
@@ -14,12 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from config import Settings
-from schema.errors import QUERY_TOO_COSTLY
-from schema.limits.cost import cost_of, costed_fields, request_cost
+from schema.codes import QueryTooCostlyError
+from schema.limits.budget import budget_error, document_work
+from schema.limits.cost import request_cost
 from schema.limits.document import (
     NoIntrospection,
     list_length_rule,
@@ -27,14 +29,14 @@ from schema.limits.document import (
     shape_rule,
     variable_list_errors,
 )
+from schema.limits.fields import limit_error
 from schema.limits.monitoring import monitoring_cost
 from schema.limits.mutations import mutation_count_rule
 
 __all__ = [
     "Limits",
     "RequestLimits",
-    "cost_of",
-    "costed_fields",
+    "document_work",
     "measure",
     "monitoring_cost",
     "request_cost",
@@ -51,6 +53,7 @@ class Limits:
     max_monitoring_cost: int = 0
     alert_window_minutes: int = 5
     max_mutations: int = 10
+    max_document_nodes: int = 10_000
 
     @classmethod
     def of(cls, context: Any) -> Limits:
@@ -70,6 +73,7 @@ class Limits:
             max_monitoring_cost=settings.monitoring_max_cost,
             alert_window_minutes=settings.alert_window_minutes,
             max_mutations=settings.max_mutations,
+            max_document_nodes=settings.max_document_nodes,
         )
 
 
@@ -94,26 +98,33 @@ class RequestLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
             limits = Limits.of(context.context)
-            variables = context.variables or {}
-            errors = variable_list_errors(document, variables, limits.max_list_length)
-            cost = monitoring_cost(document, variables, limits.alert_window_minutes)
-            if cost > limits.max_monitoring_cost:
-                errors.append(
-                    GraphQLError(
-                        f"The monitoring fields of this request would scan {cost} "
-                        f"window-minutes; the limit is {limits.max_monitoring_cost}. Ask for "
-                        "fewer fields or shorter windows.",
-                        extensions={
-                            "code": QUERY_TOO_COSTLY,
-                            "cost": cost,
-                            "limit": limits.max_monitoring_cost,
-                        },
-                    )
-                )
-            if errors:
-                # Set before validation runs, so it is skipped and these are the answer.
-                context.pre_execution_errors = errors
+            # Set before validation runs, so it is skipped and these are the answer.
+            context.pre_execution_errors = _refusals(document, context.variables or {}, limits)
         yield
+
+
+def _refusals(
+    document: DocumentNode, variables: dict[str, Any], limits: Limits
+) -> list[GraphQLError] | None:
+    """What refuses the document before validation: its analysis past the budget (then
+    nothing else walks it), list variables past their limit, monitoring past its cost."""
+    work = document_work(document, limits.max_document_nodes)
+    if work > limits.max_document_nodes:
+        return [budget_error(work, limits.max_document_nodes)]
+    errors = variable_list_errors(document, variables, limits.max_list_length)
+    cost = monitoring_cost(document, variables, limits.alert_window_minutes)
+    if cost > limits.max_monitoring_cost:
+        errors.append(
+            limit_error(
+                QueryTooCostlyError,
+                f"The monitoring fields of this request would scan {cost} window-minutes; the "
+                f"limit is {limits.max_monitoring_cost}. Ask for fewer fields or shorter windows.",
+                None,
+                cost=cost,
+                limit=limits.max_monitoring_cost,
+            )
+        )
+    return errors or None
 
 
 @functools.cache

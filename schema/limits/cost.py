@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -13,40 +13,34 @@ from graphql import (
     VariableNode,
 )
 
-from schema.limits.fields import fragments_of, root_fields
+from schema.limits.fields import MAX_REPORTED_COUNT, fragments_of, sum_root_fields
 
 
 def request_cost(
-    document: DocumentNode, variables: Mapping[str, Any], operation_name: str | None
+    document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None
 ) -> int:
     """What a request costs in the lookup budget (api/rate_limits.py): one per root field of
-    the operation that runs (each alias one more), one per slug of a `microServices(slugs:)`
-    list; at least one."""
-    return cost_of(costed_fields(document, operation_name), variables)
-
-
-def costed_fields(document: DocumentNode, operation_name: str | None) -> tuple[FieldNode, ...]:
-    """The root fields of the operation that runs that count in its cost (compiled plans keep
-    them, so that a plan's cost is counted by the same code as any request's)."""
-    fragments = fragments_of(document)
-    operations = [
-        d
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
-    ]
-    return tuple(
-        field
-        for operation in operations[:1]  # the one that runs; others are the validator's concern
-        for field in root_fields(operation.selection_set, fragments, frozenset())
-        if field.name.value != "__typename"
-    )
-
-
-def cost_of(fields: Iterable[FieldNode], variables: Mapping[str, Any] | None) -> int:
-    """The cost of `costed_fields` under the request's variables; at least one."""
+    the operation that runs (each alias, and each time a fragment spreads it, one more), one per
+    slug of a `microServices(slugs:)` list; at least one. Compiled plans count their cost here
+    too, so that a plan costs what the same request costs on the general path."""
     values = variables or {}
-    return max(sum(field_cost(field, values) for field in fields), 1)
+    operation = next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ),
+        None,  # the one that runs; others are the validator's concern
+    )
+    if operation is None:
+        return 1
+    total = sum_root_fields(
+        operation.selection_set,
+        fragments_of(document),
+        lambda field: 0 if field.name.value == "__typename" else field_cost(field, values),
+    )
+    return min(max(total, 1), MAX_REPORTED_COUNT)
 
 
 def field_cost(field: FieldNode, variables: Mapping[str, Any]) -> int:

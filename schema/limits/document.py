@@ -29,13 +29,12 @@ from graphql import (
 from graphql.language import ArgumentNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from schema.errors import (
-    BAD_USER_INPUT,
-    INTROSPECTION_DISABLED,
-    LIST_TOO_LONG,
-    MAX_ALIASES_EXCEEDED,
-    MAX_DEPTH_EXCEEDED,
+from schema.codes import (
+    IntrospectionDisabledError,
+    MaxAliasesExceededError,
+    MaxDepthExceededError,
 )
+from schema.errors import BAD_USER_INPUT, LIST_TOO_LONG
 from schema.limits.fields import fragments_of, limit_error
 
 
@@ -100,19 +99,19 @@ def shape_rule(max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
                 if shape.depth > max_depth:
                     self.report_error(
                         limit_error(
+                            MaxDepthExceededError,
                             f"The query is {shape.depth} levels deep; the limit is {max_depth}.",
                             operation,
-                            MAX_DEPTH_EXCEEDED,
-                            max_depth,
+                            limit=max_depth,
                         )
                     )
             if total_aliases > max_aliases:
                 self.report_error(
                     limit_error(
+                        MaxAliasesExceededError,
                         f"The document uses {total_aliases} aliases; the limit is {max_aliases}.",
                         None,
-                        MAX_ALIASES_EXCEEDED,
-                        max_aliases,
+                        limit=max_aliases,
                     )
                 )
 
@@ -181,9 +180,7 @@ def variable_list_errors(
 class NoIntrospection(NoSchemaIntrospectionCustomRule):
     def report_error(self, error: GraphQLError) -> None:
         super().report_error(
-            GraphQLError(
-                "Introspection is disabled on this server.",
-                error.nodes,
-                extensions={"code": INTROSPECTION_DISABLED},
+            limit_error(
+                IntrospectionDisabledError, "Introspection is disabled on this server.", error.nodes
             )
         )

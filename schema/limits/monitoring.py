@@ -14,7 +14,7 @@ from graphql import (
 )
 
 from resolvers.monitoring import MAX_WINDOW_MINUTES
-from schema.limits.fields import fragments_of, root_fields
+from schema.limits.fields import MAX_REPORTED_COUNT, fragments_of, sum_root_fields
 
 # The fields that aggregate analytics_events, with the window they scan when none is given:
 # their cost is the minutes of events each one reads, so 100 aliases of a week-long window cost
@@ -38,13 +38,17 @@ def monitoring_cost(
             for d in operation.variable_definitions or ()
             if isinstance(d.default_value, IntValueNode)
         }
-        for field in root_fields(operation.selection_set, fragments, frozenset()):
+
+        def window(field: FieldNode, defaults: Mapping[str, str] = defaults) -> int:
             name = field.name.value
             if name == _ALERTS:
-                total += alert_window_minutes
-            elif name in _MONITORING_WINDOWS:
-                total += _window_of(field, variables, defaults, _MONITORING_WINDOWS[name])
-    return total
+                return alert_window_minutes
+            if name in _MONITORING_WINDOWS:
+                return _window_of(field, variables, defaults, _MONITORING_WINDOWS[name])
+            return 0
+
+        total += sum_root_fields(operation.selection_set, fragments, window)
+    return min(total, MAX_REPORTED_COUNT)
 
 
 def _window_of(

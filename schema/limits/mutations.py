@@ -9,8 +9,8 @@ from graphql import (
     ValidationRule,
 )
 
-from schema.errors import MAX_MUTATIONS_EXCEEDED
-from schema.limits.fields import fragments_of, limit_error, root_fields
+from schema.codes import MaxMutationsExceededError
+from schema.limits.fields import fragments_of, limit_error, sum_root_fields
 
 
 def mutation_count_rule(max_mutations: int) -> type[ASTValidationRule]:
@@ -27,19 +27,19 @@ def mutation_count_rule(max_mutations: int) -> type[ASTValidationRule]:
                     continue
                 if operation.operation.value != "mutation":
                     continue
-                count = sum(
-                    1
-                    for field in root_fields(operation.selection_set, fragments, frozenset())
-                    if not field.name.value.startswith("__")
+                count = sum_root_fields(
+                    operation.selection_set,
+                    fragments,
+                    lambda field: 0 if field.name.value.startswith("__") else 1,
                 )
                 if count > max_mutations:
                     self.report_error(
                         limit_error(
+                            MaxMutationsExceededError,
                             f"The mutation has {count} fields; the limit is {max_mutations} "
                             "per request.",
                             operation,
-                            MAX_MUTATIONS_EXCEEDED,
-                            max_mutations,
+                            limit=max_mutations,
                         )
                     )
 

@@ -5,11 +5,25 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from graphql import parse, validate
+
 import domain
 import loaders
 import resolvers
 from domain.errors import DomainError
-from schema.codes import CODES, RequestRefusedError, code_of
+from schema import schema
+from schema.codes import (
+    CODES,
+    IntrospectionDisabledError,
+    MaxAliasesExceededError,
+    MaxDepthExceededError,
+    MaxMutationsExceededError,
+    RequestRefusedError,
+    code_of,
+    error_code,
+)
+from schema.limits.document import NoIntrospection, shape_rule
+from schema.limits.mutations import mutation_count_rule
 
 
 def _subclasses(base: type[Exception]) -> set[type[Exception]]:
@@ -47,3 +61,21 @@ def test_a_subclass_takes_its_own_entry_before_its_base_s() -> None:
 
     assert code_of(ImageTooLargeError) == ("PAYLOAD_TOO_LARGE", 413)
     assert code_of(InvalidImageError) == CODES[InvalidImageError.__mro__[1]]
+
+
+def test_each_request_limit_refuses_with_its_typed_error_and_the_table_s_code() -> None:
+    rules = [shape_rule(1, 0), mutation_count_rule(1), NoIntrospection]
+    query = "{ a: categories { slug } __schema { queryType { name } } }"
+    mutation = 'mutation { a: acknowledgeAlert(name: "x") { name } b: silenceAlert(name: "y") }'
+    errors = validate(schema._schema, parse(query), rules)
+    errors += validate(schema._schema, parse(mutation), rules)
+    kinds = {type(error) for error in errors}
+    assert {
+        MaxDepthExceededError,
+        MaxAliasesExceededError,
+        MaxMutationsExceededError,
+        IntrospectionDisabledError,
+    } <= kinds
+    for error in errors:
+        assert error.extensions is not None
+        assert error.extensions["code"] == error_code(error).code
