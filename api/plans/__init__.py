@@ -99,6 +99,9 @@ class Plans:
                 publish=self.publish,
                 search=self.search,
                 walker=self.walker,
+                # Learned only from an answer without errors: the general path validated it,
+                # with every rule the plain validation below has and the app's limits besides.
+                validated=True,
             )
         except GraphQLError:
             plan = None
@@ -121,11 +124,14 @@ def compile_plan(
     publish: bool = True,
     search: bool = True,
     walker: Walker = _WALKER,
+    validated: bool = False,
 ) -> Plan | None:
     """A plan for `document`'s operation (`query` is its text, for errors' locations) when it has
-    a shape the enabled plans answer, else None."""
+    a shape the enabled plans answer, else None. `validated` says the document has already
+    passed validation against this schema, which then is not run again (a document seen once, a
+    literal value in its text, pays for compiling and would pay for validating twice)."""
     operation = single_operation(document, operation_name)
-    if operation is None or validate(walker.graphql, document):
+    if operation is None or (not validated and validate(walker.graphql, document)):
         return None  # only valid documents: their variables' types match their arguments'
     plan: Plan | None = None
     if lookups:
