@@ -51,6 +51,7 @@ from domain.catalogue import load_catalogue
 from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver
 from loaders.redis_guard import SharedRedis
+from media.images import return_large_blocks_to_the_system
 from monitoring import metrics as prometheus_metrics
 from schema import schema
 
@@ -81,6 +82,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Process-wide, in every worker: decoded photos must not stay resident after use.
+        return_large_blocks_to_the_system()
         async with contextlib.AsyncExitStack() as stack:
             run = stack.enter_async_context
             stack.callback(prometheus_metrics.mark_process_dead, os.getpid())

@@ -139,13 +139,11 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 4 * 1024 * 1024
 
 
-def _return_large_blocks_to_the_system() -> None:
+def return_large_blocks_to_the_system() -> None:
+    """Fix the threshold for the whole process; the composition root calls it once at start."""
     # Not glibc (no mallopt): its allocator has no such threshold to fix.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-
-
-_return_large_blocks_to_the_system()
 
 
 def process_image(

@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from media.images import process_image
+from media.images import process_image, return_large_blocks_to_the_system
 from tests.media import samples
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -25,6 +25,7 @@ def resident() -> int:
 
 
 def main(count: int) -> None:
+    return_large_blocks_to_the_system()  # as the server does at start
     data = samples.large_png()
     process_image(io.BytesIO(samples.png((64, 64))))  # libraries loaded before the baseline
     gc.collect()
