@@ -3,6 +3,7 @@ one `AsyncExitStack` (app/root.py): entering one starts it, leaving it stops it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
@@ -24,6 +25,8 @@ from loaders.breaker import LookupBreaker
 from monitoring.alerts import alert_thresholds
 from monitoring.events import EventRetention, LookupEventBuffer
 from monitoring.live import LiveMonitor
+
+log = logging.getLogger(__name__)
 
 
 class Closeable(Protocol):
@@ -126,6 +129,11 @@ async def token_verifier(settings: Settings) -> AsyncIterator[TokenVerifier | No
     if issuer is None:
         yield None
         return
+    log.info(
+        "customers: access tokens of %s accepted%s",
+        issuer,
+        " (the development identity provider)" if settings.oidc_development else "",
+    )
     async with httpx.AsyncClient(
         timeout=settings.oidc_fetch_timeout_seconds, follow_redirects=False
     ) as client:

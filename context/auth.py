@@ -95,7 +95,9 @@ class RequestAuth:
         """The customer; UNAUTHENTICATED without a valid token."""
         customer = await self.customer()
         if customer is None:
-            raise UnauthenticatedError(INVALID_TOKEN if self.bearer_is_token else NO_CUSTOMER)
+            token = self._token
+            refused = token is not None and not looks_like_key(token)
+            raise UnauthenticatedError(INVALID_TOKEN if refused else NO_CUSTOMER)
         return customer
 
     async def principal(self) -> ApiKey | Customer | None:

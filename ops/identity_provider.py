@@ -18,11 +18,15 @@ client sends both anyway, as it would to a real provider.
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 import threading
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +38,7 @@ import jwt
 import werkzeug.serving
 from werkzeug.debug import DebuggedApplication
 
+from config import Settings
 from config.identity import is_loopback_host
 
 with warnings.catch_warnings():
@@ -44,6 +49,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     import oidc_provider_mock
     from oidc_provider_mock import _app as provider_app
+
+log = logging.getLogger("jobwizard")
 
 ALGORITHM = "RS256"
 HOST = "127.0.0.1"
@@ -192,3 +199,45 @@ def _cors(response: flask.Response) -> flask.Response:
             )
             response.headers["Access-Control-Max-Age"] = "600"
     return response
+
+
+def refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start as configured, or None: the development provider signs anyone
+    in as anyone, so it serves only an API bound to loopback."""
+    development = settings.oidc_issuer is None or settings.oidc_development
+    if development and not is_loopback_host(settings.host):
+        return (
+            "No OIDC_ISSUER is set, so customers would sign in with the development identity "
+            f"provider, where anyone can be anyone; it runs only with a loopback HOST (got "
+            f"{settings.host!r}). Set OIDC_ISSUER to your OpenID provider, or HOST=127.0.0.1."
+        )
+    return None
+
+
+@contextmanager
+def development_identity(settings: Settings) -> Iterator[Settings]:
+    """`settings` as they are with an `OIDC_ISSUER`; else the development provider runs while
+    the block does, and the settings (and the environment, for worker processes) name it as the
+    issuer, marked as the development one."""
+    if settings.oidc_issuer is not None:
+        yield settings
+        return
+    try:
+        provider = DevelopmentProvider(port=settings.oidc_dev_port, audience=settings.oidc_audience)
+        provider.start()
+    except OSError as exc:
+        raise OSError(
+            f"the development identity provider cannot listen on {HOST}:"
+            f"{settings.oidc_dev_port} ({exc.strerror}); set OIDC_DEV_PORT (0: any free port) "
+            "or OIDC_ISSUER"
+        ) from exc
+    try:
+        log.warning(
+            "customers sign in with the development identity provider at %s (anyone can sign "
+            "in as anyone: set OIDC_ISSUER for real customers)",
+            provider.url,
+        )
+        os.environ.update(OIDC_ISSUER=provider.url, OIDC_DEVELOPMENT="true")
+        yield settings.replace(oidc_issuer=provider.url, oidc_development=True)
+    finally:
+        provider.stop()
