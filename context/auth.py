@@ -88,7 +88,12 @@ class RequestAuth:
         token that is not accepted). ServiceUnavailableError when the token cannot be checked
         now (no signing key held and the issuer unreachable)."""
         if self._customer_task is None:
-            self._customer_task = asyncio.ensure_future(self._verify())
+            known = self.remembered_customer()
+            if known is not None:  # the common case: no task to schedule
+                self._customer_task = asyncio.get_running_loop().create_future()
+                self._customer_task.set_result(known)
+            else:
+                self._customer_task = asyncio.ensure_future(self._verify())
         return await self._customer_task
 
     async def require_customer(self) -> Customer:

@@ -131,10 +131,10 @@ class TokenVerifier:
         if len(token) > self._max_bytes or not looks_like_jwt(token):
             raise Refused("malformed")
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            parts = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
             raise Refused("malformed") from None
+        header, unverified = parts["header"], parts["payload"]
         algorithm = header.get("alg")
         if algorithm == HS256 and self._secret is not None:
             keys: list[SigningKey] | None = None
