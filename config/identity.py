@@ -60,8 +60,9 @@ class IdentitySettings(BaseSettings):
         5.0,
         ge=0.0,
         le=3600.0,
-        description="Fewest seconds between two fetches of the keys for an unknown `kid`: a "
-        "flood of made-up key ids asks the issuer at most once per interval.",
+        description="Fetches of the keys for an unknown `kid` (a rotation): three at once, "
+        "then one per this many seconds, so a flood of made-up key ids asks the issuer a "
+        "bounded number of times.",
     )
     oidc_jwks_max_age_seconds: float = Field(
         3600.0,

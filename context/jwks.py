@@ -7,8 +7,10 @@ only to the same origin; http only on loopback).
 
 When they are fetched: once at start (in the background), when a token names a key id the set
 does not hold (a rotation), and in the background once the set is older than its maximum age.
-Fetches for unknown key ids are single-flight (concurrent tokens share one fetch) and at most one
-per `OIDC_JWKS_MIN_INTERVAL_SECONDS`, so a flood of tokens with made-up key ids asks the issuer a
+Fetches for unknown key ids are single-flight (concurrent tokens share one fetch) and rate
+limited by a small token bucket: a few at once (a rotation is picked up at the first token that
+names the new key, even right after another fetch), then one per
+`OIDC_JWKS_MIN_INTERVAL_SECONDS`; so a flood of tokens with made-up key ids asks the issuer a
 bounded number of times. A failed fetch keeps the keys already held: an issuer that is down
 leaves tokens signed by known keys verifiable.
 """
@@ -38,6 +40,8 @@ KEY_TYPES: dict[str, tuple[str, str | None]] = {
     "EdDSA": ("OKP", "Ed25519"),
 }
 MAX_REDIRECTS = 3
+# Fetches for unknown key ids allowed back to back before the interval applies.
+REFRESH_BURST = 3
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 FALLBACK_JWKS_PATH = "/.well-known/jwks.json"
 
@@ -113,7 +117,8 @@ class IssuerKeys:
         self._clock = clock
         self._keys: list[SigningKey] = []
         self._fetched_at: float | None = None  # of the keys held
-        self._attempted_at: float | None = None
+        self._allowance = float(REFRESH_BURST)  # fetches for unknown key ids allowed now
+        self._allowance_at = clock()
         self._inflight: asyncio.Task[None] | None = None
         self.fetches = 0  # attempts, successful or not
         self.failures = 0
@@ -150,12 +155,7 @@ class IssuerKeys:
                 self._begin()
             return found
         inflight = self._inflight is not None and not self._inflight.done()
-        attempted = self._attempted_at
-        if (
-            not inflight
-            and attempted is not None
-            and self._clock() - attempted < self._min_interval
-        ):
+        if not inflight and not self._may_fetch():
             if not self._keys:
                 raise KeysUnavailableError
             return []
@@ -171,10 +171,22 @@ class IssuerKeys:
             if key.algorithm == algorithm and (kid is None or key.kid == kid)
         ]
 
+    def _may_fetch(self) -> bool:
+        """Take one fetch from the bucket, refilled one per interval up to the burst."""
+        if self._min_interval <= 0:
+            return True
+        now = self._clock()
+        refill = (now - self._allowance_at) / self._min_interval
+        self._allowance = min(float(REFRESH_BURST), self._allowance + refill)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
     def _begin(self) -> asyncio.Task[None]:
         """The fetch in flight, or a new one."""
         if self._inflight is None or self._inflight.done():
-            self._attempted_at = self._clock()
             self._inflight = asyncio.create_task(self._refresh())
         return self._inflight
 
