@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.caching import CachingSettings
 from config.database import DatabaseSettings
+from config.jobs import JobSettings
 from config.limits import LimitSettings
 from config.lookups import LookupSettings, redis_address
 from config.monitoring import MonitoringSettings
@@ -36,6 +37,7 @@ GROUPS: tuple[type[BaseSettings], ...] = (
     LimitSettings,
     MonitoringSettings,
     UploadSettings,
+    JobSettings,
     SearchSettings,
 )
 
@@ -48,6 +50,7 @@ class ConfigError(Exception):
 # that `model_fields` (and so a dump or a copy) follows the reference's order.
 class Settings(
     SearchSettings,
+    JobSettings,
     UploadSettings,
     MonitoringSettings,
     LimitSettings,

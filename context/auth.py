@@ -25,7 +25,8 @@ from domain.api_keys import (
     require_caller,
     require_scope,
 )
-from domain.errors import ServiceUnavailableError
+from domain.customers import Customer
+from domain.errors import ServiceUnavailableError, UnauthenticatedError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
 
@@ -69,6 +70,17 @@ class RequestAuth:
         if self._lookup_task is None:
             self._lookup_task = asyncio.ensure_future(self._lookup())
         return await self._lookup_task
+
+    # Stand-ins for the customer side of the interface (COMMON.md) until token verification
+    # lands on its own branch: no bearer is a customer yet.
+    async def customer(self) -> Customer | None:
+        return None
+
+    async def require_customer(self) -> Customer:
+        raise UnauthenticatedError("This needs a signed-in customer.")
+
+    async def principal(self) -> ApiKey | Customer | None:
+        return await self.caller()
 
     async def require_key(self) -> ApiKey:
         """The caller; UNAUTHENTICATED without a valid key."""

@@ -28,8 +28,9 @@ from domain.uploads import (
 Executor = asyncpg.Pool | Connection
 
 UPLOAD_COLUMNS = (
-    "id, api_key_id, content_type, width, height, bytes, sha256, thumb_width, thumb_height, "
-    "thumb_bytes, thumb_sha256, received_bytes, storage_key, created_at, job_id, position"
+    "id, api_key_id, customer_id, content_type, width, height, bytes, sha256, thumb_width, "
+    "thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key, created_at, job_id, "
+    "position"
 )
 # Serialises one key's uploads between the quota check and the insert, so that concurrent
 # uploads cannot each see room for one more and all get in. Two-key form: the class number keeps
@@ -65,7 +66,8 @@ SELECT_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
 # the purge, waits for this transaction and then sees the upload taken (or gone).
 # Locked in id order, so that two publishes naming the same uploads cannot deadlock.
 LOCK_UPLOADS_FOR_ATTACH = """
-SELECT id, api_key_id, job_id, created_at < now() - make_interval(secs => $2) AS expired
+SELECT id, api_key_id, customer_id, job_id,
+       job_id IS NULL AND created_at < now() - make_interval(secs => $2) AS expired
   FROM uploads WHERE id = ANY($1::uuid[])
  ORDER BY id
    FOR UPDATE
@@ -74,7 +76,13 @@ ATTACH_UPLOADS = """
 UPDATE uploads AS u
    SET job_id = $1, position = p.ord - 1, attached_at = now()
   FROM unnest($2::uuid[]) WITH ORDINALITY AS p (id, ord)
- WHERE u.id = p.id AND u.job_id IS NULL AND u.api_key_id = $3
+ WHERE u.id = p.id AND u.job_id IS NULL
+   AND (u.api_key_id = $3 OR u.customer_id = $4)
+"""
+# An update that replaces a job's photos lets go of the old ones first; those it does not list
+# again stay unattached, and the upload purge deletes them with their bytes.
+DETACH_JOB_UPLOADS = """
+UPDATE uploads SET job_id = NULL, position = NULL, attached_at = NULL WHERE job_id = $1
 """
 SELECT_PHOTOS_BY_JOB_IDS = f"""
 SELECT {UPLOAD_COLUMNS} FROM uploads WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, position
@@ -95,7 +103,8 @@ SELECT_URL_SIGNING_SECRET = "SELECT secret FROM url_signing_keys WHERE name = $1
 @dataclass(frozen=True, slots=True)
 class UploadRecord:
     id: UUID
-    api_key_id: UUID
+    api_key_id: UUID | None  # who uploaded it: an API key, or else a customer
+    customer_id: UUID | None
     content_type: str
     width: int
     height: int
@@ -241,33 +250,57 @@ async def lock_uploads_for_attach(
     ends. An expired upload (due for the purge) is left out: it reads as unknown."""
     rows = await conn.fetch(LOCK_UPLOADS_FOR_ATTACH, list(ids), ttl.total_seconds())
     return {
-        row["id"]: UploadOwner(api_key_id=row["api_key_id"], job_id=row["job_id"])
+        row["id"]: UploadOwner(
+            api_key_id=row["api_key_id"], job_id=row["job_id"], customer_id=row["customer_id"]
+        )
         for row in rows
         if not row["expired"]
     }
 
 
 async def attach_uploads(
-    conn: Connection, *, job_id: UUID, ids: Sequence[UUID], api_key_id: UUID
+    conn: Connection,
+    *,
+    job_id: UUID,
+    ids: Sequence[UUID],
+    api_key_id: UUID | None,
+    customer_id: UUID | None = None,
 ) -> int:
     """Attach `ids` to `job_id` in their order; how many were attached. Call inside the job's
     transaction, after `lock_uploads_for_attach` and `domain.uploads.check_attachable`."""
     if not ids:
         return 0
-    status = await conn.execute(ATTACH_UPLOADS, job_id, list(ids), api_key_id)
+    status = await conn.execute(ATTACH_UPLOADS, job_id, list(ids), api_key_id, customer_id)
     return int(status.split()[-1])
 
 
 async def attach_photos(
-    conn: Connection, *, job_id: UUID, ids: Sequence[UUID], api_key_id: UUID
+    conn: Connection,
+    *,
+    job_id: UUID,
+    ids: Sequence[UUID],
+    api_key_id: UUID | None,
+    customer_id: UUID | None = None,
+    replace: bool = False,
 ) -> None:
-    """Attach uploads `ids` to the new job `job_id`, in order, inside the job's transaction;
-    BAD_USER_INPUT at `photoIds` (and so no job) when one is not the caller's to attach."""
-    if not ids:
+    """Attach uploads `ids` to job `job_id`, in order, inside the job's transaction;
+    BAD_USER_INPUT at `photoIds` (and so nothing stored) when one is not the caller's to
+    attach. With `replace`, the job's photos become exactly `ids` (an update)."""
+    if not ids and not replace:
         return
-    found = await lock_uploads_for_attach(conn, ids=ids)
-    check_attachable(ids, found, api_key_id=api_key_id)
-    attached = await attach_uploads(conn, job_id=job_id, ids=ids, api_key_id=api_key_id)
+    found = await lock_uploads_for_attach(conn, ids=ids) if ids else {}
+    check_attachable(
+        ids,
+        found,
+        api_key_id=api_key_id,
+        customer_id=customer_id,
+        job_id=job_id if replace else None,
+    )
+    if replace:
+        await conn.execute(DETACH_JOB_UPLOADS, job_id)
+    attached = await attach_uploads(
+        conn, job_id=job_id, ids=ids, api_key_id=api_key_id, customer_id=customer_id
+    )
     assert attached == len(ids)  # every one was checked under its row lock
 
 

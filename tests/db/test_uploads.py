@@ -203,7 +203,7 @@ async def test_another_keys_upload_cannot_be_attached(
     job_id = await _job(pool, mine)
     with pytest.raises(BadUserInputError) as caught:
         await _attach(pool, mine, job_id, [their_upload.id])
-    assert caught.value.fields == {"photoIds": "Photo 1 is not an upload of this API key."}
+    assert caught.value.fields == {"photoIds": "Photo 1 is not an upload of yours."}
     assert (await fetch_upload(pool, upload_id=their_upload.id)) == their_upload
 
 

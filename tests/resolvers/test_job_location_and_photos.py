@@ -188,9 +188,9 @@ async def test_bad_photo_ids_are_refused_at_photo_ids_and_nothing_is_stored(
     published = await _publish(app, writer, publish_input(photo_ids=[taken]))
     assert "errors" not in published, published
     cases = [
-        ([mine[0], theirs], "Photo 2 is not an upload of this API key."),
-        ([str(uuid.uuid4())], "Photo 1 is not an upload of this API key."),
-        (["not-an-id"], "Photo 1 is not an upload of this API key."),
+        ([mine[0], theirs], "Photo 2 is not an upload of yours."),
+        ([str(uuid.uuid4())], "Photo 1 is not an upload of yours."),
+        (["not-an-id"], "Photo 1 is not an upload of yours."),
         ([mine[0], mine[1], mine[0]], "Photo 3 repeats photo 1."),
         ([str(uuid.uuid4()) for _ in range(11)], "At most 10 photos; 11 were given."),
         ([mine[0], taken], "Photo 2 is already attached to another job."),
