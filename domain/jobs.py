@@ -17,7 +17,7 @@ from uuid import UUID
 
 from domain.api_keys import JOBS_READ, ApiKey
 from domain.customers import Customer
-from domain.errors import BadUserInputError, NotFoundError
+from domain.errors import BadUserInputError, NotFoundError, UnauthenticatedError
 
 Principal = ApiKey | Customer
 MAX_CANCEL_REASON = 500
@@ -52,6 +52,18 @@ class Owner:
 
     api_key_id: UUID | None
     customer: Customer | None
+
+
+def require_principal(principal: Principal | None, *, presented: bool) -> Principal:
+    """`principal`, or UNAUTHENTICATED: without credentials, or with ones that are not valid."""
+    if principal is None:
+        raise UnauthenticatedError(
+            "The credentials are not valid (unknown, revoked or expired)."
+            if presented
+            else "This needs an API key or a signed-in customer: send "
+            "'Authorization: Bearer <key or access token>'."
+        )
+    return principal
 
 
 def owns(principal: Principal | None, owner: Owner) -> bool:

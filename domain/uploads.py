@@ -143,7 +143,7 @@ def check_attachable(
             raise _bad_photos(f"Photo {position + 1} is already attached to another job.")
 
 
-def may_read_upload(caller: ApiKey, *, uploader_id: UUID, job_id: UUID | None) -> bool:
+def may_read_upload(caller: ApiKey, *, uploader_id: UUID | None, job_id: UUID | None) -> bool:
     """An upload is readable by the key that uploaded it; once on a job, also by whoever may
     read that job (the job's publisher is its uploader, so: any key with jobs:read)."""
     return caller.id == uploader_id or (job_id is not None and may_read_job(caller, uploader_id))
