@@ -24,7 +24,7 @@ MAX_CANCEL_REASON = 500
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 # A cursor this API hands out is a few dozen characters; longer is refused before decoding.
-_MAX_CURSOR = 64
+_MAX_CURSOR = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
