@@ -105,6 +105,7 @@ async def test_contact_purge_takes_ended_jobs_past_retention_only(pool: asyncpg.
         " FROM jobs WHERE id = $1",
         ended.id,
     )
+    assert row is not None
     assert (row["contact_email"], row["address_line"], row["description"]) == (None, None, None)
     assert row["postcode"] == "SW1A 1AA"  # the statistics stay
     assert row["contact_erased_at"] is not None

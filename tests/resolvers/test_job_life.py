@@ -72,6 +72,7 @@ async def test_contact_and_description_are_stored_and_shown_to_the_publisher_onl
     stored = await api.app_state.pool.fetchrow(
         "SELECT contact_phone, contact_email FROM jobs WHERE id = $1", uuid.UUID(job["id"])
     )
+    assert stored is not None
     assert tuple(stored) == ("+447700900123", "Ada@example.com")
     read = (await api.graphql(READ, {"id": job["id"]}, headers=reader.headers))["data"]["job"]
     assert read["contact"] is None
