@@ -37,28 +37,32 @@ UPLOAD_COLUMNS = (
 # these locks apart from every other advisory lock in the database.
 UPLOAD_QUOTA_LOCK_CLASS = 0x75706C  # "upl"
 LOCK_UPLOAD_QUOTA = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))"
-# Stored uploads and attempts not stored (refused, or still being decoded) alike.
-SELECT_UPLOAD_USAGE = """
+# Stored uploads and attempts not stored (refused, or still being decoded) alike; one statement
+# per kind of owner, each served by its own index.
+_UPLOAD_USAGE = """
 SELECT count(*) AS uploads,
        coalesce(sum(received_bytes), 0)::bigint AS received_bytes,
        coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
   FROM (SELECT received_bytes, created_at FROM uploads
-         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)
+         WHERE {owner} = $1 AND created_at > now() - make_interval(secs => $2)
         UNION ALL
         SELECT received_bytes, created_at FROM upload_attempts
-         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)) AS recent
+         WHERE {owner} = $1 AND created_at > now() - make_interval(secs => $2)) AS recent
 """
-INSERT_UPLOAD_ATTEMPT = (
-    "INSERT INTO upload_attempts (id, api_key_id, received_bytes) VALUES ($1, $2, $3)"
-)
+SELECT_UPLOAD_USAGE = _UPLOAD_USAGE.format(owner="api_key_id")
+SELECT_CUSTOMER_UPLOAD_USAGE = _UPLOAD_USAGE.format(owner="customer_id")
+INSERT_UPLOAD_ATTEMPT = """
+INSERT INTO upload_attempts (id, api_key_id, customer_id, received_bytes) VALUES ($1, $2, $3, $4)
+"""
 DELETE_UPLOAD_ATTEMPT = "DELETE FROM upload_attempts WHERE id = $1"
 DELETE_OLD_UPLOAD_ATTEMPTS = (
     "DELETE FROM upload_attempts WHERE created_at < now() - make_interval(secs => $1)"
 )
 INSERT_UPLOAD = f"""
 INSERT INTO uploads (id, api_key_id, content_type, width, height, bytes, sha256, thumb_width,
-                     thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key,
+                     customer_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING {UPLOAD_COLUMNS}
 """
 SELECT_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
@@ -130,6 +134,20 @@ class UploadRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Uploader:
+    """Who uploads: an API key, or a customer (by their row's id)."""
+
+    api_key_id: UUID | None = None
+    customer_id: UUID | None = None
+
+    @property
+    def id(self) -> UUID:
+        found = self.api_key_id or self.customer_id
+        assert found is not None, "an upload has an owner"
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class NewRendition:
     """One encoded rendition to store (what `media` produced)."""
 
@@ -147,18 +165,20 @@ class UploadUsage:
     oldest_age: timedelta
 
 
-async def upload_usage(db: Executor, *, api_key_id: UUID, window: timedelta) -> UploadUsage:
-    row = await db.fetchrow(SELECT_UPLOAD_USAGE, api_key_id, window.total_seconds())
+async def upload_usage(db: Executor, *, uploader: Uploader, window: timedelta) -> UploadUsage:
+    by_key = uploader.api_key_id is not None
+    usage = SELECT_UPLOAD_USAGE if by_key else SELECT_CUSTOMER_UPLOAD_USAGE
+    row = await db.fetchrow(usage, uploader.id, window.total_seconds())
     assert row is not None  # an aggregate always yields a row
     return UploadUsage(row["uploads"], row["received_bytes"], timedelta(seconds=row["oldest_age"]))
 
 
 async def check_upload_quota(
-    db: Executor, *, api_key_id: UUID, quota: UploadQuota, incoming_bytes: int
+    db: Executor, *, uploader: Uploader, quota: UploadQuota, incoming_bytes: int
 ) -> None:
-    """RATE_LIMITED when the key has no room for an upload of `incoming_bytes`: asked before
-    the body is read, so a key past its quota costs no decoding."""
-    usage = await upload_usage(db, api_key_id=api_key_id, window=quota.window)
+    """RATE_LIMITED when the uploader has no room for an upload of `incoming_bytes`: asked
+    before the body is read, so a caller past its quota costs no decoding."""
+    usage = await upload_usage(db, uploader=uploader, window=quota.window)
     quota.check(
         used_uploads=usage.uploads,
         used_bytes=usage.received_bytes,
@@ -168,20 +188,26 @@ async def check_upload_quota(
 
 
 async def claim_upload_attempt(
-    pool: asyncpg.Pool, *, api_key_id: UUID, quota: UploadQuota, incoming_bytes: int
+    pool: asyncpg.Pool, *, uploader: Uploader, quota: UploadQuota, incoming_bytes: int
 ) -> UUID:
-    """RATE_LIMITED when the key has no room for one more upload of `incoming_bytes`; else the
-    attempt is counted against the quota now, before its body is read or decoded, whatever
-    comes of it: `save_upload` replaces it with the stored upload, and a refused one stays
-    counted for the window. Under the per-key lock, so that uploads sent at once cannot each
-    see the same room."""
+    """RATE_LIMITED when the uploader has no room for one more upload of `incoming_bytes`;
+    else the attempt is counted against the quota now, before its body is read or decoded,
+    whatever comes of it: `save_upload` replaces it with the stored upload, and a refused one
+    stays counted for the window. Under the per-owner lock, so that uploads sent at once cannot
+    each see the same room."""
     attempt_id = uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+        await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(uploader.id))
         await check_upload_quota(
-            conn, api_key_id=api_key_id, quota=quota, incoming_bytes=incoming_bytes
+            conn, uploader=uploader, quota=quota, incoming_bytes=incoming_bytes
         )
-        await conn.execute(INSERT_UPLOAD_ATTEMPT, attempt_id, api_key_id, max(incoming_bytes, 1))
+        await conn.execute(
+            INSERT_UPLOAD_ATTEMPT,
+            attempt_id,
+            uploader.api_key_id,
+            uploader.customer_id,
+            max(incoming_bytes, 1),
+        )
     return attempt_id
 
 
@@ -189,16 +215,16 @@ async def save_upload(
     pool: asyncpg.Pool,
     store: MediaStore,
     *,
-    api_key_id: UUID,
+    uploader: Uploader,
     image: NewRendition,
     thumbnail: NewRendition,
     received_bytes: int,
     quota: UploadQuota,
     attempt_id: UUID | None = None,
 ) -> UploadRecord:
-    """Store an upload's bytes and its row, within the key's quota (checked again here, under
-    a per-key lock), in place of its claimed attempt `attempt_id`. The bytes go first; should
-    the row not follow, they are deleted again, so nothing is left half-stored."""
+    """Store an upload's bytes and its row, within the uploader's quota (checked again here,
+    under a per-owner lock), in place of its claimed attempt `attempt_id`. The bytes go first;
+    should the row not follow, they are deleted again, so nothing is left half-stored."""
     upload_id = uuid4()
     image_key, thumb_key = storage_keys(upload_id)
     await store.put(
@@ -209,16 +235,16 @@ async def save_upload(
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+            await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(uploader.id))
             if attempt_id is not None:  # counted once: as the upload from here on
                 await conn.execute(DELETE_UPLOAD_ATTEMPT, attempt_id)
             await check_upload_quota(
-                conn, api_key_id=api_key_id, quota=quota, incoming_bytes=received_bytes
+                conn, uploader=uploader, quota=quota, incoming_bytes=received_bytes
             )
             row = await conn.fetchrow(
                 INSERT_UPLOAD,
                 upload_id,
-                api_key_id,
+                uploader.api_key_id,
                 image.content_type,
                 image.width,
                 image.height,
@@ -230,6 +256,7 @@ async def save_upload(
                 thumbnail.sha256,
                 received_bytes,
                 image_key,
+                uploader.customer_id,
             )
     except BaseException:
         await store.delete([image_key, thumb_key])

@@ -15,6 +15,7 @@ import pytest
 from db.media_store import Blob, PostgresMediaStore
 from db.uploads import (
     NewRendition,
+    Uploader,
     UploadRecord,
     UrlSigningSecret,
     attach_uploads,
@@ -59,7 +60,7 @@ async def _upload(
     return await save_upload(
         pool,
         PostgresMediaStore(pool),
-        api_key_id=key.id,
+        uploader=Uploader(api_key_id=key.id),
         image=_rendition(b"image-" + uuid4().bytes),
         thumbnail=_rendition(b"thumb-" + uuid4().bytes, (320, 240)),
         received_bytes=received,
@@ -292,7 +293,7 @@ async def test_concurrent_claims_each_count_and_old_ones_are_purged(
     async def claim() -> UUID | None:
         try:
             return await claim_upload_attempt(
-                pool, api_key_id=key.id, quota=quota, incoming_bytes=1000
+                pool, uploader=Uploader(api_key_id=key.id), quota=quota, incoming_bytes=1000
             )
         except RateLimitedError:
             return None
