@@ -4,7 +4,6 @@ bytes go to a `MediaStore`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -12,10 +11,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from db.errors import is_transient
 from db.media_store import Blob, MediaStore
 from db.pool import Connection
-from domain.errors import ServiceUnavailableError
 from domain.uploads import (
     UNATTACHED_TTL,
     UploadOwner,
@@ -101,7 +98,6 @@ SELECT id, storage_key FROM uploads
    FOR UPDATE SKIP LOCKED
 """
 DELETE_UPLOADS = "DELETE FROM uploads WHERE id = ANY($1::uuid[])"
-SELECT_URL_SIGNING_SECRET = "SELECT secret FROM url_signing_keys WHERE name = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,42 +366,3 @@ async def purge_expired_uploads(
         purged += len(rows)
         if len(rows) < batch_size:
             return purged
-
-
-async def fetch_url_signing_secret(db: Executor, *, name: str = "media") -> bytes:
-    """The secret media URLs are signed with: made by the migration, one per database, so every
-    server process on it signs and verifies alike."""
-    secret: bytes | None = await db.fetchval(SELECT_URL_SIGNING_SECRET, name)
-    if secret is None:
-        raise LookupError(f"No URL signing key {name!r}: run the migrations.")
-    return secret
-
-
-class UrlSigningSecret:
-    """The media URL secret, read from the database on first use and then kept (it never
-    changes while a server runs). Lazy, so that a server starts while PostgreSQL is down or not
-    migrated yet, and photos work as soon as it is."""
-
-    def __init__(self, db: Executor, *, name: str = "media") -> None:
-        self._db = db
-        self._name = name
-        self._secret: bytes | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> bytes:
-        """The secret; SERVICE_UNAVAILABLE while it cannot be read (database down, or migration
-        008 not applied yet)."""
-        if self._secret is None:
-            async with self._lock:
-                if self._secret is None:
-                    try:
-                        self._secret = await fetch_url_signing_secret(self._db, name=self._name)
-                    except LookupError as exc:
-                        raise ServiceUnavailableError("Photos are not available yet.") from exc
-                    except Exception as exc:
-                        if is_transient(exc):
-                            raise ServiceUnavailableError(
-                                "Photos cannot be read right now; retry."
-                            ) from exc
-                        raise
-        return self._secret

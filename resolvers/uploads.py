@@ -21,11 +21,11 @@ from db.uploads import (
     NewRendition,
     Uploader,
     UploadRecord,
-    UrlSigningSecret,
     claim_upload_attempt,
     fetch_upload,
     save_upload,
 )
+from db.url_signing import UrlSigningSecret
 from domain.api_keys import JOBS_WRITE
 from domain.customers import Customer
 from domain.errors import ForbiddenError, NotFoundError

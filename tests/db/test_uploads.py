@@ -17,16 +17,15 @@ from db.uploads import (
     NewRendition,
     Uploader,
     UploadRecord,
-    UrlSigningSecret,
     attach_uploads,
     claim_upload_attempt,
     fetch_photos_by_job_ids,
     fetch_upload,
-    fetch_url_signing_secret,
     lock_uploads_for_attach,
     purge_expired_uploads,
     save_upload,
 )
+from db.url_signing import UrlSigningSecret, fetch_url_signing_secret
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from domain.uploads import RateLimitedError, UploadQuota, check_attachable, storage_keys
 from tests.support.keys import IssuedKey
