@@ -14,7 +14,7 @@ import httpx
 from api.invalidation import Invalidation
 from app.periodic import Periodic, PeriodicTask
 from app.suggestions import refresh_periodically
-from app.wiring import purge_uploads
+from app.wiring import expire_jobs_now, purge_contact_details_now, purge_uploads
 from config import Settings
 from context.jwks import IssuerKeys
 from context.tokens import TokenVerifier
@@ -169,6 +169,23 @@ def event_upkeep(events: LookupEventBuffer, retention: EventRetention) -> Period
     return PeriodicTask("event upkeep", retention.interval, lambda: events.upkeep(retention))
 
 
+def job_upkeep(
+    settings: Settings, pool: asyncpg.Pool, media_store: MediaStore
+) -> list[PeriodicTask]:
+    """JOB_EXPIRY_DAYS and CONTACT_RETENTION_DAYS: old jobs expire, ended jobs' personal data
+    goes. Bounded batches; every worker may run them (each skips rows another holds)."""
+    interval, expiry = settings.job_upkeep_interval, settings.job_expiry_days
+    retention = settings.contact_retention_days
+    return [
+        PeriodicTask("job expiry", interval, lambda: expire_jobs_now(pool, expiry)),
+        PeriodicTask(
+            "contact purge",
+            interval,
+            lambda: purge_contact_details_now(pool, media_store, retention),
+        ),
+    ]
+
+
 def periodic_tasks(
     settings: Settings,
     pool: asyncpg.Pool,
@@ -185,6 +202,8 @@ def periodic_tasks(
             at_start=True,
         )
         tasks.append(purge)
+    if settings.job_upkeep_interval > 0:
+        tasks.extend(job_upkeep(settings, pool, media_store))
     if settings.suggestions_refresh_seconds > 0:
         refresh = PeriodicTask(
             "suggestions refresh",

@@ -47,7 +47,7 @@ from context.key_cache import KeyCache
 from context.state import AppState
 from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger
-from db.uploads import UrlSigningSecret
+from db.url_signing import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver

@@ -1,6 +1,6 @@
 """Assembly helpers the app and the CLI share: the database to use and its preparation
 (migrate, seed), the process's `MicroServiceLookup` built from the settings, service search,
-and the upload purge."""
+the upload purge, the job expiry and the contact purge."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import asyncpg
 from config import Settings
 from db.embedded import start_embedded_postgres
 from db.errors import is_transient
+from db.jobs import expire_jobs
 from db.media_store import MediaStore
 from db.migrate import apply_migrations
+from db.personal_data import purge_contact_details
 from db.pool import Connection
 from db.seed import SeedResult, seed_catalogue
 from db.uploads import purge_expired_uploads
@@ -139,3 +141,18 @@ async def purge_uploads(pool: asyncpg.Pool, store: MediaStore) -> None:
     purged = await purge_expired_uploads(pool, store)
     if purged:
         log.info("upload purge: %d unattached upload(s) deleted", purged)
+
+
+async def expire_jobs_now(pool: asyncpg.Pool, days: int) -> None:
+    """JOB_EXPIRY_DAYS, as a periodic task: old PUBLISHED jobs become EXPIRED. Every worker may
+    run it: each batch skips rows another holds."""
+    expired = await expire_jobs(pool, days=days)
+    if expired:
+        log.info("job expiry: %d job(s) expired", expired)
+
+
+async def purge_contact_details_now(pool: asyncpg.Pool, store: MediaStore, days: int) -> None:
+    """CONTACT_RETENTION_DAYS, as a periodic task: personal data of ended jobs purged."""
+    purged = await purge_contact_details(pool, store, days=days)
+    if purged:
+        log.info("contact purge: personal data of %d ended job(s) purged", purged)

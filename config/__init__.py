@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from config.caching import CachingSettings
 from config.database import DatabaseSettings
 from config.identity import IdentitySettings
+from config.jobs import JobSettings
 from config.limits import LimitSettings
 from config.lookups import LookupSettings, redis_address
 from config.monitoring import MonitoringSettings
@@ -37,6 +38,7 @@ GROUPS: tuple[type[BaseSettings], ...] = (
     LimitSettings,
     MonitoringSettings,
     UploadSettings,
+    JobSettings,
     SearchSettings,
     IdentitySettings,
 )
@@ -51,6 +53,7 @@ class ConfigError(Exception):
 class Settings(
     IdentitySettings,
     SearchSettings,
+    JobSettings,
     UploadSettings,
     MonitoringSettings,
     LimitSettings,

@@ -10,7 +10,7 @@ from config import Settings
 from context.key_cache import KeyCache
 from context.tokens import TokenVerifier
 from db.media_store import MediaStore
-from db.uploads import UrlSigningSecret
+from db.url_signing import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
 from monitoring.events import LookupEventBuffer

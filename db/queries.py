@@ -87,11 +87,17 @@ SELECT category, slug, name FROM subcategories WHERE active ORDER BY category, p
 """
 
 # --- jobs -------------------------------------------------------------------------------------
+# A job's columns as read from `j` (the jobs table, or a CTE of its rows), with its customer's
+# identity from `c`: every statement that returns jobs says `FROM <j> LEFT JOIN customers c`.
 JOB_COLUMNS = (
-    "id, micro_id, micro_uuid, answers, status, created_at, api_key_id, "
-    "postcode, postcode_district, postcode_area, address_line"
+    "j.id, j.micro_id, j.micro_uuid, j.answers, j.status, j.created_at, j.api_key_id, "
+    "j.postcode, j.postcode_district, j.postcode_area, j.address_line, "
+    "j.contact_name, j.contact_email, j.contact_phone, j.preferred_contact, j.description, "
+    "j.version, j.updated_at, j.cancel_reason, j.outcome, j.customer_id, "
+    "c.issuer AS customer_issuer, c.subject AS customer_subject"
 )
-SELECT_JOBS_BY_IDS = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1::uuid[])"
+JOB_CUSTOMER = "LEFT JOIN customers c ON c.id = j.customer_id"
+SELECT_JOBS_BY_IDS = f"SELECT {JOB_COLUMNS} FROM jobs j {JOB_CUSTOMER} WHERE j.id = ANY($1::uuid[])"
 
 # --- seed lock --------------------------------------------------------------------------------
 SEED_LOCK_KEY = 0x6A6F62736565  # "jobsee"

@@ -9,6 +9,10 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.contact import Contact, ContactMethod
+from domain.customers import Customer
+from domain.jobs import Owner
+
 
 @dataclass(frozen=True, slots=True)
 class MicroServiceRecord:
@@ -48,14 +52,33 @@ class JobRecord:
     created_at: datetime
     api_key_id: UUID | None = None  # the key that published it; None for keyless old jobs
     # Where it is; None for jobs published before locations existed. The address line is
-    # personal data: shown only to whoever may read the job in full (resolvers/jobs.py).
+    # personal data: shown only to the job's owner (domain/jobs.py).
     postcode: str | None = None
     postcode_district: str | None = None
     postcode_area: str | None = None
     address_line: str | None = field(default=None, repr=False)
+    # The customer who published it (None for a key's job, or once the customer is erased).
+    customer: Customer | None = field(default=None, repr=False)
+    customer_id: UUID | None = None  # the customer's row (what uploads and keys reference)
+    contact: Contact | None = field(default=None, repr=False)
+    description: str | None = field(default=None, repr=False)
+    version: int = 1
+    updated_at: datetime | None = None  # None: never changed (read as created_at)
+    cancel_reason: str | None = field(default=None, repr=False)
+    outcome: str | None = None
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(api_key_id=self.api_key_id, customer=self.customer)
+
+    @property
+    def last_changed(self) -> datetime:
+        return self.updated_at or self.created_at
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
+        issuer, subject = row["customer_issuer"], row["customer_subject"]
+        email = row["contact_email"]
         return cls(
             id=row["id"],
             slug=row["micro_id"],
@@ -68,6 +91,21 @@ class JobRecord:
             postcode_district=row["postcode_district"],
             postcode_area=row["postcode_area"],
             address_line=row["address_line"],
+            customer=None if issuer is None else Customer(issuer=issuer, subject=subject),
+            customer_id=row["customer_id"],
+            contact=None
+            if email is None
+            else Contact(
+                name=row["contact_name"],
+                email=email,
+                phone=row["contact_phone"],
+                preferred=ContactMethod(row["preferred_contact"]),
+            ),
+            description=row["description"],
+            version=row["version"],
+            updated_at=row["updated_at"],
+            cancel_reason=row["cancel_reason"],
+            outcome=row["outcome"],
         )
 
 

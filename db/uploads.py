@@ -4,7 +4,6 @@ bytes go to a `MediaStore`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -12,10 +11,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from db.errors import is_transient
 from db.media_store import Blob, MediaStore
 from db.pool import Connection
-from domain.errors import ServiceUnavailableError
 from domain.uploads import (
     UNATTACHED_TTL,
     UploadOwner,
@@ -28,36 +25,41 @@ from domain.uploads import (
 Executor = asyncpg.Pool | Connection
 
 UPLOAD_COLUMNS = (
-    "id, api_key_id, content_type, width, height, bytes, sha256, thumb_width, thumb_height, "
-    "thumb_bytes, thumb_sha256, received_bytes, storage_key, created_at, job_id, position"
+    "id, api_key_id, customer_id, content_type, width, height, bytes, sha256, thumb_width, "
+    "thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key, created_at, job_id, "
+    "position"
 )
 # Serialises one key's uploads between the quota check and the insert, so that concurrent
 # uploads cannot each see room for one more and all get in. Two-key form: the class number keeps
 # these locks apart from every other advisory lock in the database.
 UPLOAD_QUOTA_LOCK_CLASS = 0x75706C  # "upl"
 LOCK_UPLOAD_QUOTA = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))"
-# Stored uploads and attempts not stored (refused, or still being decoded) alike.
-SELECT_UPLOAD_USAGE = """
+# Stored uploads and attempts not stored (refused, or still being decoded) alike; one statement
+# per kind of owner, each served by its own index.
+_UPLOAD_USAGE = """
 SELECT count(*) AS uploads,
        coalesce(sum(received_bytes), 0)::bigint AS received_bytes,
        coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age
   FROM (SELECT received_bytes, created_at FROM uploads
-         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)
+         WHERE {owner} = $1 AND created_at > now() - make_interval(secs => $2)
         UNION ALL
         SELECT received_bytes, created_at FROM upload_attempts
-         WHERE api_key_id = $1 AND created_at > now() - make_interval(secs => $2)) AS recent
+         WHERE {owner} = $1 AND created_at > now() - make_interval(secs => $2)) AS recent
 """
-INSERT_UPLOAD_ATTEMPT = (
-    "INSERT INTO upload_attempts (id, api_key_id, received_bytes) VALUES ($1, $2, $3)"
-)
+SELECT_UPLOAD_USAGE = _UPLOAD_USAGE.format(owner="api_key_id")
+SELECT_CUSTOMER_UPLOAD_USAGE = _UPLOAD_USAGE.format(owner="customer_id")
+INSERT_UPLOAD_ATTEMPT = """
+INSERT INTO upload_attempts (id, api_key_id, customer_id, received_bytes) VALUES ($1, $2, $3, $4)
+"""
 DELETE_UPLOAD_ATTEMPT = "DELETE FROM upload_attempts WHERE id = $1"
 DELETE_OLD_UPLOAD_ATTEMPTS = (
     "DELETE FROM upload_attempts WHERE created_at < now() - make_interval(secs => $1)"
 )
 INSERT_UPLOAD = f"""
 INSERT INTO uploads (id, api_key_id, content_type, width, height, bytes, sha256, thumb_width,
-                     thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     thumb_height, thumb_bytes, thumb_sha256, received_bytes, storage_key,
+                     customer_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING {UPLOAD_COLUMNS}
 """
 SELECT_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
@@ -65,7 +67,8 @@ SELECT_UPLOAD = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1"
 # the purge, waits for this transaction and then sees the upload taken (or gone).
 # Locked in id order, so that two publishes naming the same uploads cannot deadlock.
 LOCK_UPLOADS_FOR_ATTACH = """
-SELECT id, api_key_id, job_id, created_at < now() - make_interval(secs => $2) AS expired
+SELECT id, api_key_id, customer_id, job_id,
+       job_id IS NULL AND created_at < now() - make_interval(secs => $2) AS expired
   FROM uploads WHERE id = ANY($1::uuid[])
  ORDER BY id
    FOR UPDATE
@@ -74,7 +77,13 @@ ATTACH_UPLOADS = """
 UPDATE uploads AS u
    SET job_id = $1, position = p.ord - 1, attached_at = now()
   FROM unnest($2::uuid[]) WITH ORDINALITY AS p (id, ord)
- WHERE u.id = p.id AND u.job_id IS NULL AND u.api_key_id = $3
+ WHERE u.id = p.id AND u.job_id IS NULL
+   AND (u.api_key_id = $3 OR u.customer_id = $4)
+"""
+# An update that replaces a job's photos lets go of the old ones first; those it does not list
+# again stay unattached, and the upload purge deletes them with their bytes.
+DETACH_JOB_UPLOADS = """
+UPDATE uploads SET job_id = NULL, position = NULL, attached_at = NULL WHERE job_id = $1
 """
 SELECT_PHOTOS_BY_JOB_IDS = f"""
 SELECT {UPLOAD_COLUMNS} FROM uploads WHERE job_id = ANY($1::uuid[]) ORDER BY job_id, position
@@ -89,13 +98,13 @@ SELECT id, storage_key FROM uploads
    FOR UPDATE SKIP LOCKED
 """
 DELETE_UPLOADS = "DELETE FROM uploads WHERE id = ANY($1::uuid[])"
-SELECT_URL_SIGNING_SECRET = "SELECT secret FROM url_signing_keys WHERE name = $1"
 
 
 @dataclass(frozen=True, slots=True)
 class UploadRecord:
     id: UUID
-    api_key_id: UUID
+    api_key_id: UUID | None  # who uploaded it: an API key, or else a customer
+    customer_id: UUID | None
     content_type: str
     width: int
     height: int
@@ -121,6 +130,20 @@ class UploadRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Uploader:
+    """Who uploads: an API key, or a customer (by their row's id)."""
+
+    api_key_id: UUID | None = None
+    customer_id: UUID | None = None
+
+    @property
+    def id(self) -> UUID:
+        found = self.api_key_id or self.customer_id
+        assert found is not None, "an upload has an owner"
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class NewRendition:
     """One encoded rendition to store (what `media` produced)."""
 
@@ -138,18 +161,20 @@ class UploadUsage:
     oldest_age: timedelta
 
 
-async def upload_usage(db: Executor, *, api_key_id: UUID, window: timedelta) -> UploadUsage:
-    row = await db.fetchrow(SELECT_UPLOAD_USAGE, api_key_id, window.total_seconds())
+async def upload_usage(db: Executor, *, uploader: Uploader, window: timedelta) -> UploadUsage:
+    by_key = uploader.api_key_id is not None
+    usage = SELECT_UPLOAD_USAGE if by_key else SELECT_CUSTOMER_UPLOAD_USAGE
+    row = await db.fetchrow(usage, uploader.id, window.total_seconds())
     assert row is not None  # an aggregate always yields a row
     return UploadUsage(row["uploads"], row["received_bytes"], timedelta(seconds=row["oldest_age"]))
 
 
 async def check_upload_quota(
-    db: Executor, *, api_key_id: UUID, quota: UploadQuota, incoming_bytes: int
+    db: Executor, *, uploader: Uploader, quota: UploadQuota, incoming_bytes: int
 ) -> None:
-    """RATE_LIMITED when the key has no room for an upload of `incoming_bytes`: asked before
-    the body is read, so a key past its quota costs no decoding."""
-    usage = await upload_usage(db, api_key_id=api_key_id, window=quota.window)
+    """RATE_LIMITED when the uploader has no room for an upload of `incoming_bytes`: asked
+    before the body is read, so a caller past its quota costs no decoding."""
+    usage = await upload_usage(db, uploader=uploader, window=quota.window)
     quota.check(
         used_uploads=usage.uploads,
         used_bytes=usage.received_bytes,
@@ -159,20 +184,26 @@ async def check_upload_quota(
 
 
 async def claim_upload_attempt(
-    pool: asyncpg.Pool, *, api_key_id: UUID, quota: UploadQuota, incoming_bytes: int
+    pool: asyncpg.Pool, *, uploader: Uploader, quota: UploadQuota, incoming_bytes: int
 ) -> UUID:
-    """RATE_LIMITED when the key has no room for one more upload of `incoming_bytes`; else the
-    attempt is counted against the quota now, before its body is read or decoded, whatever
-    comes of it: `save_upload` replaces it with the stored upload, and a refused one stays
-    counted for the window. Under the per-key lock, so that uploads sent at once cannot each
-    see the same room."""
+    """RATE_LIMITED when the uploader has no room for one more upload of `incoming_bytes`;
+    else the attempt is counted against the quota now, before its body is read or decoded,
+    whatever comes of it: `save_upload` replaces it with the stored upload, and a refused one
+    stays counted for the window. Under the per-owner lock, so that uploads sent at once cannot
+    each see the same room."""
     attempt_id = uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+        await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(uploader.id))
         await check_upload_quota(
-            conn, api_key_id=api_key_id, quota=quota, incoming_bytes=incoming_bytes
+            conn, uploader=uploader, quota=quota, incoming_bytes=incoming_bytes
         )
-        await conn.execute(INSERT_UPLOAD_ATTEMPT, attempt_id, api_key_id, max(incoming_bytes, 1))
+        await conn.execute(
+            INSERT_UPLOAD_ATTEMPT,
+            attempt_id,
+            uploader.api_key_id,
+            uploader.customer_id,
+            max(incoming_bytes, 1),
+        )
     return attempt_id
 
 
@@ -180,16 +211,16 @@ async def save_upload(
     pool: asyncpg.Pool,
     store: MediaStore,
     *,
-    api_key_id: UUID,
+    uploader: Uploader,
     image: NewRendition,
     thumbnail: NewRendition,
     received_bytes: int,
     quota: UploadQuota,
     attempt_id: UUID | None = None,
 ) -> UploadRecord:
-    """Store an upload's bytes and its row, within the key's quota (checked again here, under
-    a per-key lock), in place of its claimed attempt `attempt_id`. The bytes go first; should
-    the row not follow, they are deleted again, so nothing is left half-stored."""
+    """Store an upload's bytes and its row, within the uploader's quota (checked again here,
+    under a per-owner lock), in place of its claimed attempt `attempt_id`. The bytes go first;
+    should the row not follow, they are deleted again, so nothing is left half-stored."""
     upload_id = uuid4()
     image_key, thumb_key = storage_keys(upload_id)
     await store.put(
@@ -200,16 +231,16 @@ async def save_upload(
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(api_key_id))
+            await conn.execute(LOCK_UPLOAD_QUOTA, UPLOAD_QUOTA_LOCK_CLASS, str(uploader.id))
             if attempt_id is not None:  # counted once: as the upload from here on
                 await conn.execute(DELETE_UPLOAD_ATTEMPT, attempt_id)
             await check_upload_quota(
-                conn, api_key_id=api_key_id, quota=quota, incoming_bytes=received_bytes
+                conn, uploader=uploader, quota=quota, incoming_bytes=received_bytes
             )
             row = await conn.fetchrow(
                 INSERT_UPLOAD,
                 upload_id,
-                api_key_id,
+                uploader.api_key_id,
                 image.content_type,
                 image.width,
                 image.height,
@@ -221,6 +252,7 @@ async def save_upload(
                 thumbnail.sha256,
                 received_bytes,
                 image_key,
+                uploader.customer_id,
             )
     except BaseException:
         await store.delete([image_key, thumb_key])
@@ -241,33 +273,57 @@ async def lock_uploads_for_attach(
     ends. An expired upload (due for the purge) is left out: it reads as unknown."""
     rows = await conn.fetch(LOCK_UPLOADS_FOR_ATTACH, list(ids), ttl.total_seconds())
     return {
-        row["id"]: UploadOwner(api_key_id=row["api_key_id"], job_id=row["job_id"])
+        row["id"]: UploadOwner(
+            api_key_id=row["api_key_id"], job_id=row["job_id"], customer_id=row["customer_id"]
+        )
         for row in rows
         if not row["expired"]
     }
 
 
 async def attach_uploads(
-    conn: Connection, *, job_id: UUID, ids: Sequence[UUID], api_key_id: UUID
+    conn: Connection,
+    *,
+    job_id: UUID,
+    ids: Sequence[UUID],
+    api_key_id: UUID | None,
+    customer_id: UUID | None = None,
 ) -> int:
     """Attach `ids` to `job_id` in their order; how many were attached. Call inside the job's
     transaction, after `lock_uploads_for_attach` and `domain.uploads.check_attachable`."""
     if not ids:
         return 0
-    status = await conn.execute(ATTACH_UPLOADS, job_id, list(ids), api_key_id)
+    status = await conn.execute(ATTACH_UPLOADS, job_id, list(ids), api_key_id, customer_id)
     return int(status.split()[-1])
 
 
 async def attach_photos(
-    conn: Connection, *, job_id: UUID, ids: Sequence[UUID], api_key_id: UUID
+    conn: Connection,
+    *,
+    job_id: UUID,
+    ids: Sequence[UUID],
+    api_key_id: UUID | None,
+    customer_id: UUID | None = None,
+    replace: bool = False,
 ) -> None:
-    """Attach uploads `ids` to the new job `job_id`, in order, inside the job's transaction;
-    BAD_USER_INPUT at `photoIds` (and so no job) when one is not the caller's to attach."""
-    if not ids:
+    """Attach uploads `ids` to job `job_id`, in order, inside the job's transaction;
+    BAD_USER_INPUT at `photoIds` (and so nothing stored) when one is not the caller's to
+    attach. With `replace`, the job's photos become exactly `ids` (an update)."""
+    if not ids and not replace:
         return
-    found = await lock_uploads_for_attach(conn, ids=ids)
-    check_attachable(ids, found, api_key_id=api_key_id)
-    attached = await attach_uploads(conn, job_id=job_id, ids=ids, api_key_id=api_key_id)
+    found = await lock_uploads_for_attach(conn, ids=ids) if ids else {}
+    check_attachable(
+        ids,
+        found,
+        api_key_id=api_key_id,
+        customer_id=customer_id,
+        job_id=job_id if replace else None,
+    )
+    if replace:
+        await conn.execute(DETACH_JOB_UPLOADS, job_id)
+    attached = await attach_uploads(
+        conn, job_id=job_id, ids=ids, api_key_id=api_key_id, customer_id=customer_id
+    )
     assert attached == len(ids)  # every one was checked under its row lock
 
 
@@ -310,42 +366,3 @@ async def purge_expired_uploads(
         purged += len(rows)
         if len(rows) < batch_size:
             return purged
-
-
-async def fetch_url_signing_secret(db: Executor, *, name: str = "media") -> bytes:
-    """The secret media URLs are signed with: made by the migration, one per database, so every
-    server process on it signs and verifies alike."""
-    secret: bytes | None = await db.fetchval(SELECT_URL_SIGNING_SECRET, name)
-    if secret is None:
-        raise LookupError(f"No URL signing key {name!r}: run the migrations.")
-    return secret
-
-
-class UrlSigningSecret:
-    """The media URL secret, read from the database on first use and then kept (it never
-    changes while a server runs). Lazy, so that a server starts while PostgreSQL is down or not
-    migrated yet, and photos work as soon as it is."""
-
-    def __init__(self, db: Executor, *, name: str = "media") -> None:
-        self._db = db
-        self._name = name
-        self._secret: bytes | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> bytes:
-        """The secret; SERVICE_UNAVAILABLE while it cannot be read (database down, or migration
-        008 not applied yet)."""
-        if self._secret is None:
-            async with self._lock:
-                if self._secret is None:
-                    try:
-                        self._secret = await fetch_url_signing_secret(self._db, name=self._name)
-                    except LookupError as exc:
-                        raise ServiceUnavailableError("Photos are not available yet.") from exc
-                    except Exception as exc:
-                        if is_transient(exc):
-                            raise ServiceUnavailableError(
-                                "Photos cannot be read right now; retry."
-                            ) from exc
-                        raise
-        return self._secret

@@ -36,6 +36,18 @@ class NotFoundError(DomainError):
     """The thing asked for does not exist."""
 
 
+class ConflictError(DomainError):
+    """`expectedVersion` is not the job's version: someone changed it in between."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class NotEditableError(DomainError):
+    """The job has left PUBLISHED: it cannot be changed, cancelled or closed any more."""
+
+
 class ServiceUnavailableError(DomainError):
     """A dependency failed; the same request may succeed when retried."""
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.contact import Contact
 from domain.errors import BadUserInputError
 from domain.location import Location
 
@@ -42,13 +43,24 @@ def request_fingerprint(
     answers: dict[str, Any],
     location: Location | None = None,
     photo_ids: Sequence[UUID] = (),
+    *,
+    customer_ref_hash: str | None = None,
+    contact: Contact | None = None,
+    description: str | None = None,
 ) -> str:
-    """SHA-256 of what the job would store, canonically encoded: equal for equal input."""
+    """SHA-256 of what the job would store, canonically encoded: equal for equal input. A part
+    that is absent adds nothing, so keys stored before it existed keep their fingerprints."""
     stored: dict[str, Any] = {"microId": slug, "answers": answers}
     if location is not None:
         stored["location"] = [location.postcode.postcode, location.address_line]
     if photo_ids:
         stored["photoIds"] = [str(i) for i in photo_ids]
+    if customer_ref_hash is not None:
+        stored["customerRef"] = customer_ref_hash
+    if contact is not None:
+        stored["contact"] = [contact.name, contact.email, contact.phone, contact.preferred.value]
+    if description is not None:
+        stored["description"] = description
     canonical = json.dumps(
         stored,
         sort_keys=True,

@@ -103,7 +103,7 @@ def parse_photo_ids(raw: Sequence[str] | None) -> list[UUID]:
         except ValueError:
             upload_id = None
         if upload_id is None:
-            raise _bad_photos(f"Photo {position + 1} is not an upload of this API key.")
+            raise _bad_photos(f"Photo {position + 1} is not an upload of yours.")
         if upload_id in ids:
             raise _bad_photos(f"Photo {position + 1} repeats photo {ids.index(upload_id) + 1}.")
         ids.append(upload_id)
@@ -112,26 +112,38 @@ def parse_photo_ids(raw: Sequence[str] | None) -> list[UUID]:
 
 @dataclass(frozen=True, slots=True)
 class UploadOwner:
-    """Who an upload belongs to and where it is attached, as publishJob checks it."""
+    """Who an upload belongs to (an API key or a customer) and where it is attached, as a
+    publish or an update checks it."""
 
-    api_key_id: UUID
+    api_key_id: UUID | None
     job_id: UUID | None
+    customer_id: UUID | None = None
 
 
 def check_attachable(
-    ids: Iterable[UUID], found: Mapping[UUID, UploadOwner], *, api_key_id: UUID
+    ids: Iterable[UUID],
+    found: Mapping[UUID, UploadOwner],
+    *,
+    api_key_id: UUID | None,
+    customer_id: UUID | None = None,
+    job_id: UUID | None = None,
 ) -> None:
-    """Each of `ids` must be an upload of `api_key_id` that no job has yet. Another key's upload
-    reads exactly like an unknown one, so that ids cannot be probed."""
+    """Each of `ids` must be an upload of the caller (`api_key_id` or `customer_id`) that no
+    job has yet, or that job `job_id` has already (an update keeping a photo). Another caller's
+    upload reads exactly like an unknown one, so that ids cannot be probed."""
     for position, upload_id in enumerate(ids):
         owner = found.get(upload_id)
-        if owner is None or owner.api_key_id != api_key_id:
-            raise _bad_photos(f"Photo {position + 1} is not an upload of this API key.")
-        if owner.job_id is not None:
+        mine = owner is not None and (
+            (api_key_id is not None and owner.api_key_id == api_key_id)
+            or (customer_id is not None and owner.customer_id == customer_id)
+        )
+        if owner is None or not mine:
+            raise _bad_photos(f"Photo {position + 1} is not an upload of yours.")
+        if owner.job_id is not None and owner.job_id != job_id:
             raise _bad_photos(f"Photo {position + 1} is already attached to another job.")
 
 
-def may_read_upload(caller: ApiKey, *, uploader_id: UUID, job_id: UUID | None) -> bool:
+def may_read_upload(caller: ApiKey, *, uploader_id: UUID | None, job_id: UUID | None) -> bool:
     """An upload is readable by the key that uploaded it; once on a job, also by whoever may
     read that job (the job's publisher is its uploader, so: any key with jobs:read)."""
     return caller.id == uploader_id or (job_id is not None and may_read_job(caller, uploader_id))

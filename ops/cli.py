@@ -11,6 +11,8 @@ revoke-api-key / list-api-keys
 purge-idempotency-keys     [--older-than-hours 24]
 refresh-suggestions        [--full]: rebuild the related and popular services rollups
 purge-uploads              delete uploads no job took within 24 h, with their bytes
+erase-customer             --issuer I --subject S: erase a customer's personal data
+export-customer            --issuer I --subject S: everything held about them, JSON to stdout
 export-schema              [--output schema.graphql]
 """
 
@@ -33,6 +35,7 @@ from app.root import create_app
 from app.wiring import database_url_for, invalidate_shared_cache, prepare_database
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
+from domain.customers import Customer
 from domain.errors import CatalogueError
 from monitoring.logs import log_config
 from ops import commands
@@ -87,6 +90,13 @@ def parser() -> argparse.ArgumentParser:
         help="recount popularity for the whole year, not just since the last refresh",
     )
     sub.add_parser("purge-uploads", help="delete uploads unattached for 24 h")
+    for name, what in (
+        ("erase-customer", "erase a customer's personal data (right to erasure)"),
+        ("export-customer", "print everything held about a customer as JSON (right of access)"),
+    ):
+        person = sub.add_parser(name, help=what)
+        person.add_argument("--issuer", required=True, help="the token issuer (iss)")
+        person.add_argument("--subject", required=True, help="the customer's subject (sub)")
     export = sub.add_parser("export-schema", help="write the SDL")
     export.add_argument("--output", default=str(ROOT / "schema.graphql"))
     return root
@@ -147,6 +157,11 @@ async def _operator(command: str, args: argparse.Namespace, database_url: str) -
         return await commands.list_keys(database_url)
     if command == "purge-uploads":
         return await commands.purge_uploads(database_url)
+    if command in ("erase-customer", "export-customer"):
+        customer = Customer(issuer=args.issuer, subject=args.subject)
+        if command == "erase-customer":
+            return await commands.erase_customer(database_url, customer)
+        return await commands.export_customer(database_url, customer)
     return await commands.purge_idempotency_keys(
         database_url, older_than_hours=args.older_than_hours
     )

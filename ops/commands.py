@@ -1,5 +1,6 @@
 """The bodies of the operator subcommands (ops/cli.py): migrate, seed, API keys,
-idempotency-key and upload cleanup, the suggestion rollups, the SDL.
+idempotency-key and upload cleanup, the suggestion rollups, a customer's erasure and export,
+the SDL.
 
 Each returns the process exit status and prints what an operator needs; a new key is printed
 once, on the last line, so that scripts can take it with `tail -n 1`.
@@ -7,6 +8,7 @@ once, on the last line, so that scripts can take it with `tail -n 1`.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,11 +24,14 @@ from db.idempotency import delete_idempotency_keys_older_than
 from db.media_store import PostgresMediaStore
 from db.migrate import apply_migrations
 from db.notifications import catalogue_version
+from db.personal_data import erase_customer as erase_personal_data
+from db.personal_data import export_customer as export_personal_data
 from db.pool import single_connection
 from db.seed import seed_catalogue
 from db.uploads import purge_expired_uploads
 from domain.api_keys import MAX_RATE_PER_MINUTE, check_scopes, generate_key, hash_key
 from domain.catalogue import Catalogue
+from domain.customers import Customer
 from domain.idempotency import RETENTION_SECONDS
 from domain.uploads import UNATTACHED_TTL
 
@@ -154,6 +159,32 @@ async def purge_uploads(database_url: str) -> int:
         await pool.close()
     hours = UNATTACHED_TTL.total_seconds() / 3600
     print(f"Deleted {purged} upload(s) left unattached for more than {hours:g} h.")
+    return 0
+
+
+async def erase_customer(database_url: str, customer: Customer) -> int:
+    """`python server.py erase-customer`: what eraseMyData does, for an operator answering a
+    request that came another way. Safe to run twice."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        erased = await erase_personal_data(pool, PostgresMediaStore(pool), customer, actor=None)
+    finally:
+        await pool.close()
+    if erased == 0:
+        print("No customer with this issuer and subject is held (nothing to erase).")
+        return 0
+    print(f"Erased the customer and the personal data of {erased} job(s); open ones cancelled.")
+    return 0
+
+
+async def export_customer(database_url: str, customer: Customer) -> int:
+    """`python server.py export-customer`: everything held about a customer, as JSON."""
+    async with single_connection(database_url) as conn:
+        held = await export_personal_data(conn, customer)
+    if held is None:
+        print("No customer with this issuer and subject is held.", file=sys.stderr)
+        return 1
+    print(json.dumps(held, indent=2, ensure_ascii=False, default=str))
     return 0
 
 

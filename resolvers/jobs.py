@@ -1,4 +1,4 @@
-"""Job fields: read one job, publish one, a job's micro service."""
+"""Job fields: read one job, publish one, a job's micro service, location, contact, photos."""
 
 from __future__ import annotations
 
@@ -9,12 +9,27 @@ from typing import Any
 from uuid import UUID
 
 from context import Context, Info
+from db.errors import is_transient
+from db.jobs import list_jobs
+from db.pool import connection_within
 from db.records import JobRecord, MicroServiceRecord
-from domain.api_keys import JOBS_WRITE, may_read_job
-from domain.errors import ForbiddenError
+from domain.api_keys import ApiKey
+from domain.contact import Contact, ContactDraft
+from domain.customers import Customer
+from domain.errors import ServiceUnavailableError
 from domain.idempotency import choose_key
+from domain.jobs import (
+    DEFAULT_PAGE,
+    Cursor,
+    JobStatus,
+    check_page_size,
+    may_read,
+    owns,
+    require_principal,
+)
 from domain.media_urls import Variant, sign
-from domain.suggestions import check_customer_ref, customer_ref_hash
+from domain.suggestions import check_customer_ref, customer_identity_hash, customer_ref_hash
+from resolvers.job_life import acting_principal
 from resolvers.publish import JobDraft
 from resolvers.publish import publish_job as publish
 
@@ -22,14 +37,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 async def job(info: Info, id: UUID) -> JobRecord | None:
-    caller = await info.context.auth.require_key()
+    """The job, to its owner or a key with jobs:read; null to anyone else, as for an id that
+    does not exist (no oracle of which ids do)."""
+    auth = info.context.auth
+    principal = require_principal(await auth.principal(), presented=auth.presented)
     record = await info.context.loaders.jobs.load(id)
-    if record is None:
+    if record is None or not may_read(principal, record.owner):
         return None
-    if not may_read_job(caller, record.api_key_id):
-        raise ForbiddenError(
-            "This API key may read only the jobs it published (or needs jobs:read)."
-        )
     return record
 
 
@@ -44,15 +58,18 @@ async def publish_job(
     postcode: str,
     address_line: str | None,
     photo_ids: Sequence[str] | None,
+    contact: ContactDraft | None = None,
+    description: str | None = None,
 ) -> JobRecord:
-    """Publish one job for the calling key. Takes the context rather than `info`, so that it
-    runs apart from graphql-core too."""
-    caller = await context.auth.require(JOBS_WRITE)
-    ref_hash = (
-        None
-        if customer_ref is None
-        else customer_ref_hash(caller.id, check_customer_ref(customer_ref))
-    )
+    """Publish one job for the calling customer or key. Takes the context rather than `info`,
+    so that it runs apart from graphql-core too."""
+    publisher = await acting_principal(context.auth)
+    ref_hash = None
+    if customer_ref is not None and isinstance(publisher, ApiKey):
+        ref_hash = customer_ref_hash(publisher.id, check_customer_ref(customer_ref))
+    elif isinstance(publisher, Customer):
+        # A customer is their own reference: relatedServices learns from their jobs too.
+        ref_hash = customer_identity_hash(publisher)
     key = choose_key(idempotency_key, context.request.headers.get(IDEMPOTENCY_HEADER))
     app = context.app
     return await publish(
@@ -63,15 +80,18 @@ async def publish_job(
             slug=slug,
             micro_uuid=micro_uuid,
             answers=answers,
-            api_key_id=caller.id,
+            publisher=publisher,
             idempotency_key=key,
             customer_ref_hash=ref_hash,
             postcode=postcode,
             address_line=address_line,
             photo_ids=photo_ids,
+            contact=contact,
+            description=description,
         ),
         resolve_uuid=app.settings.job_uuids,
         statement_timeout=app.settings.db_statement_timeout_ms / 1000,
+        phone_region=app.settings.phone_default_region,
     )
 
 
@@ -96,19 +116,26 @@ class JobPhoto:
     height: int
 
 
+async def _owns(root: JobRecord, info: Info) -> bool:
+    return owns(await info.context.auth.principal(), root.owner)
+
+
 async def location_of(root: JobRecord, info: Info) -> JobLocation | None:
     """The job's location; None for jobs from before locations. The address line is personal
-    data: only the publishing key or one with jobs:read sees it, whoever else sees the job."""
+    data: only the job's owner sees it, whoever else sees the job."""
     if root.postcode is None or root.postcode_district is None or root.postcode_area is None:
         return None
-    caller = await info.context.auth.caller()
-    full = caller is not None and may_read_job(caller, root.api_key_id)
     return JobLocation(
         postcode=root.postcode,
         district=root.postcode_district,
         area=root.postcode_area,
-        address_line=root.address_line if full else None,
+        address_line=root.address_line if await _owns(root, info) else None,
     )
+
+
+async def contact_of(root: JobRecord, info: Info) -> Contact | None:
+    """The job's contact details, to its owner only."""
+    return root.contact if await _owns(root, info) else None
 
 
 async def photos_of(root: JobRecord, info: Info) -> list[JobPhoto]:
@@ -130,3 +157,64 @@ async def photos_of(root: JobRecord, info: Info) -> list[JobPhoto]:
         )
         for upload in uploads
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEdge:
+    cursor: str
+    node: JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class JobConnection:
+    edges: list[JobEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+async def my_jobs(
+    info: Info,
+    first: int | None = DEFAULT_PAGE,
+    after: str | None = None,
+    status: list[JobStatus] | None = None,
+) -> JobConnection:
+    """The caller's jobs, newest first: a customer's own, or those the key published. One
+    statement per page; their photos come through the batched photo loader."""
+    auth = info.context.auth
+    owner = require_principal(await auth.principal(), presented=auth.presented)
+    size = check_page_size(DEFAULT_PAGE if first is None else first)
+    cursor = Cursor.decode(after)
+    app = info.context.app
+    try:
+        async with connection_within(
+            app.pool, app.settings.db_statement_timeout_ms / 1000, "job listing"
+        ) as conn:
+            page = await list_jobs(
+                conn,
+                owner=owner,
+                first=size,
+                after=cursor,
+                statuses=None if status is None else [s.value for s in status],
+            )
+    except Exception as exc:
+        if is_transient(exc):
+            raise ServiceUnavailableError("Jobs cannot be listed right now; retry.") from exc
+        raise
+    loader = info.context.loaders.jobs
+    edges = []
+    for record in page.jobs:
+        loader.prime(record.id, record)  # a job(id:) in the same request costs no query
+        edges.append(JobEdge(Cursor(record.created_at, record.id).encode(), record))
+    return JobConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=page.total,
+    )

@@ -15,16 +15,19 @@ import asyncpg
 
 from config import Settings
 from context.auth import RequestAuth
+from db.customers import ensure_customer, find_customer
 from db.media_store import Blob, MediaStore
 from db.uploads import (
     NewRendition,
+    Uploader,
     UploadRecord,
-    UrlSigningSecret,
     claim_upload_attempt,
     fetch_upload,
     save_upload,
 )
-from domain.api_keys import JOBS_WRITE, ApiKey
+from db.url_signing import UrlSigningSecret
+from domain.api_keys import JOBS_WRITE
+from domain.customers import Customer
 from domain.errors import ForbiddenError, NotFoundError
 from domain.media_urls import Variant, sign, verify
 from domain.uploads import UploadQuota, may_read_upload
@@ -68,7 +71,7 @@ class UploadService:
 class Admitted(NamedTuple):
     """A caller let in to upload, and the attempt counted against its quota."""
 
-    caller: ApiKey
+    caller: Uploader
     attempt: UUID
 
 
@@ -79,15 +82,20 @@ async def admit_upload(
     auth: RequestAuth,
     declared_bytes: int | None,
 ) -> Admitted:
-    """The caller, if its key may upload and its hourly quota has room for the declared size
-    (or for one byte when the size is not declared); before any of the body is read. The
-    attempt counts against the quota from now on, whether or not the photo is then taken."""
-    caller = await auth.require(JOBS_WRITE)
+    """The caller, if it may upload (a signed-in customer, or a key with jobs:write) and its
+    hourly quota has room for the declared size (or for one byte when the size is not
+    declared); before any of the body is read. The attempt counts against the quota from now
+    on, whether or not the photo is then taken."""
+    principal = await auth.principal()
+    if isinstance(principal, Customer):
+        uploader = Uploader(customer_id=await ensure_customer(pool, principal))
+    else:
+        uploader = Uploader(api_key_id=(await auth.require(JOBS_WRITE)).id)
     incoming = 1 if declared_bytes is None else min(declared_bytes, service.max_bytes)
     attempt = await claim_upload_attempt(
-        pool, api_key_id=caller.id, quota=service.quota, incoming_bytes=incoming
+        pool, uploader=uploader, quota=service.quota, incoming_bytes=incoming
     )
-    return Admitted(caller, attempt)
+    return Admitted(uploader, attempt)
 
 
 async def store_upload(
@@ -107,7 +115,7 @@ async def store_upload(
     return await save_upload(
         pool,
         service.store,
-        api_key_id=admitted.caller.id,
+        uploader=admitted.caller,
         image=_rendition(processed.image),
         thumbnail=_rendition(processed.thumbnail),
         received_bytes=received_bytes,
@@ -142,6 +150,12 @@ async def readable_upload(
         return record
     if not auth.presented and signature is not None:
         raise ForbiddenError("This link has expired or is not valid; ask for the job again.")
+    principal = await auth.principal()
+    if isinstance(principal, Customer):
+        # A customer reads their own uploads; their jobs' photos come with signed URLs.
+        if record.customer_id is None or record.customer_id != await find_customer(pool, principal):
+            raise NotFoundError("No such photo.")
+        return record
     caller = await auth.require_key()
     if not may_read_upload(caller, uploader_id=record.api_key_id, job_id=record.job_id):
         raise ForbiddenError(

@@ -16,8 +16,10 @@ from graphql.error import GraphQLError, GraphQLSyntaxError
 
 from domain.errors import (
     BadUserInputError,
+    ConflictError,
     ForbiddenError,
     ImageTooLargeError,
+    NotEditableError,
     NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
@@ -152,6 +154,10 @@ CODES: dict[type[BaseException], ErrorCode] = {
     BadUserInputError: ErrorCode(_BAD_USER_INPUT, 400),
     NotFoundError: ErrorCode(_NOT_FOUND, 404),
     MicroServiceNotFoundError: ErrorCode(_NOT_FOUND, 404),
+    # A job changed since the caller read it (extensions.currentVersion), or one that has left
+    # PUBLISHED and so cannot change at all.
+    ConflictError: ErrorCode("CONFLICT", 409),
+    NotEditableError: ErrorCode("NOT_EDITABLE", 409),
     # A lookup that could not be answered where no caller degraded it (catalogue fields): the
     # client may retry; cached slugs were still served.
     LookupUnavailableError: ErrorCode(_SERVICE_UNAVAILABLE, 503),

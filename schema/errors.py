@@ -19,7 +19,12 @@ from strawberry.types import ExecutionContext
 from strawberry.types import ExecutionResult as StrawberryExecutionResult
 
 from db.errors import is_transient
-from domain.errors import BadUserInputError, DomainError, ServiceUnavailableError
+from domain.errors import (
+    BadUserInputError,
+    ConflictError,
+    DomainError,
+    ServiceUnavailableError,
+)
 from schema.codes import (
     CODES,
     InternalError,
@@ -123,6 +128,8 @@ def coded(
         extensions["fields"] = original.fields
     if isinstance(original, BadUserInputError) and original.reason:
         extensions["reason"] = original.reason
+    if isinstance(original, ConflictError):
+        extensions["currentVersion"] = original.current_version
     if code == SERVICE_UNAVAILABLE:
         extensions["retryable"] = True
         if original is not None and not isinstance(original, DomainError):

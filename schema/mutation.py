@@ -7,10 +7,12 @@ from datetime import datetime
 import strawberry
 
 from context import Info
-from resolvers import jobs, monitoring
-from schema.inputs import PublishJobInput
+from domain.jobs import JobStatus
+from resolvers import job_life, jobs, monitoring, personal_data
+from resolvers.job_life import JobEdit
+from schema.inputs import CancelJobInput, CloseJobInput, PublishJobInput, UpdateJobInput
 from schema.monitoring import AlertAcknowledgement, AlertSilence
-from schema.types import PublishJobPayload
+from schema.types import JobPayload, PublishJobPayload
 
 
 async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
@@ -24,8 +26,39 @@ async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
         postcode=input.location.postcode,
         address_line=input.location.address_line,
         photo_ids=input.photo_ids,
+        contact=input.contact.draft() if input.contact is not None else None,
+        description=input.description,
     )
     return PublishJobPayload(job=record)
+
+
+async def _update_job(info: Info, input: UpdateJobInput) -> JobPayload:
+    location = input.location
+    edit = JobEdit(
+        id=input.id,
+        expected_version=input.expected_version,
+        answers=input.answers,
+        description=input.description,
+        postcode=location.postcode if location is not None else None,
+        address_line=location.address_line if location is not None else None,
+        photo_ids=input.photo_ids,
+        contact=input.contact.draft() if input.contact is not None else None,
+    )
+    return JobPayload(job=await job_life.update_job(info.context, edit))
+
+
+async def _cancel_job(info: Info, input: CancelJobInput) -> JobPayload:
+    record = await job_life.end_job(
+        info.context, job_id=input.id, status=JobStatus.CANCELLED, reason=input.reason
+    )
+    return JobPayload(job=record)
+
+
+async def _close_job(info: Info, input: CloseJobInput) -> JobPayload:
+    record = await job_life.end_job(
+        info.context, job_id=input.id, status=JobStatus.CLOSED, outcome=input.outcome
+    )
+    return JobPayload(job=record)
 
 
 async def _acknowledge_alert(info: Info, name: str, note: str = "") -> AlertAcknowledgement:
@@ -43,11 +76,33 @@ class Mutation:
     publish_job: PublishJobPayload = strawberry.mutation(
         resolver=_publish_job,
         description="Validate the answers against the micro service's questions and publish "
-        "the job with its location and photos. Rejections carry extensions.code BAD_USER_INPUT and "
-        "extensions.fields (`location`, `photoIds` or a question id); nothing is stored then. "
-        "Needs an "
-        "API key with jobs:write; with an idempotencyKey (or Idempotency-Key header) a retry "
-        "returns the same job.",
+        "the job with its location, photos, contact and description. Rejections carry "
+        "extensions.code BAD_USER_INPUT and extensions.fields (`location`, `photoIds`, "
+        "`contact.email`, `description` or a question id); nothing is stored then. Needs a "
+        "signed-in customer (who must give contact details) or an API key with jobs:write; "
+        "with an idempotencyKey (or Idempotency-Key header) a retry returns the same job.",
+    )
+    update_job: JobPayload = strawberry.mutation(
+        resolver=_update_job,
+        description="Change a PUBLISHED job's answers, description, location, photos or "
+        "contact, validated as publishJob validates them; every change makes a new version. "
+        "Only the job's customer or the key that published it (NOT_FOUND for anyone else); "
+        "NOT_EDITABLE once the job has left PUBLISHED; CONFLICT when expectedVersion is stale.",
+    )
+    cancel_job: JobPayload = strawberry.mutation(
+        resolver=_cancel_job,
+        description="Cancel a PUBLISHED job (its owner only; NOT_EDITABLE once it has left "
+        "PUBLISHED).",
+    )
+    close_job: JobPayload = strawberry.mutation(
+        resolver=_close_job,
+        description="Close a PUBLISHED job with its outcome (its owner only).",
+    )
+    erase_my_data: bool = strawberry.mutation(
+        resolver=personal_data.erase_my_data,
+        description="A signed-in customer's right to erasure: their jobs' contact details, "
+        "address lines, descriptions and photos are erased, their open jobs cancelled; what "
+        "is left is anonymous. True, also when there was nothing left to erase.",
     )
     acknowledge_alert: AlertAcknowledgement = strawberry.mutation(
         resolver=_acknowledge_alert,

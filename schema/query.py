@@ -16,7 +16,7 @@ from resolvers.wizard import WizardPage
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, AlertHistoryPage, LookupStats, LookupStatsBucket
 from schema.suggestions import PopularService, ServiceMatch
-from schema.types import Category, Job, MicroService, WizardQuestions
+from schema.types import Category, Job, JobConnection, MicroService, WizardQuestions
 
 
 @strawberry.type
@@ -42,7 +42,15 @@ class Query:
     job: JobRecord | None = strawberry.field(
         resolver=jobs.job,
         graphql_type=Job | None,
-        description="One job by id; needs the API key that published it, or one with jobs:read.",
+        description="One job by id: to its customer, the API key that published it, or a key "
+        "with jobs:read; null for anyone else, as for an id that does not exist.",
+    )
+    my_jobs: jobs.JobConnection = strawberry.field(
+        resolver=jobs.my_jobs,
+        graphql_type=JobConnection,
+        description="The caller's jobs, newest first: a customer's own, or those the API key "
+        "published. `first` is 1 to 100; `after` the endCursor of the previous page; `status` "
+        "keeps only those statuses.",
     )
     categories: list[CategoryNode] = strawberry.field(
         resolver=catalogue.categories,

@@ -4,7 +4,6 @@ these types say which of their attributes the API shows, under which names. No S
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from uuid import UUID
 
 import strawberry
@@ -13,6 +12,10 @@ from strawberry.scalars import JSON
 from db.records import JobRecord, MicroServiceRecord
 from domain.catalogue import Question as QuestionSpec
 from domain.catalogue import QuestionKind
+from domain.contact import Contact
+from domain.contact import ContactMethod as ContactMethodValue
+from domain.jobs import JobOutcome as JobOutcomeValue
+from domain.jobs import JobStatus as JobStatusValue
 from resolvers import catalogue, jobs
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl, CacheScope
 
@@ -27,11 +30,17 @@ QuestionType = strawberry.enum(
 )
 
 
-@strawberry.enum
-class JobStatus(Enum):
-    PUBLISHED = "PUBLISHED"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
+JobStatus = strawberry.enum(
+    JobStatusValue,
+    name="JobStatus",
+    description="PUBLISHED until its owner cancels or closes it, or it expires.",
+)
+JobOutcome = strawberry.enum(
+    JobOutcomeValue, name="JobOutcome", description="How a closed job ended."
+)
+ContactMethod = strawberry.enum(
+    ContactMethodValue, name="ContactMethod", description="How the customer prefers to be reached."
+)
 
 
 @strawberry.type(directives=CATALOGUE)
@@ -143,7 +152,7 @@ class JobLocation:
     district: str = strawberry.field(description="The outward code: `SW1A`.")
     area: str = strawberry.field(description="The postcode area: `SW`.")
     address_line: str | None = strawberry.field(
-        description="Only for the publishing key or a key with jobs:read; null otherwise."
+        description="Only for the job's customer or the key that published it; null otherwise."
     )
 
 
@@ -161,6 +170,14 @@ class JobPhoto:
     height: int
 
 
+@strawberry.type(description="How to reach the customer about a job. Personal data.")
+class JobContact:
+    name: str
+    email: str = strawberry.field(description="Normalised (the domain in lower case).")
+    phone: str | None = strawberry.field(description="E.164: `+447700900123`.")
+    preferred: ContactMethodValue = strawberry.field(name="preferredContact")
+
+
 @strawberry.type(directives=[CacheControl(scope=CacheScope.PRIVATE)])
 class Job:
     id: UUID
@@ -169,8 +186,26 @@ class Job:
         description="Null for slug-only jobs until backfilled."
     )
     answers: JSON
-    status: JobStatus
+    status: JobStatusValue = strawberry.field(graphql_type=JobStatus)
     created_at: datetime
+    version: int = strawberry.field(
+        description="1 when published, one more with every change: updateJob's expectedVersion."
+    )
+    last_changed: datetime = strawberry.field(
+        name="updatedAt", description="When the job last changed (its createdAt until then)."
+    )
+    description: str | None = strawberry.field(
+        description="What else the tradesperson should know, in the customer's words."
+    )
+    outcome: JobOutcomeValue | None = strawberry.field(
+        graphql_type=JobOutcome | None, description="How a CLOSED job ended; null otherwise."
+    )
+    contact: Contact | None = strawberry.field(
+        resolver=jobs.contact_of,
+        graphql_type=JobContact | None,
+        description="How to reach the customer: shown to the job's customer and the key that "
+        "published it only; null for everyone else (a key with jobs:read included).",
+    )
 
     micro_service: MicroServiceRecord | None = strawberry.field(
         resolver=jobs.micro_service_of, graphql_type=MicroService | None
@@ -199,3 +234,29 @@ class PublishJobPayload:
         description="True when the job was stored slug-only (microUuid null), e.g. because "
         "the UUID lookup was unavailable; the UUID backfill fills it in later.",
     )
+
+
+@strawberry.type(description="A job, after a change.")
+class JobPayload:
+    job: JobRecord = strawberry.field(graphql_type=Job)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` for the next page; null on an empty page."
+    )
+
+
+@strawberry.type
+class JobEdge:
+    cursor: str
+    node: JobRecord = strawberry.field(graphql_type=Job)
+
+
+@strawberry.type(description="A page of jobs, newest first.")
+class JobConnection:
+    edges: list[jobs.JobEdge] = strawberry.field(graphql_type=list[JobEdge])
+    page_info: jobs.PageInfo = strawberry.field(graphql_type=PageInfo)
+    total_count: int = strawberry.field(description="How many jobs match, on every page.")

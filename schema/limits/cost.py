@@ -8,6 +8,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
     VariableNode,
@@ -21,7 +22,8 @@ def request_cost(
 ) -> int:
     """What a request costs in the lookup budget (api/rate_limits.py): one per root field of
     the operation that runs (each alias, and each time a fragment spreads it, one more), one per
-    slug of a `microServices(slugs:)` list; at least one. Compiled plans count their cost here
+    slug of a `microServices(slugs:)` list, one per 20 jobs a `myJobs` page may hold; at least
+    one. Compiled plans count their cost here
     too, so that a plan costs what the same request costs on the general path."""
     values = variables or {}
     operation = next(
@@ -43,7 +45,29 @@ def request_cost(
     return min(max(total, 1), MAX_REPORTED_COUNT)
 
 
+# myJobs costs one per this many jobs a page may hold: a page of 100 jobs and their photos is
+# five default pages' work.
+JOBS_PER_COST = 20
+
+
+def _argument(field: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
+    """The value of argument `name` when given as a literal or a variable; None otherwise."""
+    for argument in field.arguments or ():
+        if argument.name.value == name:
+            value = argument.value
+            if isinstance(value, VariableNode):
+                return variables.get(value.name.value)
+            if isinstance(value, IntValueNode):
+                return int(value.value)
+    return None
+
+
 def field_cost(field: FieldNode, variables: Mapping[str, Any]) -> int:
+    if field.name.value == "myJobs":
+        first = _argument(field, "first", variables)
+        size = first if isinstance(first, int) and not isinstance(first, bool) else JOBS_PER_COST
+        # A page past the bound is refused by the field; it is priced as the largest one.
+        return min(max(-(-size // JOBS_PER_COST), 1), 100 // JOBS_PER_COST)
     for argument in field.arguments or ():
         if argument.name.value != "slugs":
             continue

@@ -15,17 +15,17 @@ import pytest
 from db.media_store import Blob, PostgresMediaStore
 from db.uploads import (
     NewRendition,
+    Uploader,
     UploadRecord,
-    UrlSigningSecret,
     attach_uploads,
     claim_upload_attempt,
     fetch_photos_by_job_ids,
     fetch_upload,
-    fetch_url_signing_secret,
     lock_uploads_for_attach,
     purge_expired_uploads,
     save_upload,
 )
+from db.url_signing import UrlSigningSecret, fetch_url_signing_secret
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from domain.uploads import RateLimitedError, UploadQuota, check_attachable, storage_keys
 from tests.support.keys import IssuedKey
@@ -59,7 +59,7 @@ async def _upload(
     return await save_upload(
         pool,
         PostgresMediaStore(pool),
-        api_key_id=key.id,
+        uploader=Uploader(api_key_id=key.id),
         image=_rendition(b"image-" + uuid4().bytes),
         thumbnail=_rendition(b"thumb-" + uuid4().bytes, (320, 240)),
         received_bytes=received,
@@ -203,7 +203,7 @@ async def test_another_keys_upload_cannot_be_attached(
     job_id = await _job(pool, mine)
     with pytest.raises(BadUserInputError) as caught:
         await _attach(pool, mine, job_id, [their_upload.id])
-    assert caught.value.fields == {"photoIds": "Photo 1 is not an upload of this API key."}
+    assert caught.value.fields == {"photoIds": "Photo 1 is not an upload of yours."}
     assert (await fetch_upload(pool, upload_id=their_upload.id)) == their_upload
 
 
@@ -292,7 +292,7 @@ async def test_concurrent_claims_each_count_and_old_ones_are_purged(
     async def claim() -> UUID | None:
         try:
             return await claim_upload_attempt(
-                pool, api_key_id=key.id, quota=quota, incoming_bytes=1000
+                pool, uploader=Uploader(api_key_id=key.id), quota=quota, incoming_bytes=1000
             )
         except RateLimitedError:
             return None

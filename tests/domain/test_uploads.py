@@ -39,9 +39,9 @@ def test_ten_photos_keep_their_order() -> None:
     [
         (_ids(11), "At most 10 photos; 11 were given."),
         (_ids(10_000), "At most 10 photos; 10000 were given."),
-        (["not-a-uuid"], "Photo 1 is not an upload of this API key."),
-        ([str(uuid.uuid4()), "x" * 10_240], "Photo 2 is not an upload of this API key."),
-        (["\x00"], "Photo 1 is not an upload of this API key."),
+        (["not-a-uuid"], "Photo 1 is not an upload of yours."),
+        ([str(uuid.uuid4()), "x" * 10_240], "Photo 2 is not an upload of yours."),
+        (["\x00"], "Photo 1 is not an upload of yours."),
     ],
 )
 def test_bad_photo_id_lists_are_refused_at_photo_ids(raw: list[str], says: str) -> None:
@@ -68,8 +68,8 @@ def test_only_the_callers_unattached_uploads_can_be_attached() -> None:
     check_attachable([free], found, api_key_id=mine)
     for ids, says in [
         ([free, taken], "Photo 2 is already attached to another job."),
-        ([other], "Photo 1 is not an upload of this API key."),
-        ([free, unknown], "Photo 2 is not an upload of this API key."),
+        ([other], "Photo 1 is not an upload of yours."),
+        ([free, unknown], "Photo 2 is not an upload of yours."),
     ]:
         with pytest.raises(BadUserInputError) as caught:
             check_attachable(ids, found, api_key_id=mine)

@@ -99,7 +99,7 @@ async def test_many_jobs_resolve_their_micro_services_in_one_query(
         row["micro_id"] for row in rows
     ]
     assert len(cold_api.statements.lookups) == 1
-    assert len(cold_api.statements.matching("FROM jobs WHERE id = ANY")) == 1
+    assert len(cold_api.statements.matching("WHERE j.id = ANY($1::uuid[])")) == 1
 
 
 async def test_loaders_are_per_request_not_shared(database_url: str) -> None:
