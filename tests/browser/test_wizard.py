@@ -10,6 +10,7 @@ import asyncpg
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer
+from tests.browser.steps import publish
 
 
 async def _choose_wall_painting(page: Page) -> None:
@@ -26,24 +27,24 @@ async def _next(page: Page, expected_step: str) -> None:
 
 async def _where(page: Page, postcode: str = "SW1A 1AA") -> None:
     """The first step, where the job is (web/static/location.js), then on to the questions."""
-    await expect(page.locator("#progress-text")).to_contain_text("Step 1 of 6: Where is the job?")
+    await expect(page.locator("#progress-text")).to_contain_text("Step 1 of 7: Where is the job?")
     await page.get_by_label("Postcode of the job").fill(postcode)
-    await _next(page, "Step 2 of 6: The job")
+    await _next(page, "Step 2 of 7: The job")
 
 
 async def _answer_required_questions(page: Page, wall_count: str) -> None:
     """Every required answer of wall-painting, step by step, through the input its type gets."""
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 7: The job")
     await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
     await page.get_by_label("How many walls need painting?").fill(wall_count)
     await page.get_by_label("What condition are the walls in?").select_option("good")
     await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
-    await _next(page, "Step 3 of 6: The property")
+    await _next(page, "Step 3 of 7: The property")
     await page.get_by_label("What type of property is it?").select_option("flat_apartment")
-    await _next(page, "Step 4 of 6: Access")
+    await _next(page, "Step 4 of 7: Access")
     await page.locator("#field-floor_level").get_by_label("First floor").check()
     await page.locator("#field-parking").get_by_label("Free street parking").check()
-    await _next(page, "Step 5 of 6: When and budget")
+    await _next(page, "Step 5 of 7: When and budget")
     await page.get_by_label("When would you like the work to start?").select_option(
         "within_a_month"
     )
@@ -64,7 +65,7 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await expect(page.locator("#service-description")).to_have_text(
         "Fresh paint on the walls of one or more rooms."
     )
-    await expect(page.locator("#progress-steps li")).to_have_count(6)
+    await expect(page.locator("#progress-steps li")).to_have_count(7)
     await expect(page.locator("#step-location")).to_be_visible()
     await expect(page.locator("#step-job")).to_be_hidden()
     await _where(page)
@@ -108,12 +109,12 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await timing.select_option("within_a_month")
     await expect(start_date).to_be_hidden()
 
-    await _next(page, "Step 6 of 6: Photos of the job")
-    await page.get_by_role("button", name="Publish job").click()
+    await _next(page, "Step 6 of 7: Photos of the job")
+    await publish(page)
     error = page.locator("#error-wall_count")
     await expect(error).to_have_text(re.compile("at most 50"))
     await expect(page.locator(".field.invalid")).to_have_count(1)
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 7: The job")
     await expect(wall_count).to_be_visible()
     await expect(page.locator("#result")).to_be_hidden()
     await open_page.screenshot("wizard-field-error")
@@ -121,14 +122,21 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await wall_count.fill("4")
     for step in ("The property", "Access", "When and budget", "Photos of the job"):
         await _next(page, step)
-    await page.get_by_role("button", name="Publish job").click()
+    await publish(page)
     await expect(page.locator("#result")).to_be_visible()
     await expect(error).to_have_text("")
     await open_page.screenshot("wizard-published")
 
-    job_id = uuid.UUID(await page.locator("#job-id").inner_text())
-    assert await page.locator("#job-micro-id").inner_text() == "wall-painting"
-    shown_uuid = uuid.UUID(await page.locator("#job-micro-uuid").inner_text())
+    # The confirmation sums up what was sent, in words, and says what happens next; the job's
+    # id is kept for links, never shown.
+    summary = page.locator("#result-summary")
+    await expect(summary).to_contain_text("Wall painting")
+    await expect(summary).to_contain_text("SW1A 1AA")
+    await expect(summary).to_contain_text("Bedroom")
+    await expect(page.locator("#result-next")).to_contain_text("My jobs")
+    await expect(page.locator("#result-title")).to_be_focused()
+    job_id = uuid.UUID(await page.locator("#result").get_attribute("data-job-id") or "")
+    assert str(job_id) not in await page.locator("#result").inner_text()
 
     conn = await asyncpg.connect(live_server.database_url)
     try:
@@ -142,7 +150,7 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
         await conn.close()
     assert stored is not None, "the page showed a job id the database does not hold"
     assert stored["micro_id"] == "wall-painting"
-    assert stored["micro_uuid"] == catalogue_uuid == shown_uuid
+    assert stored["micro_uuid"] == catalogue_uuid
     answers = json.loads(stored["answers"])
     assert answers["wall_count"] == 4
     assert answers["paint_supplied"] is False
@@ -197,11 +205,11 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     async with page.expect_request(
         lambda r: r.method == "POST" and "publishJob" in (r.post_data or "")
     ) as sent:
-        await page.get_by_role("button", name="Publish job").click()
+        await publish(page)
     request = await sent.value
     answers = json.loads(request.post_data or "{}")["variables"]["input"]["answers"]
     assert answers["loft_head_height_m"] == "not_sure"
     # The other required answers are missing: the server names them, on their own steps.
     await expect(page.locator("#error-loft_conversion_type")).not_to_be_empty()
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 7: The job")
     assert open_page.log.page_errors == []
