@@ -13,7 +13,7 @@
 // `error-<field>` below its input, tied to it with aria-describedby.
 'use strict';
 
-const JobDetails = (() => {
+window.JobDetails = (() => {
   const MAX_DESCRIPTION = 2000;
   const METHODS = [
     { value: 'ANY', label: 'Email or phone' },

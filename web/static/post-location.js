@@ -40,7 +40,7 @@
   };
 
   const publish = graphql;
-  graphql = async function (query, variables) {
+  graphql = async function (query, variables, options) {
     if (variables && variables.input && /publishJob/.test(query)) {
       const problems = JobLocation.problems();
       if (Object.keys(problems).length) {
@@ -55,7 +55,7 @@
         );
       }
     }
-    return publish(query, variables);
+    return publish(query, variables, options);
   };
   /* eslint-enable no-undef, no-global-assign */
 })();
