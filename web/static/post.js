@@ -646,9 +646,13 @@ function showFormError(err) {
   if (firstStep !== null) goToStep(firstStep);
   let text = err.message;
   if (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') {
-    text += window.PostAuth && PostAuth.available
-      ? ' Sign in above to publish (or, testing as a partner, enter an API key with jobs:write).'
-      : ' Enter an API key above (with the jobs:write scope to publish).';
+    if (window.PostAuth && PostAuth.signedIn && !$('api-key').value.trim()) {
+      text += ' Your sign-in may have ended: sign out, then sign in again.';
+    } else if (window.PostAuth && PostAuth.available) {
+      text += ' Sign in above to publish (or, testing as a partner, enter an API key with jobs:write).';
+    } else {
+      text += ' Enter an API key above (with the jobs:write scope to publish).';
+    }
     if (!(window.PostAuth && PostAuth.available)) $('api-key-box').open = true;
   }
   box.replaceChildren(el('strong', {}, text));
