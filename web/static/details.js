@@ -82,8 +82,8 @@ window.JobDetails = (() => {
     return el('fieldset', { class: 'contact', id: 'field-contact' },
       el('legend', {}, 'How can tradespeople reach you?'),
       el('p', { class: 'help', id: 'contact-help' },
-        'Only you and the tradespeople you hear from see these details; they are never in ' +
-        'listings, and are deleted a while after the job is over.'),
+        'Used only to put you in touch about this job: never shown in listings, and deleted ' +
+        'a while after the job is over.'),
       field({ id: 'contact-name', name: 'contact.name', label: 'Your name', required: true,
         control: input({ type: 'text', autocomplete: 'name', maxlength: '200' }) }),
       field({ id: 'contact-email', name: 'contact.email', label: 'Email', required: true,

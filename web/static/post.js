@@ -610,7 +610,7 @@ function showResult(job, input) {
   ];
   if (contact) {
     const how = { EMAIL: 'by email', PHONE: 'by phone' }[contact.preferredContact] || 'by email or phone';
-    next.push(`Those interested get in touch ${how}, using the details you gave. Nobody else sees them.`);
+    next.push(`Those interested get in touch ${how}, using the details you gave; they are never shown in listings.`);
   }
   next.push('You can change an answer or cancel the job at any time from My jobs.');
   next.push('If nothing more happens, the job closes on its own after a while.');
