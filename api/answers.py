@@ -18,6 +18,7 @@ from api.http_cache import (
     not_modified_response,
     ready_response,
     representation_etag,
+    with_credentials,
 )
 from api.request_id import request_id_of
 from api.request_state import Outcome, RequestState
@@ -85,24 +86,32 @@ async def _from_cache(
     encoding = accepted_encoding(request, len(entry.body), state.http.settings.compress_min_bytes)
     body = entry.body if encoding is None else await cache.encoded(lookup.key, entry, encoding)
     get = state.get
+    if get:
+        control: str | None = _cache_control(state, lookup)
+    else:
+        control = NO_STORE if with_credentials(request) else None
     return ready_response(
         body,
         media_type=media_type,
         encoding=encoding,
         request_id=request_id or request_id_of(request.scope),
         etag=representation_etag(lookup.etag, media_type, encoding) if get else None,
-        cache_control_value=_cache_control(state, lookup) if get else None,
+        cache_control_value=control,
     )
 
 
 def _cache_control(state: RequestState, lookup: Lookup) -> str:
-    return cache_control(lookup.policy.max_age, state.http.settings.stale_while_revalidate_seconds)
+    return cache_control(
+        lookup.policy.max_age,
+        state.http.settings.stale_while_revalidate_seconds,
+        private=with_credentials(state.request),
+    )
 
 
 def _respond(state: RequestState, body: Any, status: int) -> Response:
     sub_response = state.sub_response
     headers = dict(sub_response.headers)
-    if state.get:
+    if state.get or with_credentials(state.request):
         headers.setdefault("Cache-Control", NO_STORE)
     return compressed_response(
         state.request,

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.auth_config import auth_config
 from api.cors import cors_middleware
 from api.health import health
 from api.metrics import metrics
@@ -42,6 +43,7 @@ def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:
             WebSocketRoute("/graphql", view),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/auth/config", auth_config, methods=["GET"]),
             Route("/uploads", upload, methods=["POST"]),
             Route("/media/{id}", media, methods=["GET"]),
             Route("/media/{id}/thumb", media, methods=["GET"]),

@@ -76,6 +76,7 @@ async def health(request: Request) -> JSONResponse:
         "rateLimits": _rate_limits(request),
         # "keywords" until the embedding model is loaded (or when it is off or failed to load).
         "search": {"ranking": _ranking(app)},
+        "identity": _identity(app),
     }
     return JSONResponse(body, status_code=code)
 
@@ -88,6 +89,28 @@ def _rate_limits(request: Request) -> dict[str, Any]:
     if limits is None or not limits.enabled:
         return {"enabled": False}
     return {"enabled": True, "storage": limits.storage}
+
+
+def _identity(app: AppState) -> dict[str, Any]:
+    """Whose tokens customers call with, whether that is the development provider (anyone can
+    sign in as anyone), and how the issuer's keys are doing. Not part of the status: customers'
+    tokens keep verifying with the keys held while the issuer is down."""
+    tokens = app.tokens
+    if tokens is None:
+        return {"customers": False}
+    keys = tokens.keys
+    age = keys.age
+    return {
+        "customers": True,
+        "issuer": tokens.issuer,
+        "development": app.settings.oidc_development,
+        "keys": {
+            "held": keys.held,
+            "ageSeconds": None if age is None else round(age),
+            "fetches": keys.fetches,
+            "failures": keys.failures,
+        },
+    }
 
 
 def _ranking(app: AppState) -> str:

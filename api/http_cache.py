@@ -6,6 +6,10 @@
   ETag (or `*`) gets `304 Not Modified` with no body, only while that answer is kept.
 - Any other GET answer says `Cache-Control: no-store` (it may depend on the caller, or be an
   error the next request would not repeat). POST answers are left to the protocol's defaults.
+- A request that carries credentials (`Authorization`: an API key or a customer's token) is
+  answered `private` when cacheable and `no-store` otherwise, GET or POST: a shared cache in
+  front must never keep what was asked with someone's credentials, even where (as with every
+  cacheable operation) the answer is the same for everyone.
 - Bodies over `COMPRESS_MIN_BYTES` are compressed when the client accepts it; every answer
   says `Vary: Accept, Accept-Encoding`, since both change the bytes under one URL.
 """
@@ -23,8 +27,8 @@ VARY = "Accept, Accept-Encoding"
 NO_STORE = "no-store"
 
 
-def cache_control(max_age: int, stale_while_revalidate: int) -> str:
-    value = f"public, max-age={max_age}"
+def cache_control(max_age: int, stale_while_revalidate: int, *, private: bool = False) -> str:
+    value = f"{'private' if private else 'public'}, max-age={max_age}"
     if stale_while_revalidate:
         value += f", stale-while-revalidate={stale_while_revalidate}"
     return value
@@ -37,6 +41,11 @@ def representation_etag(etag: str, media_type: str, encoding: str | None) -> str
     if encoding:
         suffix += f"-{encoding}"
     return f'{etag[:-1]}-{suffix}"'
+
+
+def with_credentials(request: Request) -> bool:
+    """Whether the request carries credentials a shared cache must not answer for."""
+    return "authorization" in request.headers
 
 
 def not_modified(request: Request, etag: str) -> bool:

@@ -1,11 +1,14 @@
 """Rate limits: a budget of lookups per minute (a moving window, from the `limits` library) per
-API key, and per client IP for calls without a valid key; over it, HTTP 429 with `Retry-After`
-and the IETF `RateLimit` / `RateLimit-Policy` headers, the body still GraphQL JSON.
+API key, per signed-in customer, and per client IP for calls with neither; over it, HTTP 429
+with `Retry-After` and the IETF `RateLimit` / `RateLimit-Policy` headers, the body still GraphQL
+JSON.
 
 A request costs what it asks for: one per root field (aliases count one each), one per slug of
 a `microServices(slugs:)` list. Presented tokens that turn out not to be keys are counted per
 client IP on a budget of their own, checked before the key is looked up: a flood of random
-tokens becomes 429s, not database queries.
+tokens becomes 429s, not database queries. A customer's token (a JWT) is checked without a query,
+so it skips that gate; a token that is refused leaves the request anonymous, on its IP's budget.
+A customer is counted under a hash of (issuer, subject), never the subject itself.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
 worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
@@ -17,6 +20,7 @@ again takes them back to Redis. `storage` says which one counts now (shown on `/
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +35,7 @@ from starlette.requests import Request
 from config import Settings
 from context import Context
 from context.auth import RequestAuth
+from domain.customers import Customer
 from domain.errors import DomainError
 from loaders.redis_guard import FAILED, SharedRedis
 
@@ -41,7 +46,7 @@ _T = TypeVar("_T")
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
-    policy: str  # the name of the budget: "key", "anonymous" or "auth-failures"
+    policy: str  # the name of the budget: "key", "customer", "anonymous" or "auth-failures"
     limit: int
     remaining: int
     reset_seconds: int  # until the oldest counted unit leaves the window
@@ -88,6 +93,7 @@ class RateLimits:
         self._limiter = self._fallback if storage is None else MovingWindowRateLimiter(storage)
         self.anonymous = RateLimitItemPerMinute(settings.rate_limit_anonymous)
         self.per_key = settings.rate_limit_per_key
+        self.per_customer = RateLimitItemPerMinute(settings.rate_limit_per_customer)
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
 
     @property
@@ -162,6 +168,9 @@ async def screen_token(limits: RateLimits, client: str, auth: RequestAuth) -> De
     # that cache in every process.
     if not auth.presented or auth.remembered() is not None:
         return None
+    # A customer's token costs no query to check, so junk tokens cannot reach the database.
+    if auth.bearer_is_token:
+        return None
     # A key verified before (its verdict expired) goes through the gate too, or junk from its
     # address would lock it out.
     if not auth.vouched():
@@ -181,15 +190,30 @@ async def check_rate_limit(
     limits: RateLimits, request: Request, context: Context, cost: int
 ) -> Decision:
     """Count this request against its caller's budget: its key's when it presents a valid
-    one, else its client IP's."""
+    one, its customer's for a valid token, else its client IP's."""
     client = client_address(request)
     auth = context.auth
     refused = await screen_token(limits, client, auth)
     if refused is not None:
         return refused
+    if auth.bearer_is_token:
+        try:
+            customer = await auth.customer()
+        except DomainError:
+            customer = None  # cannot be checked now; whatever needs the customer will say so
+        if customer is not None:
+            identity = customer_identity(customer)
+            return await limits.hit(limits.per_customer, identity, cost, "customer")
     caller = auth.remembered() if auth.presented else None
     if caller is not None:
         return await limits.hit(
             limits.for_key(caller.rate_per_minute), f"key:{caller.id}", cost, "key"
         )
     return await limits.hit(limits.anonymous, f"ip:{client}", cost, "anonymous")
+
+
+def customer_identity(customer: Customer) -> str:
+    """The name a customer's budget is kept under: a digest of (issuer, subject), so neither
+    appears in Redis keys."""
+    digest = hashlib.sha256(f"{customer.issuer}\0{customer.subject}".encode()).hexdigest()
+    return f"customer:{digest[:32]}"

@@ -87,7 +87,8 @@ def _services(request: Request) -> tuple[asyncpg.Pool, UploadService]:
 
 
 def _auth(request: Request, pool: asyncpg.Pool) -> RequestAuth:
-    return RequestAuth(pool, bearer_token(request.headers), request.state.app_state.keys)
+    state = request.state.app_state
+    return RequestAuth(pool, bearer_token(request.headers), state.keys, tokens=state.tokens)
 
 
 async def _screened(request: Request, auth: RequestAuth) -> Response | None:

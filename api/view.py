@@ -25,8 +25,8 @@ from schema.codes import CODES
 
 
 def connection_token(params: Mapping[str, object]) -> str | None:
-    """The API key of a connection_init payload: `Authorization: Bearer <key>` (any case of
-    the name), or None."""
+    """The bearer (API key or token) of a connection_init payload: `Authorization: Bearer
+    <token>` (any case of the name), or None."""
     for name, value in params.items():
         if name.lower() == "authorization" and isinstance(value, str):
             return bearer_token(Headers({"authorization": value}))
@@ -48,17 +48,22 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """The API key of a WebSocket travels in its connection_init payload (browsers cannot
-        set headers on one): `{"Authorization": "Bearer <key>"}`. A key that is presented must
-        be valid, or the connection is refused (close code 4403)."""
+        """The API key or customer's token of a WebSocket travels in its connection_init
+        payload (browsers cannot set headers on one): `{"Authorization": "Bearer <key>"}`. A
+        bearer that is presented must be valid, or the connection is refused (close code
+        4403)."""
         token = connection_token(context.connection_params or {})
         if token is not None:
             app = context.app
             context.auth = RequestAuth(
-                app.pool, token, app.keys, timeout=app.settings.db_statement_timeout_ms / 1000
+                app.pool,
+                token,
+                app.keys,
+                timeout=app.settings.db_statement_timeout_ms / 1000,
+                tokens=app.tokens,
             )
             try:
-                caller = await context.auth.caller()
+                caller = await context.auth.principal()
             except ServiceUnavailableError:
                 raise ConnectionRejectionError(
                     {"code": CODES[ServiceUnavailableError].code}
@@ -93,5 +98,6 @@ class GraphQLView(GraphQL[Context, None]):
                 bearer_token(request.headers),
                 state.keys,
                 timeout=state.settings.db_statement_timeout_ms / 1000,
+                tokens=state.tokens,
             ),
         )

@@ -3,17 +3,21 @@ one `AsyncExitStack` (app/root.py): entering one starts it, leaving it stops it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol, TypeVar
 
 import asyncpg
+import httpx
 
 from api.invalidation import Invalidation
 from app.periodic import Periodic, PeriodicTask
 from app.suggestions import refresh_periodically
 from app.wiring import purge_uploads
 from config import Settings
+from context.jwks import IssuerKeys
+from context.tokens import TokenVerifier
 from db.analytics import create_events_pool
 from db.media_store import MediaStore
 from db.pool import QueryLogger, create_pool
@@ -21,6 +25,8 @@ from loaders.breaker import LookupBreaker
 from monitoring.alerts import alert_thresholds
 from monitoring.events import EventRetention, LookupEventBuffer
 from monitoring.live import LiveMonitor
+
+log = logging.getLogger(__name__)
 
 
 class Closeable(Protocol):
@@ -113,6 +119,38 @@ async def live_monitor(
         )
         async with running(monitor):
             yield monitor
+
+
+@asynccontextmanager
+async def token_verifier(settings: Settings) -> AsyncIterator[TokenVerifier | None]:
+    """The verifier of customers' access tokens, with its one HTTP client for the issuer's keys
+    (fetched in the background from the start); None without `OIDC_ISSUER`."""
+    issuer = settings.oidc_issuer
+    if issuer is None:
+        yield None
+        return
+    log.info(
+        "customers: access tokens of %s accepted%s",
+        issuer,
+        " (the development identity provider)" if settings.oidc_development else "",
+    )
+    async with httpx.AsyncClient(
+        timeout=settings.oidc_fetch_timeout_seconds, follow_redirects=False
+    ) as client:
+        keys = IssuerKeys(
+            client,
+            issuer=issuer,
+            jwks_url=settings.oidc_jwks_url,
+            timeout=settings.oidc_fetch_timeout_seconds,
+            max_bytes=settings.oidc_jwks_max_bytes,
+            min_interval=settings.oidc_jwks_min_interval_seconds,
+            max_age=settings.oidc_jwks_max_age_seconds,
+        )
+        keys.start()
+        try:
+            yield TokenVerifier.from_settings(settings, keys)
+        finally:
+            await keys.close()
 
 
 @asynccontextmanager

@@ -32,6 +32,7 @@ from app.components import (
     live_monitor,
     periodic_tasks,
     running,
+    token_verifier,
 )
 from app.wiring import (
     create_breaker,
@@ -152,6 +153,7 @@ def create_app(
             )
             # Before the warm-up: a change committed during it is heard, not missed.
             await run(listening(invalidation, database_url, settings.invalidation_listener))
+            tokens = await run(token_verifier(settings))
             search = await run(running(create_search(settings, catalogue)))
             live = await run(live_monitor(settings, database_url, breaker))
             await run(periodic_tasks(settings, pool, media_store, events))
@@ -175,6 +177,7 @@ def create_app(
                     media_url_secret=media_url_secret,
                     live=live,
                     ops_pool=ops_pool,
+                    tokens=tokens,
                 ),
                 "http_state": HttpState(
                     settings=settings,

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.caching import CachingSettings
 from config.database import DatabaseSettings
+from config.identity import IdentitySettings
 from config.limits import LimitSettings
 from config.lookups import LookupSettings, redis_address
 from config.monitoring import MonitoringSettings
@@ -37,6 +38,7 @@ GROUPS: tuple[type[BaseSettings], ...] = (
     MonitoringSettings,
     UploadSettings,
     SearchSettings,
+    IdentitySettings,
 )
 
 
@@ -47,6 +49,7 @@ class ConfigError(Exception):
 # pydantic collects fields from the last base to the first: the groups are listed in reverse so
 # that `model_fields` (and so a dump or a copy) follows the reference's order.
 class Settings(
+    IdentitySettings,
     SearchSettings,
     UploadSettings,
     MonitoringSettings,

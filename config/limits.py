@@ -58,6 +58,13 @@ class LimitSettings(BaseSettings):
         description="Lookups per minute of one API key, unless the key has its own "
         "(`create-api-key --rate`).",
     )
+    rate_limit_per_customer: int = Field(
+        6000,
+        ge=1,
+        le=10**9,
+        description="Lookups per minute of one signed-in customer (counted by a hash of the "
+        "token's issuer and subject, whatever address they call from).",
+    )
     rate_limit_auth_failures: int = Field(
         60,
         ge=1,

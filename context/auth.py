@@ -1,9 +1,14 @@
-"""Who is calling: the request's API key, from `Authorization: Bearer <key>`.
+"""Who is calling: an API key or a signed-in customer, from `Authorization: Bearer <token>`.
 
-Resolved lazily (public queries never touch the api_keys table), once per request, through the
-process's `KeyCache` (context/key_cache.py): a key seen recently costs no query, and a revoked
-key still fails on the very next request in every worker, since the revocation notice drops it
-from every process's cache before anything else.
+A bearer with the shape of one of our keys (`jw_...`) is an API key; any other bearer shaped
+like a JWT is a customer's access token, verified by the process's `TokenVerifier`
+(context/tokens.py) without touching the database. The two never collide: a key is never
+decoded as a token, nor a token hashed and looked up as a key.
+
+A key is resolved lazily (public queries never touch the api_keys table), once per request,
+through the process's `KeyCache` (context/key_cache.py): a key seen recently costs no query, and
+a revoked key still fails on the very next request in every worker, since the revocation notice
+drops it from every process's cache before anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncpg
 from starlette.datastructures import Headers
 
 from context.key_cache import KeyCache
+from context.tokens import TokenVerifier, looks_like_jwt
 from db.api_keys import find_live_key
 from db.errors import is_transient
 from db.pool import connection_within
@@ -25,9 +31,14 @@ from domain.api_keys import (
     require_caller,
     require_scope,
 )
-from domain.errors import ServiceUnavailableError
+from domain.customers import Customer
+from domain.errors import ServiceUnavailableError, UnauthenticatedError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
+# One message for every refused token: which check failed would only help an attacker.
+INVALID_TOKEN = "The access token is not valid (expired, or not issued for this API)."
+NO_CUSTOMER = "This needs a signed-in customer: send 'Authorization: Bearer <access token>'."
+KEY_NOT_TOKEN = "This needs an API key: a customer's access token does not give access to it."
 
 
 def bearer_token(headers: Headers) -> str | None:
@@ -48,19 +59,74 @@ class RequestAuth:
         keys: KeyCache | None = None,
         *,
         timeout: float | None = None,
+        tokens: TokenVerifier | None = None,
     ) -> None:
-        """`timeout`: seconds the key check may wait on the database (acquire included)."""
+        """`timeout`: seconds the key check may wait on the database (acquire included);
+        `tokens`: the verifier of customers' tokens (None: no issuer, no customer)."""
         self._pool = pool
         self._timeout = timeout
         self._token = token
         self._keys = keys
+        self._tokens = tokens
         self._key_sha256: str | None = None
         self._lookup_task: asyncio.Future[ApiKey | None] | None = None
+        self._customer_task: asyncio.Future[Customer | None] | None = None
 
     @property
     def presented(self) -> bool:
-        """A key was sent (valid or not)."""
+        """A bearer was sent (a key or a token, valid or not)."""
         return self._token is not None
+
+    @property
+    def bearer_is_token(self) -> bool:
+        """The bearer is shaped as a customer's token (a JWT), not as one of our keys."""
+        token = self._token
+        return token is not None and not looks_like_key(token) and looks_like_jwt(token)
+
+    async def customer(self) -> Customer | None:
+        """The verified customer of a `Bearer <JWT>`, or None (no token, an API key, or a
+        token that is not accepted). ServiceUnavailableError when the token cannot be checked
+        now (no signing key held and the issuer unreachable)."""
+        if self._customer_task is None:
+            known = self.remembered_customer()
+            if known is not None:  # the common case: no task to schedule
+                self._customer_task = asyncio.get_running_loop().create_future()
+                self._customer_task.set_result(known)
+            else:
+                self._customer_task = asyncio.ensure_future(self._verify())
+        return await self._customer_task
+
+    async def require_customer(self) -> Customer:
+        """The customer; UNAUTHENTICATED without a valid token."""
+        customer = await self.customer()
+        if customer is None:
+            token = self._token
+            refused = token is not None and not looks_like_key(token)
+            raise UnauthenticatedError(INVALID_TOKEN if refused else NO_CUSTOMER)
+        return customer
+
+    async def principal(self) -> ApiKey | Customer | None:
+        """Whichever the bearer is: a valid API key, a verified customer, or None."""
+        if self.bearer_is_token:
+            return await self.customer()
+        return await self.caller()
+
+    def remembered_customer(self) -> Customer | None:
+        """The customer when known without verifying: this request already did, or the
+        verifier remembers the token as valid."""
+        task = self._customer_task
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            return task.result()
+        if self._tokens is None or not self.bearer_is_token:
+            return None
+        assert self._token is not None
+        return self._tokens.remembered(self._token)
+
+    async def _verify(self) -> Customer | None:
+        if self._tokens is None or not self.bearer_is_token:
+            return None
+        assert self._token is not None
+        return await self._tokens.verify(self._token)
 
     async def caller(self) -> ApiKey | None:
         """The valid key of this request, or None (no key, unknown or revoked)."""
@@ -72,10 +138,14 @@ class RequestAuth:
 
     async def require_key(self) -> ApiKey:
         """The caller; UNAUTHENTICATED without a valid key."""
+        if self.bearer_is_token:
+            raise UnauthenticatedError(KEY_NOT_TOKEN)
         return require_caller(await self.caller(), presented=self.presented)
 
     async def require(self, scope: str) -> ApiKey:
         """The caller, when it holds `scope`; UNAUTHENTICATED / FORBIDDEN otherwise."""
+        if self.bearer_is_token:
+            raise UnauthenticatedError(KEY_NOT_TOKEN)
         return require_scope(await self.caller(), scope, presented=self.presented)
 
     def remembered(self) -> ApiKey | None:

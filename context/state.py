@@ -8,6 +8,7 @@ import asyncpg
 
 from config import Settings
 from context.key_cache import KeyCache
+from context.tokens import TokenVerifier
 from db.media_store import MediaStore
 from db.uploads import UrlSigningSecret
 from domain.catalogue import Catalogue
@@ -33,6 +34,8 @@ class AppState:
     # Where photos' bytes live, and the secret their URLs are signed with (one per database).
     media_store: MediaStore | None = None
     media_url_secret: UrlSigningSecret | None = None
+    # Customers' access tokens (None without OIDC_ISSUER: no bearer is a customer).
+    tokens: TokenVerifier | None = None
     # Live stats and alerts for subscriptions (and the alert history), shared by the process.
     live: LiveMonitor | None = None
 

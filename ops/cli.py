@@ -1,6 +1,7 @@
 """The command line: `python server.py [SUBCOMMAND] [options]`, one argparse subcommand each.
 
-serve (the default)        migrate and seed unless told not to, then serve
+serve (the default)        migrate and seed unless told not to, then serve (with the development
+                           identity provider on loopback when no OIDC_ISSUER is set)
 migrate                    apply pending migrations and exit
 seed                       write the catalogue file into the database and exit
 backfill                   fill jobs.micro_uuid of slug-only jobs, in batches, with progress
@@ -36,6 +37,7 @@ from domain.errors import CatalogueError
 from monitoring.logs import log_config
 from ops import commands
 from ops.backfill import run_backfill_command
+from ops.identity_provider import development_identity, refusal
 from schema import schema
 
 log = logging.getLogger("jobwizard")
@@ -100,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if command == "serve" and (refused := refusal(settings)) is not None:
+        print(refused, file=sys.stderr)
+        return 2
     logging.config.dictConfig(_log_config(settings))
     if getattr(args, "no_migrate", False):
         settings = settings.replace(migrate_on_start=False, seed_on_start=False)
@@ -107,7 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         database_url, _embedded = database_url_for(settings)
         if command == "serve":
             load_catalogue(settings.catalogue_path)  # a broken catalogue stops us before serving
-            serve(settings, database_url)
+            try:
+                with development_identity(settings) as served:
+                    serve(served, database_url)
+            except OSError as exc:
+                print(exc, file=sys.stderr)
+                return 2
             return 0
         if command == "migrate":
             asyncio.run(commands.migrate(database_url))

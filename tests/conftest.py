@@ -22,6 +22,7 @@ from tests.support import (
     running_app,
     with_database,
 )
+from tests.support.identity import TestIssuer, running_issuer
 from tests.support.keys import IssuedKey, issue_api_key
 from tests.support.proxy import TcpProxy, proxy_to
 
@@ -89,6 +90,15 @@ async def seeded_database_url(empty_database_url: str, catalogue: Catalogue) -> 
     catalogue or need tables of their own."""
     await prepare_database(empty_database_url, catalogue)
     return empty_database_url
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[TestIssuer]:
+    """The development OpenID provider on 127.0.0.1 (any free port) for the whole run: an app
+    started with `oidc_issuer=oidc_issuer` verifies its tokens; `oidc_issuer.token(subject)`
+    signs a customer in (authorization code with PKCE) and returns their access token."""
+    with running_issuer() as issuer:
+        yield issuer
 
 
 @pytest.fixture

@@ -98,6 +98,11 @@ PLANS_ON: dict[str, Any] = dict.fromkeys(PLAN_SETTINGS, True)
 
 
 def test_settings(**overrides: Any) -> Settings:
+    """Settings for a test app: `overrides` by setting name; `oidc_issuer` may be the
+    `oidc_issuer` fixture itself (its URL is taken)."""
+    issuer = overrides.get("oidc_issuer")
+    if issuer is not None and not isinstance(issuer, str):
+        overrides["oidc_issuer"] = issuer.url
     # Search on keywords only unless a test asks for the model: loading it, and embedding the
     # catalogue the first time, would take cores from tests that time things.
     defaults: dict[str, Any] = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}

@@ -83,6 +83,8 @@ def serving(
                 "DATABASE_URL": database_url,
                 "PORT": str(port),
                 "HOST": "127.0.0.1",
+                # The development identity provider (no OIDC_ISSUER) on a free port of its own.
+                "OIDC_DEV_PORT": "0",
                 **env,
             },
             stdout=out,
