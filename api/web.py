@@ -106,7 +106,7 @@ def _page(name: str, headers: dict[str, str] = PAGE_HEADERS) -> Route:
 def web_routes(settings: Settings) -> list[BaseRoute]:
     """Routes to append to the app: the two pages and the static assets behind all three."""
     return [
-        _page("post", sign_in_headers(getattr(settings, "oidc_issuer", None))),
+        _page("post", sign_in_headers(settings.oidc_issuer)),
         _page("dashboard"),
         # check_dir=False: the server starts (API only) even before `make assets` has run.
         Mount("/static/build", app=StaticFiles(directory=BUILD, check_dir=False), name="build"),
