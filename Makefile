@@ -29,7 +29,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
-$(ASSETS): $(NPM_STAMP) web/build.mjs $(wildcard web/graphiql/*.jsx)
+$(ASSETS): $(NPM_STAMP) web/build.mjs $(wildcard web/graphiql/*.jsx) $(wildcard web/auth/*.js)
 	node web/build.mjs
 	touch $(ASSETS)
 

@@ -47,7 +47,7 @@ def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:
             Route("/uploads", upload, methods=["POST"]),
             Route("/media/{id}", media, methods=["GET"]),
             Route("/media/{id}/thumb", media, methods=["GET"]),
-            *web_routes(),
+            *web_routes(settings),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestIdMiddleware), *cors_middleware(settings)],

@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import html
 import json
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from config import ROOT
+from config import ROOT, Settings
 
 WEB = ROOT / "web"
 PAGES = WEB / "pages"
@@ -35,12 +36,33 @@ EXAMPLE_HEADERS = '{\n  // "Authorization": "Bearer <your API key>"\n}'
 NO_STALE = {"Cache-Control": "no-cache"}
 # What the pages may load, enforced by the browser: only this server. Monaco and React set
 # inline styles, hence 'unsafe-inline' for styles only; scripts stay 'self'.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+_POLICY = (
+    "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src {connect}; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+CONTENT_SECURITY_POLICY = _POLICY.format(connect="'self'")
 PAGE_HEADERS = {**NO_STALE, "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+
+
+def issuer_origin(issuer: str | None) -> str | None:
+    """The scheme, host and port of the OpenID issuer, as a CSP source; None without one."""
+    if not issuer:
+        return None
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def sign_in_headers(issuer: str | None) -> dict[str, str]:
+    """/post's headers: its sign-in fetches the issuer's discovery document and exchanges the
+    code at its token endpoint, so that origin (and only that one) joins connect-src."""
+    origin = issuer_origin(issuer)
+    if origin is None:
+        return PAGE_HEADERS
+    policy = _POLICY.format(connect=f"'self' {origin}")
+    return {**NO_STALE, "Content-Security-Policy": policy}
 
 
 @functools.cache
@@ -72,19 +94,19 @@ def graphiql_page() -> Response:
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
-def _page(name: str) -> Route:
+def _page(name: str, headers: dict[str, str] = PAGE_HEADERS) -> Route:
     path = PAGES / f"{name}.html"
 
     async def endpoint(request: Request) -> Response:
-        return FileResponse(path, media_type="text/html", headers=PAGE_HEADERS)
+        return FileResponse(path, media_type="text/html", headers=headers)
 
     return Route(f"/{name}", endpoint, methods=["GET"], name=name)
 
 
-def web_routes() -> list[BaseRoute]:
+def web_routes(settings: Settings) -> list[BaseRoute]:
     """Routes to append to the app: the two pages and the static assets behind all three."""
     return [
-        _page("post"),
+        _page("post", sign_in_headers(settings.oidc_issuer)),
         _page("dashboard"),
         # check_dir=False: the server starts (API only) even before `make assets` has run.
         Mount("/static/build", app=StaticFiles(directory=BUILD, check_dir=False), name="build"),

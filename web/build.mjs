@@ -1,5 +1,5 @@
-// Bundles GraphiQL (web/graphiql/main.jsx) and Monaco's workers into web/dist/, which the
-// server mounts at /static/build/. Run by `make assets` after `npm ci`; the output is
+// Bundles GraphiQL (web/graphiql/main.jsx), Monaco's workers and /post's sign-in
+// (web/auth/main.js, oidc-client-ts) into web/dist/, which the server mounts at /static/build/. Run by `make assets` after `npm ci`; the output is
 // git-ignored and rebuilt whenever package-lock.json or the sources change.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,15 @@ await build({
     'json.worker': 'monaco-editor/esm/vs/language/json/json.worker.js',
     'graphql.worker': 'monaco-graphql/esm/graphql.worker.js',
   },
+  outdir,
+  format: 'iife',
+});
+
+// A classic script, not a module: /post's other scripts are plain files that read
+// window.PostAuth, and `defer` keeps them in order.
+await build({
+  ...common,
+  entryPoints: { auth: path.join(here, 'auth', 'main.js') },
   outdir,
   format: 'iife',
 });

@@ -161,9 +161,15 @@ async def test_graphiql_off_serves_no_ide_but_the_api_still_answers(database_url
 
 
 def operations_in(script: Path) -> dict[str, str]:
-    """The GraphQL documents a page script holds as `const NAME = \\`...\\`` constants."""
+    """The GraphQL documents a page script holds as `const NAME = \\`...\\`` constants, with
+    the `${OTHER}` constants they interpolate (a shared selection, say) filled in."""
     text = script.read_text(encoding="utf-8")
-    return dict(re.findall(r"const (\w+_(?:QUERY|MUTATION|SUBSCRIPTION)) = `(.*?)`", text, re.S))
+    constants = dict(re.findall(r"const (\w+) = `(.*?)`", text, re.S))
+    return {
+        name: re.sub(r"\$\{(\w+)\}", lambda m: constants[m.group(1)], document)
+        for name, document in constants.items()
+        if re.fullmatch(r"\w+_(?:QUERY|MUTATION|SUBSCRIPTION)", name)
+    }
 
 
 async def test_wizard_page_operations_are_valid_against_the_real_schema() -> None:
@@ -172,6 +178,30 @@ async def test_wizard_page_operations_are_valid_against_the_real_schema() -> Non
     real = build_schema(schema.as_str())
     for name, document in operations.items():
         assert validate(real, parse(document)) == [], name
+
+
+async def test_my_jobs_operations_are_valid_against_the_real_schema() -> None:
+    operations = operations_in(web.STATIC / "my-jobs.js")
+    assert set(operations) == {"LIST_QUERY", "JOB_QUERY", "UPDATE_MUTATION", "CANCEL_MUTATION"}
+    real = build_schema(schema.as_str())
+    for name, document in operations.items():
+        assert validate(real, parse(document)) == [], name
+
+
+@pytest.mark.parametrize(
+    ("issuer", "connect"),
+    [
+        (None, "connect-src 'self';"),
+        ("https://abc.supabase.co/auth/v1", "connect-src 'self' https://abc.supabase.co;"),
+        ("http://127.0.0.1:9400", "connect-src 'self' http://127.0.0.1:9400;"),
+    ],
+)
+def test_the_wizard_may_connect_to_its_issuers_origin_only(
+    issuer: str | None, connect: str
+) -> None:
+    policy = web.sign_in_headers(issuer)["Content-Security-Policy"]
+    assert connect in policy
+    assert "script-src 'self';" in policy
 
 
 async def test_dashboard_query_is_valid_against_the_monitoring_contract() -> None:

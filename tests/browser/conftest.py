@@ -73,6 +73,7 @@ def live_server(
         GRAPHIQL="true",
         LOG_LEVEL="warning",
         LIVE_INTERVAL_SECONDS="1",  # the dashboard's pushes, quickly
+        OIDC_DEV_PORT="0",  # the development provider on a free port: runs may overlap
     ) as server:
         yield LiveServer(url=server.url, database_url=browser_database_url, log_path=log_path)
 

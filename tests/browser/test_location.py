@@ -12,6 +12,7 @@ import asyncpg
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer
+from tests.browser.steps import publish
 from tests.media import samples
 
 
@@ -48,7 +49,7 @@ async def _answer(page: Page) -> None:
         "within_a_month"
     )
     await page.get_by_label("What's your rough budget?").select_option("from_250_to_500")
-    await _next(page, "Step 6 of 6: Photos of the job")
+    await _next(page, "Step 6 of 7: Photos of the job")
 
 
 async def _to_photos(page: Page) -> None:
@@ -75,7 +76,7 @@ async def test_the_postcode_is_checked_as_it_is_typed(
 ) -> None:
     page = open_page.page
     await _open_wizard(page, live_server.url, publisher_key)
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 6: Where is the job?")
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 7: Where is the job?")
     postcode, error = page.get_by_label("Postcode of the job"), page.locator("#error-location")
     await postcode.press_sequentially("SW1")
     await expect(error).to_have_text("")  # still typing: not yet an error
@@ -94,8 +95,8 @@ async def test_the_postcode_is_checked_as_it_is_typed(
     # Publishing with it is stopped at the field, its step brought back, nothing sent.
     await postcode.fill("SW1A")
     await _answer(page)
-    await page.get_by_role("button", name="Publish job").click()
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 6: Where is the job?")
+    await publish(page)
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 7: Where is the job?")
     await expect(error).to_have_text(re.compile("needs both halves"))
     await expect(page.locator("#result")).to_be_hidden()
     assert open_page.log.page_errors == []
@@ -138,16 +139,16 @@ async def test_photos_upload_as_added_preview_remove_and_publish_with_the_job(
     await open_page.screenshot("wizard-photos")
 
     # Publishing with a failed photo still listed is stopped at the photos field.
-    await page.get_by_role("button", name="Publish job").click()
+    await publish(page)
     await expect(page.locator("#error-photoIds")).to_have_text(re.compile("could not be uploaded"))
     await bad.get_by_role("button", name=re.compile("Remove")).click()
     await items.filter(has_text="wall.png").get_by_role("button", name=re.compile("Remove")).click()
     await expect(items).to_have_count(2)
     kept = [await items.nth(i).get_attribute("data-upload-id") for i in range(2)]
 
-    await page.get_by_role("button", name="Publish job").click()
+    await publish(page)
     await expect(page.locator("#result")).to_be_visible()
-    job_id = uuid.UUID(await page.locator("#job-id").inner_text())
+    job_id = uuid.UUID(await page.locator("#result").get_attribute("data-job-id") or "")
     conn = await asyncpg.connect(live_server.database_url)
     try:
         job = await conn.fetchrow(
@@ -198,7 +199,7 @@ async def test_the_servers_photo_error_is_shown_at_the_photos_field(
         )
     finally:
         await conn.close()
-    await page.get_by_role("button", name="Publish job").click()
+    await publish(page)
     await expect(page.locator("#error-photoIds")).to_have_text(
         "Photo 1 is already attached to another job."
     )

@@ -7,47 +7,16 @@ import re
 import uuid
 
 import asyncpg
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from tests.browser.conftest import BrowserPage, LiveServer
-
-
-async def _choose_wall_painting(page: Page) -> None:
-    await page.get_by_label("Category", exact=True).select_option("painting")
-    await page.get_by_label("Subcategory").select_option("interior")
-    await page.get_by_label("Service", exact=True).select_option("wall-painting")
-    await expect(page.locator("#questions-form")).to_be_visible()
-
-
-async def _next(page: Page, expected_step: str) -> None:
-    await page.get_by_role("button", name="Next").click()
-    await expect(page.locator("#progress-text")).to_contain_text(expected_step)
-
-
-async def _where(page: Page, postcode: str = "SW1A 1AA") -> None:
-    """The first step, where the job is (web/static/location.js), then on to the questions."""
-    await expect(page.locator("#progress-text")).to_contain_text("Step 1 of 6: Where is the job?")
-    await page.get_by_label("Postcode of the job").fill(postcode)
-    await _next(page, "Step 2 of 6: The job")
-
-
-async def _answer_required_questions(page: Page, wall_count: str) -> None:
-    """Every required answer of wall-painting, step by step, through the input its type gets."""
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
-    await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
-    await page.get_by_label("How many walls need painting?").fill(wall_count)
-    await page.get_by_label("What condition are the walls in?").select_option("good")
-    await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
-    await _next(page, "Step 3 of 6: The property")
-    await page.get_by_label("What type of property is it?").select_option("flat_apartment")
-    await _next(page, "Step 4 of 6: Access")
-    await page.locator("#field-floor_level").get_by_label("First floor").check()
-    await page.locator("#field-parking").get_by_label("Free street parking").check()
-    await _next(page, "Step 5 of 6: When and budget")
-    await page.get_by_label("When would you like the work to start?").select_option(
-        "within_a_month"
-    )
-    await page.get_by_label("What's your rough budget?").select_option("from_250_to_500")
+from tests.browser.steps import (
+    answer_required_questions,
+    choose_wall_painting,
+    next_step,
+    publish,
+    where,
+)
 
 
 async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
@@ -58,16 +27,16 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     if publisher_key is not None:  # a server with API keys: enter one, as a developer would
         await page.locator("#api-key-box summary").click()
         await page.locator("#api-key").fill(publisher_key)
-    await _choose_wall_painting(page)
+    await choose_wall_painting(page)
 
     # The service's description heads the wizard; one step is shown at a time.
     await expect(page.locator("#service-description")).to_have_text(
         "Fresh paint on the walls of one or more rooms."
     )
-    await expect(page.locator("#progress-steps li")).to_have_count(6)
+    await expect(page.locator("#progress-steps li")).to_have_count(7)
     await expect(page.locator("#step-location")).to_be_visible()
     await expect(page.locator("#step-job")).to_be_hidden()
-    await _where(page)
+    await where(page)
     await expect(page.locator("#step-job")).to_be_visible()
     await expect(page.locator("#step-property")).to_be_hidden()
     await expect(page.get_by_role("button", name="Publish job")).to_be_hidden()
@@ -95,7 +64,7 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
 
     # Out of range: publishJob's extensions.fields message appears next to that field only,
     # and the wizard goes back to the step that holds it.
-    await _answer_required_questions(page, wall_count="99")
+    await answer_required_questions(page, wall_count="99")
 
     # A branch that hides: a specific date opens the date; another timing hides it again,
     # and the hidden answer is not sent.
@@ -108,27 +77,34 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
     await timing.select_option("within_a_month")
     await expect(start_date).to_be_hidden()
 
-    await _next(page, "Step 6 of 6: Photos of the job")
-    await page.get_by_role("button", name="Publish job").click()
+    await next_step(page, "Step 6 of 7: Photos of the job")
+    await publish(page)
     error = page.locator("#error-wall_count")
     await expect(error).to_have_text(re.compile("at most 50"))
     await expect(page.locator(".field.invalid")).to_have_count(1)
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 7: The job")
     await expect(wall_count).to_be_visible()
     await expect(page.locator("#result")).to_be_hidden()
     await open_page.screenshot("wizard-field-error")
 
     await wall_count.fill("4")
     for step in ("The property", "Access", "When and budget", "Photos of the job"):
-        await _next(page, step)
-    await page.get_by_role("button", name="Publish job").click()
+        await next_step(page, step)
+    await publish(page)
     await expect(page.locator("#result")).to_be_visible()
     await expect(error).to_have_text("")
     await open_page.screenshot("wizard-published")
 
-    job_id = uuid.UUID(await page.locator("#job-id").inner_text())
-    assert await page.locator("#job-micro-id").inner_text() == "wall-painting"
-    shown_uuid = uuid.UUID(await page.locator("#job-micro-uuid").inner_text())
+    # The confirmation sums up what was sent, in words, and says what happens next; the job's
+    # id is kept for links, never shown.
+    summary = page.locator("#result-summary")
+    await expect(summary).to_contain_text("Wall painting")
+    await expect(summary).to_contain_text("SW1A 1AA")
+    await expect(summary).to_contain_text("Bedroom")
+    await expect(page.locator("#result-next")).to_contain_text("My jobs")
+    await expect(page.locator("#result-title")).to_be_focused()
+    job_id = uuid.UUID(await page.locator("#result").get_attribute("data-job-id") or "")
+    assert str(job_id) not in await page.locator("#result").inner_text()
 
     conn = await asyncpg.connect(live_server.database_url)
     try:
@@ -142,7 +118,7 @@ async def test_wizard_shows_the_field_error_then_publishes_a_wall_painting_job(
         await conn.close()
     assert stored is not None, "the page showed a job id the database does not hold"
     assert stored["micro_id"] == "wall-painting"
-    assert stored["micro_uuid"] == catalogue_uuid == shown_uuid
+    assert stored["micro_uuid"] == catalogue_uuid
     answers = json.loads(stored["answers"])
     assert answers["wall_count"] == 4
     assert answers["paint_supplied"] is False
@@ -167,7 +143,7 @@ async def test_wizard_sends_the_api_key_entered_in_the_page(
     async with page.expect_request(
         lambda r: r.method == "POST" and "wizardQuestions" in (r.post_data or "")
     ) as sent:
-        await _choose_wall_painting(page)
+        await choose_wall_painting(page)
     request = await sent.value
     assert request.headers.get("authorization") == f"Bearer {key}"
 
@@ -184,7 +160,7 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     await page.get_by_label("Subcategory").select_option("extensions-conversions")
     await page.get_by_label("Service", exact=True).select_option("loft-conversion")
     await expect(page.locator("#questions-form")).to_be_visible()
-    await _where(page, "M1 1AE")
+    await where(page, "M1 1AE")
 
     height = page.locator("#q-loft_head_height_m")
     await height.fill("1.2")
@@ -193,15 +169,15 @@ async def test_not_sure_on_a_measurement_is_sent_as_not_sure(
     await expect(height).to_have_value("")
 
     for step in ("The property", "Access", "When and budget", "Photos of the job"):
-        await _next(page, step)
+        await next_step(page, step)
     async with page.expect_request(
         lambda r: r.method == "POST" and "publishJob" in (r.post_data or "")
     ) as sent:
-        await page.get_by_role("button", name="Publish job").click()
+        await publish(page)
     request = await sent.value
     answers = json.loads(request.post_data or "{}")["variables"]["input"]["answers"]
     assert answers["loft_head_height_m"] == "not_sure"
     # The other required answers are missing: the server names them, on their own steps.
     await expect(page.locator("#error-loft_conversion_type")).not_to_be_empty()
-    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 6: The job")
+    await expect(page.locator("#progress-text")).to_have_text("Step 2 of 7: The job")
     assert open_page.log.page_errors == []

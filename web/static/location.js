@@ -1,7 +1,8 @@
 // The wizard's "where and what it looks like" step: a UK postcode (checked as it is typed), an
 // optional address line, and up to ten photos, each uploaded as soon as it is added.
 //
-//   JobLocation.mount(container, { apiKey })  renders both fields into `container`, or
+//   JobLocation.mount(container, { apiKey })  renders both fields into `container` (apiKey():
+//                                             the bearer for uploads, or a promise of it), or
 //   JobLocation.steps({ apiKey })             two wizard steps (where; photos) to place
 //   JobLocation.problems()                    what still stops publishing, as { field: message }
 //   JobLocation.input()                       { location: {...}, photoIds: [...] } for publishJob
@@ -141,7 +142,7 @@
     const body = new FormData();
     body.append('file', file, file.name);
     const headers = { Accept: 'application/json' };
-    const key = state.apiKey();
+    const key = await state.apiKey();
     if (key) headers.Authorization = `Bearer ${key}`;
     let message;
     try {

@@ -4,9 +4,12 @@
 //   2. `wizardQuestions(categories: [...])` -> the service's description and its steps, shown
 //                                              one at a time; questions appear and disappear
 //                                              as answers change (`showIf`)
-//   3. `publishJob(input: {...})`           -> the job, or per-field errors shown by their fields
+//   3. `publishJob(input: {...})`           -> the job, or per-field errors shown by their fields;
+//                                              then a summary of what was sent
 //
-// Only the public GraphQL API is used, exactly as any client would use it.
+// Only the public GraphQL API is used, exactly as any client would use it. Who is calling goes
+// in `Authorization: Bearer`: an API key typed into the page, else the signed-in customer's
+// access token (account.js and the bundled auth.js) on the calls that act for them.
 //
 // The wizard is a list of steps. A step is an object { id, title, section, isEmpty() } built by
 // a function; the question steps come from `wizardQuestions.steps` (questionSteps), and another
@@ -57,7 +60,7 @@ const QUESTIONS_QUERY = `
 const PUBLISH_MUTATION = `
   mutation PublishJob($input: PublishJobInput!) {
     publishJob(input: $input) {
-      job { id microId microUuid status createdAt }
+      job { id microId microUuid status createdAt location { postcode district area } }
     }
   }`;
 
@@ -91,11 +94,24 @@ class ApiError extends Error {
   }
 }
 
-/** POST one operation; return `data`, or throw an ApiError built from the first error. */
-async function graphql(query, variables) {
-  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+/**
+ * What to send as `Authorization: Bearer`: an API key typed into the page wins (partners test
+ * the page with one); otherwise, on calls that act for someone (`identify`), the signed-in
+ * customer's access token. Catalogue reads go without the token: they are the same for
+ * everyone, and an anonymous answer is one a shared cache may keep.
+ */
+async function bearer({ identify = false } = {}) {
   const key = $('api-key').value.trim();
-  if (key) headers.Authorization = `Bearer ${key}`;
+  if (key) return key;
+  if (identify && window.PostAuth) return PostAuth.accessToken();
+  return '';
+}
+
+/** POST one operation; return `data`, or throw an ApiError built from the first error. */
+async function graphql(query, variables, { identify = false } = {}) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  const credential = await bearer({ identify });
+  if (credential) headers.Authorization = `Bearer ${credential}`;
 
   let response;
   try {
@@ -122,6 +138,20 @@ async function graphql(query, variables) {
     throw new ApiError(`The server answered ${response.status}.`, 'HTTP');
   }
   return body.data;
+}
+
+/** An answer as words: option labels, Yes/No, "Not sure", a number with its unit. */
+function answerText(question, value) {
+  if (value === NOT_SURE) return 'Not sure';
+  if (!question) return Array.isArray(value) ? value.join(', ') : String(value);
+  const label = (v) => {
+    const option = (question.options || []).find((o) => o.value === String(v));
+    return option ? option.label : String(v);
+  };
+  if (Array.isArray(value)) return value.map(label).join(', ');
+  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (question.type === 'NUMBER' && question.unit) return `${value} ${question.unit}`;
+  return label(value);
 }
 
 /** An idempotency key; crypto.randomUUID exists only on https and localhost pages. */
@@ -259,11 +289,21 @@ function renderProgress(steps) {
 
 function onNext() {
   goToStep(state.current + 1);
-  $('questions-form').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  focusStep();
 }
 
 function onBack() {
   goToStep(state.current - 1);
+  focusStep();
+}
+
+/** After Next or Back the step's heading takes the focus, so a screen reader starts there. */
+function focusStep() {
+  const heading = state.currentStep && state.currentStep.section.querySelector('h3');
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
+  $('questions-form').scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,6 +552,9 @@ async function onSubmit(event) {
   const input = { microId: wizard.microId, answers: collectAnswers(wizard.questions) };
   // microUuid is null only while the server's lookup is degraded; the job is then slug-only.
   if (wizard.microUuid) input.microUuid = wizard.microUuid;
+  // The customer's own words and how to reach them (details.js), part of the job like its
+  // answers: a change there is a different job, with an idempotency key of its own.
+  if (window.JobDetails) Object.assign(input, JobDetails.input());
 
   const payload = JSON.stringify(input);
   if (payload !== state.lastPayload) {
@@ -524,8 +567,8 @@ async function onSubmit(event) {
   button.disabled = true;
   button.textContent = 'Publishing…';
   try {
-    const data = await graphql(PUBLISH_MUTATION, { input });
-    showResult(data.publishJob.job);
+    const data = await graphql(PUBLISH_MUTATION, { input }, { identify: true });
+    showResult(data.publishJob.job, input);
   } catch (err) {
     showFormError(err);
   } finally {
@@ -534,15 +577,54 @@ async function onSubmit(event) {
   }
 }
 
-function showResult(job) {
-  $('job-id').textContent = job.id;
-  $('job-micro-id').textContent = job.microId;
-  $('job-micro-uuid').textContent = job.microUuid || '(pending: stored by slug, filled in later)';
-  $('job-status').textContent = job.status;
+/** The confirmation: what was sent, in the customer's words, and what happens next. */
+function showResult(job, input) {
+  const result = $('result');
+  // For a page that wants to link to the job (My jobs opens it by id); never shown.
+  result.dataset.jobId = job.id;
+  const rows = [['Service', state.wizard.name]];
+  const where = job.location || (input.location || null);
+  if (where) {
+    const area = where.district ? ` (${where.district})` : '';
+    rows.push(['Where', `${where.postcode}${area}`]);
+  }
+  if (input.location && input.location.addressLine) rows.push(['Address', input.location.addressLine]);
+  for (const [id, value] of Object.entries(input.answers)) {
+    const question = state.questionsById.get(id);
+    rows.push([question ? question.label : id, answerText(question, value)]);
+  }
+  const photos = (input.photoIds || []).length;
+  if (photos) rows.push(['Photos', `${photos} photo${photos === 1 ? '' : 's'}`]);
+  if (input.description) rows.push(['Anything else', input.description]);
+  const contact = input.contact;
+  if (contact) {
+    rows.push(['Your name', contact.name]);
+    rows.push(['Email', contact.email]);
+    if (contact.phone) rows.push(['Phone', contact.phone]);
+    rows.push(['Contact me by', CONTACT_METHODS[contact.preferredContact] || CONTACT_METHODS.ANY]);
+  }
+  $('result-summary').replaceChildren(...rows.flatMap(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]));
+
+  const next = [
+    `Your job is open now: tradespeople who do ${state.wizard.name.toLowerCase()} near you can see it.`,
+  ];
+  if (contact) {
+    const how = { EMAIL: 'by email', PHONE: 'by phone' }[contact.preferredContact] || 'by email or phone';
+    next.push(`Those interested get in touch ${how}, using the details you gave; they are never shown in listings.`);
+  }
+  next.push('You can change an answer or cancel the job at any time from My jobs.');
+  next.push('If nothing more happens, the job closes on its own after a while.');
+  $('result-next').replaceChildren(...next.map((line) => el('li', {}, line)));
+
   $('questions-form').hidden = true;
-  $('result').hidden = false;
-  $('result').scrollIntoView({ behavior: 'smooth' });
+  $('step-service').hidden = true;
+  result.hidden = false;
+  $('result-title').focus({ preventScroll: true });
+  result.scrollIntoView({ behavior: 'smooth' });
 }
+
+/** preferredContact as the customer chose it. */
+const CONTACT_METHODS = { EMAIL: 'Email', PHONE: 'Phone', ANY: 'Email or phone' };
 
 function showFormError(err) {
   const box = $('form-error');
@@ -552,7 +634,7 @@ function showFormError(err) {
     const slot = $(`error-${questionId}`);
     if (slot) {
       slot.textContent = message;
-      slot.closest('.field').classList.add('invalid');
+      markInvalid(slot);
       const section = slot.closest('.wizard-step');
       const index = activeSteps().findIndex((step) => step.section === section);
       if (index >= 0 && (firstStep === null || index < firstStep)) firstStep = index;
@@ -564,14 +646,33 @@ function showFormError(err) {
   if (firstStep !== null) goToStep(firstStep);
   let text = err.message;
   if (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') {
-    text += ' Enter an API key above (with the jobs:write scope to publish).';
-    $('api-key-box').open = true;
+    if (window.PostAuth && PostAuth.signedIn && !$('api-key').value.trim()) {
+      text += ' Your sign-in may have ended: sign out, then sign in again.';
+    } else if (window.PostAuth && PostAuth.available) {
+      text += ' Sign in above to publish (or, testing as a partner, enter an API key with jobs:write).';
+    } else {
+      text += ' Enter an API key above (with the jobs:write scope to publish).';
+    }
+    if (!(window.PostAuth && PostAuth.available)) $('api-key-box').open = true;
   }
   box.replaceChildren(el('strong', {}, text));
   if (unplaced.length) box.append(el('ul', {}, ...unplaced.map((line) => el('li', {}, line))));
   box.hidden = false;
   const firstInvalid = document.querySelector('.wizard-step:not([hidden]) .field.invalid');
   (firstInvalid || box).scrollIntoView({ behavior: 'smooth', block: 'center' });
+  const firstInput = firstInvalid && firstInvalid.querySelector('[aria-invalid="true"]');
+  if (firstInput) firstInput.focus({ preventScroll: true });
+}
+
+/** Marks the inputs of the field holding `slot` invalid and ties the message to them. */
+function markInvalid(slot) {
+  const field = slot.closest('.field');
+  field.classList.add('invalid');
+  for (const input of field.querySelectorAll('input, select, textarea')) {
+    input.setAttribute('aria-invalid', 'true');
+    const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    if (!described.includes(slot.id)) input.setAttribute('aria-describedby', [...described, slot.id].join(' '));
+  }
 }
 
 function clearErrors() {
@@ -579,6 +680,9 @@ function clearErrors() {
   for (const slot of document.querySelectorAll('.field-error')) slot.textContent = '';
   for (const field of document.querySelectorAll('.field.invalid')) {
     field.classList.remove('invalid');
+  }
+  for (const input of document.querySelectorAll('[aria-invalid="true"]')) {
+    input.removeAttribute('aria-invalid');
   }
 }
 
@@ -592,9 +696,11 @@ function hideWizard() {
 
 function startOver() {
   $('result').hidden = true;
+  $('step-service').hidden = false;
   $('category').value = '';
   onCategoryChange();
   window.scrollTo({ top: 0 });
+  $('service-search').focus();
 }
 
 // ---------------------------------------------------------------------------------------------

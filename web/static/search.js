@@ -28,7 +28,7 @@ const ServiceSearch = (() => {
 
   async function graphql(query, variables, apiKey) {
     const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
-    const key = apiKey ? apiKey() : '';
+    const key = apiKey ? await apiKey() : '';
     if (key) headers.Authorization = `Bearer ${key}`;
     const response = await fetch('/graphql', {
       method: 'POST',
@@ -62,7 +62,7 @@ const ServiceSearch = (() => {
    * Wire a search box.
    *   input:   the text input;  list: the <ul> for suggestions;  related: where related go
    *   choose(service): the page selects `service` ({id, slug, name, category, subcategory})
-   *   apiKey(): the key to send, or '' (optional)
+   *   apiKey(): the key to send, or '' (or a promise of either; optional)
    * Returns `showRelated(service)`, for a choice the page made by other means.
    */
   function attach({ input, list, related, choose, apiKey }) {
