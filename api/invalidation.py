@@ -1,9 +1,9 @@
 """What a process drops when it hears a notice (db/notifications.py), and the wiring of the
 listener into the caches it keeps fresh.
 
-- `catalogue <version>`: the response cache moves to the new version (old keys unreachable) and
-  empties its in-process level; the lookup cache forgets its in-process level (the seed drops
-  changed slugs from Redis); compiled plans and cache verdicts are recompiled on demand.
+- `catalogue <version>`: the response cache and the lookup cache move to the new version (every
+  key of both levels carries it: old keys are unreachable, in Redis too) and empty their
+  in-process levels; compiled plans and cache verdicts are recompiled on demand.
 - `key <sha256>`: that key's cached verdict is dropped.
 - A gap (the listening connection was lost and is back): the version is re-read. Unchanged, no
   catalogue notice was missed and every catalogue cache is kept (dropping them would turn a
@@ -65,6 +65,7 @@ class Invalidation:
         self.version = version
         if self.response_cache is not None:
             self.response_cache.version = version  # nothing cached yet: nothing to drop
+        self.lookup.cache.catalogue_changed(version)
 
     async def close(self) -> None:
         if self.listener is not None:
@@ -76,6 +77,10 @@ class Invalidation:
             try:
                 version = int(notice.value)
             except ValueError:
+                return
+            # Versions only grow; one the caches already hold (committed between LISTEN and
+            # the version read at start) changes nothing.
+            if self.version is not None and version <= self.version:
                 return
             self.catalogue_changed(version)
         elif notice.kind == KEY:
@@ -98,5 +103,5 @@ class Invalidation:
         if cache is not None:
             cache.version = version
             cache.clear_local()
-        self.lookup.cache.forget_local()
+        self.lookup.cache.catalogue_changed(version)
         self.plans.clear()

@@ -103,21 +103,6 @@ async def start_lookup(
         log.info("lookup cache warmed with %d micro service(s)", count)
 
 
-async def invalidate_shared_cache(settings: Settings, slugs: Sequence[str]) -> bool:
-    """For `server.py seed`: drop `slugs` from the Redis level (a separate process cannot reach
-    a server's in-process level; that expires within CACHE_TTL_SECONDS). False without Redis."""
-    if not settings.redis_url or not slugs:
-        return False
-    # An operator's command may wait longer for Redis than a request would.
-    timeout = max(settings.cache_redis_timeout_ms / 1000.0, 1.0)
-    cache = LookupCache.from_settings(settings, redis_timeout=timeout)
-    try:
-        await cache.invalidate(slugs)
-    finally:
-        await cache.close()
-    return cache.redis_errors == 0
-
-
 def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:
     """Service search over the catalogue this process serves, with its curated keywords. Its
     vectors are cached under the catalogue's content, so
