@@ -16,6 +16,7 @@ from db.errors import is_transient
 from db.media_store import MediaStore
 from db.migrate import apply_migrations
 from db.pool import Connection
+from db.replica import ReadRoute
 from db.seed import SeedResult, seed_catalogue
 from db.uploads import purge_expired_uploads
 from domain.catalogue import Catalogue
@@ -63,7 +64,7 @@ def create_breaker(settings: Settings) -> LookupBreaker:
 
 
 def create_lookup(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | ReadRoute,
     settings: Settings,
     observers: Sequence[LookupObserver] = (),
     *,
