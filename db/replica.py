@@ -211,9 +211,6 @@ class ReadRoute:
             return self._replica_pool
         return self.primary
 
-    def on_replica(self, pool: asyncpg.Pool) -> bool:
-        return pool is not self.primary
-
     def failed(self, pool: asyncpg.Pool, exc: BaseException) -> bool:
         """Whether a read that failed on `pool` with `exc` should be tried on the primary
         (it ran on the replica and the fault is the infrastructure's)."""
