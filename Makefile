@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
+.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -98,6 +98,13 @@ chromium:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 		else echo "The browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
+# The fleet tests run the app behind Debian's PgBouncer (transaction mode).
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer; \
+		else echo "The fleet tests need PgBouncer: sudo apt-get install -y pgbouncer" >&2; exit 1; fi; }
+
 # Branch coverage of the packages ([tool.coverage] in pyproject.toml), printed; the floor is what
 # the suite reached when it was set, and may only rise.
 COVERAGE_FLOOR := 92
@@ -108,7 +115,7 @@ COVERAGE := --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 # servers started as processes read the settings themselves).
 PLANS_OFF_TESTS := tests/api tests/resolvers tests/schema tests/monitoring tests/test_server.py
 
-pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool
+pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool pgbouncer
 	$(BIN)/pytest $(COVERAGE)
 	TEST_PLANS=off COMPILED_LOOKUPS=false COMPILED_PUBLISH=false COMPILED_SEARCH=false \
 		$(BIN)/pytest $(PLANS_OFF_TESTS)

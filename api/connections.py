@@ -218,6 +218,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(_LINGER_SECONDS)
 
 
+GOING_AWAY = 1001
+
+
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol with a cap on open sockets per process, and a lost socket's
     partial message dropped with it. The message size is uvicorn's `ws_max_size`, which the
@@ -236,6 +239,19 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             return
         self.open_sockets.add(self)
         super().handle_connect(event)
+
+    def shutdown(self) -> None:
+        """The server is stopping (a rolling restart): close an open socket with 1001, "going
+        away", which tells a graphql-ws client to reconnect (to another instance), rather than
+        uvicorn's 1012; the rest as uvicorn does."""
+        if self.close_sent or not self.handshake_complete or self.initial_response is not None:
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": GOING_AWAY})
+        self.conn.send_close(GOING_AWAY, "Server restarting; reconnect.")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open_sockets.discard(self)
@@ -258,6 +274,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "proxy_headers": True,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
 
 

@@ -70,6 +70,7 @@ async def health(request: Request) -> JSONResponse:
             "max": pool.get_max_size(),
         },
         "catalogue": {"microServices": len(app.catalogue.by_slug)},
+        "replica": _replica(app),
         "breaker": breaker,
         "cache": cache,
         "events": events_health(app.events),
@@ -79,6 +80,21 @@ async def health(request: Request) -> JSONResponse:
         "identity": _identity(app),
     }
     return JSONResponse(body, status_code=code)
+
+
+def _replica(app: AppState) -> dict[str, Any]:
+    """The read replica as this process last saw it; "none" without `DATABASE_REPLICA_URL`.
+    A replica that is not "ok" is left for the primary: readiness does not depend on it."""
+    replica = app.catalogue_reads.replica
+    if replica is None:
+        return {"state": "none"}
+    status = replica.status()
+    return {
+        "state": status.state,
+        "lagSeconds": None if status.lag_seconds is None else round(status.lag_seconds, 3),
+        "maxLagSeconds": replica.max_lag,
+        "fallbacks": status.fallbacks,
+    }
 
 
 def _rate_limits(request: Request) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """What a process drops when it hears a notice (db/notifications.py), and the wiring of the
 listener into the caches it keeps fresh.
 
-- `catalogue <version>`: the response cache moves to the new version (old keys unreachable) and
-  empties its in-process level; the lookup cache forgets its in-process level (the seed drops
-  changed slugs from Redis); compiled plans and cache verdicts are recompiled on demand.
+- `catalogue <version>`: the response cache and the lookup cache move to the new version (every
+  key of both levels carries it: old keys are unreachable, in Redis too) and empty their
+  in-process levels; compiled plans and cache verdicts are recompiled on demand; reads leave
+  the replica until it has replayed the change (db/replica.py).
 - `key <sha256>`: that key's cached verdict is dropped.
 - A gap (the listening connection was lost and is back): the version is re-read. Unchanged, no
   catalogue notice was missed and every catalogue cache is kept (dropping them would turn a
@@ -23,6 +24,7 @@ from api.plans import Plans
 from api.response_cache import ResponseCache
 from context.key_cache import KeyCache
 from db.notifications import CATALOGUE, KEY, InvalidationListener, Notice
+from db.replica import Replica
 from loaders.lookup import MicroServiceLookup
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,10 @@ class Invalidation:
         lookup: MicroServiceLookup,
         plans: Plans,
         keys: KeyCache,
+        replica: Replica | None = None,
     ) -> None:
         self.response_cache = response_cache
+        self.replica = replica
         self.lookup = lookup
         self.plans = plans
         self.keys = keys
@@ -65,6 +69,7 @@ class Invalidation:
         self.version = version
         if self.response_cache is not None:
             self.response_cache.version = version  # nothing cached yet: nothing to drop
+        self.lookup.cache.catalogue_changed(version)
 
     async def close(self) -> None:
         if self.listener is not None:
@@ -76,6 +81,10 @@ class Invalidation:
             try:
                 version = int(notice.value)
             except ValueError:
+                return
+            # Versions only grow; one the caches already hold (committed between LISTEN and
+            # the version read at start) changes nothing.
+            if self.version is not None and version <= self.version:
                 return
             self.catalogue_changed(version)
         elif notice.kind == KEY:
@@ -93,10 +102,13 @@ class Invalidation:
         self.catalogue_changed(version)
 
     def catalogue_changed(self, version: int) -> None:
+        # First: no read after this one may use a replica that has not replayed the change.
+        if self.replica is not None:
+            self.replica.catalogue_changed()
         self.version = version
         cache = self.response_cache
         if cache is not None:
             cache.version = version
             cache.clear_local()
-        self.lookup.cache.forget_local()
+        self.lookup.cache.catalogue_changed(version)
         self.plans.clear()

@@ -16,5 +16,9 @@ async def metrics(request: Request) -> Response:
     prometheus_metrics.set_breaker_state(app.lookup.breaker_state)
     if app.events is not None:
         prometheus_metrics.EVENT_BUFFER_FILL.set(app.events.status().buffered)
+    replica = app.catalogue_reads.replica
+    if replica is not None:
+        status = replica.status()
+        prometheus_metrics.set_replica_state(status.state, status.lag_seconds, status.fallbacks)
     body, content_type = prometheus_metrics.render()
     return Response(body, media_type=content_type)

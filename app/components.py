@@ -20,7 +20,8 @@ from context.jwks import IssuerKeys
 from context.tokens import TokenVerifier
 from db.analytics import create_events_pool
 from db.media_store import MediaStore
-from db.pool import QueryLogger, create_pool
+from db.pool import Connection, QueryLogger, create_pool, single_connection
+from db.replica import Replica
 from loaders.breaker import LookupBreaker
 from monitoring.alerts import alert_thresholds
 from monitoring.events import EventRetention, LookupEventBuffer
@@ -82,8 +83,42 @@ async def database_pool(
         command_timeout=settings.db_command_timeout,
         query_loggers=loggers,
         statement_timeout_ms=statement_timeout_ms,
+        statement_cache_size=settings.db_statement_cache_size,
     ) as pool:
         yield pool
+
+
+@asynccontextmanager
+async def direct_connection(url: str | None, pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """A connection of its own on `url` (`DATABASE_LISTEN_URL`, past PgBouncer) when set, else
+    one borrowed from `pool`: for what keeps session state for a while (an advisory lock)."""
+    if not url:
+        async with pool.acquire() as conn:
+            yield conn
+        return
+    async with single_connection(url) as own:
+        yield own
+
+
+@asynccontextmanager
+async def replica_watch(
+    primary: asyncpg.Pool, replica_pool: asyncpg.Pool | None, settings: Settings
+) -> AsyncIterator[Replica | None]:
+    """The replica's health checker (None without `DATABASE_REPLICA_URL`), checked once before
+    the first request so that a replica that is down or behind is never read at start."""
+    if replica_pool is None:
+        yield None
+        return
+    replica = Replica(
+        primary,
+        replica_pool,
+        max_lag=settings.replica_max_lag_seconds,
+        interval=settings.replica_check_seconds,
+        probe_timeout=settings.database_probe_timeout,
+    )
+    await replica.check()
+    async with running(replica):
+        yield replica
 
 
 @asynccontextmanager
@@ -94,7 +129,11 @@ async def event_writer(settings: Settings, dsn: str) -> AsyncIterator[LookupEven
         yield None
         return
     events = LookupEventBuffer(
-        await create_events_pool(dsn, command_timeout=settings.db_command_timeout),
+        await create_events_pool(
+            dsn,
+            command_timeout=settings.db_command_timeout,
+            statement_cache_size=settings.db_statement_cache_size,
+        ),
         capacity=settings.event_buffer_size,
         flush_interval=settings.event_flush_interval,
         batch_size=settings.event_flush_batch,
@@ -109,7 +148,11 @@ async def live_monitor(
 ) -> AsyncIterator[LiveMonitor]:
     """Live stats and alerts, on a connection of their own as the event writer has: live
     updates and alert evaluation never take one a request is waiting for."""
-    async with await create_events_pool(dsn, command_timeout=settings.db_command_timeout) as pool:
+    async with await create_events_pool(
+        dsn,
+        command_timeout=settings.db_command_timeout,
+        statement_cache_size=settings.db_statement_cache_size,
+    ) as pool:
         monitor = LiveMonitor(
             pool,
             lambda: breaker.state,

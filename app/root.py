@@ -27,10 +27,12 @@ from api.uploads import UploadService
 from app.components import (
     closing,
     database_pool,
+    direct_connection,
     event_writer,
     listening,
     live_monitor,
     periodic_tasks,
+    replica_watch,
     running,
     token_verifier,
 )
@@ -47,6 +49,7 @@ from context.key_cache import KeyCache
 from context.state import AppState
 from db.media_store import PostgresMediaStore
 from db.pool import QueryLogger
+from db.replica import ReadRoute
 from db.url_signing import UrlSigningSecret
 from domain.catalogue import load_catalogue
 from loaders.cache import LookupCache
@@ -103,9 +106,28 @@ def create_app(
                     statement_timeout_ms=settings.monitoring_statement_timeout_ms,
                 )
             )
-            # Catalogue lookups go to the replica; jobs (and migrations) stay on the primary.
-            read_pool = await run(database_pool(settings.database_read_url, settings, loggers))
-            async with pool.acquire() as conn:
+            # Catalogue, search, suggestions and monitoring reads go to the replica while it is
+            # usable; jobs, keys and migrations stay on the primary. Its pools connect on first
+            # use: a replica that is down at start delays nothing.
+            read_pool = await run(
+                database_pool(settings.replica_url, settings, loggers, min_size=0)
+            )
+            ops_read_pool = await run(
+                database_pool(
+                    settings.replica_url,
+                    settings,
+                    loggers,
+                    min_size=0,
+                    max_size=settings.monitoring_pool_max,
+                    statement_timeout_ms=settings.monitoring_statement_timeout_ms,
+                )
+            )
+            replica = await run(replica_watch(pool, read_pool, settings))
+            reads = ReadRoute(pool, read_pool, replica)
+            ops_reads = ReadRoute(ops_pool or pool, ops_read_pool, replica)
+            # The migrations' advisory lock is session state: on the direct connection when
+            # the pool goes through PgBouncer.
+            async with direct_connection(settings.database_listen_url, pool) as conn:
                 seeded = await prepare_database(conn, settings, catalogue)
             media_store = PostgresMediaStore(pool)
             media_url_secret = UrlSigningSecret(pool)
@@ -121,7 +143,7 @@ def create_app(
             lookup = await run(
                 closing(
                     create_lookup(
-                        read_pool or pool,
+                        reads,
                         settings,
                         observers,
                         breaker=breaker,
@@ -149,10 +171,20 @@ def create_app(
                 search=settings.compiled_search,
             )
             invalidation = Invalidation(
-                response_cache=response_cache, lookup=lookup, plans=plans, keys=keys
+                response_cache=response_cache,
+                lookup=lookup,
+                plans=plans,
+                keys=keys,
+                replica=replica,
             )
             # Before the warm-up: a change committed during it is heard, not missed.
-            await run(listening(invalidation, database_url, settings.invalidation_listener))
+            await run(
+                listening(
+                    invalidation,
+                    settings.database_listen_url or database_url,
+                    settings.invalidation_listener,
+                )
+            )
             tokens = await run(token_verifier(settings))
             search = await run(running(create_search(settings, catalogue)))
             live = await run(live_monitor(settings, database_url, breaker))
@@ -171,6 +203,7 @@ def create_app(
                     lookup=lookup,
                     events=events,
                     read_pool=read_pool,
+                    reads=reads,
                     keys=keys,
                     search=search,
                     media_store=media_store,
@@ -178,6 +211,7 @@ def create_app(
                     live=live,
                     ops_pool=ops_pool,
                     tokens=tokens,
+                    ops_reads=ops_reads,
                 ),
                 "http_state": HttpState(
                     settings=settings,

@@ -18,6 +18,7 @@ from db.media_store import MediaStore
 from db.migrate import apply_migrations
 from db.personal_data import purge_contact_details
 from db.pool import Connection
+from db.replica import ReadRoute
 from db.seed import SeedResult, seed_catalogue
 from db.uploads import purge_expired_uploads
 from domain.catalogue import Catalogue
@@ -65,7 +66,7 @@ def create_breaker(settings: Settings) -> LookupBreaker:
 
 
 def create_lookup(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | ReadRoute,
     settings: Settings,
     observers: Sequence[LookupObserver] = (),
     *,
@@ -103,21 +104,6 @@ async def start_lookup(
         )
     else:
         log.info("lookup cache warmed with %d micro service(s)", count)
-
-
-async def invalidate_shared_cache(settings: Settings, slugs: Sequence[str]) -> bool:
-    """For `server.py seed`: drop `slugs` from the Redis level (a separate process cannot reach
-    a server's in-process level; that expires within CACHE_TTL_SECONDS). False without Redis."""
-    if not settings.redis_url or not slugs:
-        return False
-    # An operator's command may wait longer for Redis than a request would.
-    timeout = max(settings.cache_redis_timeout_ms / 1000.0, 1.0)
-    cache = LookupCache.from_settings(settings, redis_timeout=timeout)
-    try:
-        await cache.invalidate(slugs)
-    finally:
-        await cache.close()
-    return cache.redis_errors == 0
 
 
 def create_search(settings: Settings, catalogue: Catalogue) -> LiveSearch:

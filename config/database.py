@@ -20,10 +20,42 @@ class DatabaseSettings(BaseSettings):
     database_url: str | None = Field(
         None, description="PostgreSQL to use; unset starts an embedded PostgreSQL in `.pgdata/`."
     )
-    database_read_url: str | None = Field(
+    database_replica_url: str | None = Field(
         None,
-        description="A read replica for catalogue lookups and listings; jobs always go to "
-        "`DATABASE_URL`.",
+        description="A streaming replica of `DATABASE_URL` for catalogue, search, suggestions "
+        "and monitoring reads; writes, and reads of what a caller has just written (jobs, "
+        "keys), stay on the primary. Left for the primary while it fails or lags.",
+    )
+    database_read_url: str | None = Field(
+        None, description="The former name of `DATABASE_REPLICA_URL`, still read when it is unset."
+    )
+    replica_max_lag_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="A replica further behind the primary than this is left for the primary "
+        "until it catches up.",
+    )
+    replica_check_seconds: float = Field(
+        1.0,
+        ge=0.05,
+        le=60,
+        description="How often each process compares the replica's replay position with the "
+        "primary's (the lag `/health` and `/metrics` show).",
+    )
+    database_listen_url: str | None = Field(
+        None,
+        description="A direct connection to the primary (not through PgBouncer) for what "
+        "needs a session of its own: the invalidation listener's LISTEN and the migrations' "
+        "advisory lock at start; unset, `DATABASE_URL`.",
+    )
+    db_statement_cache_size: int = Field(
+        100,
+        ge=0,
+        le=10_000,
+        description="Prepared statements each connection keeps (asyncpg's statement cache); "
+        "`0` behind PgBouncer in transaction mode older than 1.21, which cannot keep a "
+        "prepared statement across transactions.",
     )
     embedded_pgdata: Path = Field(
         ROOT / ".pgdata", description="Data folder of the embedded PostgreSQL."
@@ -54,6 +86,10 @@ class DatabaseSettings(BaseSettings):
     catalogue_path: Path = Field(
         DEFAULT_CATALOGUE_PATH, description="The catalogue file (validated at start)."
     )
+
+    @property
+    def replica_url(self) -> str | None:
+        return self.database_replica_url or self.database_read_url
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> Self:

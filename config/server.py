@@ -29,6 +29,14 @@ class ServerSettings(BaseSettings):
         "ping within this long and starts another; a busy machine's new worker needs time to "
         "import and start.",
     )
+    shutdown_grace_seconds: float = Field(
+        20.0,
+        ge=0,
+        le=3600,
+        description="On SIGTERM (or Ctrl-C) a worker stops accepting, closes WebSockets with "
+        "1001 (going away) and idle connections, and gives the requests it has this long to "
+        "finish before it cancels them; then it writes its buffered lookup events and stops.",
+    )
     connection_idle_timeout_seconds: float = Field(
         5.0,
         ge=0.1,

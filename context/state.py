@@ -10,6 +10,7 @@ from config import Settings
 from context.key_cache import KeyCache
 from context.tokens import TokenVerifier
 from db.media_store import MediaStore
+from db.replica import ReadRoute
 from db.url_signing import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
@@ -25,8 +26,10 @@ class AppState:
     catalogue: Catalogue
     lookup: MicroServiceLookup
     events: LookupEventBuffer | None = None  # None when LOOKUP_EVENTS is off
-    # Catalogue reads (DATABASE_READ_URL, a replica); the primary `pool` when not set.
+    # Catalogue reads (DATABASE_REPLICA_URL, a replica); the primary `pool` when not set.
     read_pool: asyncpg.Pool | None = None
+    # Where catalogue reads go now (the replica while it is usable, else the primary).
+    reads: ReadRoute | None = None
     # Verified API keys and unknown key hashes (None: every request checks the database).
     keys: KeyCache | None = None
     # Service search (searchServices); None only where an app is assembled without it.
@@ -45,11 +48,21 @@ class AppState:
 
     # The monitoring fields' own small pool, with its own statement timeout; `pool` when None.
     ops_pool: asyncpg.Pool | None = None
+    # Where monitoring reads go now: like `reads`, over the monitoring pools.
+    ops_reads: ReadRoute | None = None
 
     @property
     def monitoring_pool(self) -> asyncpg.Pool:
+        if self.ops_reads is not None:
+            return self.ops_reads.pool()
         return self.pool if self.ops_pool is None else self.ops_pool
 
     @property
+    def catalogue_reads(self) -> ReadRoute:
+        if self.reads is not None:
+            return self.reads
+        return ReadRoute(self.pool if self.read_pool is None else self.read_pool)
+
+    @property
     def catalogue_pool(self) -> asyncpg.Pool:
-        return self.pool if self.read_pool is None else self.read_pool
+        return self.catalogue_reads.pool()

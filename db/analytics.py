@@ -61,7 +61,11 @@ SELECT_UNMATCHED_JOB_SLUGS = (
 
 
 async def create_events_pool(
-    dsn: str, *, command_timeout: float = 10.0, connect_timeout: float = 5.0
+    dsn: str,
+    *,
+    command_timeout: float = 10.0,
+    connect_timeout: float = 5.0,
+    statement_cache_size: int = 100,
 ) -> asyncpg.Pool:
     """A one-connection pool of its own for the event writer. Its own, so that writing events
     never takes a connection a request is waiting for; plain asyncpg codecs, because COPY is
@@ -77,6 +81,7 @@ async def create_events_pool(
         # open): asyncpg's default reset would only add a round trip to every write.
         reset=keep_session,
         connection_class=DiscardingConnection,
+        statement_cache_size=statement_cache_size,
     )
     assert pool is not None  # create_pool returns None only when awaited without a loop
     return pool

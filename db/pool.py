@@ -89,6 +89,7 @@ async def create_pool(
     command_timeout: float = 10.0,
     query_loggers: Sequence[QueryLogger] = (),
     statement_timeout_ms: int | None = None,
+    statement_cache_size: int = 100,
 ) -> asyncpg.Pool:
     """Open a pool whose connections decode jsonb and report each statement to `query_loggers`
     (asyncpg's query logger: metrics per statement, and the tests' statement counts)."""
@@ -106,6 +107,7 @@ async def create_pool(
         init=init,
         reset=keep_session,
         connection_class=DiscardingConnection,
+        statement_cache_size=statement_cache_size,
         # Set at connect time (a startup parameter), not by a SET on the session.
         server_settings=(
             {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else None

@@ -9,6 +9,10 @@ directly: aiocache cannot be handed that client.
 `LookupCache` is what the lookup talks to: one multi-get per batch (local first, then one Redis
 MGET for what the local level lacked), one multi-set per TTL class, and Redis failures that are
 logged and skipped, never raised: Redis is an optimisation, PostgreSQL is the store of record.
+
+Every key carries the catalogue version the process holds (`version`, moved by the invalidation
+notices): after a catalogue change, by whatever writer, no instance reads an entry another
+instance (or itself) stored before it, and the old version's entries expire with their TTL.
 """
 
 from __future__ import annotations
@@ -202,6 +206,8 @@ class LookupCache:
         self.negative_ttl = negative_ttl
         # Bumped when the catalogue changes: answers read before that are not stored after it.
         self.generation = 0
+        # The catalogue version every key is stored under (see the module docstring).
+        self.version = 0
         self._owns_redis = owns_redis  # closed with the cache only when made for it alone
 
     @classmethod
@@ -240,7 +246,7 @@ class LookupCache:
         return 0 if self.redis is None else self.redis.errors
 
     def key(self, slug: str) -> str:
-        return f"{self.namespace}:{slug}"
+        return f"{self.namespace}:v{self.version}:{slug}"
 
     async def get_many(self, slugs: Sequence[str]) -> list[CachedLookup | None]:
         """The cached answer per slug (None for a miss): one local multi-get, then one Redis
@@ -301,11 +307,13 @@ class LookupCache:
 
         await redis.call("lookup cache", store)
 
-    def forget_local(self) -> None:
-        """Drop the in-process level (the catalogue changed); a read still in flight is not
-        stored. The shared level is the seed's to invalidate (`invalidate`)."""
+    def catalogue_changed(self, version: int) -> None:
+        """Move to `version`: the shared level's older entries are never read again, the
+        in-process levels are emptied, and a read still in flight is not stored."""
+        self.version = version
         self.generation += 1
         self.local.clear()
+        self.negative.clear()
 
     async def invalidate(self, slugs: Iterable[str]) -> None:
         keys = [self.key(slug) for slug in slugs]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -16,6 +16,7 @@ import asyncpg
 from db import repository
 from db.errors import is_transient
 from db.records import CategoryRow, MicroServiceRecord, SubcategoryRow
+from db.replica import ReadRoute
 from domain.catalogue import Catalogue
 from loaders.dataloaders import MicroServiceLoader
 
@@ -36,10 +37,16 @@ class _DatabaseDown(Exception):
     """The listing query failed with an infrastructure error: use the cache instead."""
 
 
-async def _bounded(call: Awaitable[T], statement_timeout: float) -> T:
-    try:
+async def _bounded(
+    reads: ReadRoute, call: Callable[[asyncpg.Pool], Awaitable[T]], statement_timeout: float
+) -> T:
+    async def bounded(pool: asyncpg.Pool) -> T:
         async with asyncio.timeout(statement_timeout):
-            return await call
+            return await call(pool)
+
+    try:
+        # On the replica while it is usable; on the primary when it fails there.
+        return await reads.read(bounded)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -48,7 +55,7 @@ async def _bounded(call: Awaitable[T], statement_timeout: float) -> T:
 
 
 async def list_micro_services(
-    pool: asyncpg.Pool,
+    reads: ReadRoute,
     catalogue: Catalogue,
     loader: MicroServiceLoader,
     *,
@@ -58,7 +65,10 @@ async def list_micro_services(
 ) -> list[MicroServiceRecord]:
     try:
         return await _bounded(
-            repository.list_micro_services(pool, category=category, subcategory=subcategory),
+            reads,
+            lambda pool: repository.list_micro_services(
+                pool, category=category, subcategory=subcategory
+            ),
             statement_timeout,
         )
     except _DatabaseDown:
@@ -66,7 +76,7 @@ async def list_micro_services(
 
 
 async def category_tree(
-    pool: asyncpg.Pool,
+    reads: ReadRoute,
     catalogue: Catalogue,
     loader: MicroServiceLoader,
     *,
@@ -74,7 +84,8 @@ async def category_tree(
 ) -> CatalogueTree:
     try:
         cats, subs, services = await _bounded(
-            asyncio.gather(
+            reads,
+            lambda pool: asyncio.gather(
                 repository.list_categories(pool),
                 repository.list_subcategories(pool),
                 repository.list_micro_services(pool),

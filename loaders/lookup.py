@@ -23,6 +23,7 @@ import asyncpg
 
 from db.errors import is_transient
 from db.records import MicroServiceRecord
+from db.replica import ReadRoute
 from db.repository import fetch_micro_services_by_slugs, list_micro_services
 from domain.catalogue import MAX_SLUG_LENGTH
 from loaders.breaker import BreakerOpen, LookupBreaker
@@ -108,7 +109,7 @@ Resolved = MicroServiceRecord | None | LookupUnavailableError
 class MicroServiceLookup:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: asyncpg.Pool | ReadRoute,
         observers: Sequence[LookupObserver] = (),
         *,
         cache: LookupCache,
@@ -116,7 +117,8 @@ class MicroServiceLookup:
         retry: RetryPolicy,
         statement_timeout: float,
     ) -> None:
-        self._pool = pool
+        # Lookups are catalogue reads: on the replica while it is usable (db/replica.py).
+        self._reads = pool if isinstance(pool, ReadRoute) else ReadRoute(pool)
         self._observers = tuple(observers)
         self.cache = cache
         self.breaker = breaker
@@ -182,9 +184,16 @@ class MicroServiceLookup:
 
     async def warm_up(self) -> int:
         """Load every active micro service into the cache in one statement; return how many."""
-        async with asyncio.timeout(self.statement_timeout):
-            records = await list_micro_services(self._pool)
-        await self.cache.set_many({record.slug: record for record in records})
+
+        async def read(pool: asyncpg.Pool) -> list[MicroServiceRecord]:
+            async with asyncio.timeout(self.statement_timeout):
+                return await list_micro_services(pool)
+
+        generation = self.cache.generation
+        records = await self._reads.read(read)
+        await self.cache.set_many(
+            {record.slug: record for record in records}, generation=generation
+        )
         return len(records)
 
     async def invalidate(self, slugs: Sequence[str]) -> None:
@@ -215,10 +224,17 @@ class MicroServiceLookup:
             ) from exc
 
     async def _query(self, slugs: list[str]) -> dict[str, MicroServiceRecord]:
+        # A replica that fails is left at once and the same attempt asks the primary: a replica
+        # going away costs the breaker nothing.
+        return await self._reads.read(lambda pool: self._query_on(pool, slugs))
+
+    async def _query_on(
+        self, pool: asyncpg.Pool, slugs: list[str]
+    ) -> dict[str, MicroServiceRecord]:
         # One deadline for the whole attempt, pool acquire and connect included.
         deadline = asyncio.get_running_loop().time() + self.statement_timeout
         async with asyncio.timeout_at(deadline):
-            conn = await self._pool.acquire()
+            conn = await pool.acquire()
         try:
             async with asyncio.timeout_at(deadline):
                 return await fetch_micro_services_by_slugs(conn, slugs=slugs)
@@ -228,7 +244,7 @@ class MicroServiceLookup:
             conn.terminate()
             raise
         finally:
-            await self._pool.release(conn)
+            await pool.release(conn)
 
     @staticmethod
     def _slot(answer: CachedLookup | None, failure: LookupUnavailableError | None) -> Resolved:

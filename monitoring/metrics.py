@@ -49,6 +49,24 @@ BREAKER_STATE = Gauge(
     ["state"],
     multiprocess_mode="max",
 )
+REPLICA_STATE = Gauge(
+    "jobwizard_replica_state",
+    "1 for the read replica's current state (ok, lagging, down, catching_up, unknown), 0 for "
+    "the others (max over workers); absent without DATABASE_REPLICA_URL.",
+    ["state"],
+    multiprocess_mode="max",
+)
+REPLICA_LAG = Gauge(
+    "jobwizard_replica_lag_seconds",
+    "How far the read replica's replay is behind the primary, as last measured (max over "
+    "live workers).",
+    multiprocess_mode="livemax",
+)
+REPLICA_FALLBACKS = Gauge(
+    "jobwizard_replica_fallbacks",
+    "Reads that failed on the replica and were answered by the primary (summed over live workers).",
+    multiprocess_mode="livesum",
+)
 EVENTS_WRITTEN = Counter(
     "jobwizard_lookup_events_written", "Lookup events written to analytics_events."
 )
@@ -174,6 +192,17 @@ def observe_many(histogram: Histogram, value: float, count: int) -> None:
 def set_breaker_state(state: str) -> None:
     for known in BREAKER_STATES:
         BREAKER_STATE.labels(state=known).set(1 if known == state else 0)
+
+
+REPLICA_STATES = ("ok", "lagging", "down", "catching_up", "unknown")
+
+
+def set_replica_state(state: str, lag_seconds: float | None, fallbacks: int) -> None:
+    for known in REPLICA_STATES:
+        REPLICA_STATE.labels(state=known).set(1 if known == state else 0)
+    if lag_seconds is not None:
+        REPLICA_LAG.set(lag_seconds)
+    REPLICA_FALLBACKS.set(fallbacks)
 
 
 def multiprocess_dir() -> str | None:

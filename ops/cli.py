@@ -32,7 +32,7 @@ import uvicorn
 
 from api.connections import raise_open_file_limit, uvicorn_options
 from app.root import create_app
-from app.wiring import database_url_for, invalidate_shared_cache, prepare_database
+from app.wiring import database_url_for, prepare_database
 from config import ROOT, ConfigError, Settings
 from domain.catalogue import load_catalogue
 from domain.customers import Customer
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(commands.refresh_suggestions(database_url, settings, full=args.full))
         if command == "seed":
             catalogue = load_catalogue(settings.catalogue_path)
-            asyncio.run(commands.seed(database_url, catalogue, settings))
+            asyncio.run(commands.seed(database_url, catalogue))
             return 0
         return asyncio.run(_operator(command, args, database_url))
     except CatalogueError as exc:
@@ -211,9 +211,6 @@ def _log_config(settings: Settings) -> dict[str, Any]:
 async def _prepare(database_url: str, settings: Settings) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        seeded = await prepare_database(conn, settings, load_catalogue(settings.catalogue_path))
+        await prepare_database(conn, settings, load_catalogue(settings.catalogue_path))
     finally:
         await conn.close()
-    # The workers' in-process caches start empty; only the shared level can be stale.
-    if seeded is not None and seeded.touched and settings.redis_url:
-        await invalidate_shared_cache(settings, seeded.touched)

@@ -17,7 +17,6 @@ from uuid import UUID
 import asyncpg
 
 from app.suggestions import refresh_now
-from app.wiring import invalidate_shared_cache
 from config import Settings
 from db.api_keys import insert_api_key, list_api_keys, revoke_api_key
 from db.idempotency import delete_idempotency_keys_older_than
@@ -43,8 +42,9 @@ async def migrate(database_url: str) -> None:
         print(f"{len(applied)} migration(s) applied.")
 
 
-async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> None:
-    """`python server.py seed`: upsert the catalogue and drop what it changed from Redis."""
+async def seed(database_url: str, catalogue: Catalogue) -> None:
+    """`python server.py seed`: upsert the catalogue. Its notice moves every running server's
+    caches (both levels) to the new catalogue version, so nothing is dropped from Redis here."""
     async with single_connection(database_url) as conn:
         await apply_migrations(conn)
         result = await seed_catalogue(conn, catalogue)
@@ -52,12 +52,6 @@ async def seed(database_url: str, catalogue: Catalogue, settings: Settings) -> N
         print(f"Catalogue seeded: {changed} changed, {deactivated} deactivated.")
         version = await catalogue_version(conn)
         print(f"Catalogue version {version}: running servers drop their cached answers now.")
-    if not settings.redis_url or not result.touched:
-        return
-    if await invalidate_shared_cache(settings, result.touched):
-        print(f"Shared cache: {len(result.touched)} slug(s) invalidated.")
-    else:
-        print("Shared cache: Redis did not answer; stale entries expire within the cache TTL.")
 
 
 async def create_api_key(

@@ -48,7 +48,7 @@ async def micro_services(
         ]
     app = info.context.app
     return await listing.list_micro_services(
-        app.catalogue_pool,
+        app.catalogue_reads,
         app.catalogue,
         info.context.loaders.micro_services,
         statement_timeout=app.lookup.statement_timeout,
@@ -60,7 +60,7 @@ async def micro_services(
 async def categories(info: Info) -> list[CategoryNode]:
     app = info.context.app
     tree = await listing.category_tree(
-        app.catalogue_pool,
+        app.catalogue_reads,
         app.catalogue,
         info.context.loaders.micro_services,
         statement_timeout=app.lookup.statement_timeout,

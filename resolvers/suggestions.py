@@ -4,10 +4,12 @@ services popular in an area. Each returns catalogue records with why they were c
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
+import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from context import Context, Info
@@ -20,6 +22,8 @@ from domain.catalogue import Catalogue
 from domain.errors import ServiceUnavailableError
 from domain.suggestions import check_days, check_first, check_postcode_area
 from monitoring.metrics import SEARCHES
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +94,11 @@ async def related_services(info: Info, micro_uuid: UUID, first: int = 5) -> list
     check_first(first)
     app = info.context.app
     try:
-        async with _connection(app, "related services") as conn:
-            related = await fetch_related_services(conn, micro_uuid=micro_uuid, first=first)
+        related = await _read(
+            app,
+            "related services",
+            lambda conn: fetch_related_services(conn, micro_uuid=micro_uuid, first=first),
+        )
     except Exception as exc:
         raise _unavailable(exc) from exc
     records = await info.context.loaders.micro_services.load_many([r.slug for r in related])
@@ -114,8 +121,11 @@ async def popular_services(
     check_first(first)
     app = info.context.app
     try:
-        async with _connection(app, "popular services") as conn:
-            popular = await fetch_popular_services(conn, postcode_area=area, days=days, first=first)
+        popular = await _read(
+            app,
+            "popular services",
+            lambda conn: fetch_popular_services(conn, postcode_area=area, days=days, first=first),
+        )
     except Exception as exc:
         raise _unavailable(exc) from exc
     records = await info.context.loaders.micro_services.load_many([p.slug for p in popular])
@@ -126,10 +136,18 @@ async def popular_services(
     ]
 
 
-def _connection(app: AppState, what: str) -> AbstractAsyncContextManager[PoolConnectionProxy]:
-    """A catalogue-pool connection whose acquire and statements share the statement timeout."""
+async def _read(
+    app: AppState, what: str, fetch: Callable[[PoolConnectionProxy], Awaitable[T]]
+) -> T:
+    """`fetch` on a catalogue-route connection (the replica while it is usable, the primary when
+    it fails there), its acquire and statements under one statement timeout."""
     timeout = app.settings.db_statement_timeout_ms / 1000
-    return connection_within(app.catalogue_pool, timeout, what)
+
+    async def on(pool: asyncpg.Pool) -> T:
+        async with connection_within(pool, timeout, what) as conn:
+            return await fetch(conn)
+
+    return await app.catalogue_reads.read(on)
 
 
 def _unavailable(exc: Exception) -> Exception:

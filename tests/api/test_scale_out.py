@@ -1,5 +1,5 @@
-"""WORKERS and DATABASE_READ_URL: read from the environment; catalogue reads go to the replica,
-jobs to the primary."""
+"""WORKERS and DATABASE_REPLICA_URL (or its former name DATABASE_READ_URL): read from the
+environment; catalogue reads go to the replica, jobs to the primary."""
 
 import os
 
@@ -20,10 +20,13 @@ def test_workers_default_to_the_number_of_cores_and_are_validated() -> None:
         Settings.from_env({"WORKERS": "0"})
 
 
-def test_read_url_is_optional() -> None:
-    assert Settings.from_env({}).database_read_url is None
+def test_replica_url_is_optional_and_the_former_name_still_works() -> None:
+    assert Settings.from_env({}).replica_url is None
     url = "postgresql://replica/db"
-    assert Settings.from_env({"DATABASE_READ_URL": url}).database_read_url == url
+    assert Settings.from_env({"DATABASE_REPLICA_URL": url}).replica_url == url
+    assert Settings.from_env({"DATABASE_READ_URL": url}).replica_url == url
+    both = {"DATABASE_REPLICA_URL": url, "DATABASE_READ_URL": "postgresql://old/db"}
+    assert Settings.from_env(both).replica_url == url
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 
+import asyncpg
 import pytest
 
-from config import Settings
+from db.notifications import catalogue_version
 from db.records import MicroServiceRecord
 from domain.catalogue import Catalogue
 from ops.commands import seed
@@ -24,16 +25,18 @@ STALE = MicroServiceRecord(
 )
 
 
-async def _plant_stale_entry(namespace: str) -> None:
+async def _plant_stale_entry(namespace: str, version: int = 0) -> None:
     cache = cache_for(cache_namespace=namespace, redis_url=REDIS_URL)
+    cache.version = version
     try:
         await cache.set_many({STALE.slug: STALE})
     finally:
         await cache.close()
 
 
-async def _shared_entry(namespace: str) -> object:
+async def _shared_entry(namespace: str, version: int) -> object:
     cache = cache_for(cache_namespace=namespace, redis_url=REDIS_URL)
+    cache.version = version
     try:
         [value] = await cache.get_many([STALE.slug])
     finally:
@@ -80,12 +83,22 @@ async def test_the_start_up_seed_invalidates_the_entries_it_changed_in_redis(
         assert len(api.statements.lookups) == 1  # the stale entry was gone: read from SQL
 
 
-async def test_the_seed_command_invalidates_the_shared_cache(
+async def test_after_the_seed_command_no_shared_entry_from_before_is_read(
     empty_database_url: str, redis_namespace: str, catalogue: Catalogue
 ) -> None:
     await prepare_database(empty_database_url)
-    await _plant_stale_entry(redis_namespace)
-    assert await _shared_entry(redis_namespace) == STALE
-    settings = Settings.from_env({}).replace(redis_url=REDIS_URL, cache_namespace=redis_namespace)
-    await seed(empty_database_url, catalogue, settings)
-    assert await _shared_entry(redis_namespace) is None
+    before = await _version(empty_database_url)
+    await _plant_stale_entry(redis_namespace, before)
+    assert await _shared_entry(redis_namespace, before) == STALE
+    await seed(empty_database_url, catalogue)
+    after = await _version(empty_database_url)
+    assert after > before
+    assert await _shared_entry(redis_namespace, after) is None
+
+
+async def _version(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await catalogue_version(conn)
+    finally:
+        await conn.close()

@@ -37,12 +37,20 @@ class StatementRecorder:
 
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.ports: list[int | None] = []  # the server port of each statement, aligned
 
     def __call__(self, record: Any) -> None:
         self.statements.append(record.query)
+        address = record.conn_addr
+        self.ports.append(address[1] if isinstance(address, tuple) else None)
 
     def clear(self) -> None:
         self.statements.clear()
+        self.ports.clear()
+
+    def on_port(self, port: int) -> list[str]:
+        """The statements sent to the server listening on `port` (a replica, say)."""
+        return [s for s, p in zip(self.statements, self.ports, strict=True) if p == port]
 
     def matching(self, fragment: str) -> list[str]:
         return [s for s in self.statements if fragment in s]
