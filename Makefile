@@ -115,10 +115,14 @@ COVERAGE := --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 # servers started as processes read the settings themselves).
 PLANS_OFF_TESTS := tests/api tests/resolvers tests/schema tests/monitoring tests/test_server.py
 
+# Two processes (pytest-xdist), a test file each at a time: most tests wait on servers and
+# timers, and a file's module fixtures stay in one process.
+PARALLEL := -n 2 --dist loadfile
+
 pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool pgbouncer
-	$(BIN)/pytest $(COVERAGE)
+	$(BIN)/pytest $(PARALLEL) $(COVERAGE)
 	TEST_PLANS=off COMPILED_LOOKUPS=false COMPILED_PUBLISH=false COMPILED_SEARCH=false \
-		$(BIN)/pytest $(PLANS_OFF_TESTS)
+		$(BIN)/pytest $(PARALLEL) $(PLANS_OFF_TESTS)
 
 # schema.graphql is the reviewed contract; tests/schema/test_sdl.py fails when it is stale.
 schema: $(STAMP)
