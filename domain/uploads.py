@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from domain.api_keys import ApiKey, may_read_job
+from domain.api_keys import ApiKey
 from domain.errors import (
     BadUserInputError,
     ImageTooLargeError,
@@ -143,7 +143,7 @@ def check_attachable(
             raise _bad_photos(f"Photo {position + 1} is already attached to another job.")
 
 
-def may_read_upload(caller: ApiKey, *, uploader_id: UUID | None, job_id: UUID | None) -> bool:
-    """An upload is readable by the key that uploaded it; once on a job, also by whoever may
-    read that job (the job's publisher is its uploader, so: any key with jobs:read)."""
-    return caller.id == uploader_id or (job_id is not None and may_read_job(caller, uploader_id))
+def may_read_upload(caller: ApiKey, *, uploader_id: UUID | None) -> bool:
+    """An upload is readable with an API key only by the key that uploaded it: photos are
+    personal data, which a key that may read every job (jobs:read) does not see."""
+    return uploader_id is not None and caller.id == uploader_id

@@ -139,7 +139,11 @@ async def contact_of(root: JobRecord, info: Info) -> Contact | None:
 
 
 async def photos_of(root: JobRecord, info: Info) -> list[JobPhoto]:
-    """The job's photos in order, with signed URLs a browser can show without an API key."""
+    """The job's photos in order, with signed URLs a browser can show without an API key.
+    Photos are personal data (a home's inside, often a face): only the job's owner sees them;
+    anyone else who may read the job gets an empty list."""
+    if not await _owns(root, info):
+        return []
     uploads = await info.context.loaders.job_photos.load(root.id)
     app = info.context.app
     if not uploads or app.media_url_secret is None:

@@ -157,10 +157,8 @@ async def readable_upload(
             raise NotFoundError("No such photo.")
         return record
     caller = await auth.require_key()
-    if not may_read_upload(caller, uploader_id=record.api_key_id, job_id=record.job_id):
-        raise ForbiddenError(
-            "This API key may see only the photos of jobs it published (or needs jobs:read)."
-        )
+    if not may_read_upload(caller, uploader_id=record.api_key_id):
+        raise ForbiddenError("This API key may see only the photos it uploaded.")
     return record
 
 

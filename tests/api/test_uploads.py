@@ -138,8 +138,10 @@ async def test_media_follows_the_read_rules(
         job_id,
         upload_id,
     )
-    assert (await app.client.get(f"/media/{upload_id}", headers=reader.headers)).status_code == 200
+    # On a job, still the uploader's alone: photos are personal data, not shown to jobs:read.
+    assert (await app.client.get(f"/media/{upload_id}", headers=reader.headers)).status_code == 403
     assert (await app.client.get(f"/media/{upload_id}", headers=other.headers)).status_code == 403
+    assert (await app.client.get(f"/media/{upload_id}", headers=writer.headers)).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/media/not-a-uuid", f"/media/{UUID(int=7)}", "/media/x/thumb"])

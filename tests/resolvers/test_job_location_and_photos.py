@@ -144,7 +144,7 @@ async def test_a_nul_in_the_postcode_is_refused_and_nothing_is_stored(
 
 
 async def test_photos_are_attached_in_order_and_served_by_their_signed_urls(
-    app: UploadHarness, writer: IssuedKey
+    app: UploadHarness, writer: IssuedKey, make_api_key: MakeKey
 ) -> None:
     uploads = [
         await app.upload_body(writer, samples.jpeg((800, 600))),
@@ -163,10 +163,14 @@ async def test_photos_are_attached_in_order_and_served_by_their_signed_urls(
         thumb = await app.client.get(photo["thumbnailUrl"])
         assert thumb.status_code == 200
         assert len(thumb.content) < len(image.content)
-    read = await app.graphql(
-        READ, {"id": body["data"]["publishJob"]["job"]["id"]}, headers=writer.headers
-    )
+    job_id = body["data"]["publishJob"]["job"]["id"]
+    read = await app.graphql(READ, {"id": job_id}, headers=writer.headers)
     assert [p["id"] for p in read["data"]["job"]["photos"]] == ids
+    # Photos are the owner's, as the address line is: a key that may read every job sees none.
+    reader = await make_api_key("jobs:read")
+    read = await app.graphql(READ, {"id": job_id}, headers=reader.headers)
+    assert read["data"]["job"]["id"] == job_id
+    assert read["data"]["job"]["photos"] == []
 
 
 async def test_a_retry_with_its_idempotency_key_answers_the_same_job_and_photos(
