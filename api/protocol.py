@@ -1,8 +1,9 @@
 """GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/): the protocol part.
 
-- Content negotiation: `application/graphql-response+json` when the client asks for it, with the
-  spec's 4xx codes for requests that fail before execution; `application/json` (always 200 for
-  a well-formed request) for older clients, for `*/*` and when no Accept is sent.
+- Content negotiation: `application/graphql-response+json` when the client names it at the
+  highest q it gives (also on a tie with `application/json`), with the spec's 4xx codes for
+  requests that fail before execution; `application/json` (always 200 for a well-formed
+  request) for clients that prefer it, for `*/*` alone and when no Accept is sent.
 - GET for queries; POST with `Content-Type: application/json` only (415 otherwise), the body
   capped at MAX_BODY_BYTES (413), one operation per request (batching is off).
 - Request strings holding NUL are refused once here, for every field.
@@ -31,7 +32,7 @@ from api.http_errors import (
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
-_MEDIA_TYPES = (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON)  # on a tie, the legacy type wins
+_MEDIA_TYPES = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,11 @@ def negotiate(accept: str | None) -> str | None:
                 quality, specificity = q, level
         if quality <= 0:
             continue
+        # On a tie between types the client named, the spec's own type wins (urql and Apollo
+        # name both at one q); a wildcard alone (curl's `*/*`) keeps the legacy type, whose
+        # status is 200 for every well-formed request.
+        if specificity < 2:
+            preference = -preference
         score = (quality, specificity, preference)
         if best is None or score > best:
             best, chosen = score, media_type

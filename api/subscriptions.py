@@ -12,13 +12,17 @@ with the socket's own timeouts.
 - A socket with no operation running is closed (1000) after WS_IDLE_TIMEOUT_SECONDS: an open
   socket holds one of the worker's connections, and one that subscribes to nothing has no
   reason to.
+- A socket opened with an API key is closed with 4403 once the key is revoked: the revocation
+  notice reaches every process and drops the key's cached verdict (context/key_cache.py), and
+  each socket of that key checks it again then, in whichever worker holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, cast
 
@@ -26,12 +30,22 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 
 from context import Context
+from domain.errors import ServiceUnavailableError
+
+log = logging.getLogger(__name__)
 
 IDLE_CLOSE_CODE = 1000
 INVALID_MESSAGE_CODE = 4400
+# The protocol's "Forbidden", as for a refused connection_init: graphql-ws retries it by
+# default (docs/clients.md says how to stop that).
+REVOKED_CLOSE_CODE = 4403
+REVOKED_REASON = "Forbidden: the API key is no longer valid"
 
 # A close frame's payload is at most 125 bytes, two of them the code.
 MAX_CLOSE_REASON_BYTES = 123
@@ -86,17 +100,52 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         )
         self._idle_timeout = settings.ws_idle_timeout_seconds
         self._idle_task: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] | None = None
+        self._checks: set[asyncio.Task[None]] = set()
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
         self._idle_task = asyncio.create_task(self._close_when_idle())
 
     async def shutdown(self) -> None:
-        if self._idle_task is not None:
-            self._idle_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._idle_task
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        tasks = [task for task in (self._idle_task, *self._checks) if task is not None]
+        for task in tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await super().shutdown()
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        key_sha256, keys = self.context.auth.key_sha256, self.context.app.keys
+        if (
+            self.connection_acknowledged
+            and key_sha256 is not None
+            and keys is not None
+            and self._unwatch is None
+        ):
+            self._unwatch = keys.watch(key_sha256, self._key_dropped)
+
+    def _key_dropped(self) -> None:
+        # Every drop gets its own check: one that began before a revocation may have read the
+        # key as it was.
+        task = asyncio.create_task(self._close_if_revoked())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _close_if_revoked(self) -> None:
+        try:
+            key = await self.context.auth.check_again()
+        except ServiceUnavailableError:
+            # Cannot tell now; the next notice, or the listener's reconnection, asks again.
+            log.warning("a WebSocket's API key could not be checked again")
+            return
+        if key is None:
+            await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
 
     async def handle_message(self, message: Message) -> None:
         error = protocol_error(cast("object", message))

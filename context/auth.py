@@ -160,6 +160,17 @@ class RequestAuth:
         cached = self._keys.get(key_sha256)
         return cached if isinstance(cached, ApiKey) else None
 
+    @property
+    def key_sha256(self) -> str | None:
+        """The hash of the presented API key (None for no bearer or a customer's token)."""
+        return self._hash()
+
+    async def check_again(self) -> ApiKey | None:
+        """The key verified anew (its cached verdict may have been dropped since): for a
+        caller that outlives a request, such as a WebSocket."""
+        self._lookup_task = None
+        return await self.caller()
+
     def vouched(self) -> bool:
         """Whether the presented token was verified as a key before in this process (its
         verdict may have expired): not a verdict, a reason to spend a query checking it."""

@@ -16,6 +16,7 @@ verify again, rather than be refused with the flood.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 
 from cachetools import LRUCache, TTLCache
 
@@ -40,6 +41,28 @@ class KeyCache:
         self._vouched: LRUCache[str, bool] = LRUCache(max_entries)
         # Bumped by every drop: a verdict fetched before a drop must not be stored after it.
         self.generation = 0
+        # Told when their key's verdict is dropped (or every verdict is): long-lived users of
+        # a key, such as a WebSocket, check it again then rather than trust it for their life.
+        self._watchers: dict[str, set[Callable[[], None]]] = {}
+
+    def watch(self, key_sha256: str, on_drop: Callable[[], None]) -> Callable[[], None]:
+        """Call `on_drop` whenever this hash is dropped or the cache cleared; returns the
+        function that stops it."""
+        self._watchers.setdefault(key_sha256, set()).add(on_drop)
+
+        def unwatch() -> None:
+            watchers = self._watchers.get(key_sha256)
+            if watchers is not None:
+                watchers.discard(on_drop)
+                if not watchers:
+                    del self._watchers[key_sha256]
+
+        return unwatch
+
+    def _tell(self, watchers: list[Callable[[], None]]) -> None:
+        for on_drop in watchers:
+            with suppress(Exception):  # a watcher's fault must not stop the next one hearing
+                on_drop()
 
     def bind(self, live: Callable[[], bool]) -> None:
         """Trust the cache only while `live()` (the invalidation listener is connected)."""
@@ -79,6 +102,7 @@ class KeyCache:
             self._known.pop(key_sha256, None)
         if self._unknown is not None:
             self._unknown.pop(key_sha256, None)
+        self._tell(list(self._watchers.get(key_sha256, ())))
 
     def clear(self) -> None:
         self.generation += 1
@@ -87,3 +111,4 @@ class KeyCache:
             self._known.clear()
         if self._unknown is not None:
             self._unknown.clear()
+        self._tell([w for watchers in self._watchers.values() for w in watchers])

@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from domain.catalogue import FALSE, NOT_SURE, TRUE, MicroServiceSpec, Question, QuestionKind
+from domain.catalogue import (
+    FALSE,
+    NOT_SURE,
+    TRUE,
+    MicroServiceSpec,
+    Question,
+    QuestionKind,
+    global_id,
+)
 from domain.errors import MAX_FIELD_ERRORS, BadUserInputError
 
 REQUIRED = "This question is required."
@@ -35,13 +43,15 @@ MAX_ECHOED_KEY = 64
 
 
 def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
-    """Return the answers to store (nulls for optional questions dropped) or raise
-    `BadUserInputError` whose `fields` maps each faulty question id to a message."""
+    """Return the answers to store, keyed by question key (nulls for optional questions
+    dropped), or raise `BadUserInputError` whose `fields` maps each faulty question's key to a
+    message."""
     if not isinstance(answers, Mapping):
         raise BadUserInputError("'answers' must be a JSON object of question id -> answer.")
     faults: dict[str, str] = {}
     clean: dict[str, Any] = {}
     known = {question.id for question in spec.questions}
+    answers = _by_key(spec, answers, known, faults)
     unknown = [key for key in answers if key not in known]
     # The answer each question's condition sees: None when unanswered, hidden or faulty.
     effective: dict[str, Any] = {}
@@ -79,6 +89,25 @@ def validate_answers(spec: MicroServiceSpec, answers: Any) -> dict[str, Any]:
             f"{count} answer(s) for '{spec.slug}' are not valid{listed}.", fields=faults
         )
     return clean
+
+
+def _by_key(
+    spec: MicroServiceSpec, answers: Mapping[str, Any], known: set[str], faults: dict[str, str]
+) -> Mapping[str, Any]:
+    """The answers keyed by question key: a question's global id (`wall-painting/wall_count`)
+    is accepted in place of its key, and stored as the key, so that one job never holds both
+    forms. A question answered under both is a fault named by its key."""
+    prefix = global_id(spec.slug, "")
+    if not any(isinstance(key, str) and key.startswith(prefix) for key in answers):
+        return answers
+    keyed: dict[str, Any] = {}
+    for key, value in answers.items():
+        if isinstance(key, str) and key.startswith(prefix) and key[len(prefix) :] in known:
+            key = key[len(prefix) :]
+            if key in answers:
+                faults[key] = f"Answered twice: as '{key}' and as '{prefix}{key}'."
+        keyed[key] = value
+    return keyed
 
 
 def _echo(key: object) -> str:

@@ -55,7 +55,8 @@ class Topic(Generic[T]):
 
     With `always`, the task runs from `start()` to `close()`; otherwise it runs only while
     there are subscribers. `publish(old, new)` decides whether a new value is sent (every one
-    by default); a new subscriber first gets the latest value, when there is one."""
+    by default); a new subscriber first gets a value computed after it subscribed (a refresh),
+    not the last one of the interval, which may be older than what a query answers now."""
 
     def __init__(
         self,
@@ -72,6 +73,9 @@ class Topic(Generic[T]):
         self._always = always
         self._publish = publish
         self._subscribers: set[Mailbox[T]] = set()
+        # New subscribers, owed their first value: the next computation that starts after
+        # they came is sent to them whatever `publish` says, and to nobody else on their account.
+        self._owed: set[Mailbox[T]] = set()
         self._latest: T | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -103,47 +107,59 @@ class Topic(Generic[T]):
     async def subscribe(self) -> AsyncGenerator[T]:
         box: Mailbox[T] = Mailbox()
         self._subscribers.add(box)
-        if self._latest is not None:
-            box.put(self._latest)
-        else:
-            self.refresh()
+        self._owed.add(box)
+        self.refresh()
         self.start()
         try:
             while True:
                 yield await box.get()
         finally:
             self._subscribers.discard(box)
+            self._owed.discard(box)
             if not self._subscribers and not self._always:
                 await self.close()
 
     async def _run(self) -> None:
+        due = True  # an interval passed (rather than a refresh woke the task)
         if self._always:
             # Started with the process: the first evaluation waits a tick (or the first
             # subscriber or refresh) rather than adding to the start-up's connections.
-            await self._sleep()
+            due = await self._sleep()
         while self._always or self._subscribers:
             self._wake.clear()  # a refresh asked during the computation computes again
+            # Only subscribers who were here before the computation began get its value: a
+            # newer one gets the next, which its subscription already asked for.
+            owed, self._owed = self._owed, set()
+            present = set(self._subscribers)
             try:
                 value = await self._compute()
             except Exception as exc:  # a failed computation skips one tick, never the topic
+                self._owed |= owed & self._subscribers
                 log.warning("live %s not computed: %r", self.name, exc)
             else:
                 self.computations += 1
                 previous, self._latest = self._latest, value
                 forced, self._force = self._force, False
-                if forced or self._publish is None or self._publish(previous, value):
-                    for box in list(self._subscribers):
-                        box.put(value)
-            await self._sleep()
+                # Without `publish`, every subscriber gets a value per interval, and one
+                # computed early for a new subscriber goes to that subscriber only.
+                publish = self._publish
+                if forced or (due if publish is None else publish(previous, value)):
+                    owed = present
+                for box in list(owed & self._subscribers):
+                    box.put(value)
+            due = await self._sleep()
         self._task = None
 
-    async def _sleep(self) -> None:
-        """Until the next tick, or a refresh."""
+    async def _sleep(self) -> bool:
+        """Until the next tick (True), or a refresh (False)."""
         # asyncio.timeout, not wait_for: on 3.11 wait_for can lose a cancellation that arrives
         # as the wait ends, and the loop would then outlive close().
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(self._interval):
                 await self._wake.wait()
+        except TimeoutError:
+            return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

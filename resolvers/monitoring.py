@@ -18,6 +18,7 @@ from db.errors import is_transient
 from domain.api_keys import OPS_READ, OPS_WRITE
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from monitoring.alerts import ALERT_SEVERITIES, FiredAlert
+from monitoring.live import AlertSnapshot
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week: events older than that are history, not monitoring
 MIN_BUCKET_SECONDS = 10
@@ -92,23 +93,39 @@ async def alerts(info: Info) -> list[FiredAlert]:
 # --- live: subscriptions ---------------------------------------------------------------------
 
 
-async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerator[WindowStats]:
+# Each subscription checks its caller and arguments before it returns its stream, so that a
+# refused one fails as a field does (its error carries the field's `path`), not mid-stream.
+
+
+async def lookup_stats_updated(info: Info, window_minutes: int) -> AsyncIterator[WindowStats]:
     """The stats of the window now, then again every LIVE_INTERVAL_SECONDS: computed once per
     interval in this process for every subscriber of the same window."""
     await info.context.auth.require(OPS_READ)
     _window(window_minutes)
     topic = info.context.app.require_live().stats(window_minutes)
+    return _stats_stream(topic.subscribe(), window_minutes)
+
+
+async def _stats_stream(
+    rows: AsyncGenerator[LookupStatsRow], window_minutes: int
+) -> AsyncGenerator[WindowStats]:
     # Closed with the subscription, so that the topic forgets this subscriber at once.
-    async with contextlib.aclosing(topic.subscribe()) as stream:
+    async with contextlib.aclosing(rows) as stream:
         async for row in stream:
             yield WindowStats(window_minutes, row)
 
 
-async def alerts_changed(info: Info) -> AsyncGenerator[list[FiredAlert]]:
+async def alerts_changed(info: Info) -> AsyncIterator[list[FiredAlert]]:
     """The alerts that fire now, then again whenever one that is not silenced fires or
     resolves (or an operator acknowledges or silences one in this process)."""
     await info.context.auth.require(OPS_READ)
-    async with contextlib.aclosing(info.context.app.require_live().alerts.subscribe()) as stream:
+    return _alerts_stream(info.context.app.require_live().alerts.subscribe())
+
+
+async def _alerts_stream(
+    snapshots: AsyncGenerator[AlertSnapshot],
+) -> AsyncGenerator[list[FiredAlert]]:
+    async with contextlib.aclosing(snapshots) as stream:
         async for snapshot in stream:
             yield list(snapshot.alerts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphql.error import GraphQLError
 from strawberry import Schema
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -13,6 +14,7 @@ from schema.errors import ErrorCodes, coded, log_errors, request_id_of
 from schema.limits import RequestLimits
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALARS
 from schema.subscription import Subscription
 
 
@@ -49,6 +51,7 @@ def build_schema(document_cache: DocumentCache | None = None) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALARS),
         # RequestLimits sets the parse options and validation rules the cache then applies.
         extensions=[
             RequestLimits,

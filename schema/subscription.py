@@ -3,7 +3,7 @@ and alerts, computed once per interval per process whatever the number of subscr
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 
 import strawberry
 
@@ -14,25 +14,23 @@ from resolvers.monitoring import WindowStats
 from schema.monitoring import Alert, LookupStats
 
 
-async def _lookup_stats_updated(info: Info, window_minutes: int) -> AsyncGenerator[WindowStats]:
-    async for stats in monitoring.lookup_stats_updated(info, window_minutes):
-        yield stats
+async def _lookup_stats_updated(info: Info, window_minutes: int) -> AsyncIterator[WindowStats]:
+    return await monitoring.lookup_stats_updated(info, window_minutes)
 
 
-async def _alerts_changed(info: Info) -> AsyncGenerator[list[FiredAlert]]:
-    async for alerts in monitoring.alerts_changed(info):
-        yield alerts
+async def _alerts_changed(info: Info) -> AsyncIterator[list[FiredAlert]]:
+    return await monitoring.alerts_changed(info)
 
 
 @strawberry.type
 class Subscription:
-    lookup_stats_updated: AsyncGenerator[WindowStats] = strawberry.subscription(
+    lookup_stats_updated: AsyncIterator[WindowStats] = strawberry.subscription(
         resolver=_lookup_stats_updated,
         graphql_type=LookupStats,
         description="`lookupStats` of the window now, then every few seconds "
         "(LIVE_INTERVAL_SECONDS). A slow client gets the latest figures, not a backlog.",
     )
-    alerts_changed: AsyncGenerator[list[FiredAlert]] = strawberry.subscription(
+    alerts_changed: AsyncIterator[list[FiredAlert]] = strawberry.subscription(
         resolver=_alerts_changed,
         graphql_type=list[Alert],
         description="The alerts that fire now, then again whenever one that is not silenced "

@@ -51,7 +51,9 @@ class QuestionOption:
 
 @strawberry.type(directives=CATALOGUE)
 class ShowIf:
-    question_id: str = strawberry.field(description="An earlier question of the same service.")
+    question_id: str = strawberry.field(
+        description="The `key` of an earlier question of the same service."
+    )
     values: list[str] = strawberry.field(
         graphql_type=list[str],
         description='Answers that show the question; yes/no answers as "true" and "false".',
@@ -63,14 +65,33 @@ class ShowIf:
     directives=CATALOGUE,
 )
 class WizardStep:
-    id: str
+    global_id: str = strawberry.field(
+        name="id",
+        description="Unique across the catalogue: the service's slug, `/`, the step's `key` "
+        "(`wall-painting/job`).",
+    )
+    key: str = strawberry.field(
+        description="The step's id within its service (`job`); the same step of every service "
+        "has the same key."
+    )
     title: str
-    question_ids: list[str] = strawberry.field(graphql_type=list[str])
+    question_ids: list[str] = strawberry.field(
+        graphql_type=list[str], description="The `key`s of the step's questions, in order."
+    )
 
 
 @strawberry.type(directives=CATALOGUE)
 class Question:
-    id: str = strawberry.field(description="The key of this question in `answers`.")
+    global_id: str = strawberry.field(
+        name="id",
+        description="Unique across the catalogue: the service's slug, `/`, the question's `key` "
+        "(`wall-painting/wall_count`); the same key in two services is two questions. "
+        "`answers` accepts it in place of the key.",
+    )
+    key: str = strawberry.field(
+        description="The question's key in `answers`, `showIf`, `WizardStep.questionIds` and "
+        "the `extensions.fields` of a refused answer (`wall_count`): unique within its service."
+    )
     label: str
     kind: QuestionKind = strawberry.field(name="type")  # registered above as `QuestionType`
     required: bool

@@ -7,6 +7,7 @@ from domain.catalogue.loader import load_catalogue, parse_catalogue
 from domain.catalogue.model import (
     DEFAULT_STEP,
     FALSE,
+    ID_SEPARATOR,
     MAX_SLUG_LENGTH,
     NOT_SURE,
     TRUE,
@@ -19,12 +20,14 @@ from domain.catalogue.model import (
     ShowIf,
     StepSpec,
     SubcategorySpec,
+    global_id,
     shown,
 )
 
 __all__ = [
     "DEFAULT_STEP",
     "FALSE",
+    "ID_SEPARATOR",
     "MAX_SLUG_LENGTH",
     "NOT_SURE",
     "TRUE",
@@ -37,6 +40,7 @@ __all__ = [
     "ShowIf",
     "StepSpec",
     "SubcategorySpec",
+    "global_id",
     "load_catalogue",
     "parse_catalogue",
     "shown",

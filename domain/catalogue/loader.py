@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,11 @@ def parse_catalogue(raw: Any) -> Catalogue:
                     if "blocks" in m_raw
                     else default_blocks
                 )
-                questions = in_step_order(
-                    own + tuple(q for name in names for q in blocks[name]), steps
+                questions = tuple(
+                    replace(question, service=m_slug)
+                    for question in in_step_order(
+                        own + tuple(q for name in names for q in blocks[name]), steps
+                    )
                 )
                 fields.unique((q.id for q in questions), f"{where_m}: question id")
                 check_conditions(questions, where_m)
@@ -113,7 +117,7 @@ def parse_catalogue(raw: Any) -> Catalogue:
                     position=m_pos,
                     questions=questions,
                     steps=tuple(
-                        StepSpec(step.id, step.title, ids)
+                        StepSpec(step.id, step.title, ids, service=m_slug)
                         for step in steps
                         if (ids := tuple(q.id for q in questions if q.step == step.id))
                     ),

@@ -21,6 +21,17 @@ def shown(slug: str) -> str:
 
 
 NOT_SURE = "not_sure"
+# Between a service's slug and a question's (or step's) key in the global id: slugs are
+# kebab-case and keys snake_case, so neither holds it and the id splits back unambiguously.
+ID_SEPARATOR = "/"
+
+
+def global_id(service: str, key: str) -> str:
+    """The id of a service's question or step, unique across the catalogue: normalising client
+    caches take `id` to name one object, and keys repeat between services."""
+    return f"{service}{ID_SEPARATOR}{key}"
+
+
 # A boolean answer as a `show_if` value: conditions are strings whatever the question's type.
 TRUE, FALSE = "true", "false"
 DEFAULT_STEP = "job"
@@ -73,6 +84,17 @@ class Question:
     integer: bool = False
     # The options cover every case, so a required select needs neither "not sure" nor "other".
     exhaustive: bool = False
+    # The micro service that asks it: a shared block's question is one object per service.
+    service: str = ""
+
+    @property
+    def key(self) -> str:
+        """The question's key in `answers`, `show_if` and a step's questions."""
+        return self.id
+
+    @property
+    def global_id(self) -> str:
+        return global_id(self.service, self.id)
 
     @property
     def option_values(self) -> frozenset[str]:
@@ -84,6 +106,15 @@ class StepSpec:
     id: str
     title: str
     question_ids: tuple[str, ...] = ()
+    service: str = ""  # the micro service whose page it is; empty in the file's step list
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+    @property
+    def global_id(self) -> str:
+        return global_id(self.service, self.id)
 
 
 @dataclass(frozen=True, slots=True)

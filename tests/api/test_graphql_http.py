@@ -77,6 +77,14 @@ async def test_field_errors_keep_data_and_200_under_graphql_response_json(api: A
         (f"{GRAPHQL_RESPONSE_JSON}, application/json;q=0.9", GRAPHQL_RESPONSE_JSON),
         (f"application/json, {GRAPHQL_RESPONSE_JSON};q=0.5", APPLICATION_JSON),
         (f"{GRAPHQL_RESPONSE_JSON};q=0, */*", APPLICATION_JSON),
+        # urql's Accept: both named at one q, so the spec's type wins the tie.
+        (
+            f"{GRAPHQL_RESPONSE_JSON}, application/graphql+json, application/json, "
+            "text/event-stream, multipart/mixed",
+            GRAPHQL_RESPONSE_JSON,
+        ),
+        (f"application/json, {GRAPHQL_RESPONSE_JSON}", GRAPHQL_RESPONSE_JSON),
+        ("application/*", APPLICATION_JSON),
         ("text/html", None),
     ],
 )

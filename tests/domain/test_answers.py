@@ -294,3 +294,25 @@ def test_a_long_unknown_key_is_echoed_cut_short(wall_painting: MicroServiceSpec)
     (key,) = faults
     assert len(key) == MAX_ECHOED_KEY
     assert key.startswith("xxx")
+
+
+def test_a_global_question_id_answers_as_its_key(wall_painting: MicroServiceSpec) -> None:
+    # Clients that key answers by `Question.id` (unique across services) are accepted; the job
+    # stores the key, so that old and new jobs read alike.
+    answers = {f"wall-painting/{key}": value for key, value in VALID.items()}
+    assert validate_answers(wall_painting, answers) == VALID
+    mixed = {**VALID, "wall-painting/wall_count": VALID["wall_count"]}
+    del mixed["wall_count"]
+    assert validate_answers(wall_painting, mixed) == VALID
+
+
+def test_another_services_id_or_both_forms_are_refused(wall_painting: MicroServiceSpec) -> None:
+    foreign = {**VALID, "wallpaper-hanging/wall_count": 3}
+    assert _faults(wall_painting, foreign) == {
+        "wallpaper-hanging/wall_count": (
+            "Unknown question id for micro service 'wall-painting' "
+            "(not asked, or no longer asked, for this service)."
+        )
+    }
+    twice = {**VALID, "wall-painting/wall_count": VALID["wall_count"]}
+    assert list(_faults(wall_painting, twice)) == ["wall_count"]

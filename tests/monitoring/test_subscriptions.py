@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from db.api_keys import revoke_api_key
 from tests.api.ws_support import tracebacks
 from tests.support.events import insert_events
 from tests.support.keys import IssuedKey, issue_api_key
@@ -24,7 +25,8 @@ from tests.support.live_server import live_server
 PROTOCOL = "graphql-transport-ws"
 STATS = "subscription($w: Int!) { lookupStatsUpdated(windowMinutes: $w) { windowMinutes total } }"
 ALERTS = "subscription { alertsChanged { name acknowledged silenced silencedUntil } }"
-FAST = {"live_interval_seconds": 0.2, "lookup_events": False, "cache_warm_up": False}
+NO_EVENTS = {"lookup_events": False, "cache_warm_up": False}
+FAST = {"live_interval_seconds": 0.2, **NO_EVENTS}
 
 
 def ws_url(base: str) -> str:
@@ -122,7 +124,8 @@ async def test_origins_are_checked_against_cors_origins(migrated_url: str) -> No
         for origin in ("https://ops.example", base, None):
             async with graphql_ws(base, origin=origin) as ws:
                 await subscribe(ws, STATS, {"w": 5})
-                assert (await receive(ws))["type"] == "next"
+                # Served: refused for want of a key (an `error`), not for its origin.
+                assert (await receive(ws))["type"] == "error"
 
 
 async def test_the_api_key_travels_in_connection_init(migrated_url: str) -> None:
@@ -130,7 +133,10 @@ async def test_the_api_key_travels_in_connection_init(migrated_url: str) -> None
     async with live_server(migrated_url, **FAST) as base:
         async with graphql_ws(base, {"Authorization": f"Bearer {key.key}"}) as ws:
             await subscribe(ws, STATS, {"w": 5})
-            assert (await receive(ws))["type"] == "next"
+            # Accepted as the key it is: refused the field for its scope, not the socket.
+            message = await receive(ws)
+            assert message["type"] == "error", message
+            assert message["payload"][0]["extensions"]["code"] == "FORBIDDEN"
         async with connect(ws_url(base), subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
             await ws.send(
                 json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
@@ -259,3 +265,61 @@ async def test_a_malformed_message_closes_with_4400_and_no_traceback(
             async with httpx.AsyncClient() as client:
                 assert (await client.get(f"{base}/health", timeout=5)).status_code == 200
     assert logged == []
+
+
+async def test_a_revoked_keys_sockets_close_with_4403_in_every_instance(migrated_url: str) -> None:
+    # Two instances on one database stand for two workers: each hears the revocation notice.
+    key = await ops_key(migrated_url, "ops:read")
+    async with (
+        live_server(migrated_url, **FAST) as one,
+        live_server(migrated_url, **FAST) as two,
+        graphql_ws(one, bearer(key)) as first,
+        graphql_ws(two, bearer(key)) as second,
+    ):
+        for ws in (first, second):
+            await subscribe(ws, STATS, {"w": 60})
+            assert (await receive(ws))["type"] == "next"
+        conn = await asyncpg.connect(migrated_url)
+        try:
+            await revoke_api_key(conn, key_id=key.id)
+        finally:
+            await conn.close()
+        for ws in (first, second):
+            with pytest.raises(ConnectionClosed) as closed:
+                await _drain_within(ws, 1.0)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4403
+
+
+async def _drain_within(ws: ClientConnection, seconds: float) -> None:
+    """Read (pushes may still arrive before a close) until the socket closes or time is up."""
+    async with asyncio.timeout(seconds):
+        while True:
+            await ws.recv()
+
+
+async def test_a_refused_subscription_says_where_and_the_first_push_is_fresh(
+    migrated_url: str,
+) -> None:
+    await insert_events(migrated_url, [5.0])
+    reader = bearer(await ops_key(migrated_url, "ops:read"))
+    async with live_server(migrated_url, live_interval_seconds=60, **NO_EVENTS) as base:
+        async with graphql_ws(base) as anonymous:
+            await subscribe(anonymous, STATS, {"w": 60})
+            # The protocol's `error` message: the operation is over, no `complete` follows.
+            message = await receive(anonymous)
+            assert message["type"] == "error", message
+            errors = message["payload"]
+            assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert errors[0]["path"] == ["lookupStatsUpdated"]
+        async with graphql_ws(base, reader) as first, graphql_ws(base, reader) as second:
+            await subscribe(first, STATS, {"w": 60})
+            assert (await receive(first))["payload"]["data"]["lookupStatsUpdated"]["total"] == 1
+            await insert_events(migrated_url, [6.0])
+            # A new subscriber is not handed the last figures of the interval, but figures
+            # computed for it; the others are not pushed the same figures again.
+            await subscribe(second, STATS, {"w": 60})
+            assert (await receive(second))["payload"]["data"]["lookupStatsUpdated"]["total"] == 2
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await first.recv()

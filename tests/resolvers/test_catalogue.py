@@ -7,17 +7,18 @@ async def test_micro_service_by_slug_has_every_fixed_field(
 ) -> None:
     body = await api.graphql(
         '{ microService(slug: "wall-painting") { id slug name category subcategory '
-        "questions { id label type required options { value label } min max unit } } }"
+        "questions { id key label type required options { value label } min max unit } } }"
     )
     service = body["data"]["microService"]
     assert service["category"] == "painting"
     assert service["subcategory"] == "interior"
     spec = catalogue.micro_service("wall-painting")
     assert spec is not None
-    assert [q["id"] for q in service["questions"]] == [q.id for q in spec.questions]
-    wall_count = next(q for q in service["questions"] if q["id"] == "wall_count")
+    assert [q["key"] for q in service["questions"]] == [q.id for q in spec.questions]
+    wall_count = next(q for q in service["questions"] if q["key"] == "wall_count")
     assert wall_count == {
-        "id": "wall_count",
+        "id": "wall-painting/wall_count",
+        "key": "wall_count",
         "label": wall_count["label"],
         "type": "NUMBER",
         "required": True,

@@ -21,7 +21,7 @@ from tests.support.resilience import SLUGS
 
 WIZARD = """
 query { wizardQuestions(categories: ["painting", "interior", "wall-painting"]) {
-  microId microUuid degraded questions { id } } }
+  microId microUuid degraded questions { key } } }
 """
 MICRO_SERVICES = "query($s: [String!]) { microServices(slugs: $s) { id slug } }"
 ONE = 'query { microService(slug: "ceiling-painting") { id slug } }'
@@ -134,7 +134,7 @@ async def test_wizard_serves_questions_degraded_when_the_lookup_is_unavailable(
         wizard = body["data"]["wizardQuestions"]
         assert wizard["degraded"] is True
         assert wizard["microUuid"] is None
-        assert {"room_type", "wall_count"} <= {q["id"] for q in wizard["questions"]}
+        assert {"room_type", "wall_count"} <= {q["key"] for q in wizard["questions"]}
 
 
 async def test_catalogue_fields_it_cannot_serve_are_service_unavailable_within_the_budget(

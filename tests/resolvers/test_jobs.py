@@ -45,6 +45,14 @@ async def test_publish_stores_both_identifiers_and_reads_back(
     assert read["data"]["job"]["answers"] == WALL_PAINTING_ANSWERS
 
 
+async def test_answers_keyed_by_global_question_ids_are_stored_by_key(
+    api: AppHarness, jobs_writer_key: IssuedKey
+) -> None:
+    answers = {f"wall-painting/{key}": value for key, value in WALL_PAINTING_ANSWERS.items()}
+    body = await _publish(api, jobs_writer_key, answers=answers)
+    assert body["data"]["publishJob"]["job"]["answers"] == WALL_PAINTING_ANSWERS
+
+
 async def test_matching_micro_uuid_is_accepted(api: AppHarness, jobs_writer_key: IssuedKey) -> None:
     uuid = (await api.graphql('{ microService(slug: "wall-painting") { id } }'))["data"][
         "microService"

@@ -28,7 +28,7 @@ const MyJobs = (() => {
     microService {
       name
       questions {
-        id label type required min max unit allowNotSure
+        id: key label type required min max unit allowNotSure
         options { value label }
         showIf { questionId values }
       }

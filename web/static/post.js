@@ -39,9 +39,10 @@ const QUESTIONS_QUERY = `
       microUuid
       name
       description
-      steps { id title questionIds }
+      # The page names questions and steps by key, as answers, showIf and questionIds do.
+      steps { id: key title questionIds }
       questions {
-        id
+        id: key
         label
         type
         required
