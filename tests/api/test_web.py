@@ -113,7 +113,7 @@ async def test_graphiql_example_operations_run_and_publish_a_job(
     assert wizard["microId"] == "wall-painting"
     # A question with conditions is required only when they hold; the example's answers hide
     # every such one.
-    required = {q["id"] for q in wizard["questions"] if q["required"] and not q["showIf"]}
+    required = {q["key"] for q in wizard["questions"] if q["required"] and not q["showIf"]}
     assert required <= set(variables["input"]["answers"]), "the example skips a required answer"
 
     published = await api.client.post(
