@@ -17,7 +17,7 @@ async def publish(page: Page) -> None:
     await button.click()
 
 
-async def choose_wall_painting(page: Page) -> None:
+async def choosewall_painting_answers(page: Page) -> None:
     await page.locator("#pickers summary").click()
     await page.get_by_label("Category", exact=True).select_option("painting")
     await page.get_by_label("Subcategory").select_option("interior")
@@ -49,7 +49,7 @@ async def where(page: Page, postcode: str = "SW1A 1AA") -> None:
 Answer = Callable[[Page], Awaitable[None]]
 
 
-def _wall_painting(wall_count: str) -> dict[str, Answer]:
+def wall_painting_answers(wall_count: str) -> dict[str, Answer]:
     async def walls(page: Page) -> None:
         await page.get_by_label("How many walls need painting?").fill(wall_count)
 
@@ -91,4 +91,4 @@ async def answer_screens(page: Page, answers: dict[str, Answer], until: str) -> 
 async def answer_required_questions(page: Page, wall_count: str) -> None:
     """Every required answer of wall-painting, screen by screen, up to the photos."""
     await expect(page.locator("#progress-text")).to_contain_text(re.compile("Step 2 of 9: The job"))
-    await answer_screens(page, _wall_painting(wall_count), until="Photos of the job")
+    await answer_screens(page, wall_painting_answers(wall_count), until="Photos of the job")
