@@ -557,7 +557,9 @@ function onAnswerChange(event) {
   const field = event.target.closest('.field');
   if (field) syncNotSure(field, event.target);
   // A message goes once its field is changed; Next checks again.
-  if (field && field.classList.contains('invalid') && event.type === 'change') clearField(field);
+  // (Only a question's: the postcode and photos fields keep their own messages up to date.)
+  const own = field && state.questionsById.has(field.id.replace(/^field-/, ''));
+  if (own && field.classList.contains('invalid') && event.type === 'change') clearField(field);
   applyVisibility();
   // A later step may have emptied or filled: stay on this step and refresh the progress.
   const index = activeSteps().indexOf(state.currentStep);
