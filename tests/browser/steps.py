@@ -69,13 +69,15 @@ def wall_painting_answers(wall_count: str) -> dict[str, Answer]:
     return {
         "room_type": pick("Which room are the walls in?", "Bedroom"),
         "wall_count": walls,
-        "wall_condition": pick("What condition are the walls in?", "Good – just needs a fresh coat"),
+        "wall_condition": pick(
+            "What condition are the walls in?", "Good \u2013 just needs a fresh coat"
+        ),
         "paint_supplied": pick("Will you supply the paint?", "No"),
         "property_type": pick("What type of property is it?", "Flat / apartment"),
         "floor_level": pick("Which floor is the work on?", "First floor"),
         "parking": pick("Is there parking for the tradesperson?", "Free street parking"),
         "start_timing": pick("When would you like the work to start?", "Within a month"),
-        "budget_range": pick("What's your rough budget?", "£250 – £500"),
+        "budget_range": pick("What's your rough budget?", "£250 \u2013 £500"),
     }
 
 

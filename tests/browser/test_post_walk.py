@@ -1,19 +1,20 @@
 """/post walked as a homeowner would: keyboard only on a desktop, with axe-core on every step,
-and with a finger on a phone (390 × 844): the wizard under the search, a suggestion clicked
+and with a finger on a phone (390 by 844): the wizard under the search, a suggestion clicked
 mid-wizard that asks before dropping anything, a review, a confirmation in words."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from tests.browser.axe import doc_screenshot, serious_violations
 from tests.browser.conftest import BrowserPage, LiveServer
 from tests.browser.steps import answer_screens, choose, wall_painting_answers
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 WORDS = "my loo won't flush"
+REMEMBER_KEY = "(key) => sessionStorage.setItem('jobwizard.apiKey', key)"
 
 
 async def _focused(page: Page) -> dict[str, str]:
@@ -22,7 +23,8 @@ async def _focused(page: Page) -> dict[str, str]:
           const e = document.activeElement;
           return { id: e.id, tag: e.tagName, type: e.type || '', role: e.getAttribute('role') || '',
                    name: e.name || '', text: (e.textContent || '').trim().slice(0, 60),
-                   required: String(Boolean(e.required || e.closest('.field')?.querySelector('.required'))),
+                   required: String(Boolean(
+                     e.required || e.closest('.field')?.querySelector('.required'))),
                    value: e.value || '', checked: String(Boolean(e.checked)),
                    groupChecked: String(Boolean(e.name && document.querySelector(
                      `input[name="${CSS.escape(e.name)}"]:checked`))) };
@@ -73,7 +75,7 @@ async def test_the_wizard_walked_by_keyboard_alone_with_axe_on_every_step(
     page, log = open_page.page, open_page.log
     await page.goto(f"{live_server.url}/post")
     if publisher_key is not None:  # publishing needs a caller; the page keeps a key in the tab
-        await page.evaluate("(key) => sessionStorage.setItem('jobwizard.apiKey', key)", publisher_key)
+        await page.evaluate(REMEMBER_KEY, publisher_key)
         await page.reload()
     await expect(page.locator("#category")).to_be_enabled()
     await _axe_clean(page, "the page as it opens")
@@ -96,7 +98,8 @@ async def test_the_wizard_walked_by_keyboard_alone_with_axe_on_every_step(
     await page.keyboard.press("ArrowDown")
     first = listbox.get_by_role("option").first
     await expect(first).to_have_attribute("aria-selected", "true")
-    await expect(search).to_have_attribute("aria-activedescendant", await first.get_attribute("id") or "")
+    first_id = await first.get_attribute("id") or ""
+    await expect(search).to_have_attribute("aria-activedescendant", first_id)
     await page.keyboard.press("ArrowDown")
     await page.keyboard.press("ArrowUp")
     await expect(first).to_have_attribute("aria-selected", "true")
@@ -165,7 +168,7 @@ async def test_on_a_phone_the_wizard_follows_the_search_and_a_switch_asks_first(
     await page.set_viewport_size(PHONE)
     await page.goto(f"{live_server.url}/post")
     if publisher_key is not None:
-        await page.evaluate("(key) => sessionStorage.setItem('jobwizard.apiKey', key)", publisher_key)
+        await page.evaluate(REMEMBER_KEY, publisher_key)
         await page.reload()
     await expect(page.locator("#category")).to_be_enabled()
     await doc_screenshot(page, "phone-1-search")
@@ -177,10 +180,12 @@ async def test_on_a_phone_the_wizard_follows_the_search_and_a_switch_asks_first(
 
     # Under the search, in view, with nothing for developers in between.
     box = await form.bounding_box()
-    assert box is not None and 0 <= box["y"] < PHONE["height"] / 3, box
-    assert await page.evaluate(
-        "() => document.getElementById('step-service').nextElementSibling.id"
-    ) == "questions-form"
+    assert box is not None
+    assert 0 <= box["y"] < PHONE["height"] / 3, box
+    assert (
+        await page.evaluate("() => document.getElementById('step-service').nextElementSibling.id")
+        == "questions-form"
+    )
     await expect(page.locator("#pickers")).not_to_have_attribute("open", "")
 
     await page.get_by_label("Postcode of the job").fill("M1 1AE")
