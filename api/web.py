@@ -14,7 +14,7 @@ import json
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -103,9 +103,16 @@ def _page(name: str, headers: dict[str, str] = PAGE_HEADERS) -> Route:
     return Route(f"/{name}", endpoint, methods=["GET"], name=name)
 
 
+async def home(request: Request) -> Response:
+    # The server's own address leads somewhere a person can use: the wizard. Temporary (307),
+    # so that a later index page is not hidden behind a cached redirect.
+    return RedirectResponse("/post", status_code=307)
+
+
 def web_routes(settings: Settings) -> list[BaseRoute]:
-    """Routes to append to the app: the two pages and the static assets behind all three."""
+    """Routes to append to the app: `/`, the two pages and the static assets behind all three."""
     return [
+        Route("/", home, methods=["GET", "HEAD"], name="home"),
         _page("post", sign_in_headers(settings.oidc_issuer)),
         _page("dashboard"),
         # check_dir=False: the server starts (API only) even before `make assets` has run.

@@ -179,12 +179,16 @@ def serve(settings: Settings, database_url: str) -> None:
     }
     # Idle sockets must meet the timeouts, not the open-file limit; workers inherit this.
     raise_open_file_limit()
+    base = f"http://{settings.host}:{settings.port}"
     log.info(
-        "serving GraphQL on http://%s:%d/graphql (%d worker%s)",
-        settings.host,
-        settings.port,
+        "serving on %s (%d worker%s): post a job %s/post, dashboard %s/dashboard, "
+        "GraphQL %s/graphql",
+        base,
         settings.workers,
         "" if settings.workers == 1 else "s",
+        base,
+        base,
+        base,
     )
     if settings.workers == 1:
         uvicorn.run(create_app(settings, database_url=database_url), **options)

@@ -82,11 +82,14 @@ async def create_api_key(
             scopes=checked,
             rate_per_minute=rate_per_minute,
         )
-    print(f"Created API key {row.id} '{row.name}' with scopes: {', '.join(checked) or '(none)'}.")
+    # The key alone on stdout, so that `KEY=$(server.py create-api-key ...)` reads just it;
+    # what a person reads goes to stderr with the logs.
+    scopes_text = ", ".join(checked) or "(none)"
+    print(f"Created API key {row.id} '{row.name}' with scopes: {scopes_text}.", file=sys.stderr)
     if rate_per_minute is not None:
-        print(f"Its budget: {rate_per_minute} lookups per minute.")
-    print("Store the key now; it is not kept and cannot be shown again:")
-    print(key)
+        print(f"Its budget: {rate_per_minute} lookups per minute.", file=sys.stderr)
+    print("Store the key now; it is not kept and cannot be shown again:", file=sys.stderr)
+    print(key, flush=True)
     return 0
 
 

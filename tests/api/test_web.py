@@ -217,3 +217,9 @@ async def test_dashboard_query_is_valid_against_the_monitoring_contract() -> Non
     real = build_schema(schema.as_str())
     for name, document in operations.items():
         assert validate(real, parse(document)) == [], name
+
+
+async def test_the_root_leads_to_the_wizard(api: AppHarness) -> None:
+    response = await api.client.get("/", headers=HTML, follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/post"

@@ -64,15 +64,23 @@ async def test_a_customer_signs_in_publishes_changes_cancels_and_signs_out(
     await choose_wall_painting(page)
     await where(page)
     await answer_required_questions(page, wall_count="4")
-    await publish(page)  # on to "Your details": nothing given yet
-    details = page.locator("#step-details")
-    await expect(details).to_be_visible()
-    description = page.get_by_label("Anything else the tradesperson should know?", exact=True)
+    await page.get_by_role("button", name="Next").click()  # past the photos
+    description = page.get_by_label("The job in your own words", exact=True)
+    await expect(description).to_be_visible()
     await description.fill("The ceiling is fine; only the walls.")
     await expect(page.locator("#description-hint")).to_have_text("36 of 2,000 characters.")
+    await page.get_by_role("button", name="Next").click()
+    details = page.locator("#step-details")
+    await expect(details).to_be_visible()
     await page.get_by_label("Your name").fill("Alex Example")
     email = page.locator("#contact-email")
+    # The page's own check first: plain words at the field, the focus there.
     await email.fill("not an email")
+    await page.get_by_role("button", name="Next").click()
+    await expect(page.locator("#error-contact\\.email")).to_contain_text("like name@example.com")
+    await expect(email).to_be_focused()
+    # An address only the server can tell is wrong (email-validator) gets past the page.
+    await email.fill("alex@example..com")
     await page.get_by_label("Phone (optional)").fill("07700 900123")
     await details.get_by_label("Phone", exact=True).check()
 

@@ -12,7 +12,7 @@ import asyncpg
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import BrowserPage, LiveServer
-from tests.browser.steps import publish
+from tests.browser.steps import answer_required_questions, choose_wall_painting, publish
 from tests.media import samples
 
 
@@ -21,40 +21,13 @@ async def _open_wizard(page: Page, url: str, key: str | None) -> None:
     if key is not None:
         await page.locator("#api-key-box summary").click()
         await page.locator("#api-key").fill(key)
-    await page.get_by_label("Category", exact=True).select_option("painting")
-    await page.get_by_label("Subcategory").select_option("interior")
-    await page.get_by_label("Service", exact=True).select_option("wall-painting")
-    await expect(page.locator("#questions-form")).to_be_visible()
-
-
-async def _next(page: Page, step: str) -> None:
-    await page.get_by_role("button", name="Next").click()
-    await expect(page.locator("#progress-text")).to_contain_text(step)
+    await choose_wall_painting(page)
 
 
 async def _answer(page: Page) -> None:
-    """From the first step (where), every required answer, to the last step (photos)."""
-    await _next(page, "The job")
-    await page.get_by_label("Which room are the walls in?").select_option(label="Bedroom")
-    await page.get_by_label("How many walls need painting?").fill("4")
-    await page.get_by_label("What condition are the walls in?").select_option("good")
-    await page.locator("#field-paint_supplied").get_by_label("No", exact=True).check()
-    await _next(page, "The property")
-    await page.get_by_label("What type of property is it?").select_option("flat_apartment")
-    await _next(page, "Access")
-    await page.locator("#field-floor_level").get_by_label("First floor").check()
-    await page.locator("#field-parking").get_by_label("Free street parking").check()
-    await _next(page, "When and budget")
-    await page.get_by_label("When would you like the work to start?").select_option(
-        "within_a_month"
-    )
-    await page.get_by_label("What's your rough budget?").select_option("from_250_to_500")
-    await _next(page, "Step 6 of 7: Photos of the job")
-
-
-async def _to_photos(page: Page) -> None:
-    for step in ("The job", "The property", "Access", "When and budget", "Photos of the job"):
-        await _next(page, step)
+    """From the first step (where), every required answer, to the photos."""
+    await page.get_by_role("button", name="Next").click()
+    await answer_required_questions(page, wall_count="4")
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
@@ -76,7 +49,7 @@ async def test_the_postcode_is_checked_as_it_is_typed(
 ) -> None:
     page = open_page.page
     await _open_wizard(page, live_server.url, publisher_key)
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 7: Where is the job?")
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 9: Where is the job?")
     postcode, error = page.get_by_label("Postcode of the job"), page.locator("#error-location")
     await postcode.press_sequentially("SW1")
     await expect(error).to_have_text("")  # still typing: not yet an error
@@ -92,13 +65,13 @@ async def test_the_postcode_is_checked_as_it_is_typed(
     await postcode.fill("QA1 1AA")
     await expect(error).to_have_text(re.compile("not a valid UK postcode"))
     await open_page.screenshot("wizard-postcode-error")
-    # Publishing with it is stopped at the field, its step brought back, nothing sent.
+    # Next with it is stopped at the field, the focus there, nothing sent.
     await postcode.fill("SW1A")
-    await _answer(page)
-    await publish(page)
-    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 7: Where is the job?")
+    await page.get_by_role("button", name="Next").click()
+    await expect(page.locator("#progress-text")).to_have_text("Step 1 of 9: Where is the job?")
     await expect(error).to_have_text(re.compile("needs both halves"))
-    await expect(page.locator("#result")).to_be_hidden()
+    await expect(postcode).to_be_focused()
+    await expect(postcode).to_have_attribute("aria-invalid", "true")
     assert open_page.log.page_errors == []
 
 
@@ -127,7 +100,7 @@ async def test_photos_upload_as_added_preview_remove_and_publish_with_the_job(
     # The refused file says why, at its own entry, and can be removed.
     bad = page.locator("#photo-list li.failed")
     await expect(bad).to_have_count(1)
-    await expect(bad).to_contain_text("not a JPEG, PNG or WebP")
+    await expect(bad).to_contain_text("not a photo we can take")
     await expect(page.locator("#photo-count")).to_contain_text("4 of 10 photos")
     # Previews are the server's thumbnails, loaded.
     previews = page.locator("#photo-list li.done img")
@@ -138,9 +111,9 @@ async def test_photos_upload_as_added_preview_remove_and_publish_with_the_job(
     assert await previews.nth(0).evaluate("img => img.naturalWidth") == 320
     await open_page.screenshot("wizard-photos")
 
-    # Publishing with a failed photo still listed is stopped at the photos field.
-    await publish(page)
-    await expect(page.locator("#error-photoIds")).to_have_text(re.compile("could not be uploaded"))
+    # Going on with a failed photo still listed is stopped at the photos field.
+    await page.get_by_role("button", name="Next").click()
+    await expect(page.locator("#error-photoIds")).to_have_text(re.compile("could not be added"))
     await bad.get_by_role("button", name=re.compile("Remove")).click()
     await items.filter(has_text="wall.png").get_by_role("button", name=re.compile("Remove")).click()
     await expect(items).to_have_count(2)
@@ -220,7 +193,8 @@ async def test_at_most_ten_photos_are_taken(
         path.write_bytes(samples.jpeg((64 + i, 64), metadata=False))
         paths.append(path)
     await _open_wizard(page, live_server.url, publisher_key)
-    await _to_photos(page)
+    await page.get_by_label("Postcode of the job").fill("SW1A 1AA")
+    await _answer(page)
     await page.get_by_label("Photos (optional)").set_input_files(paths)
     await expect(page.locator("#photo-list li")).to_have_count(10)
     await expect(page.locator("#error-photoIds")).to_have_text(re.compile("1 not added"))

@@ -25,7 +25,7 @@ async def test_typing_suggests_services_and_a_choice_opens_its_questions(
     box = page.get_by_label("Describe the job in your own words")
     await box.press_sequentially("loo wont flush properly", delay=30)
 
-    first = page.locator("#service-suggestions button.suggestion").first
+    first = page.get_by_role("listbox").get_by_role("option").first
     await expect(first).to_contain_text("Toilet repair")
     await expect(first.locator(".suggestion-path")).to_have_text("Plumbing \u203a Plumbing repairs")
     # Debounced: typing 23 characters quickly sent a request per pause, not per letter.
@@ -36,6 +36,9 @@ async def test_typing_suggests_services_and_a_choice_opens_its_questions(
     await expect(page.locator("#questions-form")).to_be_visible()
     await expect(page.locator("#micro-service")).to_have_value("toilet-repair")
     await expect(page.locator("#category")).to_have_value("plumbing")
+    # The customer's own words stay in the box; they start the job's description.
+    await expect(box).to_have_value("loo wont flush properly")
+    await expect(page.locator("#description")).to_have_value("loo wont flush properly")
     related = page.locator("#related-services button.suggestion")
     await expect(related).to_have_count(2)
     await expect(page.locator("#related-services")).to_contain_text("Often posted with")
@@ -55,6 +58,7 @@ async def test_a_service_picked_from_the_lists_gets_related_services_too(
 ) -> None:
     page = open_page.page
     await page.goto(f"{live_server.url}/post")
+    await page.locator("#pickers summary").click()
     await page.get_by_label("Category", exact=True).select_option("heating")
     await page.get_by_label("Subcategory").select_option("boilers")
     await page.get_by_label("Service", exact=True).select_option("boiler-repair")

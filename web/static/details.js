@@ -1,9 +1,12 @@
-// The wizard's last step, "Your details": the customer's own words (`description`) and how a
+// The wizard's last steps, "In your own words" and "Your details": the customer's own words
+// (`description`) and how a
 // tradesperson reaches them (`contact`), both sent with publishJob. Added to /post the way
 // post-location.js adds its steps: by wrapping post.js's buildSteps; post.js reads
 // JobDetails.input() when it builds publishJob's input.
 //
-//   JobDetails.step()    the step, { id, title, section, isEmpty() }
+//   JobDetails.steps()   two steps, { id, title, section, isEmpty(), validate() } each: the
+//                        description, then the contact
+//   JobDetails.carry(w)  the search box's words into the description (unless edited)
 //   JobDetails.input()   { description?, contact? } for publishJob: a customer must give a
 //                        contact, an API key may leave it out (the server says which)
 //
@@ -22,6 +25,10 @@ window.JobDetails = (() => {
   ];
   // What the customer typed last, so "Post another job" does not ask for it all again.
   let remembered = null;
+  // The step, built once: switching service keeps what was typed here.
+  let built = null;
+  // The words typed into the search box, which start the description.
+  let carried = '';
 
   const $ = (id) => document.getElementById(id);
 
@@ -48,20 +55,69 @@ window.JobDetails = (() => {
     return box;
   }
 
+  function count() {
+    const used = $('description').value.length;
+    $('description-hint').textContent = `${used.toLocaleString('en-GB')} of ${MAX_DESCRIPTION.toLocaleString('en-GB')} characters.`;
+  }
+
+  /** The search box's words into the description, unless the customer has written their own. */
+  function carry(words) {
+    const text = $('description');
+    if (text && (text.value.trim() === '' || text.value === carried)) {
+      text.value = words;
+      count();
+    }
+    carried = words;
+  }
+
+  /** What stops this step, by field, in plain words ({} when nothing does). */
+  function validate() {
+    const found = {};
+    const name = $('contact-name').value.trim();
+    const email = $('contact-email').value.trim();
+    const phone = $('contact-phone').value.trim();
+    // A partner's API key may publish without a contact; a customer gives one.
+    const keyed = $('api-key') && $('api-key').value.trim();
+    const optional = keyed && !name && !email && !phone;
+    if (!optional) {
+      if (!name) found['contact.name'] = 'Enter your name, so the tradesperson knows who to ask for.';
+      if (!email) found['contact.email'] = 'Enter your email address, like name@example.com.';
+      else if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+        found['contact.email'] = 'Enter an email address like name@example.com.';
+      }
+    }
+    if (phone && !/^[+()0-9 .-]{7,}$/.test(phone)) {
+      found['contact.phone'] = 'Enter a phone number in digits, like 07700 900123.';
+    }
+    const chosen = document.querySelector('input[name="preferredContact"]:checked');
+    if (chosen && chosen.value === 'PHONE' && !phone) {
+      found['contact.phone'] = 'Enter a phone number, or choose to be contacted by email.';
+    }
+    if ($('description').value.length > MAX_DESCRIPTION) {
+      found.description = `Keep it to ${MAX_DESCRIPTION.toLocaleString('en-GB')} characters.`;
+    }
+    return found;
+  }
+
+  function reset() {
+    built = null;
+    carried = '';
+  }
+
   function descriptionField() {
     const text = el('textarea', { rows: '4', maxlength: String(MAX_DESCRIPTION) });
     const box = field({
       id: 'description',
       name: 'description',
-      label: 'Anything else the tradesperson should know?',
+      label: 'The job in your own words',
       hint: `0 of ${MAX_DESCRIPTION.toLocaleString('en-GB')} characters.`,
       control: text,
     });
-    const counter = box.querySelector('.hint');
-    text.addEventListener('input', () => {
-      const used = text.value.length;
-      counter.textContent = `${used.toLocaleString('en-GB')} of ${MAX_DESCRIPTION.toLocaleString('en-GB')} characters.`;
-    });
+    const help = el('p', { class: 'help', id: 'description-help' },
+      'Anything else the tradesperson should know. It starts with what you typed in the search box: change it as you like.');
+    box.querySelector('label').after(help);
+    text.setAttribute('aria-describedby', `description-help ${text.getAttribute('aria-describedby')}`);
+    text.addEventListener('input', count);
     return box;
   }
 
@@ -96,12 +152,27 @@ window.JobDetails = (() => {
       el('div', { class: 'field' }, el('p', { class: 'field-error', id: 'error-contact' })));
   }
 
-  function step() {
-    const section = el('section', { class: 'wizard-step', id: 'step-details' },
-      el('h3', {}, 'Your details'), descriptionField(), contactFields());
+  /** Two steps: the job in the customer's words, then how to reach them. */
+  function steps() {
+    if (built) return built;
+    const describe = el('section', { class: 'wizard-step', id: 'step-description', 'aria-labelledby': 'title-description' },
+      el('h3', { id: 'title-description' }, 'In your own words'), descriptionField());
+    describe.dataset.stepId = 'description';
+    const section = el('section', { class: 'wizard-step', id: 'step-details', 'aria-labelledby': 'title-details' },
+      el('h3', { id: 'title-details' }, 'Your details'), contactFields());
     section.dataset.stepId = 'details';
     prefill(section);
-    return { id: 'details', title: 'Your details', section, isEmpty: () => false };
+    const text = describe.querySelector('#description');
+    if (carried) text.value = carried;
+    describe.querySelector('#description-hint').textContent =
+      `${text.value.length.toLocaleString('en-GB')} of ${MAX_DESCRIPTION.toLocaleString('en-GB')} characters.`;
+    const only = (name) => () => Object.fromEntries(
+      Object.entries(validate()).filter(([field]) => (field === 'description') === (name === 'description')));
+    built = [
+      { id: 'description', title: 'In your own words', section: describe, isEmpty: () => false, validate: only('description') },
+      { id: 'details', title: 'Your details', section, isEmpty: () => false, validate: only('contact') },
+    ];
+    return built;
   }
 
   /** What the customer typed last in this tab, else the name and email their sign-in gave. */
@@ -139,14 +210,14 @@ window.JobDetails = (() => {
     return out;
   }
 
-  return { step, input, MAX_DESCRIPTION };
+  return { steps, input, carry, reset, MAX_DESCRIPTION };
 })();
 
 (function () {
   /* eslint-disable no-undef, no-global-assign -- post.js's page-level function, wrapped */
   const stepsBefore = buildSteps;
   buildSteps = function (wizard) {
-    return [...stepsBefore(wizard), JobDetails.step()];
+    return [...stepsBefore(wizard), ...JobDetails.steps()];
   };
   /* eslint-enable no-undef, no-global-assign */
 })();

@@ -34,6 +34,7 @@
     root: null,
     apiKey: () => '',
     photos: [], // { key, id, status: 'uploading' | 'done' | 'failed', item }
+    steps: null, // the two wizard steps, once built
     nextKey: 1,
   };
 
@@ -160,15 +161,30 @@
         return;
       }
       const error = answer && answer.errors && answer.errors[0];
-      message = error ? error.message : `The server answered ${response.status}.`;
+      message = uploadMessage(response.status, error && error.extensions ? error.extensions.code : '');
     } catch (err) {
-      message = `The upload failed (${err.message}).`;
+      message = 'This photo could not be sent: check your connection, then add it again.';
     }
     if (!state.photos.includes(photo)) return;
     photo.status = 'failed';
     photo.item.classList.replace('uploading', 'failed');
     status.textContent = message;
     status.setAttribute('role', 'alert');
+  }
+
+  /** Why a photo was refused, for the customer: the server's own message is for developers. */
+  function uploadMessage(status, code) {
+    if (status === 401 || code === 'UNAUTHENTICATED') {
+      return 'Sign in (at the top of the page) to add photos, then add this one again.';
+    }
+    if (status === 403 || code === 'FORBIDDEN') return 'Photos cannot be added with this sign-in.';
+    if (status === 413 || code === 'PAYLOAD_TOO_LARGE') return 'This photo is too big: up to 10 MB.';
+    if (status === 415 || code === 'UNSUPPORTED_MEDIA_TYPE') {
+      return 'This file is not a photo we can take: use a JPEG, PNG or WebP picture.';
+    }
+    if (status === 429) return 'Too many photos at once: wait a minute, then add it again.';
+    if (code === 'BAD_USER_INPUT') return 'This photo could not be read: try another picture.';
+    return 'This photo could not be added right now: remove it and try again, or go on without it.';
   }
 
   function removePhoto(photo) {
@@ -190,7 +206,9 @@
     const address = el('input', {
       type: 'text', id: 'address-line', name: 'addressLine', autocomplete: 'address-line1',
       maxlength: String(MAX_ADDRESS_LINE), placeholder: 'e.g. Flat 2, 10 High Street',
+      'aria-describedby': 'address-line-hint',
     });
+    postcode.setAttribute('aria-describedby', 'postcode-ok error-location');
     postcode.addEventListener('input', onPostcodeInput);
     postcode.addEventListener('change', onPostcodeInput);
     // Two fields: the postcode's holds the error slot for `location` (address line faults name
@@ -200,24 +218,26 @@
         el('label', { for: 'postcode' }, 'Postcode of the job', el('span', { class: 'required', title: 'required' }, ' *')),
         postcode,
         el('p', { class: 'hint', id: 'postcode-ok' }),
-        el('p', { class: 'field-error', id: 'error-location', role: 'alert' })),
+        el('p', { class: 'field-error', id: 'error-location' })),
       el('div', { class: 'field', id: 'field-addressLine' },
         el('label', { for: 'address-line' }, 'First line of the address (optional)'),
         address,
-        el('p', { class: 'hint' }, 'The postcode finds local trades; the address line is shared only with those allowed to see the whole job.')),
+        el('p', { class: 'hint', id: 'address-line-hint' }, 'The postcode finds local trades; the address line is shared only with those allowed to see the whole job.')),
     ];
   }
 
   function photosField() {
     state.photos = [];
-    const files = el('input', { type: 'file', id: 'photo-input', accept: ACCEPT, multiple: '' });
+    const files = el('input', {
+      type: 'file', id: 'photo-input', accept: ACCEPT, multiple: '', 'aria-describedby': 'photo-count error-photoIds',
+    });
     files.addEventListener('change', onFilesChosen);
     return el('div', { class: 'field', id: 'field-photoIds' },
       el('label', { for: 'photo-input' }, 'Photos (optional)'),
       files,
       el('p', { class: 'hint', id: 'photo-count' }),
       el('ul', { class: 'photos', id: 'photo-list' }),
-      el('p', { class: 'field-error', id: 'error-photoIds', role: 'alert' }));
+      el('p', { class: 'field-error', id: 'error-photoIds' }));
   }
 
   function useOptions(options) {
@@ -235,18 +255,28 @@
   /** Two wizard steps, { id, title, section, isEmpty() } each: where the job is, and its
    *  photos. A stepped wizard puts them where it wants them (post.js: buildSteps). */
   function steps(options = {}) {
-    state.root = null;
     useOptions(options);
+    // Built once: a customer who switches service keeps the postcode and photos given.
+    if (state.steps) return state.steps;
+    state.root = null;
     const step = (id, title, ...fields) => {
-      const section = el('section', { class: 'wizard-step', id: `step-${id}` }, el('h3', {}, title), ...fields);
+      const section = el('section', { class: 'wizard-step', id: `step-${id}`, 'aria-labelledby': `title-${id}` },
+        el('h3', { id: `title-${id}` }, title), ...fields);
       section.dataset.stepId = id;
       return { id, title, section, isEmpty: () => false };
     };
     const where = step('location', 'Where is the job?', ...locationField());
+    where.validate = () => pick(problems(), 'location');
     const photos = step('photos', 'Photos of the job', photosField());
+    photos.validate = () => pick(problems(), 'photoIds');
+    state.steps = [where, photos];
     // The photo controls exist once the section is in the page; the count is set right away.
     queueMicrotask(refreshPhotoControls);
     return [where, photos];
+  }
+
+  function pick(found, name) {
+    return name in found ? { [name]: found[name] } : {};
   }
 
   /** What stops publishing now, by field ({} when nothing does). */
@@ -261,7 +291,7 @@
     if (state.photos.some((p) => p.status === 'uploading')) {
       found.photoIds = 'Photos are still uploading: wait a moment, then publish.';
     } else if (state.photos.some((p) => p.status === 'failed')) {
-      found.photoIds = 'Some photos could not be uploaded: remove them or add them again.';
+      found.photoIds = 'Some photos could not be added: remove them (their messages say why), or add them again.';
     }
     return found;
   }
@@ -294,6 +324,7 @@
 
   function reset() {
     state.photos = [];
+    state.steps = null;
     if (state.root) mount(state.root);
   }
 

@@ -65,8 +65,11 @@ const PUBLISH_MUTATION = `
     }
   }`;
 
-// Selects with this many options or fewer are shown as radio buttons: one click, all visible.
-const MAX_RADIO_OPTIONS = 4;
+// Selects with this many options or fewer are shown as large choices: one tap, all visible.
+const MAX_RADIO_OPTIONS = 8;
+// A step asking more questions than this is shown one question a screen: on a phone a longer
+// screen scrolls, and the Next button and the messages slide out of sight.
+const MAX_QUESTIONS_PER_SCREEN = 2;
 // The answer a question with `allowNotSure` accepts in place of a value, whatever its type.
 const NOT_SURE = 'not_sure';
 
@@ -79,6 +82,9 @@ const state = {
   steps: [], // the wizard's steps, in order (see buildSteps)
   current: 0, // index into activeSteps()...
   currentStep: null, // ...and the step shown
+  path: null, // the chosen service's [category, subcategory, service] slugs
+  switchConfirmed: null, // the slug the customer agreed to switch to
+  words: '', // what the customer typed into the search box, carried into the description
   lastPayload: null, // JSON of the last publishJob input sent...
   lastKey: null, // ...and its idempotency key: a retry of the same input reuses it
 };
@@ -189,47 +195,102 @@ async function loadCatalogue() {
   }
 }
 
+// Changing the category or subcategory only narrows the lists: the wizard on screen (and what
+// was typed into it) stays until another service is actually chosen.
 function onCategoryChange() {
   const category = selectedCategory();
   fillSelect($('subcategory'), category ? category.subcategories : [], 'Choose…');
   fillSelect($('micro-service'), [], '');
-  hideWizard();
 }
 
 function onSubcategoryChange() {
   const subcategory = selectedSubcategory();
   fillSelect($('micro-service'), subcategory ? subcategory.microServices : [], 'Choose…');
-  hideWizard();
+}
+
+/** The lists back at the service the wizard shows (after "Keep my job"). */
+function restorePickers() {
+  const [category, subcategory, slug] = state.path || ['', '', ''];
+  $('category').value = category;
+  onCategoryChange();
+  $('subcategory').value = subcategory;
+  onSubcategoryChange();
+  $('micro-service').value = slug;
 }
 
 async function onMicroServiceChange() {
-  hideWizard();
   const slug = $('micro-service').value;
-  if (!slug) return;
+  if (!slug || (state.wizard && state.wizard.microId === slug)) return;
+  // A pick from the search box has asked already (search.js calls confirmSwitch first).
+  if (state.switchConfirmed !== slug) {
+    const name = $('micro-service').selectedOptions[0].textContent;
+    if (!(await confirmSwitch({ slug, name }))) {
+      restorePickers();
+      return;
+    }
+  }
+  state.switchConfirmed = null;
   // The selection path, as wizardQuestions takes it: the last element is the service's slug.
   const path = [$('category').value, $('subcategory').value, slug];
+  const carried = state.wizard ? currentAnswers() : {};
   try {
     const data = await graphql(QUESTIONS_QUERY, { path });
-    showWizard(data.wizardQuestions);
+    showWizard(data.wizardQuestions, path, carried);
   } catch (err) {
     showFormError(err);
   }
 }
 
+/**
+ * Before another service replaces the one on screen: the location, photos and details carry
+ * over, and so do answers to questions the two services share; answers that may not apply are
+ * the customer's to give up, so ask. Resolves true to switch.
+ */
+async function confirmSwitch(service) {
+  const wizard = state.wizard;
+  if (!wizard || wizard.microId === service.slug) return true;
+  const given = Object.keys(collectAnswers(wizard.questions)).length;
+  const dialog = $('switch-dialog');
+  if (given === 0 || !dialog || !dialog.showModal) {
+    state.switchConfirmed = service.slug;
+    return true;
+  }
+  $('switch-title').textContent = `Switch to ${service.name}?`;
+  $('switch-text').textContent =
+    `Your postcode, photos and details stay. Of your ${given} answer${given === 1 ? '' : 's'} ` +
+    `about ${wizard.name}, only those ${service.name} also asks are kept.`;
+  const closed = new Promise((resolve) => dialog.addEventListener('close', resolve, { once: true }));
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('switch-keep').focus();
+  await closed;
+  const yes = dialog.returnValue === 'switch';
+  if (yes) state.switchConfirmed = service.slug;
+  return yes;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The steps
 
-function showWizard(wizard) {
+function showWizard(wizard, path, carried = {}) {
   state.wizard = wizard;
+  state.path = path;
   state.questionsById = new Map(wizard.questions.map((q) => [q.id, q]));
   $('service-name').textContent = wizard.name;
   $('service-description').textContent = wizard.description || '';
   $('service-description').hidden = !wizard.description;
-  state.steps = buildSteps(wizard);
+  $('service-chosen').textContent = `Chosen: ${wizard.name}. Its questions are below.`;
+  $('service-chosen').hidden = false;
+  clearErrors();
+  state.steps = [...buildSteps(wizard), reviewStep()];
   $('steps').replaceChildren(...state.steps.map((step) => step.section));
+  restoreAnswers(carried);
   applyVisibility();
   $('questions-form').hidden = false;
+  $('result').hidden = true;
   goToStep(0);
+  // The wizard comes straight under the search box, and the keyboard goes there with the eye.
+  focusStep();
 }
 
 /** Every step of the wizard, in order. Add a builder here to add a kind of step. */
@@ -237,21 +298,47 @@ function buildSteps(wizard) {
   return [...questionSteps(wizard)];
 }
 
-/** One step per `wizardQuestions.steps` entry, holding its questions' fields. */
+/**
+ * One screen per `wizardQuestions.steps` entry, or, where a step asks more than
+ * MAX_QUESTIONS_PER_SCREEN questions (one would scroll on a phone), one screen per question,
+ * each with the follow-up questions that hang on its answer.
+ */
 function questionSteps(wizard) {
-  return wizard.steps.map((step) => {
+  const screens = [];
+  for (const step of wizard.steps) {
     const questions = step.questionIds.map((id) => state.questionsById.get(id)).filter(Boolean);
-    const section = el('section', { class: 'wizard-step', id: `step-${step.id}` });
-    section.dataset.stepId = step.id;
-    section.append(el('h3', {}, step.title), ...questions.map(renderQuestion));
-    return {
-      id: step.id,
-      title: step.title,
-      section,
-      // A step whose questions are all hidden by the answers so far is skipped.
-      isEmpty: () => questions.every((q) => !isShown(q, currentAnswers())),
-    };
-  });
+    const parts = screensOf(questions);
+    parts.forEach((part, i) => {
+      const id = parts.length > 1 ? `${step.id}-${i + 1}` : step.id;
+      const section = el('section', { class: 'wizard-step', id: `step-${id}`, 'aria-labelledby': `title-${id}` });
+      section.dataset.stepId = id;
+      section.append(el('h3', { id: `title-${id}` }, step.title), ...part.map(renderQuestion));
+      screens.push({
+        id,
+        title: step.title,
+        group: step.id,
+        section,
+        // A screen whose questions are all hidden by the answers so far is skipped.
+        isEmpty: () => part.every((q) => !isShown(q, currentAnswers())),
+        validate: () => questionProblems(part),
+      });
+    });
+  }
+  return screens;
+}
+
+function screensOf(questions) {
+  const inStep = new Set(questions.map((q) => q.id));
+  const parentOf = (q) => (q.showIf || []).map((c) => c.questionId).find((id) => inStep.has(id));
+  const rootOf = (q) => {
+    const parent = parentOf(q);
+    return parent ? rootOf(state.questionsById.get(parent)) : q;
+  };
+  const roots = questions.filter((q) => !parentOf(q));
+  if (roots.length <= MAX_QUESTIONS_PER_SCREEN) return [questions];
+  const parts = new Map(roots.map((q) => [q.id, []]));
+  for (const question of questions) parts.get(rootOf(question).id).push(question);
+  return [...parts.values()];
 }
 
 /** The steps a customer walks through now: those with something to ask. */
@@ -265,35 +352,51 @@ function goToStep(index) {
   const shown = steps[state.current];
   state.currentStep = shown;
   for (const step of state.steps) step.section.hidden = step !== shown;
+  if (shown.onShow) shown.onShow();
   renderProgress(steps);
   const last = state.current === steps.length - 1;
   $('back').hidden = state.current === 0;
   $('next').hidden = last;
   $('publish').hidden = !last;
+  $('required-note').hidden = last;
 }
 
+/** Progress by the service's steps ("Step 2 of 8: The job"), and by question inside one. */
 function renderProgress(steps) {
   const current = steps[state.current];
-  $('progress-text').textContent = `Step ${state.current + 1} of ${steps.length}: ${current.title}`;
+  const groups = [...new Set(steps.map((step) => step.group || step.id))];
+  const group = current.group || current.id;
+  const index = groups.indexOf(group);
+  const screens = steps.filter((step) => (step.group || step.id) === group);
+  const part = screens.length > 1 ? ` (question ${screens.indexOf(current) + 1} of ${screens.length})` : '';
+  $('progress-text').textContent = `Step ${index + 1} of ${groups.length}: ${current.title}${part}`;
   const bar = $('progress-bar');
   bar.max = steps.length;
   bar.value = state.current + 1;
   $('progress-steps').replaceChildren(
-    ...steps.map((step, i) => {
-      const item = el('li', {}, step.title);
-      if (i === state.current) item.setAttribute('aria-current', 'step');
-      if (i < state.current) item.classList.add('done');
+    ...groups.map((id, i) => {
+      const item = el('li', {}, steps.find((step) => (step.group || step.id) === id).title);
+      if (i === index) item.setAttribute('aria-current', 'step');
+      if (i < index) item.classList.add('done');
       return item;
     }),
   );
 }
 
 function onNext() {
+  // Each step is checked before the next: messages at the fields, the focus on the first.
+  clearErrors();
+  const problems = stepProblems(state.currentStep);
+  if (Object.keys(problems).length) {
+    showProblems(problems);
+    return;
+  }
   goToStep(state.current + 1);
   focusStep();
 }
 
 function onBack() {
+  clearErrors();
   goToStep(state.current - 1);
   focusStep();
 }
@@ -304,7 +407,124 @@ function focusStep() {
   if (!heading) return;
   heading.tabIndex = -1;
   heading.focus({ preventScroll: true });
-  $('questions-form').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  $('questions-form').scrollIntoView({ block: 'start' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking a step before moving on (the server checks again at publish: its word counts)
+
+function stepProblems(step) {
+  return step && step.validate ? step.validate() : {};
+}
+
+function questionProblems(questions) {
+  const answers = currentAnswers();
+  const found = {};
+  for (const question of questions) {
+    if (!isShown(question, answers)) continue;
+    const problem = answerProblem(question, answers[question.id]);
+    if (problem) found[question.id] = problem;
+  }
+  return found;
+}
+
+/** What is wrong with one answer, in plain words, or ''. */
+function answerProblem(question, value) {
+  const input = $(`q-${question.id}`);
+  if (input && input.validity && input.validity.badInput) return 'Enter a number, like 3.';
+  if (value === undefined) {
+    if (!question.required) return '';
+    if (question.type === 'MULTI_SELECT') return 'Choose at least one answer.';
+    if (question.type === 'NUMBER') return 'Enter a number to go on.';
+    if (question.type === 'DATE') return 'Choose a date to go on.';
+    if (question.type === 'TEXT') return 'Write an answer to go on.';
+    return 'Choose an answer to go on.';
+  }
+  if (value === NOT_SURE) return '';
+  const unit = question.unit ? ` ${question.unit}` : '';
+  if (question.type === 'NUMBER') {
+    if (Number.isNaN(value)) return 'Enter a number, like 3.';
+    if (question.min !== null && value < question.min) return `Enter at least ${question.min}${unit}.`;
+    if (question.max !== null && value > question.max) return `Enter at most ${question.max}${unit}.`;
+  }
+  if (question.type === 'TEXT') {
+    const length = String(value).trim().length;
+    if (question.min !== null && length < question.min) return `Write at least ${question.min} characters.`;
+    if (question.max !== null && length > question.max) return `Keep it to ${question.max} characters.`;
+  }
+  return '';
+}
+
+/** Messages at their fields (slot `error-<field>`), the first faulty input focused. */
+function showProblems(problems) {
+  const unplaced = [];
+  for (const [name, message] of Object.entries(problems)) {
+    const slot = $(`error-${name}`);
+    if (slot) {
+      slot.textContent = message;
+      markInvalid(slot);
+    } else {
+      unplaced.push(message);
+    }
+  }
+  if (unplaced.length) {
+    const box = $('form-error');
+    box.replaceChildren(...unplaced.map((line) => el('p', {}, line)));
+    box.hidden = false;
+  }
+  focusFirstInvalid();
+}
+
+function focusFirstInvalid() {
+  const section = state.currentStep && state.currentStep.section;
+  const first = section && section.querySelector('[aria-invalid="true"]:not([disabled])');
+  if (first) {
+    first.focus({ preventScroll: true });
+    (first.closest('.field') || first).scrollIntoView({ block: 'center' });
+  } else if (!$('form-error').hidden) {
+    $('form-error').focus();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The last step: everything on one screen to check, each part with a way back to change it
+
+function reviewStep() {
+  const section = el('section', { class: 'wizard-step', id: 'step-review', 'aria-labelledby': 'title-review' },
+    el('h3', { id: 'title-review' }, 'Check your job'),
+    el('p', { class: 'muted' }, 'Tradespeople near you will see this (your contact details go ' +
+      'only to those you hear from). Change anything you like, then publish.'),
+    el('dl', { class: 'summary review', id: 'review-summary' }),
+    el('p', { class: 'notice', id: 'review-sign-in' }));
+  return { id: 'review', title: 'Check and publish', group: 'review', section, isEmpty: () => false, onShow: renderReview };
+}
+
+function renderReview() {
+  const input = jobInput();
+  if (window.JobLocation) Object.assign(input, JobLocation.input());
+  const rows = summaryRows(input, state.wizard.name);
+  const stepOf = (id) => {
+    const steps = activeSteps();
+    const index = steps.findIndex((step) => step.group === id || step.id === id || step.section.querySelector(`#field-${CSS.escape(id)}`));
+    return index;
+  };
+  $('review-summary').replaceChildren(...rows.flatMap(([term, text, field]) => {
+    const dd = el('dd', {}, text);
+    const index = field ? stepOf(field) : -1;
+    if (index >= 0) {
+      const change = el('button', { type: 'button', class: 'link change', 'aria-label': `Change ${term.toLowerCase()}` }, 'Change');
+      change.addEventListener('click', () => {
+        goToStep(index);
+        focusStep();
+      });
+      dd.append(' ', change);
+    }
+    return [el('dt', {}, term), dd];
+  }));
+  const signedIn = window.PostAuth && PostAuth.signedIn;
+  $('review-sign-in').textContent = signedIn || $('api-key').value.trim()
+    ? ''
+    : 'Publishing needs you signed in: use Sign in at the top of the page. What you entered is kept.';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,6 +557,10 @@ function applyVisibility() {
 function onAnswerChange(event) {
   const field = event.target.closest('.field');
   if (field) syncNotSure(field, event.target);
+  // A message goes once its field is changed; Next checks again.
+  // (Only a question's: the postcode and photos fields keep their own messages up to date.)
+  const own = field && state.questionsById.has(field.id.replace(/^field-/, ''));
+  if (own && field.classList.contains('invalid') && event.type === 'change') clearField(field);
   applyVisibility();
   // A later step may have emptied or filled: stay on this step and refresh the progress.
   const index = activeSteps().indexOf(state.currentStep);
@@ -358,17 +582,23 @@ function renderQuestion(question) {
   caption.append(question.label);
   if (question.required) caption.append(el('span', { class: 'required', title: 'required' }, ' *'));
   wrapper.append(caption);
-  if (question.help) wrapper.append(el('p', { class: 'help' }, question.help));
+  if (question.help) wrapper.append(el('p', { class: 'help', id: `help-${question.id}` }, question.help));
   wrapper.append(renderInput(question, inputId));
   if (question.allowNotSure && !notSureIsAChoice(question)) {
     wrapper.append(notSureBox(question));
   }
 
   const hint = hintFor(question);
-  if (hint) wrapper.append(el('p', { class: 'hint' }, hint));
+  if (hint) wrapper.append(el('p', { class: 'hint', id: `hint-${question.id}` }, hint));
   if (grouped) field.append(wrapper);
-  // Where publishJob's extensions.fields message for this question is shown.
-  field.append(el('p', { class: 'field-error', id: `error-${question.id}`, role: 'alert' }));
+  // Where this page's and publishJob's messages for this question are shown; a message is
+  // read out with its input (aria-describedby), as the focus lands there, not as an alert.
+  field.append(el('p', { class: 'field-error', id: `error-${question.id}` }));
+  const described = [question.help && `help-${question.id}`, hint && `hint-${question.id}`, `error-${question.id}`]
+    .filter(Boolean).join(' ');
+  for (const input of field.querySelectorAll('input, select, textarea')) {
+    input.setAttribute('aria-describedby', described);
+  }
   return field;
 }
 
@@ -539,16 +769,8 @@ function collectAnswers(questions) {
 // ---------------------------------------------------------------------------------------------
 // publishJob, and its errors next to their fields
 
-async function onSubmit(event) {
-  event.preventDefault();
-  // Enter in a field before the last step moves on rather than publishing half a job.
-  if (state.current < activeSteps().length - 1) {
-    onNext();
-    return;
-  }
-  // The form is `novalidate`: the server's rules are the ones that count, and this page shows
-  // how to display them. (A production app may check min/max/required up front as well.)
-  clearErrors();
+/** publishJob's input as the wizard stands (location and photos are added by post-location.js). */
+function jobInput() {
   const wizard = state.wizard;
   const input = { microId: wizard.microId, answers: collectAnswers(wizard.questions) };
   // microUuid is null only while the server's lookup is degraded; the job is then slug-only.
@@ -556,7 +778,29 @@ async function onSubmit(event) {
   // The customer's own words and how to reach them (details.js), part of the job like its
   // answers: a change there is a different job, with an idempotency key of its own.
   if (window.JobDetails) Object.assign(input, JobDetails.input());
+  return input;
+}
 
+async function onSubmit(event) {
+  event.preventDefault();
+  // Enter in a field before the last step moves on rather than publishing half a job.
+  if (state.current < activeSteps().length - 1) {
+    onNext();
+    return;
+  }
+  clearErrors();
+  // Every step was checked on the way; check them all again (an answer may have been changed
+  // from the review) and bring back the first step with a fault.
+  const steps = activeSteps();
+  for (let i = 0; i < steps.length; i += 1) {
+    const problems = stepProblems(steps[i]);
+    if (Object.keys(problems).length) {
+      goToStep(i);
+      showProblems(problems);
+      return;
+    }
+  }
+  const input = jobInput();
   const payload = JSON.stringify(input);
   if (payload !== state.lastPayload) {
     state.lastPayload = payload;
@@ -578,33 +822,40 @@ async function onSubmit(event) {
   }
 }
 
+/** The job in words, as [term, text, field or step it came from] rows. */
+function summaryRows(input, serviceName, job = null) {
+  const rows = [['Service', serviceName, null]];
+  const where = (job && job.location) || input.location || null;
+  if (where && where.postcode) {
+    const area = where.district ? ` (${where.district})` : '';
+    rows.push(['Postcode', `${where.postcode.toUpperCase()}${area}`, 'location']);
+  }
+  if (input.location && input.location.addressLine) rows.push(['Address', input.location.addressLine, 'location']);
+  for (const [id, value] of Object.entries(input.answers)) {
+    const question = state.questionsById.get(id);
+    rows.push([question ? question.label : id, answerText(question, value), id]);
+  }
+  const photos = (input.photoIds || []).length;
+  rows.push(['Photos', photos ? `${photos} photo${photos === 1 ? '' : 's'}` : 'None', 'photos']);
+  rows.push(['Your description', input.description || '(none)', 'description']);
+  const contact = input.contact;
+  if (contact) {
+    rows.push(['Your name', contact.name, 'details']);
+    rows.push(['Email', contact.email, 'details']);
+    if (contact.phone) rows.push(['Phone', contact.phone, 'details']);
+    rows.push(['Contact me by', CONTACT_METHODS[contact.preferredContact] || CONTACT_METHODS.ANY, 'details']);
+  }
+  return rows;
+}
+
 /** The confirmation: what was sent, in the customer's words, and what happens next. */
 function showResult(job, input) {
   const result = $('result');
   // For a page that wants to link to the job (My jobs opens it by id); never shown.
   result.dataset.jobId = job.id;
-  const rows = [['Service', state.wizard.name]];
-  const where = job.location || (input.location || null);
-  if (where) {
-    const area = where.district ? ` (${where.district})` : '';
-    rows.push(['Where', `${where.postcode}${area}`]);
-  }
-  if (input.location && input.location.addressLine) rows.push(['Address', input.location.addressLine]);
-  for (const [id, value] of Object.entries(input.answers)) {
-    const question = state.questionsById.get(id);
-    rows.push([question ? question.label : id, answerText(question, value)]);
-  }
-  const photos = (input.photoIds || []).length;
-  if (photos) rows.push(['Photos', `${photos} photo${photos === 1 ? '' : 's'}`]);
-  if (input.description) rows.push(['Anything else', input.description]);
-  const contact = input.contact;
-  if (contact) {
-    rows.push(['Your name', contact.name]);
-    rows.push(['Email', contact.email]);
-    if (contact.phone) rows.push(['Phone', contact.phone]);
-    rows.push(['Contact me by', CONTACT_METHODS[contact.preferredContact] || CONTACT_METHODS.ANY]);
-  }
+  const rows = summaryRows(input, state.wizard.name, job);
   $('result-summary').replaceChildren(...rows.flatMap(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]));
+  const contact = input.contact;
 
   const next = [
     `Your job is open now: tradespeople who do ${state.wizard.name.toLowerCase()} near you can see it.`,
@@ -621,18 +872,27 @@ function showResult(job, input) {
   $('step-service').hidden = true;
   result.hidden = false;
   $('result-title').focus({ preventScroll: true });
-  result.scrollIntoView({ behavior: 'smooth' });
+  result.scrollIntoView({ block: 'start' });
 }
 
 /** preferredContact as the customer chose it. */
 const CONTACT_METHODS = { EMAIL: 'Email', PHONE: 'Phone', ANY: 'Email or phone' };
 
+// The server's codes in the customer's words; its own message is for developers.
+const PLAIN_MESSAGES = {
+  NETWORK: 'The job could not be sent: check your connection, then try again.',
+  RATE_LIMITED: 'Too many tries in a short time: wait a minute, then try again.',
+  SERVICE_UNAVAILABLE: 'The site is busy right now: try again in a minute.',
+  INTERNAL_SERVER_ERROR: 'Something went wrong on our side: try again in a minute.',
+  HTTP: 'Something went wrong on our side: try again in a minute.',
+};
+
 function showFormError(err) {
   const box = $('form-error');
   const unplaced = [];
   let firstStep = null;
-  for (const [questionId, message] of Object.entries(err.fields || {})) {
-    const slot = $(`error-${questionId}`);
+  for (const [field, message] of Object.entries(err.fields || {})) {
+    const slot = $(`error-${field}`);
     if (slot) {
       slot.textContent = message;
       markInvalid(slot);
@@ -640,29 +900,37 @@ function showFormError(err) {
       const index = activeSteps().findIndex((step) => step.section === section);
       if (index >= 0 && (firstStep === null || index < firstStep)) firstStep = index;
     } else {
-      unplaced.push(`${questionId}: ${message}`);
+      unplaced.push(message);
     }
   }
-  // The first step holding a faulty answer is brought up, so its message is seen by its field.
-  if (firstStep !== null) goToStep(firstStep);
-  let text = err.message;
-  if (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') {
-    if (window.PostAuth && PostAuth.signedIn && !$('api-key').value.trim()) {
-      text += ' Your sign-in may have ended: sign out, then sign in again.';
-    } else if (window.PostAuth && PostAuth.available) {
-      text += ' Sign in above to publish (or, testing as a partner, enter an API key with jobs:write).';
-    } else {
-      text += ' Enter an API key above (with the jobs:write scope to publish).';
+  // The first step holding a faulty answer is brought up, its message by its field and the
+  // focus on it; the server's summary line (written for developers) is not shown then.
+  if (firstStep !== null) {
+    goToStep(firstStep);
+    if (!unplaced.length) {
+      box.hidden = true;
+      focusFirstInvalid();
+      return;
     }
-    if (!(window.PostAuth && PostAuth.available)) $('api-key-box').open = true;
+  }
+  let text = PLAIN_MESSAGES[err.code] || (unplaced.length ? 'Something needs another look:' : err.message);
+  if (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN') {
+    const keyed = Boolean($('api-key').value.trim());
+    if (keyed) {
+      text = 'The API key entered below was refused: check it has the jobs:write scope.';
+      $('api-key-box').open = true;
+    } else if (window.PostAuth && PostAuth.signedIn) {
+      text = 'Your sign-in has ended: sign out, then sign in again to publish.';
+    } else {
+      text = 'Sign in to publish your job: use Sign in at the top of the page.';
+    }
   }
   box.replaceChildren(el('strong', {}, text));
   if (unplaced.length) box.append(el('ul', {}, ...unplaced.map((line) => el('li', {}, line))));
   box.hidden = false;
-  const firstInvalid = document.querySelector('.wizard-step:not([hidden]) .field.invalid');
-  (firstInvalid || box).scrollIntoView({ behavior: 'smooth', block: 'center' });
-  const firstInput = firstInvalid && firstInvalid.querySelector('[aria-invalid="true"]');
-  if (firstInput) firstInput.focus({ preventScroll: true });
+  box.tabIndex = -1;
+  box.scrollIntoView({ block: 'center' });
+  box.focus({ preventScroll: true });
 }
 
 /** Marks the inputs of the field holding `slot` invalid and ties the message to them. */
@@ -676,8 +944,15 @@ function markInvalid(slot) {
   }
 }
 
+function clearField(field) {
+  field.classList.remove('invalid');
+  for (const slot of field.querySelectorAll('.field-error')) slot.textContent = '';
+  for (const input of field.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute('aria-invalid');
+}
+
 function clearErrors() {
   $('form-error').hidden = true;
+  $('form-error').replaceChildren();
   for (const slot of document.querySelectorAll('.field-error')) slot.textContent = '';
   for (const field of document.querySelectorAll('.field.invalid')) {
     field.classList.remove('invalid');
@@ -687,22 +962,60 @@ function clearErrors() {
   }
 }
 
+/** Answers carried from the service shown before, into the questions both ask. */
+function restoreAnswers(answers) {
+  const form = $('questions-form');
+  for (const [id, value] of Object.entries(answers)) {
+    const question = state.questionsById.get(id);
+    if (!question) continue;
+    if (value === NOT_SURE && $(`not-sure-${id}`)) {
+      $(`not-sure-${id}`).checked = true;
+      syncNotSure($(`field-${id}`), $(`not-sure-${id}`));
+      continue;
+    }
+    const values = (Array.isArray(value) ? value : [value]).map(String);
+    const boxes = form.querySelectorAll(`input[name="${CSS.escape(id)}"][type="radio"], input[name="${CSS.escape(id)}"][type="checkbox"]`);
+    if (boxes.length) {
+      for (const box of boxes) box.checked = values.includes(box.value);
+    } else if (form.elements[id]) {
+      form.elements[id].value = values[0];
+    }
+  }
+}
+
 function hideWizard() {
   state.wizard = null;
+  state.path = null;
   state.steps = [];
   clearErrors();
   $('questions-form').hidden = true;
+  $('service-chosen').hidden = true;
   $('steps').replaceChildren();
 }
 
 function startOver() {
+  hideWizard();
+  if (window.JobLocation) JobLocation.reset();
+  if (window.JobDetails) JobDetails.reset();
+  state.words = '';
   $('result').hidden = true;
   $('step-service').hidden = false;
+  $('service-search').value = '';
+  $('related-services').hidden = true;
   $('category').value = '';
   onCategoryChange();
   window.scrollTo({ top: 0 });
   $('service-search').focus();
 }
+
+/** What search.js asks of the wizard: may the choice replace it, and the customer's words. */
+window.PostWizard = {
+  confirmSwitch,
+  carryWords(words) {
+    state.words = words || '';
+    if (window.JobDetails) JobDetails.carry(state.words);
+  },
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -732,6 +1045,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('questions-form').addEventListener('change', onAnswerChange);
   $('questions-form').addEventListener('input', onAnswerChange);
   $('next').addEventListener('click', onNext);
+  // The skip link lands in the search box itself, ready to type.
+  document.querySelector('.skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    $('service-search').focus();
+  });
   $('back').addEventListener('click', onBack);
   $('post-another').addEventListener('click', startOver);
   loadCatalogue();

@@ -40,7 +40,31 @@ const ServiceSearch = (() => {
     return body.data;
   }
 
-  function item(match, onPick) {
+  let optionIds = 0;
+
+  /** A suggestion as a listbox option (the ARIA combobox pattern): name, then its path. */
+  function option(match, onPick) {
+    const li = document.createElement('li');
+    li.setAttribute('role', 'option');
+    li.setAttribute('aria-selected', 'false');
+    li.id = `service-option-${++optionIds}`;
+    li.className = 'suggestion';
+    li.dataset.slug = match.microService.slug;
+    const name = document.createElement('span');
+    name.className = 'suggestion-name';
+    name.textContent = match.microService.name;
+    const path = document.createElement('span');
+    path.className = 'suggestion-path';
+    path.textContent = match.path.join(' › ');
+    li.append(name, path);
+    // mousedown, not click: the input keeps the focus while the pointer picks.
+    li.addEventListener('mousedown', (event) => event.preventDefault());
+    li.addEventListener('click', () => onPick(match.microService));
+    return li;
+  }
+
+  /** "Often posted with" entries: plain buttons, outside the combobox. */
+  function relatedItem(match, onPick) {
     const li = document.createElement('li');
     const button = document.createElement('button');
     button.type = 'button';
@@ -59,45 +83,85 @@ const ServiceSearch = (() => {
   }
 
   /**
-   * Wire a search box.
-   *   input:   the text input;  list: the <ul> for suggestions;  related: where related go
-   *   choose(service): the page selects `service` ({id, slug, name, category, subcategory})
+   * Wire a search box as an ARIA combobox (input role=combobox, list role=listbox): arrows move
+   * through the suggestions (aria-activedescendant), Enter chooses, Escape closes, and the
+   * number found is announced in `status`.
+   *   input:   the text input;  list: the <ul role=listbox>;  related: where related go
+   *   status:  a role=status element for announcements (optional)
+   *   choose(service, words): the page selects `service` ({id, slug, name, category,
+   *            subcategory}); `words` is what the customer typed, or '' for a related pick.
+   *            May return a promise of false to refuse the choice (the page asked, and the
+   *            customer kept what they had).
    *   apiKey(): the key to send, or '' (or a promise of either; optional)
    * Returns `showRelated(service)`, for a choice the page made by other means.
    */
-  function attach({ input, list, related, choose, apiKey }) {
+  function attach({ input, list, related, status, choose, apiKey }) {
     let timer = null;
     let latest = 0; // answers to older requests than the newest are dropped
+    let active = -1;
+
+    const options = () => [...list.querySelectorAll('[role="option"]')];
+
+    function announce(text) {
+      if (status) status.textContent = text;
+    }
+
+    function setOpen(open) {
+      list.hidden = !open;
+      input.setAttribute('aria-expanded', String(open));
+      if (!open) setActive(-1);
+    }
+
+    function setActive(index) {
+      const items = options();
+      active = items.length ? index : -1;
+      items.forEach((item, i) => item.setAttribute('aria-selected', String(i === active)));
+      if (active >= 0) {
+        input.setAttribute('aria-activedescendant', items[active].id);
+        items[active].scrollIntoView({ block: 'nearest' });
+      } else {
+        input.removeAttribute('aria-activedescendant');
+      }
+    }
 
     async function suggest() {
       const text = input.value.trim().slice(0, MAX_TEXT);
       const ticket = ++latest;
       if (!text) {
         list.replaceChildren();
-        list.hidden = true;
+        setOpen(false);
+        announce('');
         return;
       }
       try {
         const data = await graphql(SEARCH_QUERY, { text, first: SUGGESTIONS }, apiKey);
         if (ticket !== latest) return;
         const matches = data.searchServices;
-        list.replaceChildren(...matches.map((match) => item(match, pick)));
+        list.replaceChildren(...matches.map((match) => option(match, (s) => pick(s, text))));
         if (!matches.length) {
           const none = document.createElement('li');
-          none.className = 'muted';
-          none.textContent = 'No service matches that yet: try other words, or pick below.';
+          none.className = 'muted no-match';
+          none.setAttribute('role', 'presentation');
+          none.textContent = 'No service matches that yet: try other words, or pick from the lists.';
           list.append(none);
+          announce('No service matches that yet: try other words, or pick from the lists.');
+        } else {
+          const n = matches.length;
+          announce(`${n} service${n === 1 ? '' : 's'} found: use the up and down arrows to choose.`);
         }
-        list.hidden = false;
+        setOpen(true);
+        setActive(-1);
       } catch (err) {
-        if (ticket === latest) list.hidden = true;
+        if (ticket === latest) setOpen(false);
       }
     }
 
-    function pick(service) {
-      list.hidden = true;
-      input.value = service.name;
-      choose(service);
+    async function pick(service, words) {
+      setOpen(false);
+      // The customer's own words stay in the box (and go on into the job's description).
+      const accepted = await choose(service, words || '');
+      if (accepted === false) return;
+      announce(`${service.name} chosen.`);
       showRelated(service);
     }
 
@@ -115,10 +179,12 @@ const ServiceSearch = (() => {
         if (!matches.length) return;
         const heading = document.createElement('p');
         heading.className = 'muted';
+        heading.id = 'related-title';
         heading.textContent = 'Often posted with:';
         const items = document.createElement('ul');
-        items.className = 'suggestions';
-        items.append(...matches.map((match) => item(match, pick)));
+        items.className = 'suggestions related';
+        items.setAttribute('aria-labelledby', 'related-title');
+        items.append(...matches.map((match) => relatedItem(match, (s) => pick(s, ''))));
         related.replaceChildren(heading, items);
         related.hidden = false;
       } catch (err) {
@@ -131,13 +197,37 @@ const ServiceSearch = (() => {
       timer = setTimeout(suggest, DEBOUNCE_MS);
     });
     input.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') list.hidden = true;
-      if (event.key === 'Enter') {
-        event.preventDefault();
-        const first = list.querySelector('button.suggestion');
-        if (first) first.click();
+      const items = options();
+      switch (event.key) {
+        case 'ArrowDown':
+          event.preventDefault();
+          if (list.hidden && items.length) setOpen(true);
+          if (items.length) setActive(active < items.length - 1 ? active + 1 : 0);
+          break;
+        case 'ArrowUp':
+          event.preventDefault();
+          if (list.hidden && items.length) setOpen(true);
+          if (items.length) setActive(active > 0 ? active - 1 : items.length - 1);
+          break;
+        case 'Escape':
+          if (!list.hidden) {
+            event.preventDefault();
+            setOpen(false);
+          } else {
+            input.value = '';
+          }
+          break;
+        case 'Enter': {
+          event.preventDefault();
+          const chosen = items[active >= 0 ? active : 0];
+          if (chosen && !list.hidden) chosen.click();
+          break;
+        }
+        default:
+          break;
       }
     });
+    input.addEventListener('blur', () => setOpen(false));
     return showRelated;
   }
 
@@ -162,12 +252,17 @@ document.addEventListener('DOMContentLoaded', () => {
     input,
     list: $('service-suggestions'),
     related: $('related-services'),
+    status: $('service-search-status'),
     apiKey: () => ($('api-key') ? $('api-key').value.trim() : ''),
-    choose(service) {
+    async choose(service, words) {
+      // post.js asks before a switch would drop answers; false keeps the current service.
+      if (window.PostWizard && !(await PostWizard.confirmSwitch(service))) return false;
+      if (window.PostWizard) PostWizard.carryWords(words);
       chosenBySearch = service.slug;
       setPicker('category', service.category);
       setPicker('subcategory', service.subcategory);
       setPicker('micro-service', service.slug);
+      return true;
     },
   });
   // A service picked from the lists gets its related services too.
