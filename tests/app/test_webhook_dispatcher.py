@@ -26,7 +26,7 @@ INSERT_ENDPOINT = """
 INSERT INTO webhook_endpoints (api_key_id, url, events, secret)
 VALUES ($1, $2, '{job.published}', $3) RETURNING id
 """
-FAST = {
+FAST: dict[str, str] = {
     "LOG_LEVEL": "warning",
     "WORKERS": "1",
     "SEARCH_SEMANTIC": "false",
@@ -92,7 +92,7 @@ async def test_a_delivery_in_flight_when_the_server_is_killed_is_delivered_after
             endpoint_id = await pool.fetchval(
                 INSERT_ENDPOINT, key.id, receiver.url(), generate_secret()
             )
-            with serving(database_url, tmp_path / "first.log", **FAST) as server:
+            with serving(database_url, tmp_path / "first.log", timeout=30, **FAST) as server:
                 async with httpx.AsyncClient(base_url=server.url) as client:
                     sent = await client.post(
                         "/graphql",
@@ -104,14 +104,16 @@ async def test_a_delivery_in_flight_when_the_server_is_killed_is_delivered_after
                 os.killpg(server.process.pid, signal.SIGKILL)
                 server.process.wait()
             held = await _status(pool, endpoint_id)
-            assert held is not None and held["status"] == "PENDING"
-            with serving(database_url, tmp_path / "second.log", **FAST):
+            assert held is not None
+            assert held["status"] == "PENDING"
+            with serving(database_url, tmp_path / "second.log", timeout=30, **FAST):
                 await eventually(lambda: len(receiver.received) == 2, timeout=15, what="the retry")
                 await eventually(
                     lambda: _delivered(pool, endpoint_id), what="recorded as delivered"
                 )
             first, second = receiver.received
-            assert first.msg_id == second.msg_id and second.attempt == 2
+            assert first.msg_id == second.msg_id
+            assert second.attempt == 2
     finally:
         await pool.execute("DELETE FROM webhook_endpoints WHERE api_key_id = $1", key.id)
         await pool.close()

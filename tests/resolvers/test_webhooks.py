@@ -96,7 +96,8 @@ async def test_endpoints_belong_to_their_key_and_point_only_at_public_https(
     )
     assert updated["updateWebhookEndpoint"]["events"] == ["job.closed"]
     rotated = (await _ok(api, ROTATE, {"id": endpoint_id}, owner))["rotateWebhookSecret"]
-    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != secret
+    assert rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != secret
 
     refused = {
         "http://hooks.example.com/": "BAD_USER_INPUT",
@@ -188,7 +189,8 @@ async def test_a_jobs_life_reaches_its_publisher_and_matching_lead_buyers_signed
             "location",
         }
         for request in receiver.received:
-            assert b"ada" not in request.body.lower() and b"7700" not in request.body
+            assert b"ada" not in request.body.lower()
+            assert b"7700" not in request.body
         # One webhook-id per event and endpoint, the same on every attempt.
         for path in ("/partner", "/buyer"):
             attempts: dict[str, int] = {}
@@ -204,7 +206,8 @@ async def test_a_jobs_life_reaches_its_publisher_and_matching_lead_buyers_signed
 
         page = await _ok(api, DELIVERIES, {"id": buyer_id, "status": "DELIVERED"}, buyer)
         listing = page["webhookDeliveries"]
-        assert listing["totalCount"] == 3 and listing["pageInfo"]["hasNextPage"] is True
+        assert listing["totalCount"] == 3
+        assert listing["pageInfo"]["hasNextPage"] is True
         newest = listing["edges"][0]["node"]
         assert (newest["eventType"], newest["attempts"], newest["lastStatusCode"]) == (
             "job.cancelled",
