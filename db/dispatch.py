@@ -23,18 +23,21 @@ from domain.api_keys import LEADS_READ
 # Spells "webhooks" in pg_locks; one fan-out at a time keeps a job's deliveries in seq order.
 FAN_OUT_LOCK_KEY = 0x7765626B
 TRY_FAN_OUT_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+# A delivery is dated by its event (a job's later events are later), so that an endpoint's
+# listing shows them in the order they happened, however they were batched.
 # An event goes to the endpoints subscribed to its type that are enabled and whose key is live:
 # the key's own jobs, and, with leads:read and a filter, every job the filter matches (and a
 # job's later events once the endpoint has heard of it).
 FAN_OUT = f"""
 WITH ev AS (
-    SELECT id, seq, type, job_id, api_key_id, micro_id, postcode_area FROM webhook_events
+    SELECT id, seq, type, job_id, api_key_id, micro_id, postcode_area, created_at
+      FROM webhook_events
      WHERE fanned_out_at IS NULL
      ORDER BY seq
      LIMIT $1
        FOR UPDATE SKIP LOCKED
 ), targets AS (
-    SELECT ev.id AS event_id, ev.seq, ev.job_id, e.id AS endpoint_id
+    SELECT ev.id AS event_id, ev.seq, ev.job_id, e.id AS endpoint_id, ev.created_at
       FROM ev
       JOIN webhook_endpoints e ON e.enabled AND ev.type = ANY(e.events)
       JOIN api_keys k ON k.id = e.api_key_id AND k.revoked_at IS NULL
@@ -50,8 +53,8 @@ WITH ev AS (
                      OR EXISTS (SELECT 1 FROM webhook_deliveries p
                                  WHERE p.endpoint_id = e.id AND p.job_id = ev.job_id))))
 ), delivered AS (
-    INSERT INTO webhook_deliveries (event_id, event_seq, endpoint_id, job_id)
-    SELECT event_id, seq, endpoint_id, job_id FROM targets
+    INSERT INTO webhook_deliveries (event_id, event_seq, endpoint_id, job_id, created_at)
+    SELECT event_id, seq, endpoint_id, job_id, created_at FROM targets
     ON CONFLICT (event_id, endpoint_id) DO NOTHING
     RETURNING 1
 ), done AS (
