@@ -14,11 +14,13 @@ import httpx
 from api.invalidation import Invalidation
 from app.periodic import Periodic, PeriodicTask
 from app.suggestions import refresh_periodically
+from app.webhooks import Dispatcher, measure_backlog
 from app.wiring import expire_jobs_now, purge_contact_details_now, purge_uploads
 from config import Settings
 from context.jwks import IssuerKeys
 from context.tokens import TokenVerifier
 from db.analytics import create_events_pool
+from db.dispatch import delete_finished
 from db.media_store import MediaStore
 from db.pool import Connection, QueryLogger, create_pool, single_connection
 from db.replica import Replica
@@ -28,6 +30,8 @@ from monitoring.events import EventRetention, LookupEventBuffer
 from monitoring.live import LiveMonitor
 
 log = logging.getLogger(__name__)
+WEBHOOK_BACKLOG_SECONDS = 15.0  # as often as Prometheus commonly scrapes
+WEBHOOK_RETENTION_SECONDS = 3600.0
 
 
 class Closeable(Protocol):
@@ -229,6 +233,32 @@ def job_upkeep(
     ]
 
 
+@asynccontextmanager
+async def webhook_dispatcher(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """The webhook dispatcher (`WEBHOOK_DISPATCH`); on the way out it gives back the
+    deliveries it was sending."""
+    if not settings.webhook_dispatch:
+        yield
+        return
+    dispatcher = Dispatcher(settings, pool)
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        await dispatcher.close()
+
+
+def webhook_upkeep(settings: Settings, pool: asyncpg.Pool) -> list[PeriodicTask]:
+    """The backlog measured for /metrics; finished deliveries deleted after their retention."""
+    days = settings.webhook_retention_days
+    return [
+        PeriodicTask("webhook backlog", WEBHOOK_BACKLOG_SECONDS, lambda: measure_backlog(pool)),
+        PeriodicTask(
+            "webhook retention", WEBHOOK_RETENTION_SECONDS, lambda: delete_finished(pool, days=days)
+        ),
+    ]
+
+
 def periodic_tasks(
     settings: Settings,
     pool: asyncpg.Pool,
@@ -247,6 +277,8 @@ def periodic_tasks(
         tasks.append(purge)
     if settings.job_upkeep_interval > 0:
         tasks.extend(job_upkeep(settings, pool, media_store))
+    if settings.webhook_dispatch:
+        tasks.extend(webhook_upkeep(settings, pool))
     if settings.suggestions_refresh_seconds > 0:
         refresh = PeriodicTask(
             "suggestions refresh",

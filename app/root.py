@@ -35,6 +35,7 @@ from app.components import (
     replica_watch,
     running,
     token_verifier,
+    webhook_dispatcher,
 )
 from app.wiring import (
     create_breaker,
@@ -189,6 +190,7 @@ def create_app(
             search = await run(running(create_search(settings, catalogue)))
             live = await run(live_monitor(settings, database_url, breaker))
             await run(periodic_tasks(settings, pool, media_store, events))
+            await run(webhook_dispatcher(settings, pool))
             await start_lookup(
                 lookup,
                 stale=seeded.touched if seeded is not None else (),

@@ -26,6 +26,7 @@ from config.paths import ROOT
 from config.search import SearchSettings
 from config.server import ServerSettings
 from config.uploads import UploadSettings
+from config.webhooks import WebhookSettings
 
 __all__ = ["GROUPS", "ROOT", "ConfigError", "Settings", "redis_address"]
 
@@ -39,6 +40,7 @@ GROUPS: tuple[type[BaseSettings], ...] = (
     MonitoringSettings,
     UploadSettings,
     JobSettings,
+    WebhookSettings,
     SearchSettings,
     IdentitySettings,
 )
@@ -53,6 +55,7 @@ class ConfigError(Exception):
 class Settings(
     IdentitySettings,
     SearchSettings,
+    WebhookSettings,
     JobSettings,
     UploadSettings,
     MonitoringSettings,

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from db.customers import ensure_customer
+from db.outbox import job_event
 from db.pool import Connection
 from db.queries import JOB_COLUMNS, JOB_CUSTOMER
 from db.records import JobRecord
@@ -27,7 +28,8 @@ from domain.errors import BadUserInputError
 from domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
 from domain.location import Location
 
-# The job and its audit row in one statement: atomic without a transaction of its own.
+# The job, its audit row and its webhook event in one statement: atomic without a transaction
+# of its own.
 INSERT_OWNED_JOB = f"""
 WITH j AS (
     INSERT INTO jobs (micro_id, micro_uuid, answers, api_key_id, customer_id, customer_ref_hash,
@@ -42,7 +44,7 @@ WITH j AS (
                 WHEN api_key_id IS NOT NULL THEN 'api_key' ELSE 'system' END,
            coalesce(customer_id, api_key_id), 'published', version
       FROM j
-)
+){job_event("'job.published'")}
 SELECT {JOB_COLUMNS} FROM j {JOB_CUSTOMER}
 """
 # ON CONFLICT, not check-then-insert: a concurrent duplicate blocks on the unique index until

@@ -1,8 +1,9 @@
 """A job's life in SQL: read one, change it, end it, list a caller's jobs, expire old ones.
 
 Every change is one `UPDATE ... WHERE id = $1 AND version = $2 AND status = 'PUBLISHED'` with
-its audit row in the same statement: it bumps the version and updated_at, or changes nothing
-when someone else changed the job first (the caller reads it again and decides).
+its audit row and its webhook event (db/outbox.py) in the same statement: it bumps the version
+and updated_at, or changes nothing when someone else changed the job first (the caller reads it
+again and decides).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from db.outbox import ENDED, job_event
 from db.pool import Connection
 from db.queries import JOB_COLUMNS, JOB_CUSTOMER
 from db.records import JobRecord
@@ -34,10 +36,21 @@ _AUDITED = """
     INSERT INTO job_audit (job_id, actor_kind, actor_id, action, changed, from_version,
                            to_version)
     SELECT j.id, $3, {actor_id}, $4, $5::text[], j.version - 1, j.version FROM j
-)
+){event}
 SELECT {columns} FROM j {customer}
 """
-_AUDIT_TAIL = _AUDITED.format(actor_id=_ACTOR_ID, columns=JOB_COLUMNS, customer=JOB_CUSTOMER)
+
+
+def _audit_tail(event_type: str) -> str:
+    """The audit row, the webhook event (db/outbox.py) and the job as read back."""
+    return _AUDITED.format(
+        actor_id=_ACTOR_ID,
+        event=job_event(event_type),
+        columns=JOB_COLUMNS,
+        customer=JOB_CUSTOMER,
+    )
+
+
 # $1 id, $2 the version read, $3 actor kind, $4 action, $5 changed fields, then the values.
 UPDATE_PUBLISHED_JOB = f"""
 WITH j AS (
@@ -48,7 +61,7 @@ WITH j AS (
            version = version + 1, updated_at = now()
      WHERE id = $1 AND version = $2 AND status = 'PUBLISHED'
     RETURNING *
-{_AUDIT_TAIL}"""
+{_audit_tail("'job.updated'")}"""
 END_PUBLISHED_JOB = f"""
 WITH j AS (
     UPDATE jobs
@@ -56,7 +69,7 @@ WITH j AS (
            version = version + 1, updated_at = now()
      WHERE id = $1 AND version = $2 AND status = 'PUBLISHED'
     RETURNING *
-{_AUDIT_TAIL}"""
+{_audit_tail(ENDED)}"""
 
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs j {JOB_CUSTOMER} WHERE j.id = $1"
 # myJobs: one statement per page, the total beside it. The page walks the listing index from
@@ -87,7 +100,7 @@ LIST_CUSTOMER_JOBS = _LISTING.format(
 
 # Oldest first, a bounded batch at a time; SKIP LOCKED leaves a job someone is changing right
 # now to them, and lets two servers expire at once.
-EXPIRE_JOBS = """
+EXPIRE_JOBS = f"""
 WITH due AS (
     SELECT id FROM jobs
      WHERE status = 'PUBLISHED' AND created_at < now() - make_interval(days => $1)
@@ -99,11 +112,11 @@ WITH due AS (
        SET status = 'EXPIRED', ended_at = now(), version = version + 1, updated_at = now()
       FROM due
      WHERE jobs.id = due.id
-    RETURNING jobs.id, jobs.version
+    RETURNING jobs.*
 ), audit AS (
     INSERT INTO job_audit (job_id, actor_kind, action, from_version, to_version)
     SELECT id, 'system', 'expired', version - 1, version FROM j
-)
+){job_event("'job.expired'")}
 SELECT count(*) FROM j
 """
 

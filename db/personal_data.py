@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from db.media_store import MediaStore
+from db.outbox import job_event
 from db.pool import Connection
 from domain.customers import Customer
 from domain.jobs import Principal, actor_of
@@ -55,17 +56,17 @@ SELECT count(*) FROM j
 """
 LOCK_CUSTOMER = "SELECT id FROM customers WHERE issuer = $1 AND subject = $2 FOR UPDATE"
 SELECT_CUSTOMER_JOB_IDS = "SELECT id FROM jobs WHERE customer_id = $1 FOR UPDATE"
-CANCEL_OPEN_JOBS = """
+CANCEL_OPEN_JOBS = f"""
 WITH j AS (
     UPDATE jobs
        SET status = 'CANCELLED', ended_at = now(), version = version + 1, updated_at = now()
      WHERE id = ANY($1::uuid[]) AND status = 'PUBLISHED'
-    RETURNING id, version
+    RETURNING *
 ), audit AS (
     INSERT INTO job_audit (job_id, actor_kind, actor_id, action, changed, from_version,
                            to_version)
-    SELECT id, $2, $3, 'cancelled', '{status}', version - 1, version FROM j
-)
+    SELECT id, $2, $3, 'cancelled', '{{status}}', version - 1, version FROM j
+){job_event("'job.cancelled'")}
 SELECT count(*) FROM j
 """
 # What is left is anonymous: no link to the customer, no reference derived from them.

@@ -22,7 +22,11 @@ JOBS_WRITE = "jobs:write"
 JOBS_READ = "jobs:read"
 OPS_READ = "ops:read"  # the monitoring fields: lookup stats, timeline, alerts
 OPS_WRITE = "ops:write"  # acknowledge and silence alerts
-SCOPES: frozenset[str] = frozenset({JOBS_WRITE, JOBS_READ, OPS_READ, OPS_WRITE})
+WEBHOOKS_WRITE = "webhooks:write"  # manage the key's webhook endpoints
+LEADS_READ = "leads:read"  # webhook endpoints also hear of other keys' jobs their filter matches
+SCOPES: frozenset[str] = frozenset(
+    {JOBS_WRITE, JOBS_READ, OPS_READ, OPS_WRITE, WEBHOOKS_WRITE, LEADS_READ}
+)
 MAX_RATE_PER_MINUTE = 10_000_000  # a key's own lookup budget (`create-api-key --rate`)
 
 

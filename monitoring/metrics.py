@@ -43,6 +43,22 @@ LOOKUP_FALLBACKS = Counter(
 LOOKUP_FAILURES = Counter(
     "jobwizard_lookup_failures", "Slug lookups that failed, by exception class.", ["error_kind"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "jobwizard_webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered, retry (to be tried again), failed "
+    "(given up), gone (410: the endpoint disabled).",
+    ["outcome"],
+)
+WEBHOOK_PENDING = Gauge(
+    "jobwizard_webhook_pending",
+    "Webhook deliveries waiting to be delivered, to enabled endpoints (max over workers).",
+    multiprocess_mode="max",
+)
+WEBHOOK_OLDEST_PENDING = Gauge(
+    "jobwizard_webhook_oldest_pending_seconds",
+    "Age of the oldest webhook delivery still waiting, 0 when none is (max over workers).",
+    multiprocess_mode="max",
+)
 BREAKER_STATE = Gauge(
     "jobwizard_lookup_breaker_state",
     "1 for the circuit breaker's current state, 0 for the others (max over workers).",

@@ -10,9 +10,11 @@ from context import Info
 from domain.jobs import JobStatus
 from resolvers import job_life, jobs, monitoring, personal_data
 from resolvers.job_life import JobEdit
+from schema import webhooks
 from schema.inputs import CancelJobInput, CloseJobInput, PublishJobInput, UpdateJobInput
 from schema.monitoring import AlertAcknowledgement, AlertSilence
 from schema.types import JobPayload, PublishJobPayload
+from schema.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret
 
 
 async def _publish_job(info: Info, input: PublishJobInput) -> PublishJobPayload:
@@ -113,4 +115,31 @@ class Mutation:
         resolver=_silence_alert,
         description="Silence an alert until `until` (at most 30 days ahead): it still shows, "
         "marked, but is not pushed to `alertsChanged`. Needs an API key with ops:write.",
+    )
+    create_webhook_endpoint: WebhookEndpointWithSecret = strawberry.mutation(
+        resolver=webhooks.create_webhook_endpoint,
+        description="Create a webhook endpoint for the calling key (webhooks:write); the "
+        "secret is shown here once. A filter needs leads:read.",
+    )
+    update_webhook_endpoint: WebhookEndpoint = strawberry.mutation(
+        resolver=webhooks.update_webhook_endpoint,
+        description="Replace an endpoint's settings; enabling it again clears failingSince.",
+    )
+    delete_webhook_endpoint: bool = strawberry.mutation(
+        resolver=webhooks.delete_webhook_endpoint,
+        description="Delete an endpoint with its pending deliveries.",
+    )
+    rotate_webhook_secret: WebhookEndpointWithSecret = strawberry.mutation(
+        resolver=webhooks.rotate_webhook_secret,
+        description="A new signing secret, shown once; the old one keeps signing beside it for "
+        "WEBHOOK_SECRET_OVERLAP_HOURS.",
+    )
+    send_test_webhook: WebhookDelivery = strawberry.mutation(
+        resolver=webhooks.send_test_webhook,
+        description="Queue a webhook.test event to this endpoint.",
+    )
+    redeliver_webhook: WebhookDelivery = strawberry.mutation(
+        resolver=webhooks.redeliver_webhook,
+        description="Send a delivery again from now, with the whole retry schedule ahead "
+        "(same webhook-id).",
     )

@@ -13,6 +13,7 @@ from resolvers.catalogue import CategoryNode
 from resolvers.monitoring import AlertHistory, WindowStats
 from resolvers.suggestions import PopularServiceNode, ServiceMatchNode
 from resolvers.wizard import WizardPage
+from schema import webhooks
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, AlertHistoryPage, LookupStats, LookupStatsBucket
 from schema.suggestions import PopularService, ServiceMatch
@@ -104,4 +105,13 @@ class Query:
         graphql_type=AlertHistoryPage,
         description="Every firing and resolving of the alerts, newest first: `first` 1 to 100, "
         "`after` the `endCursor` of the previous page.",
+    )
+    webhook_endpoints: list[webhooks.WebhookEndpoint] = strawberry.field(
+        resolver=webhooks.webhook_endpoints,
+        description="The calling key's webhook endpoints (webhooks:write), oldest first.",
+    )
+    webhook_deliveries: webhooks.WebhookDeliveryConnection = strawberry.field(
+        resolver=webhooks.webhook_deliveries,
+        description="An endpoint's deliveries, newest first: `first` 1 to 100, `after` the "
+        "endCursor of the previous page, `status` only those.",
     )

@@ -38,7 +38,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_rules_are_valid() -> None:
     result = _run("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 rules found" in result.stdout
+    # Every rule of the file is found: as many as it has `- alert:` lines.
+    declared = (RULES_DIR / "alerts.yml").read_text().count("- alert:")
+    assert f"{declared} rules found" in result.stdout
 
 
 def test_the_rules_pass_their_unit_tests() -> None:

@@ -113,7 +113,13 @@ def test_settings(**overrides: Any) -> Settings:
         overrides["oidc_issuer"] = issuer.url
     # Search on keywords only unless a test asks for the model: loading it, and embedding the
     # catalogue the first time, would take cores from tests that time things.
-    defaults: dict[str, Any] = {"db_pool_min": 1, "db_pool_max": 5, "search_semantic": False}
+    # The webhook dispatcher only where a test asks for it: the tests share one database.
+    defaults: dict[str, Any] = {
+        "db_pool_min": 1,
+        "db_pool_max": 5,
+        "search_semantic": False,
+        "webhook_dispatch": False,
+    }
     if PLANS_OFF:
         defaults.update(dict.fromkeys(PLAN_SETTINGS, False))
     return Settings.from_env({}).replace(**{**defaults, **overrides})
