@@ -151,6 +151,13 @@ async function urql() {
   const client = make(cacheExchange);
   const wizard = await client.query(WIZARD, PAINTING).toPromise();
   const wrong = await client.query('query Wrong { noSuchField }', {}).toPromise();
+  // The first push, then stop (toPromise would wait for a last result: a subscription has none).
+  const pushed = await new Promise((resolve) => {
+    const { unsubscribe } = client.subscription(STATS, {}).subscribe((result) => {
+      setImmediate(() => unsubscribe());
+      resolve(result);
+    });
+  });
   // Graphcache keys objects by `id` alone; the types without one are kept in their parents
   // (GRAPHCACHE_EMBEDDED is docs/clients.md's list). The second service must not overwrite the
   // first one's questions, and Graphcache must have nothing to warn about.
@@ -167,6 +174,7 @@ async function urql() {
   report('urql', {
     wizard: wizard.data, wizardError: wizard.error ? wizard.error.message : null,
     wrong: wrong.error ? wrong.error.graphQLErrors.map((e) => e.extensions) : null,
+    pushed: pushed.data || pushed.error.message,
     graphcache: { painting: painting.data, cached: cached.data, warnings },
     requests: log,
   });

@@ -87,7 +87,7 @@ def test_the_docs_embed_exactly_the_types_without_an_id() -> None:
 
 
 async def test_apollo_urql_and_graphql_ws_as_documented(database_url: str, base_url: str) -> None:
-    writer = await _key(database_url, "jobs:write")
+    writer = await _key(database_url, "jobs:write", "ops:read")  # urql subscribes with it too
     watcher = await _key(database_url, "ops:read")
     process = await asyncio.create_subprocess_exec(
         _node(),
@@ -171,6 +171,7 @@ def _check_urql(urql: dict[str, Any]) -> None:
     assert urql["wizardError"] is None
     assert urql["wizard"]["wizardQuestions"]["microId"] == "wall-painting"
     assert urql["wrong"] == [{"code": "GRAPHQL_VALIDATION_FAILED"}]
+    assert urql["pushed"]["lookupStatsUpdated"]["total"] >= 0
     for request in urql["requests"]:
         assert request["accept"].startswith("application/graphql-response+json")
         assert request["contentType"].startswith("application/graphql-response+json")
