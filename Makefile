@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
+.PHONY: clients settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -13,6 +13,12 @@ NODE_DIR := .node
 GRAPHQL_HTTP := $(NODE_DIR)/node_modules/graphql-http/package.json
 GRAPHQL_HTTP_VERSION := 1.23.1
 GRAPHQL_JS_VERSION := 16.11.0
+
+# The client libraries web apps and partners use (Apollo Client, urql, graphql-ws,
+# graphql-codegen), run against a live server by tests/clients; pinned in tests/clients'
+# package-lock.json and installed into the git-ignored .clients/.
+CLIENTS_DIR := .clients
+CLIENTS := $(CLIENTS_DIR)/.installed
 
 # Browser assets (GraphiQL and its editor) come from the npm registry, pinned in
 # package-lock.json, installed into node_modules/ and bundled into web/dist/ (both git-ignored).
@@ -90,6 +96,14 @@ $(GRAPHQL_HTTP):
 	npm install --prefix $(NODE_DIR) --no-audit --no-fund --silent \
 		graphql-http@$(GRAPHQL_HTTP_VERSION) graphql@$(GRAPHQL_JS_VERSION)
 
+$(CLIENTS): tests/clients/package.json tests/clients/package-lock.json
+	mkdir -p $(CLIENTS_DIR)
+	cp tests/clients/package.json tests/clients/package-lock.json $(CLIENTS_DIR)/
+	npm ci --prefix $(CLIENTS_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+clients: $(CLIENTS)
+
 # The browser tests drive Debian's Chromium (Playwright's own browser download cannot work
 # here); install it when missing and we may (root), else say what to run.
 chromium:
@@ -119,7 +133,7 @@ PLANS_OFF_TESTS := tests/api tests/resolvers tests/schema tests/monitoring tests
 # timers, and a file's module fixtures stay in one process.
 PARALLEL := -n 2 --dist loadfile
 
-pytest: $(STAMP) $(GRAPHQL_HTTP) $(ASSETS) chromium promtool pgbouncer
+pytest: $(STAMP) $(GRAPHQL_HTTP) $(CLIENTS) $(ASSETS) chromium promtool pgbouncer
 	$(BIN)/pytest $(PARALLEL) $(COVERAGE)
 	TEST_PLANS=off COMPILED_LOOKUPS=false COMPILED_PUBLISH=false COMPILED_SEARCH=false \
 		$(BIN)/pytest $(PARALLEL) $(PLANS_OFF_TESTS)
@@ -135,7 +149,7 @@ settings-doc: $(STAMP)
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist .coverage
+	rm -rf $(VENV) $(NODE_DIR) $(CLIENTS_DIR) .mypy_cache .ruff_cache .pytest_cache *.egg-info node_modules web/dist .coverage
 
 # `make bench`: this server vs PostGraphile vs a plain Starlette baseline (bench/run.py),
 # then service search (bench/search.py, bench/search_http.py).

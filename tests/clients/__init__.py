@@ -1,0 +1,1 @@
+"""The client libraries people use, against a live server."""
