@@ -10,7 +10,10 @@ default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_SYSTEMS / BENCH_SC
 lists to run a subset), BENCH_OURS_ENV ("KEY=VALUE,KEY=VALUE" extra settings for our server),
 BENCH_SCALEOUT=1 (adds our server with WORKERS=2 and PostGraphile as a 2-process Node cluster),
 BENCH_PUBLISH_REFERENCE (publishJob req/s to hold ours against; default the 814 req/s recorded
-on 2026-11-28, before API keys were cached: see docs/benchmarks.md; 0 leaves it out).
+on 2026-11-28, before API keys were cached: see docs/benchmarks.md; 0 leaves it out),
+BENCH_BASE_ROOT (another checkout of this server, run as `ours-base` beside ours: the same
+run's "before"). `ours-limits` in BENCH_SYSTEMS adds our server with the rate limits on.
+BENCH_PROFILE=<dir> samples our servers with py-spy during each run (bench/profile.py).
 
 The cached operations (the categories tree, wizardQuestions for a random service) also run
 against the floor (bench/floor.py): plain Starlette on the same uvicorn handing out the bytes our
@@ -26,6 +29,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,9 +52,11 @@ from bench.processes import (
 )
 from bench.report import BEFORE, table
 from bench.scenarios import (
+    BASE,
     BASELINE,
     FLOOR,
     GENERAL,
+    LIMITS,
     OURS,
     POSTGRAPHILE,
     Scenario,
@@ -108,9 +114,9 @@ class Bench:
     def define_systems(self) -> list[System]:
         python = sys.executable
         serve = [python, "server.py", "serve", "--no-migrate"]  # no seed: it would retire rows
+        # The server as users run it: the default log level, so the access log is on.
         ours_env = {
             "WORKERS": "1",
-            "LOG_LEVEL": "warning",
             "GRAPHIQL": "false",
             # Throughput is what is measured: the budgets of one client would cut it short.
             "RATE_LIMITS": "false",
@@ -139,6 +145,13 @@ class Bench:
                 "COMPILED_PUBLISH": "false",
             }
             systems.append(System(BEFORE, serve, {**ours_env, **before}))
+        if LIMITS in self.only_systems:
+            systems.append(System(LIMITS, serve, {**ours_env, "RATE_LIMITS": "true"}))
+        base_root = os.environ.get("BENCH_BASE_ROOT")
+        if base_root:
+            # Another checkout of this server (e.g. `git worktree add /tmp/base <commit>`, with
+            # this .venv): the same run's "before", alternating with ours.
+            systems.append(System(BASE, serve, dict(ours_env), root=Path(base_root)))
         if self.scaleout:
             systems += [
                 System(f"{OURS}x2", serve, {**ours_env, "WORKERS": "2"}),
@@ -202,14 +215,31 @@ class Bench:
         script = self.script(system, scenario, slugs)
         assert system.process is not None
         cpu_before = cpu_seconds(system.process.pid)
+        profiler = self.profile(system, scenario)
         requests, elapsed, out = wrk(system.url, script, self.duration, self.connections)
         cpu = cpu_seconds(system.process.pid) - cpu_before
+        if profiler is not None:
+            profiler.wait()
         system.idle_since = time.monotonic()
         system.window_requests += requests
         result = parse(system.name, scenario.name, requests, elapsed, out)
         result.cpu_ms_per_request = 1000 * cpu / max(requests, 1)
         system.window_runs.append(result)
         return result
+
+    def profile(self, system: System, scenario: Scenario) -> subprocess.Popen[bytes] | None:
+        """With BENCH_PROFILE=<dir>: py-spy samples our server through the run, into
+        <dir>/<system>-<scenario>.txt (collapsed stacks; `python -m bench.profile` sums them)."""
+        folder = os.environ.get("BENCH_PROFILE")
+        if not folder or self.kind(system) != OURS or system.process is None:
+            return None
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        output = Path(folder) / f"{system.name}-{scenario.name}.txt"
+        spy = str(Path(sys.executable).parent / "py-spy")
+        argv = [spy, "record", "--format", "raw", "--rate", "250", "--nonblocking"]
+        argv += ["--duration", str(max(1, int(self.duration) - 1)), "--output", str(output)]
+        argv += ["--pid", str(system.process.pid)]
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     # -- checks ------------------------------------------------------------------------------
     def preflight(self, system: System, scenario: Scenario, slugs: list[str]) -> None:

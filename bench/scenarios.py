@@ -21,6 +21,8 @@ from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
 FLOOR = "floor"  # plain Starlette handing out our answers' bytes (bench/floor.py)
 GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false
+LIMITS = "ours-limits"  # our server with the rate limits on
+BASE = "ours-base"  # our server from another checkout (BENCH_BASE_ROOT)
 ALIASES = 20
 SERVICE_FIELDS = "id slug name"
 PG_SERVICE_FIELDS = "rowId slug name"
