@@ -146,7 +146,10 @@ async def _persisted_query(state: RequestState) -> Response | None:
 
 
 async def _lift(state: RequestState) -> Response | None:
-    """A query whose signature is known runs as its lifted text, its literals as variables."""
+    """A query whose signature is known runs as its lifted text, its literals as variables;
+    a text the document cache holds already is served as it is."""
+    if state.query in document_cache:
+        return None
     lifted = state.http.plans.literals.lift(state.query)
     if lifted is not None:
         text, values = lifted
