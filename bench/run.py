@@ -118,6 +118,8 @@ class Bench:
         ours_env = {
             "WORKERS": "1",
             "GRAPHIQL": "false",
+            # The development identity provider on a port of its own: several servers run.
+            "OIDC_DEV_PORT": "0",
             # Throughput is what is measured: the budgets of one client would cut it short.
             "RATE_LIMITS": "false",
             **self.ours_env,
