@@ -100,6 +100,7 @@ class Bench:
         self.databases: list[str] = []
         self.systems: dict[str, System] = {}
         self.api_key = ""  # issued into the seeded database by execute()
+        self.all_slugs: list[str] = []  # every seeded slug (the literal scenario's values)
         self.tmp = Path(tempfile.mkdtemp(prefix="jw-bench-"))
         self.only_systems = set(filter(None, args.systems.split(",")))
         self.only_scenarios = set(filter(None, args.scenarios.split(",")))
@@ -201,7 +202,8 @@ class Bench:
         the system changes scenario."""
         kind = self.kind(system)
         path = self.tmp / f"{system.name}-{scenario.name}.lua"
-        script = lua_script(path, scenario, kind, slugs, self.headers(kind))
+        sent = self.all_slugs if scenario.literal else slugs
+        script = lua_script(path, scenario, kind, sent, self.headers(kind))
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
         return script
@@ -247,7 +249,7 @@ class Bench:
     def preflight(self, system: System, scenario: Scenario, slugs: list[str]) -> None:
         kind = self.kind(system)
         body = (
-            literal_body(scenario.bodies[kind], slugs[0], 0)
+            literal_body(scenario.bodies[kind], slugs[0])
             if scenario.literal
             else scenario.bodies[kind]
         )
@@ -281,6 +283,7 @@ class Bench:
         base, slugs, self.api_key = asyncio.run(
             database.create_seeded(self.server_url, self.services)
         )
+        self.all_slugs = slugs
         self.databases.append(base)
         # The 20 slugs looked up: spread over the whole table, generated and real ones alike.
         step = max(len(slugs) // 20, 1)

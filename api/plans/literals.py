@@ -4,7 +4,7 @@ plan and the same response-cache policy, as Apollo's operation signatures and Ha
 cache do.
 
 One pass of a regular expression over the text finds its string and number literals; the text
-with each replaced by a placeholder of its kind is the document's *signature*. The first query
+with each replaced by a placeholder of its kind is the document's *signature*. The second query
 of a signature that runs without error teaches its *lifted* form: the same text with each
 literal replaced by a variable `$__lN` of the type its position expects (the schema's type info
 over the parsed document), declared on the operation. A later query of the same signature is
@@ -107,13 +107,25 @@ class Literals:
 
     def __init__(self, max_entries: int = 1000) -> None:
         self._lifted: LRUCache[str, Lifted | None] = LRUCache(max_entries)
+        # Signatures seen once: a lifted form is worked out on the second query of one, so that
+        # documents that never recur (a new alias in each) cost a scan, not a compilation.
+        self._seen: LRUCache[str, bool] = LRUCache(max_entries)
+        self._last: tuple[str, Scanned | None] = ("", None)  # the text `lift` just scanned
+
+    def _scan(self, query: str) -> Scanned | None:
+        last_query, last = self._last
+        if query is last_query:
+            return last
+        scanned = scan(query)
+        self._last = (query, scanned)
+        return scanned
 
     def lift(self, query: str) -> tuple[str, dict[str, Any]] | None:
         """The lifted text and the literals' values as variables, for a query of a known
         signature; None otherwise."""
         if PREFIX in query:
             return None
-        scanned = scan(query)
+        scanned = self._scan(query)
         if scanned is None:
             return None
         lifted = self._lifted.get(scanned.signature)
@@ -125,8 +137,11 @@ class Literals:
         """Work out the lifted form of `query` (which ran without error) once per signature."""
         if PREFIX in query:
             return
-        scanned = scan(query)
+        scanned = self._scan(query)
         if scanned is None or scanned.signature in self._lifted:
+            return
+        if self._seen.pop(scanned.signature, None) is None:
+            self._seen[scanned.signature] = True
             return
         self._lifted[scanned.signature] = _lifted(query, scanned, document, schema)
 

@@ -36,10 +36,13 @@ async def test_literal_queries_share_one_document_plan_and_answer_as_sent(
     database_url: str, plans: dict[str, Any]
 ) -> None:
     async with running_app(database_url, **{**BASE, **plans, "response_cache": False}) as api:
-        first = await api.graphql(literal("wall-painting"))  # as sent; its lifted form learned
-        assert first["data"]["microService"]["slug"] == "wall-painting"
+        # As sent, twice: the signature's second query teaches its lifted form.
+        for slug in ("wall-painting", "woodwork-painting"):
+            first = await api.graphql(literal(slug))
+            assert first["data"]["microService"]["slug"] == slug
+        assert api.http_state.plans.literals.lift(literal("any-slug")) is not None
         before = len(api.http_state.plans._plans)
-        for slug in ("woodwork-painting", "ceiling-painting", "no-such-slug"):
+        for slug in ("ceiling-painting", "wall-painting", "no-such-slug"):
             lifted = await api.graphql(literal(slug))
             async with running_app(database_url, **{**BASE, **plans}) as fresh:
                 assert lifted == await fresh.graphql(literal(slug))  # the same answer as sent
@@ -57,8 +60,9 @@ def wizard(slug: str, path: str) -> str:
 
 async def test_an_error_keeps_the_locations_of_the_document_as_sent(database_url: str) -> None:
     async with running_app(database_url, **BASE) as api:
-        learned = await api.graphql(wizard("wall-painting", "wall-painting"))
-        assert "errors" not in learned, learned
+        for slug in ("wall-painting", "ceiling-painting"):  # twice: learned
+            learned = await api.graphql(wizard(slug, "wall-painting"))
+            assert "errors" not in learned, learned
         # The same signature, an unknown slug: the error, with the locations of the text as
         # sent (the literal before it is longer than its variable), as a fresh app gives it.
         query = wizard("a-much-longer-slug-than-before", "no-such-service")
