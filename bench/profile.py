@@ -31,7 +31,7 @@ def short(path: str) -> str:
     for index, part in enumerate(parts):
         if part in _PROJECT and index < len(parts) - 1:
             return "/".join(parts[index:])
-    return parts[-1]
+    return path
 
 
 def summarise(path: Path) -> tuple[int, Counter[str]]:
