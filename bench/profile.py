@@ -8,7 +8,10 @@ step of a request costs: the share of the server's samples spent inside each fun
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +21,23 @@ _SHOWN = ("api/", "schema/", "context/", "loaders/", "monitoring/", "db/", "star
           "uvicorn/", "strawberry/", "graphql/", "logging/", "asyncio/", "orjson", "cachetools/",
           "redis/")  # fmt: skip
 _PROJECT = ("api", "schema", "context", "loaders", "monitoring", "db", "domain", "media")
+
+
+def start_profiler(
+    system: str, scenario: str, pid: int, duration: float
+) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PROFILE=<dir>: py-spy sampling process `pid` for the run, into
+    <dir>/<system>-<scenario>.txt (collapsed stacks); None without it."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    output = Path(folder) / f"{system}-{scenario}.txt"
+    spy = str(Path(sys.executable).parent / "py-spy")
+    argv = [spy, "record", "--format", "raw", "--rate", "250", "--nonblocking"]
+    argv += ["--duration", str(max(1, int(duration) - 1)), "--output", str(output)]
+    argv += ["--pid", str(pid)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def short(path: str) -> str:

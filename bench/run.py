@@ -50,6 +50,7 @@ from bench.processes import (
     stop,
     wait_ready,
 )
+from bench.profile import start_profiler
 from bench.report import BEFORE, table
 from bench.scenarios import (
     BASE,
@@ -232,18 +233,10 @@ class Bench:
         return result
 
     def profile(self, system: System, scenario: Scenario) -> subprocess.Popen[bytes] | None:
-        """With BENCH_PROFILE=<dir>: py-spy samples our server through the run, into
-        <dir>/<system>-<scenario>.txt (collapsed stacks; `python -m bench.profile` sums them)."""
-        folder = os.environ.get("BENCH_PROFILE")
-        if not folder or self.kind(system) != OURS or system.process is None:
+        """With BENCH_PROFILE=<dir>: py-spy samples our servers through the run."""
+        if self.kind(system) != OURS or system.process is None:
             return None
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        output = Path(folder) / f"{system.name}-{scenario.name}.txt"
-        spy = str(Path(sys.executable).parent / "py-spy")
-        argv = [spy, "record", "--format", "raw", "--rate", "250", "--nonblocking"]
-        argv += ["--duration", str(max(1, int(self.duration) - 1)), "--output", str(output)]
-        argv += ["--pid", str(system.process.pid)]
-        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return start_profiler(system.name, scenario.name, system.process.pid, self.duration)
 
     # -- checks ------------------------------------------------------------------------------
     def preflight(self, system: System, scenario: Scenario, slugs: list[str]) -> None:
