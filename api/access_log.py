@@ -2,8 +2,9 @@
 configured handler (monitoring/logs.py's format: timestamp, level, logger, request id, message),
 formatted without a `LogRecord` and written in batches.
 
-Through `logging`, one line per request cost about a quarter of a cached answer's throughput:
-a record, two filters, a `strftime` for the timestamp, and a write and flush to stderr each.
+Through `logging`, one line per request was a large share of a cached answer's cost
+(docs/benchmarks.md): a record, two filters, a `strftime` for the timestamp, and a write and
+flush to stderr each.
 Here the timestamp's date and time are formatted once a second, and lines are gathered and
 written together a moment later (`FLUSH_SECONDS`, or at once past `MAX_PENDING` lines, and at
 exit): one write for many requests, off the response's path.

@@ -222,8 +222,8 @@ def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
 
 # libjpeg decodes at 1/2, 1/4 or 1/8 scale for a fraction of the CPU of a full decode. A scale
 # is taken when it leaves the longer side at least this share of `max_side`, and the photo is
-# then stored at the size it decoded at, without another resize: a 12-megapixel phone photo,
-# 4,000 pixels wide, is stored at 2,000 rather than 2,048 for about a third of the CPU.
+# then stored at the size it decoded at, without another resize: a phone photo about twice
+# `max_side` wide is stored a little under it, for a fraction of the CPU (docs/benchmarks.md).
 _DRAFT_SHARE = 0.9
 
 
