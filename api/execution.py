@@ -3,8 +3,8 @@
 passes the request on (returns None):
 
 method -> GraphiQL -> media type -> body -> remembered request bytes -> parameters ->
-persisted query (APQ) -> response cache -> context and plan -> rate limit -> compiled plan ->
-the schema -> remember the answer.
+persisted query (APQ) -> literals lifted -> response cache -> context and plan -> rate limit ->
+compiled plan -> the schema -> remember the answer.
 
 A document sent with its persisted-query hash is registered once an answer proves it valid,
 whichever step gave that answer. Responses and their caching headers: api/answers.py."""
@@ -12,6 +12,7 @@ whichever step gave that answer. Responses and their caching headers: api/answer
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
@@ -73,7 +74,7 @@ async def _register(state: RequestState) -> None:
     """Keep a document sent with its hash, once an answer proved it valid: the store is no
     dumping ground, and hash-only requests for a valid document must stop being misses."""
     if state.registering is not None and state.validated:
-        await state.http.persisted_queries.put(state.registering, state.query)
+        await state.http.persisted_queries.put(state.registering, state.sent or state.query)
 
 
 async def _allow_method(state: RequestState) -> Response | None:
@@ -141,6 +142,21 @@ async def _persisted_query(state: RequestState) -> Response | None:
     if query is None:
         raise BadRequestError("The request has no 'query'.")
     state.query = query
+    return None
+
+
+async def _lift(state: RequestState) -> Response | None:
+    """A query whose signature is known runs as its lifted text, its literals as variables;
+    a text the document cache holds already is served as it is."""
+    if state.query in document_cache:
+        return None
+    lifted = state.http.plans.literals.lift(state.query)
+    if lifted is not None:
+        text, values = lifted
+        params = state.params
+        state.sent, state.sent_params = state.query, params
+        state.query = text
+        state.params = replace(params, query=text, variables={**(params.variables or {}), **values})
     return None
 
 
@@ -234,6 +250,16 @@ async def _planned(state: RequestState) -> Response | None:
 async def _remember(state: RequestState) -> Response | None:
     """The answer, kept in the response cache when it may be."""
     assert state.outcome is not None  # set by `_planned` or `executed`
+    if state.sent is not None and "errors" in state.outcome.body:
+        # Lifted literals gave an error: the query (a read) runs again as sent, so that the
+        # errors and their locations are those of the document the client wrote.
+        assert state.sent_params is not None
+        state.query, state.params = state.sent, state.sent_params
+        state.sent = state.sent_params = state.lookup = state.plan = state.outcome = None
+        # Fresh loaders: the first run may have cancelled some of theirs mid-load.
+        state.context = await state.view.get_context(state.request, state.sub_response)
+        await executed(state)
+        assert state.outcome is not None
     return await answer(state, state.outcome)
 
 
@@ -245,6 +271,7 @@ STEPS: tuple[Step, ...] = (
     _recalled,
     _parse,
     _persisted_query,
+    _lift,
     _response_cache,
     _context,
     _rate_limit,

@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 from api.http_errors import BadRequestError, MethodNotAllowedError
 from api.protocol import GRAPHQL_RESPONSE_JSON
 from api.request_state import Outcome, RequestState
+from schema import document_cache
 from schema.codes import CODES
 
 
@@ -63,6 +64,11 @@ async def executed(state: RequestState) -> Response | None:
     failed_early = is_request_error(result)
     if not result.errors:
         state.http.plans.learn(state.query, params.operation_name)
+        if state.sent is None:
+            document = document_cache.document(
+                state.query, {"max_tokens": state.http.settings.max_tokens}
+            )
+            state.http.plans.literals.learn(state.query, document, state.http.plans.walker.graphql)
     state.validated = not failed_early
     body: dict[str, Any] = {}
     if not failed_early:

@@ -54,6 +54,10 @@ class RequestState:
     raw: bytes = b""  # a GET's query string or a POST's body, as the client sent them
     params: Params = field(init=False)
     query: str = ""  # the document: as sent, or found by its persisted-query hash
+    # The document and parameters as sent, when its literals were lifted into variables
+    # (api/plans/literals.py): `query` and `params` are then the lifted ones.
+    sent: str | None = None
+    sent_params: Params | None = None
     registering: str | None = None  # the hash a request sends its document with, to register
     # The document parsed and validated (an answer came from the cache, a plan or an execution
     # without request errors): only then is it registered as a persisted query.

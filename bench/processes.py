@@ -25,6 +25,7 @@ class System:
     name: str
     argv: list[str]
     env: dict[str, str]
+    root: Path | None = None  # where it runs from (another checkout); None: this one
     database: str = ""
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
@@ -141,7 +142,12 @@ def start(system: System, log_dir: Path) -> None:
     argv = [a.replace("{port}", str(system.port)) for a in system.argv]
     log = (log_dir / f"{system.name}.log").open("wb")
     system.process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        argv,
+        cwd=system.root or ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

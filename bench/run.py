@@ -10,7 +10,10 @@ default postgresql://postgres@127.0.0.1:5432/postgres), BENCH_SYSTEMS / BENCH_SC
 lists to run a subset), BENCH_OURS_ENV ("KEY=VALUE,KEY=VALUE" extra settings for our server),
 BENCH_SCALEOUT=1 (adds our server with WORKERS=2 and PostGraphile as a 2-process Node cluster),
 BENCH_PUBLISH_REFERENCE (publishJob req/s to hold ours against; default the 814 req/s recorded
-on 2026-11-28, before API keys were cached: see docs/benchmarks.md; 0 leaves it out).
+on 2026-11-28, before API keys were cached: see docs/benchmarks.md; 0 leaves it out),
+BENCH_BASE_ROOT (another checkout of this server, run as `ours-base` beside ours: the same
+run's "before"). `ours-limits` in BENCH_SYSTEMS adds our server with the rate limits on.
+BENCH_PROFILE=<dir> samples our servers with py-spy during each run (bench/profile.py).
 
 The cached operations (the categories tree, wizardQuestions for a random service) also run
 against the floor (bench/floor.py): plain Starlette on the same uvicorn handing out the bytes our
@@ -26,6 +29,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,11 +50,14 @@ from bench.processes import (
     stop,
     wait_ready,
 )
+from bench.profile import start_profiler
 from bench.report import BEFORE, table
 from bench.scenarios import (
+    BASE,
     BASELINE,
     FLOOR,
     GENERAL,
+    LIMITS,
     OURS,
     POSTGRAPHILE,
     Scenario,
@@ -94,6 +101,7 @@ class Bench:
         self.databases: list[str] = []
         self.systems: dict[str, System] = {}
         self.api_key = ""  # issued into the seeded database by execute()
+        self.all_slugs: list[str] = []  # every seeded slug (the literal scenario's values)
         self.tmp = Path(tempfile.mkdtemp(prefix="jw-bench-"))
         self.only_systems = set(filter(None, args.systems.split(",")))
         self.only_scenarios = set(filter(None, args.scenarios.split(",")))
@@ -108,10 +116,12 @@ class Bench:
     def define_systems(self) -> list[System]:
         python = sys.executable
         serve = [python, "server.py", "serve", "--no-migrate"]  # no seed: it would retire rows
+        # The server as users run it: the default log level, so the access log is on.
         ours_env = {
             "WORKERS": "1",
-            "LOG_LEVEL": "warning",
             "GRAPHIQL": "false",
+            # The development identity provider on a port of its own: several servers run.
+            "OIDC_DEV_PORT": "0",
             # Throughput is what is measured: the budgets of one client would cut it short.
             "RATE_LIMITS": "false",
             **self.ours_env,
@@ -139,6 +149,13 @@ class Bench:
                 "COMPILED_PUBLISH": "false",
             }
             systems.append(System(BEFORE, serve, {**ours_env, **before}))
+        if LIMITS in self.only_systems:
+            systems.append(System(LIMITS, serve, {**ours_env, "RATE_LIMITS": "true"}))
+        base_root = os.environ.get("BENCH_BASE_ROOT")
+        if base_root:
+            # Another checkout of this server (e.g. `git worktree add /tmp/base <commit>`, with
+            # this .venv): the same run's "before", alternating with ours.
+            systems.append(System(BASE, serve, dict(ours_env), root=Path(base_root)))
         if self.scaleout:
             systems += [
                 System(f"{OURS}x2", serve, {**ours_env, "WORKERS": "2"}),
@@ -186,7 +203,8 @@ class Bench:
         the system changes scenario."""
         kind = self.kind(system)
         path = self.tmp / f"{system.name}-{scenario.name}.lua"
-        script = lua_script(path, scenario, kind, slugs, self.headers(kind))
+        sent = self.all_slugs if scenario.literal else slugs
+        script = lua_script(path, scenario, kind, sent, self.headers(kind))
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)
         return script
@@ -202,8 +220,11 @@ class Bench:
         script = self.script(system, scenario, slugs)
         assert system.process is not None
         cpu_before = cpu_seconds(system.process.pid)
+        profiler = self.profile(system, scenario)
         requests, elapsed, out = wrk(system.url, script, self.duration, self.connections)
         cpu = cpu_seconds(system.process.pid) - cpu_before
+        if profiler is not None:
+            profiler.wait()
         system.idle_since = time.monotonic()
         system.window_requests += requests
         result = parse(system.name, scenario.name, requests, elapsed, out)
@@ -211,11 +232,17 @@ class Bench:
         system.window_runs.append(result)
         return result
 
+    def profile(self, system: System, scenario: Scenario) -> subprocess.Popen[bytes] | None:
+        """With BENCH_PROFILE=<dir>: py-spy samples our servers through the run."""
+        if self.kind(system) != OURS or system.process is None:
+            return None
+        return start_profiler(system.name, scenario.name, system.process.pid, self.duration)
+
     # -- checks ------------------------------------------------------------------------------
     def preflight(self, system: System, scenario: Scenario, slugs: list[str]) -> None:
         kind = self.kind(system)
         body = (
-            literal_body(scenario.bodies[kind], slugs[0], 0)
+            literal_body(scenario.bodies[kind], slugs[0])
             if scenario.literal
             else scenario.bodies[kind]
         )
@@ -249,6 +276,7 @@ class Bench:
         base, slugs, self.api_key = asyncio.run(
             database.create_seeded(self.server_url, self.services)
         )
+        self.all_slugs = slugs
         self.databases.append(base)
         # The 20 slugs looked up: spread over the whole table, generated and real ones alike.
         step = max(len(slugs) // 20, 1)

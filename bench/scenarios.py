@@ -21,6 +21,8 @@ from tests.support.jobs import EXAMPLE_LOCATION, WALL_PAINTING_ANSWERS
 OURS, BASELINE, POSTGRAPHILE = "ours", "baseline", "postgraphile"
 FLOOR = "floor"  # plain Starlette handing out our answers' bytes (bench/floor.py)
 GENERAL = "ours-general"  # our server with COMPILED_LOOKUPS=false
+LIMITS = "ours-limits"  # our server with the rate limits on
+BASE = "ours-base"  # our server from another checkout (BENCH_BASE_ROOT)
 ALIASES = 20
 SERVICE_FIELDS = "id slug name"
 PG_SERVICE_FIELDS = "rowId slug name"
@@ -42,7 +44,9 @@ class Scenario:
     title: str
     bodies: dict[str, str]  # system -> JSON body; a system absent here does not run it
     expect: dict[str, int] = field(default_factory=dict)  # system -> non-null results expected
-    literal: bool = False  # each request a new document (built by the wrk script)
+    # Each request a new document, differing from the others only in the slug written into its
+    # text: every seeded slug in turn (more than the document cache holds), by the wrk script.
+    literal: bool = False
     # Bodies to pick from at random per request (ours and the floor); `bodies` holds the first.
     variants: tuple[str, ...] = ()
 
@@ -178,8 +182,8 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
     ]
 
 
-def literal_body(field_spec: str, slug: str, n: int) -> str:
-    """What the literal scenario's wrk script sends for request n (for the pre-flight check)."""
+def literal_body(field_spec: str, slug: str) -> str:
+    """What the literal scenario's wrk script sends for `slug` (for the pre-flight check)."""
     field_name, fields = field_spec.split("|")
-    query = f'{{ q{n}: {field_name}(slug: "{slug}") {{ {fields} }} }}'
+    query = f'{{ {field_name}(slug: "{slug}") {{ {fields} }} }}'
     return json.dumps({"query": query})

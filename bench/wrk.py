@@ -25,8 +25,8 @@ def lua_script(
             "request = function()",
             "  n = n + 1",
             "  local slug = slugs[(n % #slugs) + 1]",
-            f'  local q = string.format(\'{{ q%d: {field_name}(slug: \\\\"%s\\\\") '
-            f"{{ {fields} }} }}', n, slug)",
+            f'  local q = string.format(\'{{ {field_name}(slug: \\\\"%s\\\\") '
+            f"{{ {fields} }} }}', slug)",
             "  return wrk.format(nil, nil, nil, '{\"query\":\"' .. q .. '\"}')",
             "end",
         ]

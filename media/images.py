@@ -168,8 +168,7 @@ def process_image(
             price = _price(opened, limits)
             with budget.reserve(price):
                 image = _decode(opened, image_format, limits)
-                thumb = image.copy()
-                thumb.thumbnail((limits.thumb_side, limits.thumb_side), Image.Resampling.LANCZOS)
+                thumb = _thumbnail(image, limits.thumb_side)
                 return ProcessedImage(
                     image=_encode(image, image_format), thumbnail=_encode(thumb, image_format)
                 )
@@ -221,6 +220,28 @@ def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(round(width * scale), 1), max(round(height * scale), 1)
 
 
+# libjpeg decodes at 1/2, 1/4 or 1/8 scale for a fraction of the CPU of a full decode. A scale
+# is taken when it leaves the longer side at least this share of `max_side`, and the photo is
+# then stored at the size it decoded at, without another resize: a phone photo about twice
+# `max_side` wide is stored a little under it, for a fraction of the CPU (docs/benchmarks.md).
+_DRAFT_SHARE = 0.9
+
+
+def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The least size a JPEG decode of `size` may be reduced to, for a stored `side`."""
+    width, height = _fitted(size, side)
+    return max(math.ceil(width * _DRAFT_SHARE), 1), max(math.ceil(height * _DRAFT_SHARE), 1)
+
+
+def _thumbnail(image: Image.Image, side: int) -> Image.Image:
+    """`image` fitted within `side`: a new image (no copy of the whole first, as
+    `Image.thumbnail` needs), or `image` itself when it fits."""
+    size = _fitted(image.size, side)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
 def _bytes_per_pixel(mode: str) -> int:
     return 1 if mode in _ONE_BYTE_MODES else 2 if mode in _TWO_BYTE_MODES else 4
 
@@ -241,7 +262,7 @@ def _price(opened: ImageFile.ImageFile, limits: ImageLimits) -> int:
         # Lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the image is far larger than what
         # is kept: a fraction of the memory and time of a full decode. The size and mode the
         # header now announces are what will be decoded.
-        opened.draft("RGB", _fitted(opened.size, limits.max_side))
+        opened.draft("RGB", _draft_size(opened.size, limits.max_side))
     width, height = opened.size
     pixels = width * height
     price = pixels * _bytes_per_pixel(opened.mode)

@@ -83,6 +83,10 @@ class DocumentCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, query: object) -> bool:
+        """Whether `query` is cached (not counted as a use)."""
+        return query in self._entries
+
     def document(self, query: str, parse_options: Mapping[str, Any]) -> DocumentNode:
         """The parsed `query`; raises GraphQLError on a syntax error (not cached)."""
         entry = self._entries.get(query)  # a read counts as a use

@@ -14,6 +14,7 @@ from graphql import DocumentNode, GraphQLError, parse, validate
 from strawberry import Schema
 
 from api.plans.answers import PlanAnswer
+from api.plans.literals import Literals
 from api.plans.lookups import LookupPlan, compile_lookups
 from api.plans.resolved import PUBLISH, SEARCH, ResolverPlan, compile_resolved
 from api.plans.selection import Walker, single_operation
@@ -64,6 +65,8 @@ class Plans:
         self.publish = publish
         self.search = search
         self.max_entries = max_entries
+        # Lifted literals serve every mode, the general path's caches too (api/plans/literals.py).
+        self.literals = Literals(max_entries)
         # Keyed by the query text: bounded in bytes of that text too, not only in entries.
         self._plans: LRUCache[tuple[str, str | None], tuple[Plan | None, int]] = LRUCache(
             max_bytes, getsizeof=lambda entry: entry[1]

@@ -1,0 +1,212 @@
+"""Literal values lifted into variables: a query that differs from a known one only in the
+values written into its text is answered by the same parsed and validated document, the same
+plan and the same response-cache policy, as Apollo's operation signatures and Hasura's plan
+cache do.
+
+One pass of a regular expression over the text finds its string and number literals; the text
+with each replaced by a placeholder of its kind is the document's *signature*. The second query
+of a signature that runs without error teaches its *lifted* form: the same text with each
+literal replaced by a variable `$__lN` of the type its position expects (the schema's type info
+over the parsed document), declared on the operation. A later query of the same signature is
+then run as the lifted text with its literals' values as variables, so every cache keyed by the
+query text (documents, plans, cached answers) serves all of them.
+
+Only queries are lifted (one operation, no `$__l` of their own): when the lifted run has any
+error, the query is run again as sent, so that errors and their `locations` are always those of
+the document the client wrote. Block strings, strings JSON cannot read, booleans, enums and
+null stay in the text (and so in the signature).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    FloatValueNode,
+    GraphQLError,
+    GraphQLSchema,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    parse,
+    validate,
+    visit,
+)
+
+PREFIX = "__l"
+_KINDS = {"s": str, "i": int, "f": float}
+
+# A literal's first character, outside any name: a quote, or a digit or minus not inside a name.
+_MAYBE = re.compile(r'"|(?<![_0-9A-Za-z])-?[0-9]')
+_TOKENS = re.compile(
+    r'(?P<block>"""(?:\\"""|[^"]|"(?!""))*""")'
+    r'|(?P<s>"(?:[^"\\\n\r]|\\.)*")'
+    r"|(?P<comment>#[^\n\r]*)"
+    r"|(?P<name>[_A-Za-z][_0-9A-Za-z]*)"
+    r"|(?P<f>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)(?![_0-9A-Za-z.]))"
+    r"|(?P<i>-?(?:0|[1-9][0-9]*)(?![_0-9A-Za-z.]))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    signature: str
+    starts: tuple[int, ...]  # where each literal starts in the text
+    ends: tuple[int, ...]
+    values: tuple[Any, ...]
+
+
+def scan(query: str) -> Scanned | None:
+    """The literals of `query` and its signature; None when it has none to lift."""
+    if _MAYBE.search(query) is None:
+        return None
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    values: list[Any] = []
+    done = 0
+    for token in _TOKENS.finditer(query):
+        kind = token.lastgroup
+        if kind not in _KINDS:
+            continue
+        text = token.group()
+        try:
+            value: Any = orjson.loads(text)  # a GraphQL string or number reads as JSON does
+        except orjson.JSONDecodeError:
+            continue  # left in the text: part of the signature
+        if type(value) is not _KINDS[kind]:
+            continue
+        start, end = token.span()
+        pieces += (query[done:start], "\0", kind)
+        starts.append(start)
+        ends.append(end)
+        values.append(value)
+        done = end
+    if not values:
+        return None
+    pieces.append(query[done:])
+    return Scanned("".join(pieces), tuple(starts), tuple(ends), tuple(values))
+
+
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    text: str  # the query with `$__lN` for its literals, declared on the operation
+
+
+class Literals:
+    """Lifted forms by signature (with "not liftable" verdicts as None), LRU-bounded."""
+
+    def __init__(self, max_entries: int = 1000) -> None:
+        self._lifted: LRUCache[str, Lifted | None] = LRUCache(max_entries)
+        # Signatures seen once: a lifted form is worked out on the second query of one, so that
+        # documents that never recur (a new alias in each) cost a scan, not a compilation.
+        self._seen: LRUCache[str, bool] = LRUCache(max_entries)
+        self._last: tuple[str, Scanned | None] = ("", None)  # the text `lift` just scanned
+
+    def _scan(self, query: str) -> Scanned | None:
+        last_query, last = self._last
+        if query is last_query:
+            return last
+        scanned = scan(query)
+        self._last = (query, scanned)
+        return scanned
+
+    def lift(self, query: str) -> tuple[str, dict[str, Any]] | None:
+        """The lifted text and the literals' values as variables, for a query of a known
+        signature; None otherwise."""
+        if PREFIX in query:
+            return None
+        scanned = self._scan(query)
+        if scanned is None:
+            return None
+        lifted = self._lifted.get(scanned.signature)
+        if lifted is None:
+            return None
+        return lifted.text, {f"{PREFIX}{n}": v for n, v in enumerate(scanned.values)}
+
+    def learn(self, query: str, document: DocumentNode, schema: GraphQLSchema) -> None:
+        """Work out the lifted form of `query` (which ran without error) once per signature."""
+        if PREFIX in query:
+            return
+        scanned = self._scan(query)
+        if scanned is None or scanned.signature in self._lifted:
+            return
+        if self._seen.pop(scanned.signature, None) is None:
+            self._seen[scanned.signature] = True
+            return
+        self._lifted[scanned.signature] = _lifted(query, scanned, document, schema)
+
+
+class _Positions(Visitor):
+    """The input type expected at each string and number literal, by its start."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.types: dict[int, str] = {}
+
+    def _literal(self, node: StringValueNode | IntValueNode | FloatValueNode, *_: object) -> None:
+        expected = self.type_info.get_input_type()
+        if node.loc is not None and expected is not None:
+            self.types[node.loc.start] = str(expected)
+
+    enter_string_value = _literal
+    enter_int_value = _literal
+    enter_float_value = _literal
+
+
+def _lifted(
+    query: str, scanned: Scanned, document: DocumentNode, schema: GraphQLSchema
+) -> Lifted | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+        return None
+    operation = operations[0]
+    type_info = TypeInfo(schema)
+    positions = _Positions(type_info)
+    visit(document, TypeInfoVisitor(type_info, positions))
+    types = [positions.types.get(start) for start in scanned.starts]
+    if None in types or operation.loc is None:
+        return None
+    declared = ", ".join(f"${PREFIX}{n}: {t}" for n, t in enumerate(types))
+    # Where the declarations go: after the operation's own, after its name, after `query`,
+    # or in front of a shorthand `{ ... }`.
+    if operation.variable_definitions:
+        last = operation.variable_definitions[-1].loc
+        insert = (last.end if last else -1, f", {declared}")
+    elif operation.name is not None and operation.name.loc is not None:
+        insert = (operation.name.loc.end, f"({declared})")
+    elif query.startswith("query", operation.loc.start):
+        insert = (operation.loc.start + len("query"), f"({declared})")
+    else:
+        insert = (operation.loc.start, f"query({declared}) ")
+    if insert[0] < 0:
+        return None
+    spans = zip(scanned.starts, scanned.ends, strict=True)
+    edits = [(start, end, f"${PREFIX}{n}") for n, (start, end) in enumerate(spans)]
+    edits.append((insert[0], insert[0], insert[1]))
+    edits.sort(key=lambda edit: (edit[0], edit[1]))
+    pieces: list[str] = []
+    done = 0
+    for start, end, text in edits:
+        pieces += (query[done:start], text)
+        done = end
+    pieces.append(query[done:])
+    text = "".join(pieces)
+    # The lifted text must be a valid document on its own (a literal in a variable's default
+    # value, say, cannot become a variable): checked once, here.
+    try:
+        if validate(schema, parse(text)):
+            return None
+    except GraphQLError:  # it does not parse: not liftable
+        return None
+    return Lifted(text)
