@@ -38,14 +38,15 @@ SELECT label, sum(count)::bigint AS total
  ORDER BY total DESC, label
  LIMIT $3
 """
-# Published by creation; cancelled, closed and expired by when the job left PUBLISHED.
+# Published by creation; cancelled, closed and expired by when the job left PUBLISHED. Two
+# scans, each over its own index, rather than one OR that would read the whole table.
 SELECT_JOB_COUNTS = """
-SELECT count(*) FILTER (WHERE created_at >= $1) AS published,
-       count(*) FILTER (WHERE status = 'CANCELLED' AND ended_at >= $1) AS cancelled,
-       count(*) FILTER (WHERE status = 'CLOSED' AND ended_at >= $1) AS closed,
-       count(*) FILTER (WHERE status = 'EXPIRED' AND ended_at >= $1) AS expired
+SELECT (SELECT count(*) FROM jobs WHERE created_at >= $1) AS published,
+       count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled,
+       count(*) FILTER (WHERE status = 'CLOSED') AS closed,
+       count(*) FILTER (WHERE status = 'EXPIRED') AS expired
   FROM jobs
- WHERE created_at >= $1 OR ended_at >= $1
+ WHERE ended_at >= $1
 """
 # Pending: to enabled endpoints, as the backlog metric counts them; failed: given up lately.
 SELECT_WEBHOOK_FIGURES = """

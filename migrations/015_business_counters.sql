@@ -13,3 +13,6 @@ CREATE TABLE business_counters (
 );
 -- The retention deletes by age.
 CREATE INDEX business_counters_hour_idx ON business_counters (hour);
+-- Jobs that left PUBLISHED lately, for the business view (jobs_personal_data_idx holds only
+-- those that still keep personal data).
+CREATE INDEX jobs_ended_at_idx ON jobs (ended_at) WHERE ended_at IS NOT NULL;

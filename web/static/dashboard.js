@@ -18,13 +18,7 @@ const BUCKET_SECONDS = 60;
 const BUSINESS_WINDOW_MINUTES = 24 * 60;
 
 const DASHBOARD_QUERY = `
-  query LookupDashboard($window: Int!, $bucket: Int!, $businessWindow: Int!) {
-    businessStats(windowMinutes: $businessWindow, top: 10) {
-      jobsPublished jobsRejected jobsCancelled jobsClosed jobsExpired
-      rejectedFields { label count } uploadsRefused { label count }
-      searchesWithoutMatch unmatchedSearches { label count }
-      webhooksPending webhooksFailed webhookOldestPendingSeconds
-    }
+  query LookupDashboard($window: Int!, $bucket: Int!) {
     lookupStats(windowMinutes: $window) {
       windowMinutes total avgLatencyMs p95LatencyMs successRate fallbackRate cacheHitRate
     }
@@ -37,6 +31,17 @@ const DASHBOARD_QUERY = `
   fragment AlertFields on Alert {
     name severity message value threshold since acknowledged acknowledgementNote silenced
     silencedUntil
+  }`;
+
+// Polled every REFRESH_MS even while the lookup figures are pushed: nothing pushes these.
+const BUSINESS_QUERY = `
+  query BusinessView($window: Int!) {
+    businessStats(windowMinutes: $window, top: 10) {
+      jobsPublished jobsRejected jobsCancelled jobsClosed jobsExpired
+      rejectedFields { label count } uploadsRefused { label count }
+      searchesWithoutMatch unmatchedSearches { label count }
+      webhooksPending webhooksFailed webhookOldestPendingSeconds
+    }
   }`;
 
 const STATS_SUBSCRIPTION = `
@@ -85,11 +90,7 @@ async function graphql(query, variables = {}) {
 }
 
 async function fetchDashboard() {
-  const body = await graphql(DASHBOARD_QUERY, {
-    window: WINDOW_MINUTES,
-    bucket: BUCKET_SECONDS,
-    businessWindow: BUSINESS_WINDOW_MINUTES,
-  });
+  const body = await graphql(DASHBOARD_QUERY, { window: WINDOW_MINUTES, bucket: BUCKET_SECONDS });
   keyState.needed = false;
   if (body.errors && body.errors.length) {
     const message = body.errors.map((e) => e.message).join(' ');
@@ -308,6 +309,7 @@ function setUpKeyForm() {
     if (lastAlerts) renderAlerts(lastAlerts);
     // The live connection carries the key from its start: open it again with the new one.
     if (liveSocket) liveSocket.close();
+    refreshBusiness().catch(() => {});
     refresh().catch((err) => {
       $('problem').textContent = err.message;
       $('problem').hidden = false;
@@ -592,7 +594,6 @@ async function refresh() {
     lastTimeline = data.lookupTimeline;
     renderCharts(lastTimeline);
     renderHistory(data.alertHistory);
-    if (data.businessStats) renderBusiness(data.businessStats);
   } else {
     problems.push(dashboard.reason.message);
     if (keyState.needed) renderNeedsKey('Needs an API key with the ops:read scope.');
@@ -601,6 +602,24 @@ async function refresh() {
   box.textContent = problems.join(' · ');
   box.hidden = problems.length === 0;
   showUpdated();
+}
+
+/** The business view alone; its faults (a missing key) are the main refresh's to report. */
+async function refreshBusiness() {
+  if (keyState.needed && !apiKey()) return;
+  const body = await graphql(BUSINESS_QUERY, { window: BUSINESS_WINDOW_MINUTES });
+  if (body.data && body.data.businessStats) renderBusiness(body.data.businessStats);
+}
+
+async function businessLoop() {
+  if (!document.hidden) {
+    try {
+      await refreshBusiness();
+    } catch (err) {
+      // The main refresh shows what is wrong with the server or the key.
+    }
+  }
+  setTimeout(businessLoop, REFRESH_MS);
 }
 
 async function loop() {
@@ -641,5 +660,6 @@ window.addEventListener('resize', () => {
 document.addEventListener('DOMContentLoaded', () => {
   setUpKeyForm();
   loop();
+  businessLoop();
   connectLive();
 });
