@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import ConsoleMessage, Page, ViewportSize, expect
 
 from tests.browser.axe import doc_screenshot
 from tests.browser.conftest import BrowserPage, LiveServer
 from tests.browser.steps import answer_required_questions, choose_wall_painting, publish, where
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PUBLISH = """
 mutation Publish($input: PublishJobInput!) { publishJob(input: $input) { job { id } } }"""
 
