@@ -113,7 +113,27 @@ async def _screened(request: Request, auth: RequestAuth) -> Response | None:
 
 async def upload(request: Request) -> Response:
     """Take one photo: admit the caller (key and quota) before reading the body, read it
-    (bounded), have it decoded and stored. Answers 201 with what the photo became."""
+    (bounded), have it decoded and stored. Answers 201 with what the photo became; every
+    refusal is counted by its reason for the business view."""
+    response = await _upload(request)
+    counts = request.state.app_state.business
+    if response.status_code == 201:
+        counts.upload_stored()
+    else:
+        counts.upload_refused(_refusal_reason(response))
+    return response
+
+
+def _refusal_reason(response: Response) -> str:
+    """The upload's own reason (INVALID_IMAGE, ...) where there is one, else the error code."""
+    try:
+        error = orjson.loads(bytes(response.body))["errors"][0]["extensions"]
+        return str(error.get("reason") or error["code"])
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return "UNKNOWN"
+
+
+async def _upload(request: Request) -> Response:
     try:
         pool, service = _services(request)
         auth = _auth(request, pool)

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 
 from api.invalidation import Invalidation
-from app.periodic import Periodic, PeriodicTask
+from app.periodic import Periodic, PeriodicTask, run_once
 from app.suggestions import refresh_periodically
 from app.webhooks import Dispatcher, measure_backlog
 from app.wiring import expire_jobs_now, purge_contact_details_now, purge_uploads
@@ -20,18 +20,23 @@ from config import Settings
 from context.jwks import IssuerKeys
 from context.tokens import TokenVerifier
 from db.analytics import create_events_pool
+from db.business import delete_old_counts
 from db.dispatch import delete_finished
 from db.media_store import MediaStore
 from db.pool import Connection, QueryLogger, create_pool, single_connection
 from db.replica import Replica
 from loaders.breaker import LookupBreaker
 from monitoring.alerts import alert_thresholds
+from monitoring.business import BusinessCounts
 from monitoring.events import EventRetention, LookupEventBuffer
 from monitoring.live import LiveMonitor
 
 log = logging.getLogger(__name__)
 WEBHOOK_BACKLOG_SECONDS = 15.0  # as often as Prometheus commonly scrapes
 WEBHOOK_RETENTION_SECONDS = 3600.0
+# Often enough that a dashboard refreshed every few seconds sees a count soon after it happened.
+BUSINESS_FLUSH_SECONDS = 2.0
+BUSINESS_RETENTION_DAYS = 90
 
 
 class Closeable(Protocol):
@@ -209,6 +214,26 @@ async def listening(invalidation: Invalidation, dsn: str, enabled: bool) -> Asyn
         yield
     finally:
         await invalidation.close()
+
+
+@asynccontextmanager
+async def business_counts(pool: asyncpg.Pool) -> AsyncIterator[BusinessCounts]:
+    """The business view's counts: added to the database every few seconds, and once more on
+    the way out; counts older than their retention deleted hourly."""
+    counts = BusinessCounts()
+    tasks = [
+        PeriodicTask("business counts", BUSINESS_FLUSH_SECONDS, lambda: counts.flush(pool)),
+        PeriodicTask(
+            "business counts retention",
+            3600.0,
+            lambda: delete_old_counts(pool, days=BUSINESS_RETENTION_DAYS),
+        ),
+    ]
+    async with Periodic(tasks):
+        try:
+            yield counts
+        finally:
+            await run_once(PeriodicTask("business counts", 1.0, lambda: counts.flush(pool)))
 
 
 def event_upkeep(events: LookupEventBuffer, retention: EventRetention) -> PeriodicTask:

@@ -25,6 +25,7 @@ from api.response_cache import ResponseCache
 from api.state import HttpState
 from api.uploads import UploadService
 from app.components import (
+    business_counts,
     closing,
     database_pool,
     direct_connection,
@@ -191,6 +192,7 @@ def create_app(
             live = await run(live_monitor(settings, database_url, breaker))
             await run(periodic_tasks(settings, pool, media_store, events))
             await run(webhook_dispatcher(settings, pool))
+            business = await run(business_counts(pool))
             await start_lookup(
                 lookup,
                 stale=seeded.touched if seeded is not None else (),
@@ -214,6 +216,7 @@ def create_app(
                     ops_pool=ops_pool,
                     tokens=tokens,
                     ops_reads=ops_reads,
+                    business=business,
                 ),
                 "http_state": HttpState(
                     settings=settings,

@@ -26,6 +26,7 @@ from loaders.breaker import LookupBreaker
 from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver, MicroServiceLookup
 from loaders.retry import RetryPolicy
+from monitoring import metrics
 from search import LiveSearch, load_keywords
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ async def expire_jobs_now(pool: asyncpg.Pool, days: int) -> None:
     run it: each batch skips rows another holds."""
     expired = await expire_jobs(pool, days=days)
     if expired:
+        metrics.JOBS_ENDED.labels(status="expired").inc(expired)
         log.info("job expiry: %d job(s) expired", expired)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -14,6 +14,7 @@ from db.replica import ReadRoute
 from db.url_signing import UrlSigningSecret
 from domain.catalogue import Catalogue
 from loaders.lookup import MicroServiceLookup
+from monitoring.business import BusinessCounts
 from monitoring.events import LookupEventBuffer
 from monitoring.live import LiveMonitor
 from search import LiveSearch
@@ -41,6 +42,8 @@ class AppState:
     tokens: TokenVerifier | None = None
     # Live stats and alerts for subscriptions (and the alert history), shared by the process.
     live: LiveMonitor | None = None
+    # The business view's counts, buffered and added to the database by a periodic flush.
+    business: BusinessCounts = field(default_factory=BusinessCounts)
 
     def require_live(self) -> LiveMonitor:
         assert self.live is not None, "the lifespan starts the live monitor"

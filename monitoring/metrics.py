@@ -23,7 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from db import analytics, queries
+from db import analytics, business, queries
 from loaders.lookup import LookupBatch
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -125,6 +125,31 @@ SEARCHES = Counter(
     ["answered_by"],
 )
 
+# The business view (monitoring/business.py): label values are bounded there.
+JOBS_PUBLISHED = Counter("jobwizard_jobs_published", "Jobs published (publishJob answered a job).")
+JOBS_REJECTED = Counter(
+    "jobwizard_jobs_rejected", "publishJob calls refused for their input (BAD_USER_INPUT)."
+)
+JOB_REJECTION_FIELDS = Counter(
+    "jobwizard_job_rejection_fields",
+    "Fields at fault in refused publishes: an input field or a question's key (names only).",
+    ["field"],
+)
+JOBS_ENDED = Counter(
+    "jobwizard_jobs_ended",
+    "Jobs that left PUBLISHED, by status: cancelled, closed, expired.",
+    ["status"],
+)
+UPLOADS_STORED = Counter("jobwizard_uploads_stored", "Photos taken by POST /uploads.")
+UPLOADS_REFUSED = Counter(
+    "jobwizard_uploads_refused",
+    "POST /uploads refused, by reason: the upload's reason (INVALID_IMAGE, ...) or the error code.",
+    ["reason"],
+)
+SEARCHES_WITHOUT_MATCH = Counter(
+    "jobwizard_searches_without_match", "searchServices calls with text that matched nothing."
+)
+
 _CACHE_HIT = LOOKUP_CACHE.labels(result="hit")
 _CACHE_MISS = LOOKUP_CACHE.labels(result="miss")
 
@@ -132,7 +157,7 @@ _CACHE_MISS = LOOKUP_CACHE.labels(result="miss")
 def _statement_names() -> dict[str, str]:
     """Statement text -> the name of the constant that holds it."""
     names: dict[str, str] = {}
-    for module in (queries, analytics):
+    for module in (queries, analytics, business):
         for name, value in vars(module).items():
             if name.isupper() and isinstance(value, str):
                 names.setdefault(value, name)

@@ -41,6 +41,7 @@ from domain.jobs import (
 )
 from domain.location import parse_location
 from domain.uploads import parse_photo_ids
+from monitoring import metrics
 
 # Attempts at a change without `expectedVersion` while others keep changing the job.
 _ATTEMPTS = 3
@@ -190,5 +191,6 @@ async def end_job(
                 outcome=outcome.value if outcome is not None else None,
             )
         if ended is not None:
+            metrics.JOBS_ENDED.labels(status=status.value.lower()).inc()
             return ended
     raise ServiceUnavailableError("The job keeps changing; read it again and retry.")

@@ -16,7 +16,7 @@ from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import ApiKey
 from domain.contact import Contact, ContactDraft
 from domain.customers import Customer
-from domain.errors import ServiceUnavailableError
+from domain.errors import BadUserInputError, ServiceUnavailableError
 from domain.idempotency import choose_key
 from domain.jobs import (
     DEFAULT_PAGE,
@@ -72,27 +72,35 @@ async def publish_job(
         ref_hash = customer_identity_hash(publisher)
     key = choose_key(idempotency_key, context.request.headers.get(IDEMPOTENCY_HEADER))
     app = context.app
-    return await publish(
-        pool=app.pool,
-        catalogue=app.catalogue,
-        micro_services=context.loaders.micro_services,
-        draft=JobDraft(
-            slug=slug,
-            micro_uuid=micro_uuid,
-            answers=answers,
-            publisher=publisher,
-            idempotency_key=key,
-            customer_ref_hash=ref_hash,
-            postcode=postcode,
-            address_line=address_line,
-            photo_ids=photo_ids,
-            contact=contact,
-            description=description,
-        ),
-        resolve_uuid=app.settings.job_uuids,
-        statement_timeout=app.settings.db_statement_timeout_ms / 1000,
-        phone_region=app.settings.phone_default_region,
-    )
+    try:
+        record = await publish(
+            pool=app.pool,
+            catalogue=app.catalogue,
+            micro_services=context.loaders.micro_services,
+            draft=JobDraft(
+                slug=slug,
+                micro_uuid=micro_uuid,
+                answers=answers,
+                publisher=publisher,
+                idempotency_key=key,
+                customer_ref_hash=ref_hash,
+                postcode=postcode,
+                address_line=address_line,
+                photo_ids=photo_ids,
+                contact=contact,
+                description=description,
+            ),
+            resolve_uuid=app.settings.job_uuids,
+            statement_timeout=app.settings.db_statement_timeout_ms / 1000,
+            phone_region=app.settings.phone_default_region,
+        )
+    except BadUserInputError as exc:
+        spec = app.catalogue.micro_service(slug)
+        questions = [question.id for question in spec.questions] if spec is not None else []
+        app.business.publish_rejected(exc.fields, questions)
+        raise
+    app.business.published()
+    return record
 
 
 async def micro_service_of(root: JobRecord, info: Info) -> MicroServiceRecord | None:

@@ -1,5 +1,5 @@
-"""Monitoring fields: lookup stats, their timeline, the alerts that fire now, their history and
-management (acknowledge, silence), and the live subscriptions."""
+"""Monitoring fields: lookup stats, their timeline, the business view, the alerts that fire
+now, their history and management (acknowledge, silence), and the live subscriptions."""
 
 from __future__ import annotations
 
@@ -12,12 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from context import Info
-from db import analytics
+from db import analytics, business
 from db.analytics import AlertEventRow, LookupStatsBucketRow, LookupStatsRow
+from db.business import JobCounts, LabelCount, WebhookFigures
 from db.errors import is_transient
 from domain.api_keys import OPS_READ, OPS_WRITE
 from domain.errors import BadUserInputError, ServiceUnavailableError
 from monitoring.alerts import ALERT_SEVERITIES, FiredAlert
+from monitoring.business import (
+    PUBLISH_REJECTED,
+    REJECTED_FIELD,
+    SEARCH_NO_MATCH,
+    UNMATCHED_TEXT,
+    UPLOAD_REFUSED,
+)
 from monitoring.live import AlertSnapshot
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60  # a week: events older than that are history, not monitoring
@@ -88,6 +96,48 @@ async def alerts(info: Info) -> list[FiredAlert]:
     if snapshot.changed:
         live.alerts.refresh()  # its subscribers hear of it now, not at the next tick
     return list(snapshot.alerts)
+
+
+# --- the business view -------------------------------------------------------------------------
+
+MAX_TOP = 50
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessStats:
+    window_minutes: int
+    jobs: JobCounts
+    jobs_rejected: int
+    rejected_fields: list[LabelCount]
+    uploads_refused: list[LabelCount]
+    searches_without_match: int
+    unmatched_searches: list[LabelCount]
+    webhooks: WebhookFigures
+
+
+async def business_stats(info: Info, window_minutes: int = 1440, top: int = 10) -> BusinessStats:
+    await info.context.auth.require(OPS_READ)
+    since = datetime.now(UTC) - _window(window_minutes)
+    if not 1 <= top <= MAX_TOP:
+        raise BadUserInputError(f"'top' must be between 1 and {MAX_TOP}, got {top}.")
+    # One connection for the few short reads: the monitoring pool is small on purpose.
+    async with _deadline(info), info.context.app.monitoring_pool.acquire() as conn:
+        jobs = await business.fetch_job_counts(conn, since=since)
+        totals = await business.fetch_totals(conn, since=since)
+        fields = await business.fetch_top(conn, kind=REJECTED_FIELD, since=since, limit=top)
+        uploads = await business.fetch_top(conn, kind=UPLOAD_REFUSED, since=since, limit=top)
+        texts = await business.fetch_top(conn, kind=UNMATCHED_TEXT, since=since, limit=top)
+        webhooks = await business.fetch_webhook_figures(conn, since=since)
+    return BusinessStats(
+        window_minutes=window_minutes,
+        jobs=jobs,
+        jobs_rejected=totals.get(PUBLISH_REJECTED, 0),
+        rejected_fields=fields,
+        uploads_refused=uploads,
+        searches_without_match=totals.get(SEARCH_NO_MATCH, 0),
+        unmatched_searches=texts,
+        webhooks=webhooks,
+    )
 
 
 # --- live: subscriptions ---------------------------------------------------------------------

@@ -87,6 +87,8 @@ async def find_services(context: Context, text: str, first: int) -> list[Service
         for match, record in zip(matches, records, strict=True)
         if record is not None
     ]
+    if not found and text.strip():
+        context.app.business.search_without_match(text)
     return found[:first]
 
 

@@ -117,3 +117,58 @@ class LookupStats(LookupFigures):
 @strawberry.type
 class LookupStatsBucket(LookupFigures):
     bucket_start: datetime
+
+
+@strawberry.type(description="How often one label was counted: a field, a reason or a text.")
+class LabelCount:
+    label: str
+    count: int
+
+
+def _of(group: str, name: str, kind: Any, description: str) -> Any:
+    def read(root: Any) -> Any:
+        return getattr(getattr(root, group), name)
+
+    read.__annotations__["return"] = kind
+    return strawberry.field(resolver=read, description=description)
+
+
+@strawberry.type(
+    description="The business view over a window: what customers and partners did, and what "
+    "went wrong for them. Counts from every worker, kept by the hour (a window starts at the "
+    "top of its first hour)."
+)
+class BusinessStats:
+    window_minutes: int
+    jobs_published: int = _of("jobs", "published", int, "Jobs published.")
+    jobs_cancelled: int = _of("jobs", "cancelled", int, "Jobs cancelled by their owner.")
+    jobs_closed: int = _of("jobs", "closed", int, "Jobs closed by their owner.")
+    jobs_expired: int = _of("jobs", "expired", int, "Jobs that expired unanswered.")
+    jobs_rejected: int = strawberry.field(description="publishJob calls refused for their input.")
+    rejected_fields: list[LabelCount] = strawberry.field(
+        description="The fields most often at fault in refused publishes, most first: an input "
+        "field (`postcode`, `contact.email`) or a question's key; names only, never values."
+    )
+    uploads_refused: list[LabelCount] = strawberry.field(
+        description="Refused uploads by reason (INVALID_IMAGE, FILE_TOO_LARGE, RATE_LIMITED, "
+        "UNAUTHENTICATED...), most first."
+    )
+    searches_without_match: int = strawberry.field(
+        description="searchServices calls whose text matched nothing."
+    )
+    unmatched_searches: list[LabelCount] = strawberry.field(
+        description="Their texts, most first: folded and shortened; texts that look like they "
+        "hold an email address, a phone number or a postcode are not kept."
+    )
+    webhooks_pending: int = _of(
+        "webhooks", "pending", int, "Webhook deliveries waiting, to enabled endpoints (now)."
+    )
+    webhooks_failed: int = _of(
+        "webhooks", "failed", int, "Webhook deliveries given up on within the window."
+    )
+    webhook_oldest_pending_seconds: float | None = _of(
+        "webhooks",
+        "oldest_pending_seconds",
+        float | None,
+        "Age of the oldest waiting delivery (now); null when none waits.",
+    )

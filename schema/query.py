@@ -10,12 +10,13 @@ from db.records import JobRecord, MicroServiceRecord
 from monitoring.alerts import FiredAlert
 from resolvers import catalogue, jobs, monitoring, suggestions, wizard
 from resolvers.catalogue import CategoryNode
-from resolvers.monitoring import AlertHistory, WindowStats
+from resolvers.monitoring import AlertHistory, BusinessStats, WindowStats
 from resolvers.suggestions import PopularServiceNode, ServiceMatchNode
 from resolvers.wizard import WizardPage
 from schema import webhooks
 from schema.cache_control import CATALOGUE_MAX_AGE, CacheControl
 from schema.monitoring import Alert, AlertHistoryPage, LookupStats, LookupStatsBucket
+from schema.monitoring import BusinessStats as BusinessStatsType
 from schema.suggestions import PopularService, ServiceMatch
 from schema.types import Category, Job, JobConnection, MicroService, WizardQuestions
 
@@ -105,6 +106,12 @@ class Query:
         graphql_type=AlertHistoryPage,
         description="Every firing and resolving of the alerts, newest first: `first` 1 to 100, "
         "`after` the `endCursor` of the previous page.",
+    )
+    business_stats: BusinessStats = strawberry.field(
+        resolver=monitoring.business_stats,
+        graphql_type=BusinessStatsType,
+        description="The business view over the last `windowMinutes` (1 to 10080; default a "
+        "day), lists cut to their `top` (1 to 50) labels. Needs ops:read.",
     )
     webhook_endpoints: list[webhooks.WebhookEndpoint] = strawberry.field(
         resolver=webhooks.webhook_endpoints,

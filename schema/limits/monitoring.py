@@ -16,10 +16,11 @@ from graphql import (
 from resolvers.monitoring import MAX_WINDOW_MINUTES
 from schema.limits.fields import MAX_REPORTED_COUNT, fragments_of, sum_root_fields
 
-# The fields that aggregate analytics_events, with the window they scan when none is given:
-# their cost is the minutes of events each one reads, so 100 aliases of a week-long window cost
-# 100 times one, and a request past MONITORING_MAX_COST is refused before any of them runs.
-_MONITORING_WINDOWS = {"lookupStats": 60, "lookupTimeline": 60}
+# The fields that aggregate analytics_events (and businessStats, which scans jobs), with the
+# window they scan when none is given: their cost is the minutes of events each one reads, so
+# 100 aliases of a week-long window cost 100 times one, and a request past MONITORING_MAX_COST
+# is refused before any of them runs.
+_MONITORING_WINDOWS = {"lookupStats": 60, "lookupTimeline": 60, "businessStats": 1440}
 _ALERTS = "alerts"
 
 

@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import ConsoleMessage, Page, ViewportSize, expect
 
+from tests.browser.axe import doc_screenshot
 from tests.browser.conftest import BrowserPage, LiveServer
 from tests.browser.steps import answer_required_questions, choose_wall_painting, publish, where
 
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PUBLISH = """
 mutation Publish($input: PublishJobInput!) { publishJob(input: $input) { job { id } } }"""
 
@@ -215,3 +217,41 @@ def test_the_post_page_may_connect_to_the_issuer_and_nowhere_else(
     assert connect == f"connect-src 'self' {parts.scheme}://{parts.netloc}"
     dashboard = httpx.get(f"{live_server.url}/dashboard").headers["content-security-policy"]
     assert "connect-src 'self';" in dashboard
+
+
+async def test_signing_in_mid_wizard_keeps_what_was_entered(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    subject = f"midway-{uuid.uuid4().hex[:8]}"
+    await page.set_viewport_size(DESKTOP)
+    await page.goto(f"{live_server.url}/post")
+    await choose_wall_painting(page)
+    await where(page, "SW1A 2AA")
+    await doc_screenshot(page, "desktop-1-question")
+    await answer_required_questions(page, wall_count="3")
+    await page.get_by_role("button", name="Next").click()  # past the photos
+    await page.get_by_label("The job in your own words", exact=True).fill("Three walls, blue.")
+    await page.get_by_role("button", name="Next").click()
+    await page.get_by_label("Your name").fill("Sam Example")
+
+    await page.get_by_role("button", name="Sign in").click()
+    await page.locator("input[name=sub]").fill(subject)
+    await page.get_by_role("button", name="Authorize").click()
+    await page.wait_for_url(f"{live_server.url}/post")
+    await expect(page.locator("#account-status")).to_have_text(f"Signed in as {subject}.")
+
+    # Back at the step it left, with everything typed so far.
+    await expect(page.locator("#step-details")).to_be_visible()
+    await expect(page.get_by_label("Your name")).to_have_value("Sam Example")
+    await page.locator("#contact-email").fill("sam@example.com")
+    await page.get_by_role("button", name="Next").click()
+    review = page.locator("#review-summary")
+    for text in ("Wall painting", "SW1A 2AA", "Three walls, blue.", "Bedroom", "Sam Example"):
+        await expect(review).to_contain_text(text)
+    assert await page.evaluate("() => sessionStorage.getItem('jobwizard.draft')") is None
+    await doc_screenshot(page, "desktop-2-review")
+    await publish(page)
+    await expect(page.locator("#result")).to_be_visible()
+    await doc_screenshot(page, "desktop-3-confirmation")
+    assert log.page_errors == []

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from playwright.async_api import Page, Route, expect
 
+from tests.browser.axe import doc_screenshot, serious_violations
 from tests.browser.conftest import BrowserPage, LiveServer
 from tests.support.keys import issue_api_key
 from tests.support.polling import eventually
@@ -254,5 +255,68 @@ async def test_an_ops_key_acknowledges_and_silences_alerts_from_the_dashboard(
     await expect(alert.locator(".mark.silenced")).to_be_visible(timeout=10_000)
     await expect(alert).to_be_visible()  # silenced alerts still show, marked
     await open_page.screenshot("dashboard-alert-management")
+    assert log.page_errors == []
+    assert log.console_errors == []
+
+
+async def test_without_a_key_it_says_what_it_needs_and_is_not_live(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    updated = page.locator("#updated")
+    await expect(updated).to_have_attribute("data-mode", "waiting")
+    await expect(updated).to_contain_text("ops:read")
+    await expect(page.locator("#alerts")).to_contain_text("ops:read")
+    await expect(page.locator("#history")).to_contain_text("ops:read")
+    # The refused subscriptions (an `error` message each) leave it polling, never "live".
+    await expect(updated).not_to_contain_text("live")
+    assert await page.locator("#forget-key").is_hidden()
+    assert await serious_violations(page) == []
+    assert log.page_errors == []
+
+
+async def test_the_business_view_shows_what_customers_met(
+    live_server: LiveServer, open_page: BrowserPage
+) -> None:
+    conn = await asyncpg.connect(live_server.database_url)
+    try:
+        key = await issue_api_key(conn, name="ops and jobs", scopes=["ops:read", "jobs:write"])
+    finally:
+        await conn.close()
+    headers = {"Authorization": f"Bearer {key.key}"}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10, headers=headers) as client:
+        refused = await client.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id } } }",
+                "variables": {
+                    "i": {
+                        "microId": "wall-painting",
+                        "answers": {"wall_count": -1},
+                        "location": {"postcode": "SW1A 1AA"},
+                    }
+                },
+            },
+        )
+        assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        upload = await client.post("/uploads", files={"file": ("a.jpg", b"nope", "image/jpeg")})
+        assert upload.status_code == 415
+        search = await client.post(
+            "/graphql", json={"query": '{ searchServices(text: "qwplk zzqx") { score } }'}
+        )
+        assert search.json()["data"]["searchServices"] == []
+
+    page, log = open_page.page, open_page.log
+    await page.goto(f"{live_server.url}/dashboard")
+    await _enter_key(page, key.key)
+    # Counts reach the database within a flush interval; the page polls or is pushed.
+    await expect(page.locator("#rejected-fields")).to_contain_text("wall_count", timeout=15_000)
+    await expect(page.locator("#uploads-refused")).to_contain_text("UNSUPPORTED_IMAGE_FORMAT")
+    await expect(page.locator("#unmatched-searches")).to_contain_text("qwplk zzqx", timeout=15_000)
+    await expect(page.locator("#business-tiles")).to_contain_text("Webhooks waiting")
+    assert await serious_violations(page) == []
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await doc_screenshot(page, "desktop-dashboard")
     assert log.page_errors == []
     assert log.console_errors == []

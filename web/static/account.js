@@ -48,13 +48,12 @@
   }
 
   async function signIn() {
-    // Leaving for the provider's page drops what this page holds; ask before losing a wizard.
-    const started = !$('questions-form').hidden;
-    if (started && !window.confirm('Signing in leaves this page, and the answers entered so far will be lost. Sign in now?')) {
-      return;
-    }
+    // Leaving for the provider's page drops what this page holds: the wizard is kept in this
+    // tab's sessionStorage and put back on return (draft.js).
+    const started = !$('questions-form').hidden && currentView() === 'post';
+    const draft = started && window.PostDraft ? PostDraft.save() : false;
     try {
-      await auth().signIn({ view: currentView() });
+      await auth().signIn({ view: currentView(), draft });
     } catch (err) {
       $('account-status').textContent = `Signing in could not start (${err.message}).`;
     }
@@ -89,5 +88,7 @@
     render();
     const back = auth() && auth().returnedState;
     if (back && back.view === 'my-jobs') show('my-jobs');
+    // A draft left by a sign-in comes back however it ended: signed in, refused or abandoned.
+    if (!(back && back.view === 'my-jobs') && window.PostDraft) await PostDraft.restore();
   });
 })();

@@ -1,4 +1,6 @@
-// Lookup dashboard: the last hour of slug -> UUID lookups, from the API itself. Live: the
+// Operations dashboard: the business view of the last day (jobs published and refused, the
+// fields at fault, uploads refused, searches that matched nothing, the webhook backlog, from
+// `businessStats`) and the last hour of slug -> UUID lookups, from the API itself. Live: the
 // figures and the alerts are pushed over a WebSocket (GraphQL subscriptions, graphql-transport-ws)
 // and the charts and /health polled slowly; where WebSockets are blocked it falls back to
 // polling everything every few seconds. Figures come from GraphQL (`lookupStats`,
@@ -13,6 +15,7 @@ const ACK_TIMEOUT_MS = 4000; // no connection_ack by then: WebSockets are blocke
 const KEY_STORAGE = 'jobwizard.apiKey'; // shared with the wizard page (this tab only)
 const WINDOW_MINUTES = 60;
 const BUCKET_SECONDS = 60;
+const BUSINESS_WINDOW_MINUTES = 24 * 60;
 
 const DASHBOARD_QUERY = `
   query LookupDashboard($window: Int!, $bucket: Int!) {
@@ -28,6 +31,17 @@ const DASHBOARD_QUERY = `
   fragment AlertFields on Alert {
     name severity message value threshold since acknowledged acknowledgementNote silenced
     silencedUntil
+  }`;
+
+// Polled every REFRESH_MS even while the lookup figures are pushed: nothing pushes these.
+const BUSINESS_QUERY = `
+  query BusinessView($window: Int!) {
+    businessStats(windowMinutes: $window, top: 10) {
+      jobsPublished jobsRejected jobsCancelled jobsClosed jobsExpired
+      rejectedFields { label count } uploadsRefused { label count }
+      searchesWithoutMatch unmatchedSearches { label count }
+      webhooksPending webhooksFailed webhookOldestPendingSeconds
+    }
   }`;
 
 const STATS_SUBSCRIPTION = `
@@ -77,6 +91,7 @@ async function graphql(query, variables = {}) {
 
 async function fetchDashboard() {
   const body = await graphql(DASHBOARD_QUERY, { window: WINDOW_MINUTES, bucket: BUCKET_SECONDS });
+  keyState.needed = false;
   if (body.errors && body.errors.length) {
     const message = body.errors.map((e) => e.message).join(' ');
     if (/Cannot query field/.test(message)) {
@@ -84,7 +99,12 @@ async function fetchDashboard() {
     }
     const codes = body.errors.map((e) => e.extensions && e.extensions.code);
     if (codes.includes('UNAUTHENTICATED') || codes.includes('FORBIDDEN')) {
-      throw new Error(`Enter an API key with the ops:read scope above. (${message})`);
+      keyState.needed = true;
+      throw new Error(
+        apiKey()
+          ? `This key cannot read the dashboard: it needs the ops:read scope. (${message})`
+          : 'The figures need an API key with the ops:read scope: enter one above.',
+      );
     }
     throw new Error(message);
   }
@@ -141,6 +161,61 @@ function renderTiles(stats, health) {
   );
 }
 
+const duration = (seconds) => {
+  if (seconds === null || seconds === undefined) return 'none waiting';
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+};
+
+function topList(id, title, items, empty) {
+  const section = el('section', { id, 'aria-labelledby': `${id}-title` });
+  section.append(el('h3', { id: `${id}-title` }, title));
+  if (items.length === 0) {
+    section.append(el('p', { class: 'muted' }, empty));
+    return section;
+  }
+  section.append(
+    el('ol', {}, ...items.map((item) => el('li', {}, item.label, el('span', { class: 'count' }, `× ${item.count}`)))),
+  );
+  return section;
+}
+
+function renderBusiness(stats) {
+  const count = (n) => n.toLocaleString();
+  const refusedUploads = stats.uploadsRefused.reduce((sum, item) => sum + item.count, 0);
+  const attempts = stats.jobsPublished + stats.jobsRejected;
+  const rejectedShare = attempts === 0 ? null : stats.jobsRejected / attempts;
+  $('business-tiles').replaceChildren(
+    tile('Jobs published', count(stats.jobsPublished)),
+    tile('Publishes refused', `${count(stats.jobsRejected)} (${percent(rejectedShare)})`,
+      rejectedShare !== null && rejectedShare > 0.5 ? 'bad' : ''),
+    tile('Jobs cancelled', count(stats.jobsCancelled)),
+    tile('Jobs closed', count(stats.jobsClosed)),
+    tile('Jobs expired', count(stats.jobsExpired)),
+    tile('Uploads refused', count(refusedUploads)),
+    tile('Searches without a match', count(stats.searchesWithoutMatch)),
+    tile('Webhooks waiting', count(stats.webhooksPending), stats.webhooksPending > 0 ? 'warn' : ''),
+    tile('Oldest waiting webhook', duration(stats.webhookOldestPendingSeconds),
+      stats.webhookOldestPendingSeconds > 900 ? 'bad' : ''),
+    tile('Webhooks given up', count(stats.webhooksFailed), stats.webhooksFailed > 0 ? 'bad' : ''),
+  );
+  $('business-lists').replaceChildren(
+    topList('rejected-fields', 'Fields at fault in refused publishes', stats.rejectedFields, 'No publish was refused.'),
+    topList('uploads-refused', 'Uploads refused, by reason', stats.uploadsRefused, 'No upload was refused.'),
+    topList('unmatched-searches', 'Searches that matched nothing', stats.unmatchedSearches, 'Every search found something.'),
+  );
+}
+
+/** What the figures' places say while there are none to show: the key they need. */
+function renderNeedsKey(message) {
+  const placeholder = () => el('li', { class: 'none' }, message);
+  $('alerts').replaceChildren(placeholder());
+  $('history').replaceChildren(placeholder());
+  $('business-tiles').replaceChildren();
+  $('business-lists').replaceChildren(el('p', { class: 'muted' }, message));
+}
+
 const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 function renderAlerts(alerts) {
@@ -195,7 +270,7 @@ async function manageAlert(action, name, button) {
   }
   $('ops-status').textContent = action === 'acknowledge' ? `${name} acknowledged` : `${name} silenced for 1 h`;
   // Live, the change is pushed to every dashboard; without the WebSocket, read it back now.
-  if (!liveState.connected) await refresh();
+  if (!isLive()) await refresh();
   await refreshHistory();
 }
 
@@ -234,6 +309,7 @@ function setUpKeyForm() {
     if (lastAlerts) renderAlerts(lastAlerts);
     // The live connection carries the key from its start: open it again with the new one.
     if (liveSocket) liveSocket.close();
+    refreshBusiness().catch(() => {});
     refresh().catch((err) => {
       $('problem').textContent = err.message;
       $('problem').hidden = false;
@@ -252,7 +328,11 @@ function setUpKeyForm() {
 // Live: graphql-transport-ws over a WebSocket. The protocol's client side is a few messages
 // (connection_init, subscribe, ping/pong); written here rather than bundling a client library.
 
-const liveState = { connected: false, attempts: 0 };
+// `connected`: the server acknowledged the connection; `refused`: it refused the subscriptions
+// (no key, or one without ops:read): the page then polls, and never says "live".
+const liveState = { connected: false, refused: false, attempts: 0 };
+const keyState = { needed: false };
+const isLive = () => liveState.connected && !liveState.refused;
 let lastStats = null;
 let lastHealth = null;
 let lastAlerts = null;
@@ -280,9 +360,15 @@ function connectLive() {
     if (message.type === 'connection_ack') {
       clearTimeout(ackTimer);
       liveState.connected = true;
+      liveState.refused = false;
       liveState.attempts = 0;
       send({ id: 'stats', type: 'subscribe', payload: { query: STATS_SUBSCRIPTION, variables: { window: WINDOW_MINUTES } } });
       send({ id: 'alerts', type: 'subscribe', payload: { query: ALERTS_SUBSCRIPTION } });
+      showUpdated();
+    } else if (message.type === 'error') {
+      // A refused subscription ends with this one message (graphql-transport-ws): no `next`,
+      // no `complete`. The figures are polled instead, which says what is missing.
+      liveState.refused = true;
       showUpdated();
     } else if (message.type === 'ping') {
       send({ type: 'pong' });
@@ -309,8 +395,13 @@ function connectLive() {
 }
 
 function showUpdated() {
-  const mode = liveState.connected ? 'live' : `polling every ${REFRESH_MS / 1000} s`;
-  $('updated').dataset.mode = liveState.connected ? 'live' : 'polling';
+  if (keyState.needed) {
+    $('updated').dataset.mode = 'waiting';
+    $('updated').textContent = 'Waiting for an API key with the ops:read scope';
+    return;
+  }
+  const mode = isLive() ? 'live' : `polling every ${REFRESH_MS / 1000} s`;
+  $('updated').dataset.mode = isLive() ? 'live' : 'polling';
   $('updated').textContent = `Updated ${new Date().toLocaleTimeString()} · ${mode}`;
 }
 
@@ -496,8 +587,8 @@ async function refresh() {
   if (dashboard.status === 'fulfilled') {
     const data = dashboard.value;
     // While live, pushed figures are at least as fresh as these.
-    if (!liveState.connected || !lastStats) lastStats = data.lookupStats;
-    if (!liveState.connected || !lastAlerts) lastAlerts = data.alerts;
+    if (!isLive() || !lastStats) lastStats = data.lookupStats;
+    if (!isLive() || !lastAlerts) lastAlerts = data.alerts;
     renderTiles(lastStats, healthDoc);
     renderAlerts(lastAlerts);
     lastTimeline = data.lookupTimeline;
@@ -505,11 +596,30 @@ async function refresh() {
     renderHistory(data.alertHistory);
   } else {
     problems.push(dashboard.reason.message);
+    if (keyState.needed) renderNeedsKey('Needs an API key with the ops:read scope.');
   }
   const box = $('problem');
   box.textContent = problems.join(' · ');
   box.hidden = problems.length === 0;
   showUpdated();
+}
+
+/** The business view alone; its faults (a missing key) are the main refresh's to report. */
+async function refreshBusiness() {
+  if (keyState.needed && !apiKey()) return;
+  const body = await graphql(BUSINESS_QUERY, { window: BUSINESS_WINDOW_MINUTES });
+  if (body.data && body.data.businessStats) renderBusiness(body.data.businessStats);
+}
+
+async function businessLoop() {
+  if (!document.hidden) {
+    try {
+      await refreshBusiness();
+    } catch (err) {
+      // The main refresh shows what is wrong with the server or the key.
+    }
+  }
+  setTimeout(businessLoop, REFRESH_MS);
 }
 
 async function loop() {
@@ -522,7 +632,7 @@ async function loop() {
       $('problem').hidden = false;
     }
   }
-  setTimeout(loop, liveState.connected ? LIVE_REFRESH_MS : REFRESH_MS);
+  setTimeout(loop, isLive() ? LIVE_REFRESH_MS : REFRESH_MS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,5 +660,6 @@ window.addEventListener('resize', () => {
 document.addEventListener('DOMContentLoaded', () => {
   setUpKeyForm();
   loop();
+  businessLoop();
   connectLive();
 });
