@@ -208,6 +208,7 @@ async def test_dashboard_query_is_valid_against_the_monitoring_contract() -> Non
     operations = operations_in(web.STATIC / "dashboard.js")
     assert set(operations) == {
         "DASHBOARD_QUERY",
+        "BUSINESS_QUERY",
         "HISTORY_QUERY",
         "STATS_SUBSCRIPTION",
         "ALERTS_SUBSCRIPTION",
