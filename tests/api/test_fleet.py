@@ -3,7 +3,7 @@ replica (tests/support/replication.py) and one Redis. A catalogue change made by
 every instance within 3 s and never the old answer again; each instance's catalogue reads run
 on the replica (seen from the replica: the statements of each process's named connections);
 a job published on one instance is read on another at once, with the replica's replay paused;
-a revocation is refused everywhere within a second."""
+a revocation is refused everywhere within a second; one client has one anonymous budget."""
 
 from __future__ import annotations
 
@@ -237,3 +237,19 @@ async def test_a_revocation_is_refused_by_every_instance_within_a_second(
             assert time.monotonic() - revoked < 1.0
     finally:
         await conn.close()
+
+
+async def test_the_anonymous_budget_is_one_for_the_whole_fleet(
+    fleet: list[ServerProcess],
+) -> None:
+    """One client's requests to each instance in turn draw on one counter in Redis: what is
+    left goes down by one per request (a listing costs one), whichever instance answers."""
+    left: list[int] = []
+    async with httpx.AsyncClient() as client:
+        for server in [*fleet, *fleet]:
+            response = await client.post(f"{server.url}/graphql", json={"query": LIST})
+            assert response.status_code == 200, response.text
+            policy, remaining = response.headers["ratelimit"].split(";")[:2]
+            assert policy == '"anonymous"'
+            left.append(int(remaining.removeprefix("r=")))
+    assert left == list(range(left[0], left[0] - len(left), -1)), left
