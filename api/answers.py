@@ -32,7 +32,8 @@ CACHE_NOT_MODIFIED = RESPONSE_CACHE.labels(result="not_modified")
 
 async def cached(state: RequestState, cache: ResponseCache, lookup: Lookup) -> Response | None:
     """The answer from the cache (or 304), None on a miss."""
-    entry = cache.get_local(lookup.key) or await cache.get(lookup.key)
+    kind = lookup.policy.kind
+    entry = cache.get_local(lookup.key, kind) or await cache.get(lookup.key, kind)
     if entry is None:
         # Nothing kept: the real answer may be an error, or one that is never kept, and a
         # validator (even `*`) must not stand in for an answer nobody has seen.
@@ -66,7 +67,8 @@ async def answer(state: RequestState, outcome: Outcome) -> Response:
         and state.context.cacheable
         and not sub_response.status_code
     ):
-        entry = await cache.put(kept.key, orjson.dumps(outcome.body), kept.policy.max_age)
+        policy = kept.policy
+        entry = await cache.put(kept.key, orjson.dumps(outcome.body), policy.max_age, policy.kind)
         cache.remember(state.request.method, state.raw, state.version, kept)
         CACHE_MISSES.inc()
         request_id = sub_response.headers.get("X-Request-ID")
@@ -84,7 +86,10 @@ async def _from_cache(
     """A kept answer in the representation the client asked for, with its caching headers."""
     request, media_type = state.request, state.media_type
     encoding = accepted_encoding(request, len(entry.body), state.http.settings.compress_min_bytes)
-    body = entry.body if encoding is None else await cache.encoded(lookup.key, entry, encoding)
+    if encoding is None:
+        body = entry.body
+    else:
+        body = await cache.encoded(lookup.key, entry, encoding, lookup.policy.kind)
     get = state.get
     if get:
         control: str | None = _cache_control(state, lookup)

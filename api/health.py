@@ -149,6 +149,7 @@ def _invalidation(request: Request) -> dict[str, Any]:
         report["responseCache"] = {
             "catalogueVersion": cache.version,
             "bytes": cache.local_bytes,
+            "classBytes": cache.class_bytes,
             "memoBytes": cache.memo_bytes,
             "hits": cache.hits,
             "misses": cache.misses,

@@ -9,12 +9,14 @@ catalogue file this process serves the questions from, the document, the operati
 variables (canonical JSON), and kept as the response bytes, with any compressed variants made
 for it (api/compression.py) beside them.
 
-Levels: an in-process LRU bounded in bytes (cachetools with `getsizeof`), then Redis with
-`REDIS_URL` (the process's shared client and its guard: loaders/redis_guard.py), shared by every
-worker and host. A new catalogue version makes every old key
-unreachable at once; the in-process level is also emptied when the notice arrives, so memory
-goes to the current catalogue. The cache is only used while the process is listening for
-notices (`live`): without them it cannot know the version is current.
+Levels: an in-process LRU bounded in bytes (cachetools with `getsizeof`), one per class of
+answer (catalogue, search, the rest: schema/cache_control.py), each with its share of
+`RESPONSE_CACHE_MAX_BYTES`, so that a flood of new searches pushes out only searches; then Redis
+with `REDIS_URL` (the process's shared client and its guard: loaders/redis_guard.py), shared by
+every worker and host. A new catalogue version makes every old key unreachable at once; the
+in-process level is also emptied when the notice arrives, so memory goes to the current
+catalogue. The cache is only used while the process is listening for notices (`live`): without
+them it cannot know the version is current.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from config import Settings
 from loaders.redis_guard import FAILED, SharedRedis
 from schema.cache_control import (
     UNCACHEABLE,
+    CacheClass,
     CachePolicy,
     hinted_root_fields,
     operation_policy,
@@ -90,12 +93,16 @@ class ResponseCache:
         namespace: str = "jobwizard:rc",
         redis_ttl: int = 3600,
         memo_max_bytes: int = 8 * 1024 * 1024,
+        search_share: float = 0.5,
+        other_share: float = 0.125,
     ) -> None:
         self._schema = schema
         self._roots = tuple(hinted_root_fields(schema))
-        self._local: LRUCache[str, CachedAnswer] | None = (
-            LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
-        )
+        shares = {CacheClass.SEARCH: search_share, CacheClass.OTHER: other_share}
+        shares[CacheClass.CATALOGUE] = max(0.0, 1.0 - search_share - other_share)
+        self._locals: dict[CacheClass, LRUCache[str, CachedAnswer] | None] = {
+            kind: _lru(int(max_bytes * share)) for kind, share in shares.items()
+        }
         self._policies: LRUCache[tuple[str, str | None], _Verdict] = LRUCache(
             memo_max_bytes // 2, getsizeof=_Verdict.measure
         )
@@ -141,6 +148,8 @@ class ResponseCache:
             namespace=settings.response_cache_namespace,
             redis_ttl=settings.response_cache_redis_ttl_seconds,
             memo_max_bytes=settings.response_cache_memo_max_bytes,
+            search_share=settings.response_cache_search_share,
+            other_share=settings.response_cache_other_share,
         )
 
     # -- which requests -----------------------------------------------------------------------
@@ -220,9 +229,9 @@ class ResponseCache:
         self._requests_bytes += size
 
     # -- the levels ---------------------------------------------------------------------------
-    def get_local(self, key: str) -> CachedAnswer | None:
+    def get_local(self, key: str, kind: CacheClass = CacheClass.OTHER) -> CachedAnswer | None:
         """The in-process level alone, without a coroutine: the commonest hit."""
-        local = self._local
+        local = self._locals[kind]
         if local is None:
             return None
         entry = local.get(key)
@@ -230,8 +239,8 @@ class ResponseCache:
             self.hits += 1
         return entry
 
-    async def get(self, key: str) -> CachedAnswer | None:
-        local = self._local
+    async def get(self, key: str, kind: CacheClass = CacheClass.OTHER) -> CachedAnswer | None:
+        local = self._locals[kind]
         if local is not None and (entry := local.get(key)) is not None:
             self.hits += 1
             return entry
@@ -241,33 +250,45 @@ class ResponseCache:
             entry = None if raw is FAILED else _from_redis(raw)
             if entry is not None:
                 self.hits += 1
-                self._keep_local(key, entry)
+                self._keep_local(key, entry, kind)
                 return entry
         self.misses += 1
         return None
 
-    async def put(self, key: str, body: bytes, max_age: int) -> CachedAnswer:
+    async def put(
+        self, key: str, body: bytes, max_age: int, kind: CacheClass = CacheClass.OTHER
+    ) -> CachedAnswer:
         entry = CachedAnswer(body, max_age)
-        self._keep_local(key, entry)
+        self._keep_local(key, entry, kind)
         if self._redis_usable():
             await self._redis_set(key, {_BODY: body, _MAX_AGE: str(max_age).encode()})
         return entry
 
-    async def encoded(self, key: str, entry: CachedAnswer, encoding: str) -> bytes:
+    async def encoded(
+        self, key: str, entry: CachedAnswer, encoding: str, kind: CacheClass = CacheClass.OTHER
+    ) -> bytes:
         """`entry`'s bytes in `encoding`, compressed once and kept with it."""
         found = entry.encoded.get(encoding)
         if found is not None:
             return found
         data = compress(entry.body, encoding, keep=True)
         entry.encoded[encoding] = data
-        self._keep_local(key, entry)  # re-measured: the entry grew
+        self._keep_local(key, entry, kind)  # re-measured: the entry grew
         if self._redis_usable():
             await self._redis_set(key, {encoding.encode(): data})
         return data
 
     @property
     def local_bytes(self) -> int:
-        return 0 if self._local is None else int(self._local.currsize)
+        return sum(self.class_bytes.values())
+
+    @property
+    def class_bytes(self) -> dict[str, int]:
+        """What each class keeps in this process, against its own share."""
+        return {
+            kind.value: 0 if local is None else int(local.currsize)
+            for kind, local in self._locals.items()
+        }
 
     @property
     def memo_bytes(self) -> int:
@@ -276,8 +297,9 @@ class ResponseCache:
 
     def clear_local(self) -> None:
         """The catalogue changed: the in-process level holds only unreachable keys now."""
-        if self._local is not None:
-            self._local.clear()
+        for local in self._locals.values():
+            if local is not None:
+                local.clear()
         self._requests.clear()
         self._requests_bytes = 0
 
@@ -288,13 +310,14 @@ class ResponseCache:
         if self.redis is not None and self._owns_redis:
             await self.redis.close()
 
-    def _keep_local(self, key: str, entry: CachedAnswer) -> None:
-        if self._local is None:
+    def _keep_local(self, key: str, entry: CachedAnswer, kind: CacheClass) -> None:
+        local = self._locals[kind]
+        if local is None:
             return
         try:
-            self._local[key] = entry
-        except ValueError:  # larger than the whole bound: not kept in this level
-            self._local.pop(key, None)
+            local[key] = entry
+        except ValueError:  # larger than the class's whole bound: not kept in this level
+            local.pop(key, None)
 
     def _redis_usable(self) -> bool:
         return self.redis is not None and self.redis.usable
@@ -312,6 +335,10 @@ class ResponseCache:
                 await pipe.execute()
 
         await redis.call("response cache", store)
+
+
+def _lru(max_bytes: int) -> LRUCache[str, CachedAnswer] | None:
+    return LRUCache(max_bytes, getsizeof=CachedAnswer.size) if max_bytes > 0 else None
 
 
 async def _hgetall(redis: SharedRedis, key: str) -> Mapping[bytes, bytes]:

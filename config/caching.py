@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings
 
 
@@ -20,7 +22,23 @@ class CachingSettings(BaseSettings):
         ge=0,
         le=2**40,
         description="In-process response cache bound, in bytes of kept answers (plain and "
-        "compressed); least recently used out first.",
+        "compressed), split between the classes of answers (catalogue, search, the rest) by "
+        "the two shares below, the catalogue taking what they leave; least recently used out "
+        "first within a class, so one class never pushes out another's answers.",
+    )
+    response_cache_search_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Share of `RESPONSE_CACHE_MAX_BYTES` kept for `searchServices` answers "
+        "(any new text is a new answer: the class that would otherwise fill the cache).",
+    )
+    response_cache_other_share: float = Field(
+        0.125,
+        ge=0.0,
+        le=1.0,
+        description="Share of `RESPONSE_CACHE_MAX_BYTES` kept for cacheable answers that are "
+        "neither catalogue (`categories`, `wizardQuestions`) nor search.",
     )
     response_cache_memo_max_bytes: int = Field(
         8 * 1024 * 1024,
@@ -96,3 +114,12 @@ class CachingSettings(BaseSettings):
         le=2**40,
         description="Bound in bytes of the in-process persisted-query store (document text).",
     )
+
+    @model_validator(mode="after")
+    def _cache_shares(self) -> Self:
+        if self.response_cache_search_share + self.response_cache_other_share > 1.0:
+            raise ValueError(
+                "'RESPONSE_CACHE_SEARCH_SHARE' and 'RESPONSE_CACHE_OTHER_SHARE' must not add "
+                "up to more than 1"
+            )
+        return self

@@ -19,17 +19,19 @@ from loaders.lookup import MicroServiceLookup, Resolved
 
 
 class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
-    """Slug -> micro service; all the slugs of one tick become one lookup."""
+    """Slug -> micro service; all the slugs of one tick become one lookup. `observed=False`
+    for slugs the server chose (suggestions): those are not lookup events."""
 
-    def __init__(self, lookup: MicroServiceLookup) -> None:
+    def __init__(self, lookup: MicroServiceLookup, *, observed: bool = True) -> None:
         super().__init__()
         self._lookup = lookup
+        self._observed = observed
 
     # aiodataloader's annotation omits the per-key Exception values it documents and supports.
     async def batch_load_fn(self, slugs: list[str]) -> list[Resolved]:  # type: ignore[override]
         # A slug the lookup cannot answer now gets its LookupUnavailableError in its own slot
         # (aiodataloader rejects just that key), so cached slugs of the same batch still load.
-        return await self._lookup.resolve_each(slugs)
+        return await self._lookup.resolve_each(slugs, observed=self._observed)
 
 
 class JobLoader(DataLoader[UUID, JobRecord | None]):
@@ -68,6 +70,7 @@ class JobPhotosLoader(DataLoader[UUID, list[UploadRecord]]):
 @dataclass(slots=True)
 class Loaders:
     micro_services: MicroServiceLoader
+    suggested: MicroServiceLoader  # the same lookups, not recorded as lookup events
     jobs: JobLoader
     job_photos: JobPhotosLoader
 
@@ -79,6 +82,7 @@ class Loaders:
         database, its pool acquire included."""
         return cls(
             micro_services=MicroServiceLoader(lookup),
+            suggested=MicroServiceLoader(lookup, observed=False),
             jobs=JobLoader(pool, statement_timeout),
             job_photos=JobPhotosLoader(pool, statement_timeout),
         )

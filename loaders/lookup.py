@@ -139,9 +139,11 @@ class MicroServiceLookup:
                 raise result
         return [r for r in results if not isinstance(r, UUIDLookupError)]
 
-    async def resolve_each(self, slugs: Sequence[str]) -> list[Resolved]:
+    async def resolve_each(self, slugs: Sequence[str], *, observed: bool = True) -> list[Resolved]:
         """Like `resolve`, but a slug that cannot be had now gets a `LookupUnavailableError`
-        in its slot while the cached ones are still answered (the DataLoader's contract)."""
+        in its slot while the cached ones are still answered (the DataLoader's contract).
+        `observed=False`: slugs the server chose itself (suggestions), not a caller's lookups,
+        so no observer (the lookup event log) hears of them."""
         # A slug longer than any the catalogue allows is a definite miss: answered here, neither
         # cached (junk must not fill the cache) nor sent to the database or the event log.
         unique = list(dict.fromkeys(slug for slug in slugs if len(slug) <= MAX_SLUG_LENGTH))
@@ -166,17 +168,19 @@ class MicroServiceLookup:
             except LookupUnavailableError as exc:
                 failure = exc
             except BaseException as exc:  # unexpected, or cancelled: reported, then re-raised
-                self._report(
-                    unique, answers, hits, started, cache_ms, type(exc).__name__, degraded=False
-                )
+                if observed:
+                    self._report(
+                        unique, answers, hits, started, cache_ms, type(exc).__name__, degraded=False
+                    )
                 raise
             else:
                 not_found = [slug for slug in misses if slug not in found]
                 answers.update(found)
                 answers.update((slug, NOT_FOUND) for slug in not_found)
                 await self.cache.set_many(found, not_found, generation=generation)
-        cause = None if failure is None else failure.cause_kind
-        self._report(unique, answers, hits, started, cache_ms, cause, degraded=True)
+        if observed:
+            cause = None if failure is None else failure.cause_kind
+            self._report(unique, answers, hits, started, cache_ms, cause, degraded=True)
         return [
             self._slot(answers.get(slug), failure) if len(slug) <= MAX_SLUG_LENGTH else None
             for slug in slugs

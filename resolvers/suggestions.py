@@ -81,7 +81,7 @@ async def find_services(context: Context, text: str, first: int) -> list[Service
         SEARCHES.labels(answered_by=matches.answered_by).inc()
     if not matches.final:
         context.cacheable = False  # keywords stood in for a late model: not kept
-    records = await context.loaders.micro_services.load_many([m.slug for m in matches])
+    records = await context.loaders.suggested.load_many([m.slug for m in matches])
     found = [
         ServiceMatchNode(record, match.score, match.matched_on)
         for match, record in zip(matches, records, strict=True)
@@ -103,7 +103,7 @@ async def related_services(info: Info, micro_uuid: UUID, first: int = 5) -> list
         )
     except Exception as exc:
         raise _unavailable(exc) from exc
-    records = await info.context.loaders.micro_services.load_many([r.slug for r in related])
+    records = await info.context.loaders.suggested.load_many([r.slug for r in related])
     return [
         ServiceMatchNode(
             record,
@@ -130,7 +130,7 @@ async def popular_services(
         )
     except Exception as exc:
         raise _unavailable(exc) from exc
-    records = await info.context.loaders.micro_services.load_many([p.slug for p in popular])
+    records = await info.context.loaders.suggested.load_many([p.slug for p in popular])
     return [
         PopularServiceNode(record, p.jobs)
         for p, record in zip(popular, records, strict=True)

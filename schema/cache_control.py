@@ -59,11 +59,30 @@ class CacheControl:
     scope: CacheScope | None = strawberry.UNSET
 
 
+class CacheClass(Enum):
+    """Which share of the response cache an answer is kept in: each class has a budget of its
+    own, so that one (searches: a new text is a new answer) cannot push out another's."""
+
+    CATALOGUE = "catalogue"
+    SEARCH = "search"
+    OTHER = "other"
+
+
+# The class of each hinted root field; a root field not named here is of the OTHER class.
+ROOT_CLASSES = {
+    "categories": CacheClass.CATALOGUE,
+    "wizardQuestions": CacheClass.CATALOGUE,
+    "searchServices": CacheClass.SEARCH,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CachePolicy:
-    """What an operation's answer may be: kept for `max_age` seconds by anyone, or not kept."""
+    """What an operation's answer may be: kept for `max_age` seconds by anyone, or not kept,
+    and in which class's share."""
 
     max_age: int
+    kind: CacheClass = CacheClass.OTHER
 
     @property
     def cacheable(self) -> bool:
@@ -131,7 +150,39 @@ def operation_policy(
         # Fragments chained deeper than the interpreter's stack: graphql-core's validation
         # aborts on such a document too, so it never has an answer to keep.
         return UNCACHEABLE
-    return CachePolicy(max_age or 0)
+    if not max_age:
+        return UNCACHEABLE
+    return CachePolicy(max_age, _class_of(_root_names(operation.selection_set, fragments)))
+
+
+def _root_names(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
+) -> set[str]:
+    """The root fields an operation selects, through fragments on the root type (the walk
+    above has refused cycles and unknown fragments already)."""
+    names: set[str] = set()
+    pending, seen = [selection_set], set[str]()
+    while pending:
+        for node in pending.pop().selections:
+            if isinstance(node, FieldNode):
+                names.add(node.name.value)
+            elif isinstance(node, InlineFragmentNode):
+                pending.append(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                seen.add(node.name.value)
+                pending.append(fragments[node.name.value].selection_set)
+    return names
+
+
+def _class_of(roots: set[str]) -> CacheClass:
+    """A search anywhere makes the answer a search's (its class is the unbounded one); only
+    catalogue fields make it the catalogue's."""
+    classes = {ROOT_CLASSES.get(name, CacheClass.OTHER) for name in roots - {"__typename"}}
+    if CacheClass.SEARCH in classes:
+        return CacheClass.SEARCH
+    if classes == {CacheClass.CATALOGUE}:
+        return CacheClass.CATALOGUE
+    return CacheClass.OTHER
 
 
 class _Walker:

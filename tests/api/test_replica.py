@@ -51,6 +51,8 @@ async def primary_url(pair: StreamingPair, catalogue: Catalogue) -> str:
             return False
         try:
             return bool(await conn.fetchval("SELECT count(*) FROM micro_services"))
+        except asyncpg.UndefinedTableError:
+            return False  # the database is there, its migrations not replayed yet
         finally:
             await conn.close()
 

@@ -1,15 +1,24 @@
-"""The in-process response cache is bounded in bytes (plain and compressed bytes counted), and
-a request's key changes with everything that changes its answer."""
+"""The in-process response cache is bounded in bytes (plain and compressed bytes counted), with
+a budget per class of answer, and a request's key changes with everything that changes its
+answer."""
 
 from api.response_cache import ResponseCache
 from schema import schema
-from schema.cache_control import CachePolicy
+from schema.cache_control import ROOT_CLASSES, CacheClass, CachePolicy, hinted_root_fields
 
 POLICY = CachePolicy(300)
 
 
 def _cache(max_bytes: int) -> ResponseCache:
-    cache = ResponseCache(schema=schema._schema, max_bytes=max_bytes, fingerprint="f")
+    """A cache whose whole bound is the OTHER class's, the class an answer is kept in unless
+    told."""
+    cache = ResponseCache(
+        schema=schema._schema,
+        max_bytes=max_bytes,
+        fingerprint="f",
+        search_share=0.0,
+        other_share=1.0,
+    )
     cache.live = lambda: True
     return cache
 
@@ -86,3 +95,46 @@ def test_the_memo_of_request_bytes_is_bounded_in_bytes() -> None:
     assert cache.recall("GET", raws[-1]) == lookup
     remembered = [raw for raw in raws if cache.recall("GET", raw) is not None]
     assert cache.memo_bytes >= sum(map(len, remembered))
+
+
+def test_each_class_of_answer_is_told_from_its_root_fields() -> None:
+    cache = _cache(1000)
+    search = "query S($t: String!) { searchServices(text: $t) { score } }"
+    both = (
+        '{ categories { slug } ...F } fragment F on Query { searchServices(text: "a") { score } }'
+    )
+    assert cache.learn("{ categories { slug } }", None).kind is CacheClass.CATALOGUE
+    assert cache.learn("{ wizardQuestions(categories: []) { __typename } }", None).kind is (
+        CacheClass.CATALOGUE
+    )
+    assert cache.learn(search, "S").kind is CacheClass.SEARCH
+    assert cache.learn(both, None).kind is CacheClass.SEARCH  # a search anywhere is a search
+    assert set(ROOT_CLASSES) <= hinted_root_fields(schema._schema)
+
+
+async def test_a_flood_of_searches_pushes_out_searches_only() -> None:
+    cache = ResponseCache(
+        schema=schema._schema,
+        max_bytes=64_000,
+        fingerprint="f",
+        search_share=0.5,
+        other_share=0.125,
+    )
+    cache.live = lambda: True
+    catalogue, other = CacheClass.CATALOGUE, CacheClass.OTHER
+    await cache.put("tree", bytes(10_000), 300, catalogue)
+    await cache.put("questions", bytes(5_000), 300, catalogue)
+    await cache.put("else", bytes(3_000), 300, other)
+    for n in range(500):
+        await cache.put(f"search{n}", bytes(2_000), 300, CacheClass.SEARCH)
+    shares = cache.class_bytes
+    assert shares["search"] <= 32_000
+    assert cache.get_local("search0", CacheClass.SEARCH) is None  # pushed out by later ones
+    assert cache.get_local("search499", CacheClass.SEARCH) is not None
+    # The catalogue's and the rest's answers are all still there.
+    assert cache.get_local("tree", catalogue) is not None
+    assert cache.get_local("questions", catalogue) is not None
+    assert cache.get_local("else", other) is not None
+    assert cache.local_bytes == sum(shares.values()) <= 64_000
+    cache.clear_local()
+    assert cache.local_bytes == 0

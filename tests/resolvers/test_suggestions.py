@@ -231,3 +231,26 @@ async def test_suggestions_with_the_database_down_are_service_unavailable(
             body = await api.graphql(query, variables)
             assert error_codes(body) == ["SERVICE_UNAVAILABLE"], body
             assert "asyncpg" not in str(body)
+
+
+async def test_suggestions_record_no_lookup_events(api: AppHarness) -> None:
+    """The slugs of suggestions are the server's choice, not a caller's lookup: counting them
+    would skew the lookup statistics (and popularity) towards whatever was suggested."""
+    events = api.app_state.events
+    assert events is not None
+    count = "SELECT count(*) FROM analytics_events WHERE event_properties->>'slug' = $1"
+    slug = "tap-repair-replacement"
+    pool = api.app_state.pool
+    await events.flush()
+    before = await pool.fetchval(count, slug)
+    body = await api.graphql(SEARCH, {"text": "dripping tap", "first": 3})
+    assert slug in [m["microService"]["slug"] for m in body["data"]["searchServices"]]
+    await events.flush()
+    assert await pool.fetchval(count, slug) == before
+    # A lookup by slug is recorded, through the same loader machinery.
+    looked_up = await api.graphql(
+        "query($s: String!) { microService(slug: $s) { slug } }", {"s": slug}
+    )
+    assert looked_up["data"]["microService"] == {"slug": slug}
+    await events.flush()
+    assert await pool.fetchval(count, slug) == before + 1
