@@ -14,11 +14,16 @@ import asyncpg
 import pytest
 
 from domain.catalogue import Catalogue
-from tests.support import LOOKUP_STATEMENT, AppHarness, prepare_database, running_app
+from tests.support import LOOKUP_STATEMENT, AppHarness, running_app
 from tests.support.jobs import PUBLISH, publish_input
 from tests.support.keys import issue_api_key
 from tests.support.polling import eventually
-from tests.support.replication import StreamingPair, streaming_pair, why_no_replica
+from tests.support.replication import (
+    StreamingPair,
+    seeded_on_both,
+    streaming_pair,
+    why_no_replica,
+)
 
 pytestmark = pytest.mark.skipif(why_no_replica() is not None, reason=str(why_no_replica()))
 
@@ -36,28 +41,7 @@ def pair() -> Iterator[StreamingPair]:
 
 @pytest.fixture(scope="module")
 async def primary_url(pair: StreamingPair, catalogue: Catalogue) -> str:
-    conn = await asyncpg.connect(pair.primary_url)
-    try:
-        await conn.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await conn.close()
-    url = pair.url(pair.primary_port, DATABASE)
-    await prepare_database(url, catalogue)
-
-    async def replayed() -> bool:
-        try:
-            conn = await asyncpg.connect(pair.url(pair.replica_port, DATABASE))
-        except asyncpg.InvalidCatalogNameError:
-            return False
-        try:
-            return bool(await conn.fetchval("SELECT count(*) FROM micro_services"))
-        except asyncpg.UndefinedTableError:
-            return False  # the database is there, its migrations not replayed yet
-        finally:
-            await conn.close()
-
-    await eventually(replayed, timeout=10, what="the replica has the seeded database")
-    return url
+    return await seeded_on_both(pair, DATABASE, catalogue)
 
 
 @pytest.fixture

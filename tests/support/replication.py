@@ -20,6 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
+from domain.catalogue import Catalogue
+from tests.support import prepare_database
+from tests.support.polling import eventually
 from tests.support.processes import free_port
 
 # Durability is not what these servers are for: they start and write fast.
@@ -135,3 +140,30 @@ def streaming_pair() -> Iterator[StreamingPair]:
                 check=False,
             )
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def seeded_on_both(pair: StreamingPair, database: str, catalogue: Catalogue) -> str:
+    """`database` created, migrated and seeded on the primary, once the replica has replayed it
+    (its tables, not only the database); the primary's URL of it."""
+    conn = await asyncpg.connect(pair.primary_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {database}")
+    finally:
+        await conn.close()
+    url = pair.url(pair.primary_port, database)
+    await prepare_database(url, catalogue)
+
+    async def replayed() -> bool:
+        try:
+            conn = await asyncpg.connect(pair.url(pair.replica_port, database))
+        except asyncpg.InvalidCatalogNameError:
+            return False
+        try:
+            return bool(await conn.fetchval("SELECT count(*) FROM micro_services"))
+        except asyncpg.UndefinedTableError:
+            return False  # the database is there, its migrations not replayed yet
+        finally:
+            await conn.close()
+
+    await eventually(replayed, timeout=10, what="the replica has the seeded database")
+    return url
