@@ -8,17 +8,14 @@ the new version, a bounded number of times.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from context import Context
 from context.auth import RequestAuth
-from db.errors import is_transient
 from db.jobs import JobContent, end_published_job, fetch_job, update_published_job
-from db.pool import Connection, connection_within
 from db.records import JobRecord
 from db.uploads import fetch_photos_by_job_ids
 from domain.answers import validate_answers
@@ -42,6 +39,7 @@ from domain.jobs import (
 from domain.location import parse_location
 from domain.uploads import parse_photo_ids
 from monitoring import metrics
+from resolvers.connections import request_connection
 
 # Attempts at a change without `expectedVersion` while others keep changing the job.
 _ATTEMPTS = 3
@@ -69,26 +67,11 @@ class JobEdit:
     contact: ContactDraft | None = field(default=None, repr=False)
 
 
-@asynccontextmanager
-async def _connection(context: Context, what: str) -> AsyncIterator[Connection]:
-    """A connection within the statement timeout; a database fault is "retry later"."""
-    app = context.app
-    try:
-        async with connection_within(
-            app.pool, app.settings.db_statement_timeout_ms / 1000, what
-        ) as conn:
-            yield conn
-    except Exception as exc:
-        if is_transient(exc):
-            raise ServiceUnavailableError(f"The {what} cannot be done right now; retry.") from exc
-        raise
-
-
 async def _owned_published(
     context: Context, principal: Principal, job_id: UUID, expected: int | None
 ) -> JobRecord:
     """The job, when `principal` owns it, it is PUBLISHED, and at `expected` (if given)."""
-    async with _connection(context, "job read") as conn:
+    async with request_connection(context, "job read") as conn:
         job = await fetch_job(conn, job_id=job_id)
     if job is None or not owns(principal, job.owner):
         raise job_not_found()
@@ -146,7 +129,7 @@ async def update_job(context: Context, edit: JobEdit) -> JobRecord:
         job = await _owned_published(context, principal, edit.id, edit.expected_version)
         content, changed = _content(context, job, edit)
         if photo_ids is not None:
-            async with _connection(context, "photo read") as conn:
+            async with request_connection(context, "photo read") as conn:
                 current = await fetch_photos_by_job_ids(conn, job_ids=[job.id])
             if [p.id for p in current.get(job.id, [])] != photo_ids:
                 changed.append("photos")
@@ -154,7 +137,7 @@ async def update_job(context: Context, edit: JobEdit) -> JobRecord:
                 photo_ids = None
         if not changed:
             return job  # nothing to change: no new version
-        async with _connection(context, "job update") as conn:
+        async with request_connection(context, "job update") as conn:
             updated = await update_published_job(
                 conn,
                 job=job,
@@ -181,7 +164,7 @@ async def end_job(
     checked_reason = check_cancel_reason(reason)
     for _ in range(_ATTEMPTS):
         job = await _owned_published(context, principal, job_id, None)
-        async with _connection(context, "job change") as conn:
+        async with request_connection(context, "job change") as conn:
             ended = await end_published_job(
                 conn,
                 job=job,

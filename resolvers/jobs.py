@@ -9,14 +9,12 @@ from typing import Any
 from uuid import UUID
 
 from context import Context, Info
-from db.errors import is_transient
 from db.jobs import list_jobs
-from db.pool import connection_within
 from db.records import JobRecord, MicroServiceRecord
 from domain.api_keys import ApiKey
 from domain.contact import Contact, ContactDraft
 from domain.customers import Customer
-from domain.errors import BadUserInputError, ServiceUnavailableError
+from domain.errors import BadUserInputError
 from domain.idempotency import choose_key
 from domain.jobs import (
     DEFAULT_PAGE,
@@ -29,6 +27,7 @@ from domain.jobs import (
 )
 from domain.media_urls import Variant, sign
 from domain.suggestions import check_customer_ref, customer_identity_hash, customer_ref_hash
+from resolvers.connections import request_connection
 from resolvers.job_life import acting_principal
 from resolvers.publish import JobDraft
 from resolvers.publish import publish_job as publish
@@ -202,22 +201,15 @@ async def my_jobs(
     owner = require_principal(await auth.principal(), presented=auth.presented)
     size = check_page_size(DEFAULT_PAGE if first is None else first)
     cursor = Cursor.decode(after)
-    app = info.context.app
-    try:
-        async with connection_within(
-            app.pool, app.settings.db_statement_timeout_ms / 1000, "job listing"
-        ) as conn:
-            page = await list_jobs(
-                conn,
-                owner=owner,
-                first=size,
-                after=cursor,
-                statuses=None if status is None else [s.value for s in status],
-            )
-    except Exception as exc:
-        if is_transient(exc):
-            raise ServiceUnavailableError("Jobs cannot be listed right now; retry.") from exc
-        raise
+    unavailable = "Jobs cannot be listed right now; retry."
+    async with request_connection(info.context, "job listing", unavailable=unavailable) as conn:
+        page = await list_jobs(
+            conn,
+            owner=owner,
+            first=size,
+            after=cursor,
+            statuses=None if status is None else [s.value for s in status],
+        )
     loader = info.context.loaders.jobs
     edges = []
     for record in page.jobs:

@@ -7,15 +7,12 @@ key's endpoint is NOT_FOUND, as one that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 from context import Context
-from db.errors import is_transient
-from db.pool import Connection, connection_within
 from db.webhooks import (
     CreatedEndpoint,
     DeliveryRecord,
@@ -31,7 +28,7 @@ from db.webhooks import (
     update_endpoint,
 )
 from domain.api_keys import LEADS_READ, WEBHOOKS_WRITE, ApiKey
-from domain.errors import BadUserInputError, ForbiddenError, NotFoundError, ServiceUnavailableError
+from domain.errors import BadUserInputError, ForbiddenError, NotFoundError
 from domain.jobs import Cursor, check_page_size
 from domain.webhooks import (
     EndpointSpec,
@@ -41,6 +38,7 @@ from domain.webhooks import (
     check_url,
     generate_secret,
 )
+from resolvers.connections import request_connection
 
 NO_ENDPOINT = "No webhook endpoint has this id."
 NO_DELIVERY = "No webhook delivery has this id."
@@ -83,20 +81,6 @@ def _uuid(text: str, message: str) -> UUID:
         raise NotFoundError(message) from None
 
 
-@asynccontextmanager
-async def _connection(context: Context, what: str) -> AsyncIterator[Connection]:
-    app = context.app
-    try:
-        async with connection_within(
-            app.pool, app.settings.db_statement_timeout_ms / 1000, what
-        ) as conn:
-            yield conn
-    except Exception as exc:
-        if is_transient(exc):
-            raise ServiceUnavailableError(f"The {what} cannot be done right now; retry.") from exc
-        raise
-
-
 def _spec(context: Context, key: ApiKey, draft: EndpointDraft) -> EndpointSpec:
     settings = context.app.settings
     if draft.has_filter and not key.has(LEADS_READ):
@@ -117,7 +101,7 @@ async def create_endpoint(context: Context, draft: EndpointDraft) -> CreatedEndp
     spec = _spec(context, key, draft)
     secret = generate_secret()
     limit = context.app.settings.webhook_max_endpoints_per_key
-    async with _connection(context, "webhook endpoint creation") as conn:
+    async with request_connection(context, "webhook endpoint creation") as conn:
         created = await insert_endpoint(
             conn, api_key_id=key.id, spec=spec, secret=secret, max_count=limit
         )
@@ -129,7 +113,7 @@ async def create_endpoint(context: Context, draft: EndpointDraft) -> CreatedEndp
 async def update(context: Context, endpoint_id: str, draft: EndpointDraft) -> EndpointRecord:
     key = await context.auth.require(WEBHOOKS_WRITE)
     spec = _spec(context, key, draft)
-    async with _connection(context, "webhook endpoint update") as conn:
+    async with request_connection(context, "webhook endpoint update") as conn:
         updated = await update_endpoint(
             conn, endpoint_id=_uuid(endpoint_id, NO_ENDPOINT), api_key_id=key.id, spec=spec
         )
@@ -140,7 +124,7 @@ async def update(context: Context, endpoint_id: str, draft: EndpointDraft) -> En
 
 async def delete(context: Context, endpoint_id: str) -> bool:
     key = await context.auth.require(WEBHOOKS_WRITE)
-    async with _connection(context, "webhook endpoint deletion") as conn:
+    async with request_connection(context, "webhook endpoint deletion") as conn:
         deleted = await delete_endpoint(
             conn, endpoint_id=_uuid(endpoint_id, NO_ENDPOINT), api_key_id=key.id
         )
@@ -153,7 +137,7 @@ async def rotate(context: Context, endpoint_id: str) -> CreatedEndpoint:
     key = await context.auth.require(WEBHOOKS_WRITE)
     secret = generate_secret()
     overlap = context.app.settings.webhook_secret_overlap_hours * 3600
-    async with _connection(context, "webhook secret rotation") as conn:
+    async with request_connection(context, "webhook secret rotation") as conn:
         rotated = await rotate_secret(
             conn,
             endpoint_id=_uuid(endpoint_id, NO_ENDPOINT),
@@ -168,7 +152,7 @@ async def rotate(context: Context, endpoint_id: str) -> CreatedEndpoint:
 
 async def send_test(context: Context, endpoint_id: str) -> DeliveryRecord:
     key = await context.auth.require(WEBHOOKS_WRITE)
-    async with _connection(context, "webhook test") as conn:
+    async with request_connection(context, "webhook test") as conn:
         delivery = await insert_test_delivery(
             conn, endpoint_id=_uuid(endpoint_id, NO_ENDPOINT), api_key_id=key.id
         )
@@ -179,7 +163,7 @@ async def send_test(context: Context, endpoint_id: str) -> DeliveryRecord:
 
 async def redeliver_delivery(context: Context, delivery_id: str) -> DeliveryRecord:
     key = await context.auth.require(WEBHOOKS_WRITE)
-    async with _connection(context, "webhook redelivery") as conn:
+    async with request_connection(context, "webhook redelivery") as conn:
         delivery = await redeliver(
             conn, delivery_id=_uuid(delivery_id, NO_DELIVERY), api_key_id=key.id
         )
@@ -190,7 +174,7 @@ async def redeliver_delivery(context: Context, delivery_id: str) -> DeliveryReco
 
 async def endpoints(context: Context) -> list[EndpointRecord]:
     key = await context.auth.require(WEBHOOKS_WRITE)
-    async with _connection(context, "webhook endpoint listing") as conn:
+    async with request_connection(context, "webhook endpoint listing") as conn:
         return await list_endpoints(conn, api_key_id=key.id)
 
 
@@ -201,7 +185,7 @@ async def deliveries(
     size = check_page_size(first)
     cursor = Cursor.decode(after)
     endpoint = _uuid(endpoint_id, NO_ENDPOINT)
-    async with _connection(context, "webhook delivery listing") as conn:
+    async with request_connection(context, "webhook delivery listing") as conn:
         if await fetch_endpoint(conn, endpoint_id=endpoint, api_key_id=key.id) is None:
             raise NotFoundError(NO_ENDPOINT)
         start = cursor if cursor is not None else _BEFORE_ALL
