@@ -25,6 +25,7 @@ from api.request_state import Outcome, RequestState
 from api.response_cache import CachedAnswer, Lookup, ResponseCache
 from monitoring.metrics import RESPONSE_CACHE
 
+_NO_STORE = (b"cache-control", NO_STORE.encode())
 CACHE_HITS = RESPONSE_CACHE.labels(result="hit")
 CACHE_MISSES = RESPONSE_CACHE.labels(result="miss")
 CACHE_NOT_MODIFIED = RESPONSE_CACHE.labels(result="not_modified")
@@ -115,14 +116,16 @@ def _cache_control(state: RequestState, lookup: Lookup) -> str:
 
 def _respond(state: RequestState, body: Any, status: int) -> Response:
     sub_response = state.sub_response
-    headers = dict(sub_response.headers)
-    if state.get or with_credentials(state.request):
-        headers.setdefault("Cache-Control", NO_STORE)
+    headers = list(sub_response.raw_headers)
+    if (state.get or with_credentials(state.request)) and all(
+        name != b"cache-control" for name, _ in headers
+    ):
+        headers.append(_NO_STORE)
     return compressed_response(
         state.request,
         orjson.dumps(body),
         status=sub_response.status_code or status,
         media_type=state.media_type,
         min_bytes=state.http.settings.compress_min_bytes,
-        headers=headers,
+        raw_headers=headers,
     )

@@ -199,8 +199,8 @@ async def _rate_limit(state: RequestState) -> Response | None:
     variables = state.params.variables
     cost = state.plan.cost(variables) if state.plan is not None else _document_cost(state)
     decision = await check_rate_limit(limits, state.request, state.context, cost)
-    limit_headers = decision.headers()
     if not decision.allowed:
+        limit_headers = decision.headers()
         retry_after = limit_headers["Retry-After"]
         return json_response(
             error_body(
@@ -215,7 +215,7 @@ async def _rate_limit(state: RequestState) -> Response | None:
             media_type=state.media_type,
             headers=limit_headers,
         )
-    state.sub_response.headers.update(limit_headers)
+    state.sub_response.raw_headers.extend(decision.raw_headers())
     return None
 
 

@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -66,24 +64,6 @@ def accepted_encoding(request: Request, size: int, min_bytes: int) -> str | None
     return choose_encoding(request.headers.get("accept-encoding", ""))
 
 
-def body_response(
-    body: bytes,
-    *,
-    status: int,
-    media_type: str,
-    encoding: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """A response of ready bytes (already encoded when `encoding` is given)."""
-    response = Response(
-        body, status_code=status, media_type=f"{media_type}; charset=utf-8", headers=headers
-    )
-    response.headers["Vary"] = VARY
-    if encoding:
-        response.headers["Content-Encoding"] = encoding
-    return response
-
-
 def compressed_response(
     request: Request,
     body: bytes,
@@ -91,15 +71,23 @@ def compressed_response(
     status: int,
     media_type: str,
     min_bytes: int,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """`body`, compressed on the fly when large enough and the client accepts it."""
+    raw_headers: list[tuple[bytes, bytes]],
+) -> ReadyResponse:
+    """`body`, compressed on the fly when large enough and the client accepts it, with the
+    request's own headers (its id, its rate limit) given already encoded: the header list is
+    built directly, as the cache's hit path builds its own."""
     encoding = accepted_encoding(request, len(body), min_bytes)
     if encoding is not None:
         body = compress(body, encoding)
-    return body_response(
-        body, status=status, media_type=media_type, encoding=encoding, headers=headers
-    )
+    headers = [
+        _content_type(media_type),
+        (b"content-length", str(len(body)).encode()),
+        _VARY,
+        *raw_headers,
+    ]
+    if encoding:
+        headers.append((b"content-encoding", encoding.encode()))
+    return ReadyResponse(body, status, headers)
 
 
 class ReadyResponse(Response):
@@ -126,12 +114,8 @@ def ready_response(
     etag: str | None,
     cache_control_value: str | None,
 ) -> ReadyResponse:
-    content_type = _CONTENT_TYPES.get(media_type)
-    if content_type is None:
-        content_type = (b"content-type", f"{media_type}; charset=utf-8".encode())
-        _CONTENT_TYPES[media_type] = content_type
     headers = [
-        content_type,
+        _content_type(media_type),
         (b"content-length", str(len(body)).encode()),
         _VARY,
         (b"x-request-id", request_id.encode()),
@@ -143,6 +127,14 @@ def ready_response(
     if cache_control_value is not None:
         headers.append((b"cache-control", cache_control_value.encode()))
     return ReadyResponse(body, 200, headers)
+
+
+def _content_type(media_type: str) -> tuple[bytes, bytes]:
+    content_type = _CONTENT_TYPES.get(media_type)
+    if content_type is None:
+        content_type = (b"content-type", f"{media_type}; charset=utf-8".encode())
+        _CONTENT_TYPES[media_type] = content_type
+    return content_type
 
 
 def not_modified_response(etag: str, cache_control_value: str) -> Response:

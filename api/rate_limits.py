@@ -1,7 +1,6 @@
-"""Rate limits: a budget of lookups per minute (a moving window, from the `limits` library) per
-API key, per signed-in customer, and per client IP for calls with neither; over it, HTTP 429
-with `Retry-After` and the IETF `RateLimit` / `RateLimit-Policy` headers, the body still GraphQL
-JSON.
+"""Rate limits: a budget of lookups per minute per API key, per signed-in customer, and per
+client IP for calls with neither; over it, HTTP 429 with `Retry-After` and the IETF `RateLimit` /
+`RateLimit-Policy` headers, the body still GraphQL JSON.
 
 A request costs what it asks for: one per root field (aliases count one each), one per slug of
 a `microServices(slugs:)` list. Presented tokens that turn out not to be keys are counted per
@@ -9,6 +8,17 @@ client IP on a budget of their own, checked before the key is looked up: a flood
 tokens becomes 429s, not database queries. A customer's token (a JWT) is checked without a query,
 so it skips that gate; a token that is refused leaves the request anonymous, on its IP's budget.
 A customer is counted under a hash of (issuer, subject), never the subject itself.
+
+The window slides: `limits`' sliding window counter weighs the previous minute's count by the
+share of it still inside the last 60 s and adds the current minute's. Its cost per request is two
+counters whatever the budget, where a moving window keeps one entry per counted lookup (a key
+with a large budget held a list that long, shifted on every request).
+
+Far from the end of a budget, a process counts on its own: it reads the shared counters, then
+counts up to a tenth of what was left by itself for a tenth of a second, and writes what it
+counted with its next reading. A request then costs a few additions, and Redis one round trip
+per budget every tenth of a second rather than two per request. Near the end of a budget that
+share is nothing, so every request is counted on the shared counters as it comes, exactly.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
 worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
@@ -20,6 +30,7 @@ again takes them back to Redis. `storage` says which one counts now (shown on `/
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -27,9 +38,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from limits import RateLimitItem, RateLimitItemPerMinute
+from cachetools import LRUCache
+from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.requests import Request
 
 from config import Settings
@@ -40,6 +52,13 @@ from domain.errors import DomainError
 from loaders.redis_guard import FAILED, SharedRedis
 
 WINDOW_SECONDS = 60
+# Counting in process between readings of the shared counters: a reading is trusted this long,
+# and a process may count on its own this share of what was left (1 / LOCAL_SHARE of it), so that
+# up to LOCAL_SHARE processes drawing on one budget at once never pass it together, and a budget
+# close to its end is counted exactly, request by request.
+SYNC_SECONDS = 0.1
+LOCAL_SHARE = 10
+MAX_TALLIES = 100_000
 _T = TypeVar("_T")
 
 
@@ -54,13 +73,22 @@ class Decision:
     def headers(self) -> dict[str, str]:
         """`RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and
         `Retry-After` when refused."""
-        headers = {
-            "RateLimit-Policy": f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
-            "RateLimit": f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}',
-        }
+        policy, state = self._values()
+        headers = {"RateLimit-Policy": policy, "RateLimit": state}
         if not self.allowed:
             headers["Retry-After"] = str(max(self.reset_seconds, 1))
         return headers
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers of an allowed request, encoded, to append to a response's header list."""
+        policy, state = self._values()
+        return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+
+    def _values(self) -> tuple[str, str]:
+        return (
+            f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
+            f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}',
+        )
 
 
 class RateLimits:
@@ -79,7 +107,7 @@ class RateLimits:
             redis = SharedRedis.from_settings(settings)
         # Always there: the counters while Redis cannot keep them, or the only ones.
         self._memory = MemoryStorage()
-        self._fallback = MovingWindowRateLimiter(self._memory)
+        self._fallback = SlidingWindowCounterRateLimiter(self._memory)
         if storage is None and redis is not None:
             storage = RedisStorage(
                 "async+" + (settings.redis_url or "redis://"),
@@ -90,11 +118,15 @@ class RateLimits:
             )
         self._storage = storage
         self._redis = redis if isinstance(storage, RedisStorage) else None
-        self._limiter = self._fallback if storage is None else MovingWindowRateLimiter(storage)
+        self._limiter = (
+            self._fallback if storage is None else SlidingWindowCounterRateLimiter(storage)
+        )
         self.anonymous = RateLimitItemPerMinute(settings.rate_limit_anonymous)
         self.per_key = settings.rate_limit_per_key
         self.per_customer = RateLimitItemPerMinute(settings.rate_limit_per_customer)
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
+        # Per budget (identity, size): bounded, since every client address has one.
+        self._tallies: LRUCache[tuple[str, int], _Tally] = LRUCache(MAX_TALLIES)
 
     @property
     def storage(self) -> Literal["redis", "memory"]:
@@ -105,7 +137,7 @@ class RateLimits:
         return "redis"
 
     def for_key(self, rate_per_minute: int | None) -> RateLimitItem:
-        return RateLimitItemPerMinute(rate_per_minute or self.per_key)
+        return _per_minute(rate_per_minute or self.per_key)
 
     async def auth_allowed(self, client: str) -> Decision:
         """Whether `client` may still present an unknown token (nothing is counted)."""
@@ -124,10 +156,53 @@ class RateLimits:
         if cost > item.amount:
             # Never fits: refused without touching the counters.
             return Decision(False, policy, item.amount, item.amount, WINDOW_SECONDS)
-        allowed = await self._call(
-            lambda limiter: limiter.hit(item, "lookups", identity, cost=cost)
+        key = (identity, item.amount)
+        tally = self._tallies.get(key)
+        if tally is not None and tally.admits(cost, time.monotonic()):
+            tally.used += cost
+            remaining = tally.remaining - tally.used
+            reset = max(0, math.ceil(tally.reset_at - time.time()))
+            return Decision(True, policy, item.amount, remaining, reset)
+        return await self._counted(key, tally, item, cost, policy)
+
+    async def _counted(
+        self,
+        key: tuple[str, int],
+        tally: _Tally | None,
+        item: RateLimitItem,
+        cost: int,
+        policy: str,
+    ) -> Decision:
+        """Count on the shared counters: what this process counted on its own since it last
+        read them, then this request's units, then read them again."""
+        identity = key[0]
+        owner = tally is not None and not tally.syncing
+        used = 0
+        if tally is not None and owner:
+            used, tally.used, tally.syncing = tally.used, 0, True
+        try:
+            if used:
+                # Served already: counted if they still fit, which the room they were taken
+                # from makes all but certain.
+                await self._call(lambda limiter: limiter.hit(item, "lookups", identity, cost=used))
+            allowed = await self._call(
+                lambda limiter: limiter.hit(item, "lookups", identity, cost=cost)
+            )
+            stats = await self._stats(item, "lookups", identity)
+        finally:
+            if tally is not None and owner:
+                tally.syncing = False
+        fresh = _Tally(
+            remaining=stats.remaining,
+            reset_at=stats.reset_time,
+            room=stats.remaining // LOCAL_SHARE,
+            read_at=time.monotonic(),
         )
-        return await self._decision(allowed, policy, item, "lookups", identity)
+        if tally is not None and owner:
+            fresh.used = tally.used  # counted here while the shared counters were read
+        if tally is None or owner:
+            self._tallies[key] = fresh
+        return _decided(allowed, policy, item, stats)
 
     async def close(self) -> None:
         for storage in (self._memory, self._storage):
@@ -140,17 +215,47 @@ class RateLimits:
     async def _decision(
         self, allowed: bool, policy: str, item: RateLimitItem, *identifiers: str
     ) -> Decision:
-        stats = await self._call(lambda limiter: limiter.get_window_stats(item, *identifiers))
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(allowed, policy, item.amount, stats.remaining, reset)
+        return _decided(allowed, policy, item, await self._stats(item, *identifiers))
 
-    async def _call(self, call: Callable[[MovingWindowRateLimiter], Awaitable[_T]]) -> _T:
+    async def _stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
+        return await self._call(lambda limiter: limiter.get_window_stats(item, *identifiers))
+
+    async def _call(self, call: Callable[[SlidingWindowCounterRateLimiter], Awaitable[_T]]) -> _T:
         """A limiter operation on Redis, or on the in-memory counters when there is no Redis
         or it is skipped, fails or is slow."""
         if self._redis is None:
             return await call(self._limiter)
         result = await self._redis.call("rate limits", lambda: call(self._limiter))
         return await call(self._fallback) if result is FAILED else result
+
+
+@functools.lru_cache(maxsize=1024)
+def _per_minute(amount: int) -> RateLimitItem:
+    return RateLimitItemPerMinute(amount)
+
+
+def _decided(allowed: bool, policy: str, item: RateLimitItem, stats: WindowStats) -> Decision:
+    reset = max(0, math.ceil(stats.reset_time - time.time()))
+    return Decision(allowed, policy, item.amount, stats.remaining, reset)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One budget as this process last read it from the shared counters, and what it has
+    counted against it on its own since."""
+
+    remaining: int  # left in the window when read
+    reset_at: float  # wall-clock time the next counted unit leaves the window
+    room: int  # what this process may count on its own before it reads again
+    read_at: float  # monotonic
+    used: int = 0  # counted here since, not yet on the shared counters
+    syncing: bool = False  # a request is writing `used` and reading the counters now
+
+    def admits(self, cost: int, now: float) -> bool:
+        """Whether `cost` may be counted here alone: the reading is recent (or being renewed)
+        and the room left holds it."""
+        fresh = self.syncing or now - self.read_at < SYNC_SECONDS
+        return fresh and self.used + cost <= self.room
 
 
 def client_address(request: Request) -> str:
@@ -191,8 +296,13 @@ async def check_rate_limit(
 ) -> Decision:
     """Count this request against its caller's budget: its key's when it presents a valid
     one, its customer's for a valid token, else its client IP's."""
-    client = client_address(request)
     auth = context.auth
+    known = auth.remembered() if auth.presented else None
+    if known is not None:  # a key this process knows as valid: the common case, no gate
+        return await limits.hit(
+            limits.for_key(known.rate_per_minute), f"key:{known.id}", cost, "key"
+        )
+    client = client_address(request)
     refused = await screen_token(limits, client, auth)
     if refused is not None:
         return refused

@@ -10,7 +10,7 @@ from config.database import DEFAULT_CATALOGUE_PATH
 from db.api_keys import insert_api_key
 from db.migrate import apply_migrations
 from db.seed import seed_catalogue
-from domain.api_keys import check_scopes, generate_key, hash_key
+from domain.api_keys import MAX_RATE_PER_MINUTE, check_scopes, generate_key, hash_key
 from domain.catalogue import load_catalogue
 from tests.support import create_database, with_database
 
@@ -45,8 +45,15 @@ async def create_seeded(server_url: str, services: int) -> tuple[str, list[str],
         await conn.execute("ANALYZE")
         slugs = [r["slug"] for r in await conn.fetch(SELECT_ALL_SLUGS)]
         key = generate_key()
+        # A partner's key with a budget above any load a run offers: with the rate limits on,
+        # every request is counted and none refused, so `ours-limits` measures what counting
+        # costs rather than how fast 429s go out.
         await insert_api_key(
-            conn, name="bench", key_sha256=hash_key(key), scopes=check_scopes(["jobs:write"])
+            conn,
+            name="bench",
+            key_sha256=hash_key(key),
+            scopes=check_scopes(["jobs:write"]),
+            rate_per_minute=MAX_RATE_PER_MINUTE,
         )
     finally:
         await conn.close()

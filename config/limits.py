@@ -41,7 +41,7 @@ class LimitSettings(BaseSettings):
     )
     rate_limits: bool = Field(
         True,
-        description="Budgets of lookups per minute (moving window) per API key and per client "
+        description="Budgets of lookups per minute (sliding window) per API key and per client "
         "IP; `false` turns them off (the benchmarks run so).",
     )
     rate_limit_anonymous: int = Field(

@@ -69,6 +69,9 @@ class RequestAuth:
         self._keys = keys
         self._tokens = tokens
         self._key_sha256: str | None = None
+        # A key the process's cache vouched for, kept for the rest of the request: the rate
+        # limit and the fields ask again, and each asking costs a cache read.
+        self._remembered: ApiKey | None = None
         self._lookup_task: asyncio.Future[ApiKey | None] | None = None
         self._customer_task: asyncio.Future[Customer | None] | None = None
 
@@ -151,6 +154,8 @@ class RequestAuth:
     def remembered(self) -> ApiKey | None:
         """The caller when it is known without a query: this request already looked it up, or
         the process's key cache holds it as valid. None otherwise (not known to be valid)."""
+        if self._remembered is not None:
+            return self._remembered
         task = self._lookup_task
         if task is not None and task.done() and not task.cancelled() and not task.exception():
             return task.result()
@@ -158,7 +163,10 @@ class RequestAuth:
         if key_sha256 is None or self._keys is None:
             return None
         cached = self._keys.get(key_sha256)
-        return cached if isinstance(cached, ApiKey) else None
+        if isinstance(cached, ApiKey):
+            self._remembered = cached
+            return cached
+        return None
 
     @property
     def key_sha256(self) -> str | None:
@@ -169,6 +177,7 @@ class RequestAuth:
         """The key verified anew (its cached verdict may have been dropped since): for a
         caller that outlives a request, such as a WebSocket."""
         self._lookup_task = None
+        self._remembered = None
         return await self.caller()
 
     def vouched(self) -> bool:

@@ -28,7 +28,7 @@ from api.plans.selection import Complete, PlanInfo, Walker
 from context import Context
 from db.records import MicroServiceRecord
 from monitoring.graphql import observe_operation
-from schema.limits import request_cost
+from schema.limits import fixed_cost, request_cost
 from schema.limits.document import variable_list_errors
 
 # The root fields a lookup plan answers, with the one argument it reads: microServices'
@@ -64,8 +64,11 @@ class LookupPlan:
     document: DocumentNode
     variables: Variables
     lookups: tuple[_Lookup, ...]
+    fixed_cost: int | None  # the cost when no variable changes it
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
+        if self.fixed_cost is not None:
+            return self.fixed_cost
         return request_cost(self.document, variables, self.operation_name)
 
     async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
@@ -143,4 +146,5 @@ def compile_lookups(
         document=document,
         variables=variables,
         lookups=tuple(lookups),
+        fixed_cost=fixed_cost(document, operation_name),
     )

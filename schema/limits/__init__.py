@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 from config import Settings
 from schema.codes import QueryTooCostlyError
 from schema.limits.budget import budget_error, document_work
-from schema.limits.cost import request_cost
+from schema.limits.cost import fixed_cost, request_cost
 from schema.limits.document import (
     NoIntrospection,
     list_length_rule,
@@ -37,6 +37,7 @@ __all__ = [
     "Limits",
     "RequestLimits",
     "document_work",
+    "fixed_cost",
     "measure",
     "monitoring_cost",
     "request_cost",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -10,6 +10,7 @@ from graphql import (
     FieldNode,
     IntValueNode,
     ListValueNode,
+    Node,
     OperationDefinitionNode,
     VariableNode,
 )
@@ -44,6 +45,32 @@ def request_cost(
     )
     return min(max(total, 1), MAX_REPORTED_COUNT)
 
+
+def fixed_cost(document: DocumentNode, operation_name: str | None) -> int | None:
+    """The document's cost when no variable can change it (no argument its cost reads is a
+    variable), so that it is worked out once per document; None otherwise."""
+    for node in _field_nodes(document):
+        for argument in node.arguments or ():
+            if argument.name.value in _PRICED_ARGUMENTS and isinstance(
+                argument.value, VariableNode
+            ):
+                return None
+    return request_cost(document, None, operation_name)
+
+
+def _field_nodes(document: DocumentNode) -> Iterator[FieldNode]:
+    stack: list[Node] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode):
+            yield node
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+
+
+# The arguments `field_cost` reads.
+_PRICED_ARGUMENTS = frozenset({"slugs", "first"})
 
 # myJobs costs one per this many jobs a page may hold: a page of 100 jobs and their photos is
 # five default pages' work.

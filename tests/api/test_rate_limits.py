@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as redis_client
 
+from api.rate_limits import SYNC_SECONDS
 from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
 from tests.support import REDIS_URL, running_app
@@ -108,6 +109,37 @@ async def test_counters_are_shared_through_redis(database_url: str, redis_namesp
         assert (await _post(one, aliased(8))).status_code == 200
         assert (await _post(other, aliased(3))).status_code == 429
         assert (await _post(other, aliased(2))).status_code == 200
+
+
+async def test_what_a_process_counts_on_its_own_reaches_the_shared_counters(
+    database_url: str, redis_namespace: str
+) -> None:
+    settings: dict[str, Any] = {
+        "migrate_on_start": False,
+        "seed_on_start": False,
+        "redis_url": REDIS_URL,
+        "cache_namespace": redis_namespace,
+        "rate_limit_prefix": redis_namespace + ":rl",
+        "rate_limit_anonymous": 100,
+    }
+    async with (
+        running_app(database_url, **settings) as one,
+        running_app(database_url, **settings) as other,
+    ):
+        # The first request reads the shared counters; the next four are counted by `one`
+        # alone, and its headers still say what is left.
+        responses = [await _post(one, LOOKUP) for _ in range(5)]
+        assert [r.status_code for r in responses] == [200] * 5
+        assert responses[-1].headers["ratelimit"].startswith('"anonymous";r=95;')
+        # Once its reading is old, `one`'s next request writes those four with its own.
+        await asyncio.sleep(SYNC_SECONDS * 2)
+        assert (await _post(one, LOOKUP)).status_code == 200
+        # Exactly what is left, as `other` reads it: 94, and not one more.
+        assert (await _post(other, aliased(94))).status_code == 200
+        assert (await _post(other, LOOKUP)).status_code == 429
+        # `one` learns of it at its next reading at the latest.
+        await asyncio.sleep(SYNC_SECONDS * 2)
+        assert (await _post(one, LOOKUP)).status_code == 429
 
 
 async def test_rate_limits_with_redis_stalled_let_requests_through_within_the_timeout(
