@@ -146,17 +146,25 @@ async def _persisted_query(state: RequestState) -> Response | None:
 
 
 async def _lift(state: RequestState) -> Response | None:
-    """A query whose signature is known runs as its lifted text, its literals as variables;
-    a text the document cache holds already is served as it is."""
+    """A document whose signature is known runs as its lifted text, its literals as variables;
+    a text the document cache holds already is served as it is. A mutation is lifted only over
+    POST, onto a compiled plan: it cannot be run again as sent (`_planned`)."""
     if state.query in document_cache:
         return None
-    lifted = state.http.plans.literals.lift(state.query)
-    if lifted is not None:
-        text, values = lifted
-        params = state.params
-        state.sent, state.sent_params = state.query, params
-        state.query = text
-        state.params = replace(params, query=text, variables={**(params.variables or {}), **values})
+    plans = state.http.plans
+    lifted = plans.literals.lift(state.query)
+    if lifted is None:
+        return None
+    form, values = lifted
+    params = state.params
+    if form.mutation and (
+        state.request.method != "POST" or plans.get(form.text, params.operation_name) is None
+    ):
+        return None
+    state.sent, state.sent_params = state.query, params
+    state.query = form.text
+    variables = {**(params.variables or {}), **values}
+    state.params = replace(params, query=form.text, variables=variables)
     return None
 
 
@@ -239,23 +247,36 @@ async def _planned(state: RequestState) -> Response | None:
     plan = state.plan
     if plan is None or (plan.mutation and state.request.method != "POST"):
         return None
-    planned = await plan.run(state.context, state.params.variables)
+    lifted_mutation = plan.mutation and state.sent is not None
+    planned = await plan.run(
+        state.context, state.params.variables, state.sent if lifted_mutation else None
+    )
     if planned is not None:
         # A plan exists only for a document that already ran without error: it validated.
         state.validated = True
         state.outcome = Outcome(planned.body, 200, None if planned.failed else state.lookup)
+    elif lifted_mutation:
+        # The plan stepped aside before anything ran: the general path runs the text as sent.
+        _unlift(state)
     return None
+
+
+def _unlift(state: RequestState) -> None:
+    assert state.sent is not None
+    assert state.sent_params is not None
+    state.query, state.params = state.sent, state.sent_params
+    state.sent = state.sent_params = state.lookup = state.plan = state.outcome = None
 
 
 async def _remember(state: RequestState) -> Response | None:
     """The answer, kept in the response cache when it may be."""
     assert state.outcome is not None  # set by `_planned` or `executed`
-    if state.sent is not None and "errors" in state.outcome.body:
+    mutation = state.plan is not None and state.plan.mutation
+    if state.sent is not None and not mutation and "errors" in state.outcome.body:
         # Lifted literals gave an error: the query (a read) runs again as sent, so that the
-        # errors and their locations are those of the document the client wrote.
-        assert state.sent_params is not None
-        state.query, state.params = state.sent, state.sent_params
-        state.sent = state.sent_params = state.lookup = state.plan = state.outcome = None
+        # errors and their locations are those of the document the client wrote. (A lifted
+        # mutation's plan located its errors in the text as sent already.)
+        _unlift(state)
         # Fresh loaders: the first run may have cancelled some of theirs mid-load.
         state.context = await state.view.get_context(state.request, state.sub_response)
         await executed(state)

@@ -68,7 +68,12 @@ async def executed(state: RequestState) -> Response | None:
             document = document_cache.document(
                 state.query, {"max_tokens": state.http.settings.max_tokens}
             )
-            state.http.plans.literals.learn(state.query, document, state.http.plans.walker.graphql)
+            plans = state.http.plans
+            lifted = plans.literals.learn(state.query, document, plans.walker.graphql)
+            if lifted is not None and lifted.mutation:
+                # A mutation's lifted text is never run by the general path: its plan is
+                # learned here, from the text it was lifted from having run without error.
+                plans.learn(lifted.text, params.operation_name)
     state.validated = not failed_early
     body: dict[str, Any] = {}
     if not failed_early:

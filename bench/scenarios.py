@@ -171,6 +171,26 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
             {OURS: 1},
         ),
         Scenario(
+            "publish-nested",
+            "publishJob, job { location photos microService }",
+            {
+                OURS: body(
+                    "mutation Publish($input: PublishJobInput!) { publishJob(input: $input) "
+                    "{ job { id status location { postcode district area addressLine } "
+                    "photos { id url } microService { slug } } } }",
+                    {
+                        "input": {
+                            "microId": "wall-painting",
+                            "answers": WALL_PAINTING_ANSWERS,
+                            "location": {**EXAMPLE_LOCATION, "addressLine": "1 Bench Road"},
+                        }
+                    },
+                    "Publish",
+                ),
+            },
+            {OURS: 1},
+        ),
+        Scenario(
             "literal",
             "1 lookup, literal in query (new document per request)",
             {

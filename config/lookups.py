@@ -86,8 +86,9 @@ class LookupSettings(BaseSettings):
     )
     compiled_publish: bool = Field(
         True,
-        description="Answer a plain `publishJob(input:)` document (plain fields of the payload, "
-        "no directives or fragments) with a compiled plan; `false` sends it through "
+        description="Answer a plain `publishJob(input:)` document (the payload's fields, "
+        "`job { location photos microService }` included, no directives or fragments; its "
+        "input as variables or literals) with a compiled plan; `false` sends it through "
         "graphql-core.",
     )
     compiled_search: bool = Field(

@@ -1,20 +1,25 @@
-"""Literal values lifted into variables: a query that differs from a known one only in the
+"""Literal values lifted into variables: a document that differs from a known one only in the
 values written into its text is answered by the same parsed and validated document, the same
 plan and the same response-cache policy, as Apollo's operation signatures and Hasura's plan
 cache do.
 
 One pass of a regular expression over the text finds its string and number literals; the text
-with each replaced by a placeholder of its kind is the document's *signature*. The second query
-of a signature that runs without error teaches its *lifted* form: the same text with each
-literal replaced by a variable `$__lN` of the type its position expects (the schema's type info
-over the parsed document), declared on the operation. A later query of the same signature is
-then run as the lifted text with its literals' values as variables, so every cache keyed by the
-query text (documents, plans, cached answers) serves all of them.
+with each replaced by a placeholder of its kind is the document's *signature*. The second
+document of a signature that runs without error teaches its *lifted* form: the same text with
+each literal replaced by a variable `$__lN` of the type its position expects (the schema's type
+info over the parsed document), declared on the operation. A literal whose position has no input
+type (inside a JSON scalar's object, such as publishJob's `answers`) stays in the text, and the
+lifted form then serves only documents with that very value there. A later document of the same
+signature is run as the lifted text with its literals' values as variables, so every cache keyed
+by the query text (documents, plans, cached answers) serves all of them.
 
-Only queries are lifted (one operation, no `$__l` of their own): when the lifted run has any
-error, the query is run again as sent, so that errors and their `locations` are always those of
-the document the client wrote. Block strings, strings JSON cannot read, booleans, enums and
-null stay in the text (and so in the signature).
+A query is lifted whenever its signature is known: when the lifted run has any error, it is run
+again as sent, so that errors and their `locations` are always those of the document the client
+wrote. A mutation cannot be run twice, so it is lifted only when the lifted text (validated when
+its form was worked out) has a compiled plan: the plan either steps aside before anything runs
+(and the text as sent goes to the general path) or answers, locating its errors in the text as
+sent (api/plans/answers.py). Block strings, strings JSON cannot read, booleans, enums and null
+stay in the text (and so in the signature).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from graphql import (
 )
 
 PREFIX = "__l"
+_LIFTED_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 _KINDS = {"s": str, "i": int, "f": float}
 
 # A literal's first character, outside any name: a quote, or a digit or minus not inside a name.
@@ -99,7 +105,13 @@ def scan(query: str) -> Scanned | None:
 
 @dataclass(frozen=True, slots=True)
 class Lifted:
-    text: str  # the query with `$__lN` for its literals, declared on the operation
+    text: str  # the document with `$__lN` for its literals, declared on the operation
+    mutation: bool  # answered lifted only through its compiled plan
+    lifted: tuple[int, ...]  # which literals of the signature are variables, by their order
+    kept: tuple[tuple[int, Any], ...]  # the others, with the value each has in `text`
+
+    def matches(self, scanned: Scanned) -> bool:
+        return all(scanned.values[n] == value for n, value in self.kept)
 
 
 class Literals:
@@ -120,8 +132,8 @@ class Literals:
         self._last = (query, scanned)
         return scanned
 
-    def lift(self, query: str) -> tuple[str, dict[str, Any]] | None:
-        """The lifted text and the literals' values as variables, for a query of a known
+    def lift(self, query: str) -> tuple[Lifted, dict[str, Any]] | None:
+        """The lifted form and the literals' values as variables, for a document of a known
         signature; None otherwise."""
         if PREFIX in query:
             return None
@@ -129,21 +141,33 @@ class Literals:
         if scanned is None:
             return None
         lifted = self._lifted.get(scanned.signature)
-        if lifted is None:
+        if lifted is None or not lifted.matches(scanned):
             return None
-        return lifted.text, {f"{PREFIX}{n}": v for n, v in enumerate(scanned.values)}
+        values = scanned.values
+        return lifted, {f"{PREFIX}{i}": values[n] for i, n in enumerate(lifted.lifted)}
 
-    def learn(self, query: str, document: DocumentNode, schema: GraphQLSchema) -> None:
-        """Work out the lifted form of `query` (which ran without error) once per signature."""
+    def learn(self, query: str, document: DocumentNode, schema: GraphQLSchema) -> Lifted | None:
+        """Work out the lifted form of `query` (which ran without error) once per signature and
+        values left in the text; the form that now serves `query`, if any."""
         if PREFIX in query:
-            return
+            return None
         scanned = self._scan(query)
-        if scanned is None or scanned.signature in self._lifted:
-            return
-        if self._seen.pop(scanned.signature, None) is None:
-            self._seen[scanned.signature] = True
-            return
-        self._lifted[scanned.signature] = _lifted(query, scanned, document, schema)
+        if scanned is None:
+            return None
+        signature = scanned.signature
+        known = self._lifted.get(signature)
+        if known is not None and known.matches(scanned):
+            return known
+        if known is None and signature in self._lifted:
+            return None  # not liftable
+        if known is None and self._seen.pop(signature, None) is None:
+            self._seen[signature] = True
+            return None
+        # A second document of the signature, or other values where the known form keeps its
+        # literals in the text: the latest values are the ones served from now on.
+        lifted = _lifted(query, scanned, document, schema)
+        self._lifted[signature] = lifted
+        return lifted
 
 
 class _Positions(Visitor):
@@ -168,31 +192,33 @@ def _lifted(
     query: str, scanned: Scanned, document: DocumentNode, schema: GraphQLSchema
 ) -> Lifted | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+    if len(operations) != 1 or operations[0].operation not in _LIFTED_OPERATIONS:
         return None
     operation = operations[0]
     type_info = TypeInfo(schema)
     positions = _Positions(type_info)
     visit(document, TypeInfoVisitor(type_info, positions))
     types = [positions.types.get(start) for start in scanned.starts]
-    if None in types or operation.loc is None:
+    lifted = tuple(n for n, t in enumerate(types) if t is not None)
+    if not lifted or operation.loc is None:
         return None
-    declared = ", ".join(f"${PREFIX}{n}: {t}" for n, t in enumerate(types))
-    # Where the declarations go: after the operation's own, after its name, after `query`,
-    # or in front of a shorthand `{ ... }`.
+    kept = tuple((n, scanned.values[n]) for n, t in enumerate(types) if t is None)
+    keyword = operation.operation.value
+    declared = ", ".join(f"${PREFIX}{i}: {types[n]}" for i, n in enumerate(lifted))
+    # Where the declarations go: after the operation's own, after its name, after `query` or
+    # `mutation`, or in front of a shorthand `{ ... }`.
     if operation.variable_definitions:
         last = operation.variable_definitions[-1].loc
         insert = (last.end if last else -1, f", {declared}")
     elif operation.name is not None and operation.name.loc is not None:
         insert = (operation.name.loc.end, f"({declared})")
-    elif query.startswith("query", operation.loc.start):
-        insert = (operation.loc.start + len("query"), f"({declared})")
+    elif query.startswith(keyword, operation.loc.start):
+        insert = (operation.loc.start + len(keyword), f"({declared})")
     else:
         insert = (operation.loc.start, f"query({declared}) ")
     if insert[0] < 0:
         return None
-    spans = zip(scanned.starts, scanned.ends, strict=True)
-    edits = [(start, end, f"${PREFIX}{n}") for n, (start, end) in enumerate(spans)]
+    edits = [(scanned.starts[n], scanned.ends[n], f"${PREFIX}{i}") for i, n in enumerate(lifted)]
     edits.append((insert[0], insert[0], insert[1]))
     edits.sort(key=lambda edit: (edit[0], edit[1]))
     pieces: list[str] = []
@@ -209,4 +235,4 @@ def _lifted(
             return None
     except GraphQLError:  # it does not parse: not liftable
         return None
-    return Lifted(text)
+    return Lifted(text, operation.operation == OperationType.MUTATION, lifted, kept)

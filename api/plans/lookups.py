@@ -24,7 +24,7 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode, VariableNo
 
 from api.plans.answers import PlanAnswer
 from api.plans.inputs import Variables, arguments_of
-from api.plans.selection import Complete, PlanInfo, Walker
+from api.plans.selection import Awaits, Complete, PlanInfo, Walker
 from context import Context
 from db.records import MicroServiceRecord
 from monitoring.graphql import observe_operation
@@ -71,8 +71,11 @@ class LookupPlan:
             return self.fixed_cost
         return request_cost(self.document, variables, self.operation_name)
 
-    async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
-        """The response, or None when the general path must answer instead."""
+    async def run(
+        self, context: Context, variables: Mapping[str, Any] | None, sent: str | None = None
+    ) -> PlanAnswer | None:
+        """The response, or None when the general path must answer instead. (`sent` is for
+        plans that report errors; a lookup plan leaves every error to the general path.)"""
         started = time.perf_counter()
         max_list_length = context.app.settings.max_list_length
         if variable_list_errors(self.document, variables or {}, max_list_length):
@@ -123,8 +126,8 @@ def compile_lookups(
             return None  # e.g. a category filter: the general path
         field = root.fields[node.name.value]
         complete = walker.complete(field.type, node)
-        if complete is None:
-            return None
+        if complete is None or isinstance(complete, Awaits):
+            return None  # a resolver to await below a lookup: the general path
         value = arguments[0].value
         literal: Any = None
         if not isinstance(value, VariableNode):

@@ -21,12 +21,19 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, FieldNode, GraphQLField, OperationDefinitionNode, Source
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLField,
+    GraphQLNonNull,
+    OperationDefinitionNode,
+    Source,
+)
 from strawberry.types.field import StrawberryField
 
 from api.plans.answers import PlanAnswer, RootField, root_field_position
 from api.plans.inputs import Variables, arguments_of
-from api.plans.selection import Complete, PlanInfo, Walker
+from api.plans.selection import Awaits, Completion, PlanInfo, Walker
 from context import Context
 from schema.limits import request_cost
 from schema.limits.document import variable_list_errors
@@ -46,13 +53,16 @@ class ResolverPlan:
     graphql_field: GraphQLField
     node: FieldNode
     definition: StrawberryField
-    complete: Complete
+    complete: Completion
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
         return request_cost(self.document, variables, self.field.operation_name)
 
-    async def run(self, context: Context, variables: Mapping[str, Any] | None) -> PlanAnswer | None:
-        """The response, or None when the general path must answer instead."""
+    async def run(
+        self, context: Context, variables: Mapping[str, Any] | None, sent: str | None = None
+    ) -> PlanAnswer | None:
+        """The response, or None when the general path must answer instead (before anything
+        ran). `sent`: the client's text, when this plan's document is it with literals lifted."""
         limit = context.app.settings.max_list_length
         if variable_list_errors(self.document, variables or {}, limit):
             return None  # the general path reports the limit
@@ -64,8 +74,18 @@ class ResolverPlan:
             return None
         info = PlanInfo(context)
         resolve: Awaitable[Any] = self.walker.call(self.definition, None, info, arguments)
+        complete = self.complete
+        if isinstance(complete, Awaits):
+            path = (self.field.key,)
+            return await self.field.answer(
+                context.request_id,
+                resolve,
+                lambda value: complete.run(value, info, path),
+                info.failures,
+                sent,
+            )
         return await self.field.answer(
-            context.request_id, resolve, lambda value: self.complete(value, info)
+            context.request_id, resolve, lambda value: complete(value, info), info.failures, sent
         )
 
 
@@ -96,7 +116,7 @@ def compile_resolved(
         return None
     if definition.permission_classes:
         return None
-    complete = walker.complete(graphql_field.type, node)
+    complete = walker.complete(graphql_field.type, node, parent=root.name)
     position = root_field_position(query, operation_name)
     variables = Variables.of(walker.graphql, operation)
     if complete is None or position is None or variables is None:
@@ -108,6 +128,7 @@ def compile_resolved(
             key=(node.alias or node.name).value,
             source=Source(query),
             position=position,
+            non_null=isinstance(graphql_field.type, GraphQLNonNull),
         ),
         walker=walker,
         document=document,

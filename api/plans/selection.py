@@ -4,14 +4,18 @@ each selected field, taken from the schema itself.
 A field's value is read as Strawberry reads it (its default resolver, or its own resolver called
 with the arguments Strawberry would pass), then completed as graphql-core completes it: a leaf
 through its scalar's or enum's own output coercion, a list item by item, an object by walking its
-selection again. What a plan cannot do exactly that way (arguments, directives, fragments,
-abstract types, async resolvers, field extensions or permissions) makes the walk give up at
-compile time, and the document stays with the general path.
+selection again. An async resolver is awaited as graphql-core awaits it: the fields of an object
+that wait run together, and an error is handled where graphql-core handles it
+(api/plans/failures.py: located at its field, null where the schema allows it, else carried up).
+What a plan cannot do
+exactly that way (arguments, directives, fragments, abstract types, field extensions or
+permissions) makes the walk give up at compile time, and the document stays with the general
+path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +33,28 @@ from graphql import (
     is_leaf_type,
     print_ast,
 )
+from graphql.pyutils import gather_with_cancel
 from strawberry import Schema
 from strawberry.schema.schema_converter import get_arguments
 from strawberry.types.field import StrawberryField
 
+from api.plans.failures import Failures, Path, Position
 from context import Context
 
 # A field's value completed from its parent object, given the request's info.
 Complete = Callable[[Any, "PlanInfo"], Any]
+AsyncComplete = Callable[[Any, "PlanInfo", Path], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Awaits:
+    """A completion with a resolver to await in it or below it: given the value's path, for the
+    errors it may meet."""
+
+    run: AsyncComplete
+
+
+Completion = Complete | Awaits
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,16 @@ class PlanInfo:
     request's context from it and nothing else; a plan has no graphql-core Info to give."""
 
     context: Context
+    failures: Failures = field(default_factory=Failures)  # the errors of nested fields
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One response key of a selection: how its value is made, and what may stand there."""
+
+    key: str
+    complete: Completion
+    position: Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +82,7 @@ class Walker:
     schema: Schema
     # Completions of a root field's selection by (type, selection text): the same selection
     # under many aliases, or in many documents, is walked once and its closures shared.
-    _selections: LRUCache[tuple[str, str], tuple[tuple[str, Complete], ...] | None] = field(
+    _selections: LRUCache[tuple[str, str], tuple[Slot, ...] | None] = field(
         default_factory=lambda: LRUCache(1024), compare=False, repr=False
     )
 
@@ -71,16 +99,19 @@ class Walker:
         return self.schema.get_field_for_type(name, parent.name)
 
     def complete(
-        self, output: GraphQLOutputType, node: FieldNode, *, nested: bool = False
-    ) -> Complete | None:
-        """How the general path completes a value of type `output` selected by `node` (a root
-        field's; `nested` below one, walked with it rather than looked up by its own text, so
-        that each selection of a document is printed and walked once)."""
+        self, output: GraphQLOutputType, node: FieldNode, *, parent: str = "", nested: bool = False
+    ) -> Completion | None:
+        """How the general path completes a value of type `output` selected by `node` on the
+        type named `parent` (a root field's; `nested` below one, walked with it rather than
+        looked up by its own text, so that each selection of a document is printed and walked
+        once)."""
         nullable = get_nullable_type(output)
         if isinstance(nullable, GraphQLList):
-            item = self.complete(nullable.of_type, node, nested=nested)
+            item = self.complete(nullable.of_type, node, parent=parent, nested=nested)
             if item is None:
                 return None
+            if isinstance(item, Awaits):
+                return _awaited_list(item, Position.of(nullable.of_type, parent, node.name.value))
             return lambda value, info: None if value is None else [item(v, info) for v in value]
         if is_leaf_type(nullable):
             if node.selection_set is not None:
@@ -89,19 +120,22 @@ class Walker:
             return lambda value, info: None if value is None else coerce(value)
         if isinstance(nullable, GraphQLObjectType) and node.selection_set is not None:
             if nested:
-                fields = self._walk(nullable, node.selection_set)
+                slots = self._walk(nullable, node.selection_set)
             else:
-                fields = self.selection(nullable, node.selection_set)
-            if fields is None:
+                slots = self.selection(nullable, node.selection_set)
+            if slots is None:
                 return None
+            if any(isinstance(slot.complete, Awaits) for slot in slots):
+                return _awaited_object(slots)
+            fields = tuple((slot.key, slot.complete) for slot in slots)
             return lambda value, info: (
-                None if value is None else {key: field(value, info) for key, field in fields}
+                None if value is None else {key: field(value, info) for key, field in fields}  # type: ignore[operator]
             )
         return None  # interfaces and unions: the general path resolves the type
 
     def selection(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode
-    ) -> tuple[tuple[str, Complete], ...] | None:
+    ) -> tuple[Slot, ...] | None:
         """Each response key of `selection_set` on `parent` with how its value is made."""
         key = (parent.name, print_ast(selection_set))
         if key not in self._selections:
@@ -110,27 +144,29 @@ class Walker:
 
     def _walk(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode
-    ) -> tuple[tuple[str, Complete], ...] | None:
-        fields: list[tuple[str, Complete]] = []
+    ) -> tuple[Slot, ...] | None:
+        slots: list[Slot] = []
         for node in selection_set.selections:
             if not isinstance(node, FieldNode) or node.directives or node.arguments:
                 return None  # fragments, @skip/@include, arguments: the general path's rules
             key = (node.alias or node.name).value
-            if node.name.value == "__typename":
-                fields.append((key, _constant(parent.name)))
+            name = node.name.value
+            if name == "__typename":
+                slots.append(Slot(key, _constant(parent.name), Position(True, "")))
                 continue
-            output = parent.fields.get(node.name.value)
-            definition = self.definition(parent, node.name.value)
+            output = parent.fields.get(name)
+            definition = self.definition(parent, name)
             if output is None or definition is None:
                 return None
             read = _reader(self, definition)
-            complete = self.complete(output.type, node, nested=True)
+            complete = self.complete(output.type, node, parent=parent.name, nested=True)
             if read is None or complete is None:
                 return None
-            fields.append((key, _field(definition, read, complete, output.type)))
-        if len({key for key, _ in fields}) != len(fields):
+            position = Position.of(output.type, parent.name, name)
+            slots.append(Slot(key, _field(definition, read, complete, output.type), position))
+        if len({slot.key for slot in slots}) != len(slots):
             return None  # merged duplicate keys follow rules the general path knows best
-        return tuple(fields)
+        return tuple(slots)
 
     def call(
         self, definition: StrawberryField, source: Any, info: PlanInfo, arguments: dict[str, Any]
@@ -153,9 +189,12 @@ def _constant(value: str) -> Complete:
 
 
 def _field(
-    definition: StrawberryField, read: Complete, complete: Complete, output: GraphQLOutputType
-) -> Complete:
-    if definition.base_resolver is not None:
+    definition: StrawberryField, read: Complete, complete: Completion, output: GraphQLOutputType
+) -> Completion:
+    resolver = definition.base_resolver
+    if (resolver is not None and resolver.is_async) or isinstance(complete, Awaits):
+        return _awaited_field(read, resolver is not None and resolver.is_async, complete)
+    if resolver is not None:
         return lambda source, info: complete(read(source, info), info)
     # The commonest fields, an attribute read and a leaf: fused, as a plan exists for speed.
     default, name = definition.default_resolver, definition.python_name
@@ -171,15 +210,86 @@ def _field(
     return lambda source, info: complete(default(source, name), info)
 
 
+def _awaited_field(read: Complete, awaited: bool, complete: Completion) -> Awaits:
+    """A field whose resolver is awaited, or whose value has such a field below it."""
+
+    async def run(source: Any, info: PlanInfo, path: Path) -> Any:
+        value = read(source, info)
+        if awaited:
+            value = await value
+        if isinstance(complete, Awaits):
+            return await complete.run(value, info, path)
+        return complete(value, info)
+
+    return Awaits(run)
+
+
+async def _gathered(waiting: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """As graphql-core awaits an object's or a list's values: one directly, several together,
+    the others cancelled when one fails."""
+    if len(waiting) == 1:
+        return [await waiting[0]]
+    return await gather_with_cancel(*waiting)
+
+
+def _awaited_object(slots: tuple[Slot, ...]) -> Awaits:
+    async def run(value: Any, info: PlanInfo, path: Path) -> Any:
+        if value is None:
+            return None
+        failures = info.failures
+        result: dict[str, Any] = {}
+        keys: list[str] = []
+        waiting: list[Coroutine[Any, Any, Any]] = []
+        try:
+            for slot in slots:
+                here = (*path, slot.key)
+                complete = slot.complete
+                if isinstance(complete, Awaits):
+                    result[slot.key] = None  # in the selection's order
+                    keys.append(slot.key)
+                    waiting.append(slot.position.guard(complete.run, value, info, failures, here))
+                    continue
+                try:
+                    completed = slot.position.checked(complete(value, info), failures, here)
+                except Exception as exc:
+                    slot.position.failed(exc, failures, here)
+                    completed = None
+                result[slot.key] = completed
+        except BaseException:
+            for coroutine in waiting:
+                coroutine.close()  # never started: nothing of them ran
+            raise
+        result.update(zip(keys, await _gathered(waiting), strict=True))
+        return result
+
+    return Awaits(run)
+
+
+def _awaited_list(item: Awaits, position: Position) -> Awaits:
+    run_item = item.run
+
+    async def run(value: Any, info: PlanInfo, path: Path) -> Any:
+        if value is None:
+            return None
+        failures = info.failures
+        waiting = [
+            position.guard(run_item, v, info, failures, (*path, n)) for n, v in enumerate(value)
+        ]
+        return await _gathered(waiting) if waiting else []
+
+    return Awaits(run)
+
+
 def _reader(walker: Walker, definition: StrawberryField) -> Complete | None:
     """How the general path reads the field from its parent object, for a field without
-    arguments; None when only the general path can (extensions, permissions, async)."""
+    arguments (an async resolver's coroutine, to await); None when only the general path can
+    (extensions, permissions)."""
     if definition.extensions or definition.permission_classes:
         return None
     if definition.base_resolver is None:
         default, name = definition.default_resolver, definition.python_name
         return lambda source, info: default(source, name)
-    if definition.base_resolver.is_async or definition.arguments:
+    if definition.arguments:
         return None
     return lambda source, info: walker.call(definition, source, info, {})
 

@@ -73,7 +73,7 @@ async def test_an_error_keeps_the_locations_of_the_document_as_sent(database_url
         assert body == await fresh.graphql(query)
 
 
-async def test_a_mutation_is_not_lifted(database_url: str) -> None:
+async def test_a_mutation_of_no_known_signature_is_not_lifted(database_url: str) -> None:
     async with running_app(database_url, **BASE) as api:
         lifted = api.http_state.plans.literals
         assert lifted.lift('mutation { f(x: "1") }') is None

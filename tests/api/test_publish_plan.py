@@ -54,6 +54,10 @@ def _compile(document: str, name: str | None = None) -> ResolverPlan | None:
         # a literal input: graphql-core coerces it as it does for the general path
         'mutation { publishJob(input: {microId: "x", answers: {}, location: {postcode: "x"}}) '
         "{ job { id } } }",
+        # async resolvers below the root field, awaited as graphql-core awaits them
+        "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id location { area } } } }",
+        "mutation($i: PublishJobInput!) { publishJob(input: $i) "
+        "{ job { photos { id url } microService { id } } } }",
     ],
 )
 def test_plain_publishes_compile(document: str) -> None:
@@ -63,8 +67,7 @@ def test_plain_publishes_compile(document: str) -> None:
 @pytest.mark.parametrize(
     "document",
     [
-        # a nested object field with its own loader, a fragment, a directive, two fields
-        "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { id location { area } } } }",
+        # a fragment, a directive, two fields
         "mutation($i: PublishJobInput!) { publishJob(input: $i) { job { ...F } } } "
         "fragment F on Job { id }",
         "mutation($i: PublishJobInput!) { publishJob(input: $i) @skip(if: false) { degraded } }",
