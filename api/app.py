@@ -10,10 +10,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth_config import auth_config
 from api.cors import cors_middleware
+from api.express import express, expressible
 from api.health import health
 from api.metrics import metrics
 from api.request_id import RequestIdMiddleware
@@ -26,6 +28,23 @@ from schema import schema
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]
 
 
+class App(Starlette):
+    """The app, with the express lane (api/express.py) in front of its middleware: a request
+    the response cache remembers is answered before the stack is entered."""
+
+    def __init__(self, view: GraphQLView, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.view = view
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if expressible(scope):
+            rest = await express(self.view, scope, receive, send)
+            if rest is None:
+                return
+            receive = rest
+        await super().__call__(scope, receive, send)
+
+
 def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:
     view = GraphQLView(
         schema,
@@ -33,7 +52,8 @@ def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.cors_origins,
     )
-    return Starlette(
+    return App(
+        view,
         routes=[
             # Every method reaches the view, so that PUT and friends get a GraphQL-shaped 405
             # with its code rather than Starlette's plain-text one.

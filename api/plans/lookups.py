@@ -91,7 +91,7 @@ class LookupPlan:
             wanted.append(slugs)
         try:
             # One load for every field: one batch, one statement at most.
-            records = await context.loaders.micro_services.load_many(
+            records = await context.loaders.micro_services.load_batch(
                 [slug for slugs in wanted for slug in slugs]
             )
         except Exception:

@@ -7,6 +7,7 @@ a revocation is refused everywhere within a second; one client has one anonymous
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from api.rate_limits import SYNC_SECONDS
 from domain.catalogue import Catalogue
 from tests.support import REDIS_URL, error_codes
 from tests.support.jobs import PUBLISH, publish_input
@@ -226,14 +228,34 @@ async def test_a_revocation_is_refused_by_every_instance_within_a_second(
 async def test_the_anonymous_budget_is_one_for_the_whole_fleet(
     fleet: list[ServerProcess],
 ) -> None:
-    """One client's requests to each instance in turn draw on one counter in Redis: what is
-    left goes down by one per request (a listing costs one), whichever instance answers."""
-    left: list[int] = []
+    """One client's requests to each instance in turn draw on one counter in Redis: each
+    instance counts on its own between readings of it (api/rate_limits.py), so once every
+    instance has read it again, what is left is down by exactly one per request (a listing
+    costs one), whichever instance answered."""
+
+    async def remaining(client: httpx.AsyncClient, server: ServerProcess) -> int:
+        response = await client.post(f"{server.url}/graphql", json={"query": LIST})
+        assert response.status_code == 200, response.text
+        policy, left = response.headers["ratelimit"].split(";")[:2]
+        assert policy == '"anonymous"'
+        return int(left.removeprefix("r="))
+
+    async def settle(client: httpx.AsyncClient) -> None:
+        """Every instance writes what it counted on its own (earlier tests' requests too)."""
+        await asyncio.sleep(SYNC_SECONDS * 2)
+        for server in fleet:
+            await remaining(client, server)
+        await asyncio.sleep(SYNC_SECONDS * 2)
+
     async with httpx.AsyncClient() as client:
-        for server in [*fleet, *fleet]:
-            response = await client.post(f"{server.url}/graphql", json={"query": LIST})
-            assert response.status_code == 200, response.text
-            policy, remaining = response.headers["ratelimit"].split(";")[:2]
-            assert policy == '"anonymous"'
-            left.append(int(remaining.removeprefix("r=")))
-    assert left == list(range(left[0], left[0] - len(left), -1)), left
+        await settle(client)
+        before = await remaining(client, fleet[0])
+        left = [await remaining(client, server) for server in [*fleet, *fleet]]
+        # Every instance saw the others' requests at its first reading or counts down its own.
+        firsts, seconds = left[: len(fleet)], left[len(fleet) :]
+        assert all(later < earlier for earlier, later in zip(firsts, seconds, strict=True))
+        # Each instance writes what it counted with its next reading, once its last is old.
+        await settle(client)
+        final = await remaining(client, fleet[0])
+    sent = 2 * len(fleet) + len(fleet) + 1  # after `before`: the rounds, settling, the last
+    assert final == before - sent, (before, left, final)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -85,6 +86,10 @@ def serving(
                 "HOST": "127.0.0.1",
                 # The development identity provider (no OIDC_ISSUER) on a free port of its own.
                 "OIDC_DEV_PORT": "0",
+                # Rate-limit counters of their own: every test's servers call from 127.0.0.1,
+                # and with Redis they would draw on one anonymous budget. Servers of one
+                # database (a fleet) share theirs.
+                "RATE_LIMIT_PREFIX": f"test:{urlsplit(database_url).path.lstrip('/')}:rl",
                 **env,
             },
             stdout=out,
