@@ -12,7 +12,6 @@ whichever step gave that answer. Responses and their caching headers: api/answer
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
@@ -31,6 +30,7 @@ from api.persisted_queries import requested_hash, verify
 from api.protocol import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
+    Params,
     error_body,
     json_response,
     negotiate,
@@ -164,7 +164,8 @@ async def _lift(state: RequestState) -> Response | None:
     state.sent, state.sent_params = state.query, params
     state.query = form.text
     variables = {**(params.variables or {}), **values}
-    state.params = replace(params, query=form.text, variables=variables)
+    # Built directly: `dataclasses.replace` inspects the fields on every call.
+    state.params = Params(form.text, variables, params.operation_name, params.extensions)
     return None
 
 

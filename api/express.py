@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from api.answers import cached
-from api.protocol import APPLICATION_JSON, negotiate
+from api.protocol import APPLICATION_JSON, BODY_READ, negotiate
 from api.request_id import SCOPE_KEY, request_id_from
 from api.request_state import HTTPView, RequestState
 from api.response_cache import MEMO_MAX_REQUEST_BYTES
@@ -65,6 +65,7 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     rest = _replay(messages, receive)
     if raw is None:
         return rest
+    scope[BODY_READ] = raw  # the handler takes it from here rather than reading it again
     lookup = cache.recall("POST", raw)
     if lookup is None:
         return rest

@@ -33,6 +33,8 @@ from api.http_errors import (
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 _MEDIA_TYPES = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
+# The scope key of a POST body read in full before the handler (by the express lane).
+BODY_READ = "jobwizard.body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,11 @@ async def read_raw(request: Request, max_body_bytes: int) -> bytes:
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
     if parameters.strip() and charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaTypeError("The request body must be UTF-8 encoded.")
+    read = request.scope.get(BODY_READ)
+    if isinstance(read, bytes):  # read whole already, by the express lane (api/express.py)
+        if len(read) > max_body_bytes:
+            raise _too_large(max_body_bytes)
+        return read
     return await read_body(request, max_body_bytes)
 
 

@@ -56,8 +56,9 @@ _MAYBE = re.compile(r'"|(?<![_0-9A-Za-z])-?[0-9]')
 _TOKENS = re.compile(
     r'(?P<block>"""(?:\\"""|[^"]|"(?!""))*""")'
     r'|(?P<s>"(?:[^"\\\n\r]|\\.)*")'
-    r"|(?P<comment>#[^\n\r]*)"
-    r"|(?P<name>[_A-Za-z][_0-9A-Za-z]*)"
+    # Names, comments, punctuation and white space, as one run between literals: the loop
+    # below then visits the literals and the runs between them, not every token.
+    r'|(?P<other>(?:[_A-Za-z][_0-9A-Za-z]*|#[^\n\r]*|[^"#_A-Za-z0-9\-])+)'
     r"|(?P<f>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)(?![_0-9A-Za-z.]))"
     r"|(?P<i>-?(?:0|[1-9][0-9]*)(?![_0-9A-Za-z.]))"
 )
