@@ -13,7 +13,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from media.images import process_image, return_large_blocks_to_the_system
+from config.uploads import UploadSettings
+from media.images import process_image, return_large_blocks_to_the_system, reuse_image_blocks
 from tests.media import samples
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -25,7 +26,9 @@ def resident() -> int:
 
 
 def main(count: int) -> None:
-    return_large_blocks_to_the_system()  # as the server does at start
+    # As the server does at start.
+    return_large_blocks_to_the_system()
+    reuse_image_blocks(UploadSettings.model_fields["upload_processing"].default)
     data = samples.large_png()
     process_image(io.BytesIO(samples.png((64, 64))))  # libraries loaded before the baseline
     gc.collect()
