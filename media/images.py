@@ -153,7 +153,7 @@ def reuse_image_blocks(images_at_once: int) -> None:
     kept block is not. Bounded, unlike the heaps the threshold above keeps photos out of; the
     composition root calls it once at start."""
     # The setting PILLOW_BLOCKS_MAX sets at import, here from the process's own settings.
-    _imaging.set_blocks_max(images_at_once)
+    _imaging.set_blocks_max(3 * images_at_once)
 
 
 def process_image(
@@ -179,9 +179,11 @@ def process_image(
             with budget.reserve(price):
                 image = _decode(opened, image_format, limits)
                 thumb = _thumbnail(image, limits.thumb_side)
-                return ProcessedImage(
-                    image=_encode(image, image_format), thumbnail=_encode(thumb, image_format)
-                )
+                thumbnail = _encode(thumb, image_format)
+                # Freed before the image: Pillow hands out its last freed block first, and the
+                # next upload's first image is a decoded photo, which then fits it exactly.
+                del thumb
+                return ProcessedImage(image=_encode(image, image_format), thumbnail=thumbnail)
     except UploadRejectedError:
         raise
     except UnidentifiedImageError as exc:
