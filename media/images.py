@@ -146,14 +146,21 @@ def return_large_blocks_to_the_system() -> None:
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
-def reuse_image_blocks(images_at_once: int) -> None:
-    """Let Pillow keep one freed image block (at most its block size, 16 MB) per image decoded
-    at once, for the next image, instead of handing each back to the system: a fresh mapping is
-    faulted in and zeroed by the kernel page by page, a large share of an upload's CPU, and a
-    kept block is not. Bounded, unlike the heaps the threshold above keeps photos out of; the
-    composition root calls it once at start."""
+# Image blocks one upload frees: the decoded photo's, its thumbnail's and the thumbnail's
+# intermediate reduction.
+_BLOCKS_PER_DECODE = 3
+
+
+def reuse_image_blocks(images_at_once: int) -> int:
+    """Let Pillow keep the blocks an upload frees (each at most its block size, 16 MB), for each
+    image decoded at once, for the next upload instead of handing them back to the system: a
+    fresh mapping is faulted in and zeroed by the kernel page by page, a large share of an
+    upload's CPU, and a kept block is not. Bounded, unlike the heaps the threshold above keeps
+    photos out of: returns the most it keeps. The composition root calls it once at start."""
+    blocks = _BLOCKS_PER_DECODE * images_at_once
     # The setting PILLOW_BLOCKS_MAX sets at import, here from the process's own settings.
-    _imaging.set_blocks_max(3 * images_at_once)
+    _imaging.set_blocks_max(blocks)
+    return blocks * int(_imaging.get_block_size())
 
 
 def process_image(
