@@ -4,7 +4,8 @@ arrives.
 Starlette's `request.form()` bounds the number of parts but not a file's size, and reads the
 whole body before anyone can say no; this reads the stream through python-multipart's parser
 and stops at the first byte past the limit. The file goes to a spooled temporary file (in memory
-while small, on disk past `spool_bytes`), so a request holds at most that much of it in memory.
+while small, on disk past `spool_bytes`, written a batch at a time), so a request holds at most
+about that much of it in memory.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ ENVELOPE_BYTES = 16 * 1024
 MAX_PARTS = 4
 MAX_FIELD_BYTES = 1024  # a part other than the file (clients add a name or a caption)
 SPOOL_BYTES = 1024 * 1024
+# File bytes gathered before one write to the spool: a write on disk goes through a worker
+# thread, and a hop per network chunk costs more CPU than the writes themselves.
+SPOOL_BATCH_BYTES = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -64,6 +68,7 @@ class _Collector:
         self.parts = 0
         self.file: ReceivedFile | None = None
         self.pending: list[bytes] = []  # file bytes to write once the parser returns
+        self.pending_bytes = 0
         self.written = 0
         self.spool_bytes = spool_bytes
         self.ended = False
@@ -128,6 +133,7 @@ class _Collector:
                 raise too_large(self.max_bytes)
             self.file.size = part.size
             self.pending.append(data[start:end])
+            self.pending_bytes += end - start
         elif part.size > MAX_FIELD_BYTES:
             raise BadRequestError(
                 f"A part other than '{FILE_FIELD}' may hold {MAX_FIELD_BYTES} bytes."
@@ -171,9 +177,11 @@ async def receive_file(
             if received > body_limit:  # a lying or absent Content-Length gets no further
                 raise too_large(max_bytes)
             parser.write(chunk)
-            if collector.pending:
+            if collector.pending_bytes >= SPOOL_BATCH_BYTES:
                 await _spool(collector)
         parser.finalize()
+        if collector.pending:
+            await _spool(collector)
     except MultipartParseError as exc:
         collector.spool.close()
         raise BadRequestError("The multipart body is malformed.") from exc
@@ -193,7 +201,7 @@ async def receive_file(
 
 
 async def _spool(collector: _Collector) -> None:
-    data, collector.pending = b"".join(collector.pending), []
+    data, collector.pending, collector.pending_bytes = b"".join(collector.pending), [], 0
     collector.written += len(data)
     if collector.written > collector.spool_bytes:  # on disk now: keep the event loop free
         await run_in_threadpool(collector.spool.write, data)

@@ -57,7 +57,7 @@ from domain.catalogue import load_catalogue
 from loaders.cache import LookupCache
 from loaders.lookup import LookupObserver
 from loaders.redis_guard import SharedRedis
-from media.images import return_large_blocks_to_the_system
+from media.images import return_large_blocks_to_the_system, reuse_image_blocks
 from monitoring import metrics as prometheus_metrics
 from schema import schema
 
@@ -90,6 +90,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # Process-wide, in every worker: decoded photos must not stay resident after use.
         return_large_blocks_to_the_system()
+        reuse_image_blocks(settings.upload_processing)
         async with contextlib.AsyncExitStack() as stack:
             run = stack.enter_async_context
             stack.callback(prometheus_metrics.mark_process_dead, os.getpid())

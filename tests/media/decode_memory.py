@@ -1,6 +1,7 @@
 """Run as `python -m tests.media.decode_memory N`: decodes N 49-megapixel PNGs in N threads at
-once and prints, as JSON, the process's resident memory before, at its peak and after (bytes).
-A process of its own, so that nothing else the test run holds blurs the figures."""
+once and prints, as JSON, the process's resident memory before, at its peak and after, and the most
+Pillow keeps for reuse (bytes). A process of its own, so that nothing else the test run holds
+blurs the figures."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from media.images import process_image, return_large_blocks_to_the_system
+from config.uploads import UploadSettings
+from media.images import process_image, return_large_blocks_to_the_system, reuse_image_blocks
 from tests.media import samples
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -25,7 +27,9 @@ def resident() -> int:
 
 
 def main(count: int) -> None:
-    return_large_blocks_to_the_system()  # as the server does at start
+    # As the server does at start.
+    return_large_blocks_to_the_system()
+    kept = reuse_image_blocks(UploadSettings.model_fields["upload_processing"].default)
     data = samples.large_png()
     process_image(io.BytesIO(samples.png((64, 64))))  # libraries loaded before the baseline
     gc.collect()
@@ -46,7 +50,8 @@ def main(count: int) -> None:
     done.set()
     sampler.join()
     gc.collect()
-    print(json.dumps({"before": before, "peak": peak, "after": resident(), "widths": widths}))
+    figures = {"before": before, "peak": peak, "after": resident(), "kept": kept}
+    print(json.dumps({**figures, "widths": widths}))
 
 
 if __name__ == "__main__":

