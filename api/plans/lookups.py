@@ -4,8 +4,8 @@ Most traffic is `microService(slug: ...)` fields, often many aliased in one docu
 `microServices(slugs: [...])`, each asking for plain fields only. graphql-core's general
 executor spends most of a request's CPU on such a document (field collection, resolver calls
 through Strawberry's hooks, completion of every leaf) to do what a plan can do directly: take the
-slugs, load them through the request's DataLoader in one load (so the cache, breaker, retries,
-lookup events and the one-statement batch all apply as before) and complete the rows as the
+slugs, hand them to the request's DataLoader's batch function in one call (so the cache, breaker,
+retries, lookup events and the one-statement batch all apply as before) and complete the rows as the
 schema says (api/plans/selection.py).
 
 Anything a plan cannot answer exactly as the general path would (a variable that does not
@@ -90,7 +90,7 @@ class LookupPlan:
                 return None  # the general path reports the fault (or the limit) properly
             wanted.append(slugs)
         try:
-            # One load for every field: one batch, one statement at most.
+            # One batch for every field: one statement at most.
             records = await context.loaders.micro_services.load_batch(
                 [slug for slugs in wanted for slug in slugs]
             )
