@@ -29,17 +29,26 @@ Lifespan = Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]
 
 
 class App(Starlette):
-    """The app, with the express lane (api/express.py) in front of its middleware: a request
-    the response cache remembers is answered before the stack is entered."""
+    """The app, with two lanes in front of its middleware for POSTs to /graphql, the bulk of
+    the traffic: the express lane (api/express.py) answers a request the response cache
+    remembers; the others without an `Origin` (not a browser's: CORS has nothing to add) go
+    to the view behind the request-id middleware alone, skipping the error and exception
+    middleware and the router, which have nothing to do for them (the view answers its own
+    faults, and uvicorn answers 500 for a crash as the error middleware would)."""
 
     def __init__(self, view: GraphQLView, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view = view
+        self._direct = RequestIdMiddleware(view)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if expressible(scope):
             rest = await express(self.view, scope, receive, send)
             if rest is None:
+                return
+            if not any(name == b"origin" for name, _ in scope["headers"]):
+                scope["app"] = self
+                await self._direct(scope, rest, send)
                 return
             receive = rest
         await super().__call__(scope, receive, send)
