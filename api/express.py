@@ -51,14 +51,23 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     cache = http.response_cache if http is not None else None
     if http is None or cache is None or not cache.live():
         return receive
-    headers = Headers(scope=scope)
-    length = headers.get("content-length", "")
-    if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES or "origin" in headers:
+    # One pass over the raw headers (names arrive lower-cased) for the four this lane reads.
+    length = content_type = accept = b""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = length or value
+        elif name == b"content-type":
+            content_type = content_type or value
+        elif name == b"accept":
+            accept = accept or value
+        elif name == b"origin":
+            return receive
+    if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
         return receive
-    media_type, _, parameters = headers.get("content-type", "").partition(";")
+    media_type, _, parameters = content_type.decode("latin-1").partition(";")
     if media_type.strip().lower() != APPLICATION_JSON or parameters.strip().lower() not in _UTF8:
         return receive
-    negotiated = negotiate(headers.get("accept"))
+    negotiated = negotiate(accept.decode("latin-1") if accept else None)
     if negotiated is None:
         return receive
     messages, raw = await _body(receive, int(length))
@@ -69,7 +78,7 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     lookup = cache.recall("POST", raw)
     if lookup is None:
         return rest
-    request_id = request_id_from(headers)
+    request_id = request_id_from(Headers(scope=scope))
     scope[SCOPE_KEY] = request_id
     token = REQUEST_ID.set(request_id)
     try:
