@@ -90,11 +90,12 @@ def negotiate(accept: str | None) -> str | None:
 
 def wants_graphql_ide(request: Request) -> bool:
     """A browser opening /graphql: GET with no query (nor persisted query) asking for HTML."""
+    if request.method != "GET":
+        return False
     params = request.query_params
     accept = request.headers.get("accept", "")
     return (
-        request.method == "GET"
-        and "query" not in params
+        "query" not in params
         and "extensions" not in params
         and ("text/html" in accept or "*/*" in accept)
     )

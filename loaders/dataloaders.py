@@ -3,7 +3,6 @@ a DataLoader memoizes, and a memo shared across requests would serve stale rows 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -80,12 +79,30 @@ class JobPhotosLoader(DataLoader[UUID, list[UploadRecord]]):
         return [found.get(job_id, []) for job_id in job_ids]
 
 
-@dataclass(slots=True)
 class Loaders:
-    micro_services: MicroServiceLoader
-    suggested: MicroServiceLoader  # the same lookups, not recorded as lookup events
-    jobs: JobLoader
-    job_photos: JobPhotosLoader
+    """The request's DataLoaders, each made on its first use: a request needs one or two of
+    them, and making a DataLoader inspects its batch function."""
+
+    __slots__ = (
+        "_job_photos",
+        "_jobs",
+        "_lookup",
+        "_micro_services",
+        "_pool",
+        "_suggested",
+        "_timeout",
+    )
+
+    def __init__(
+        self, pool: asyncpg.Pool, lookup: MicroServiceLookup, statement_timeout: float
+    ) -> None:
+        self._pool = pool
+        self._lookup = lookup
+        self._timeout = statement_timeout
+        self._micro_services: MicroServiceLoader | None = None
+        self._suggested: MicroServiceLoader | None = None
+        self._jobs: JobLoader | None = None
+        self._job_photos: JobPhotosLoader | None = None
 
     @classmethod
     def create(
@@ -93,9 +110,29 @@ class Loaders:
     ) -> Loaders:
         """`statement_timeout`: seconds each batch of job or photo reads may wait on the
         database, its pool acquire included."""
-        return cls(
-            micro_services=MicroServiceLoader(lookup),
-            suggested=MicroServiceLoader(lookup, observed=False),
-            jobs=JobLoader(pool, statement_timeout),
-            job_photos=JobPhotosLoader(pool, statement_timeout),
-        )
+        return cls(pool, lookup, statement_timeout)
+
+    @property
+    def micro_services(self) -> MicroServiceLoader:
+        if self._micro_services is None:
+            self._micro_services = MicroServiceLoader(self._lookup)
+        return self._micro_services
+
+    @property
+    def suggested(self) -> MicroServiceLoader:
+        """The same lookups, not recorded as lookup events."""
+        if self._suggested is None:
+            self._suggested = MicroServiceLoader(self._lookup, observed=False)
+        return self._suggested
+
+    @property
+    def jobs(self) -> JobLoader:
+        if self._jobs is None:
+            self._jobs = JobLoader(self._pool, self._timeout)
+        return self._jobs
+
+    @property
+    def job_photos(self) -> JobPhotosLoader:
+        if self._job_photos is None:
+            self._job_photos = JobPhotosLoader(self._pool, self._timeout)
+        return self._job_photos
