@@ -38,7 +38,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from cachetools import LRUCache
 from limits import RateLimitItem, RateLimitItemPerMinute, WindowStats
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -62,8 +61,10 @@ MAX_TALLIES = 100_000
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
+    # Not frozen: one is built for every request, and a frozen dataclass sets each field
+    # through object.__setattr__.
     allowed: bool
     policy: str  # the name of the budget: "key", "customer", "anonymous" or "auth-failures"
     limit: int
@@ -125,8 +126,9 @@ class RateLimits:
         self.per_key = settings.rate_limit_per_key
         self.per_customer = RateLimitItemPerMinute(settings.rate_limit_per_customer)
         self.auth_failures = RateLimitItemPerMinute(settings.rate_limit_auth_failures)
-        # Per budget (identity, size): bounded, since every client address has one.
-        self._tallies: LRUCache[tuple[str, int], _Tally] = LRUCache(MAX_TALLIES)
+        # Per budget (identity, size), in the order they were last read: bounded, since every
+        # client address has one; the longest unread goes first.
+        self._tallies: dict[tuple[str, int], _Tally] = {}
 
     @property
     def storage(self) -> Literal["redis", "memory"]:
@@ -201,7 +203,11 @@ class RateLimits:
         if tally is not None and owner:
             fresh.used = tally.used  # counted here while the shared counters were read
         if tally is None or owner:
-            self._tallies[key] = fresh
+            tallies = self._tallies
+            tallies.pop(key, None)
+            if len(tallies) >= MAX_TALLIES:
+                del tallies[next(iter(tallies))]
+            tallies[key] = fresh
         return _decided(allowed, policy, item, stats)
 
     async def close(self) -> None:

@@ -43,6 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PHOTO_SIZE = (4032, 3024)  # a 12-megapixel phone photo
 TARGET_BYTES = 3 * 1024 * 1024
+# The photo goals: CPU per upload, memory with concurrent uploaders, and no growth between rounds.
+CPU_GOAL_MS = 60
+RSS_GOAL_MB = 120
+FLAT_MB = 16
 SEARCH_TIMEOUT = 180.0  # embedding the catalogue without a cached copy, on a loaded machine
 
 
@@ -232,11 +236,32 @@ async def run(uploads: int, publishes: int, connections: int) -> None:
             f"(+{(first - idle_rss) / 1024:.0f} MB), round 2 {second / 1024:.0f} MB "
             f"(+{(second - idle_rss) / 1024:.0f} MB)"
         )
+        print_goals(upload_result, idle_rss, first, second, connections)
     finally:
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
         await drop(SERVER_URL, [name])
+
+
+def print_goals(upload: Result, idle_kb: int, first_kb: int, second_kb: int, clients: int) -> None:
+    """The photo goals (docs/benchmarks.md) against this run, with what reproduces it."""
+    cpu_ms = upload.cpu / upload.requests * 1000
+    over, growth = (max(first_kb, second_kb) - idle_kb) / 1024, (second_kb - first_kb) / 1024
+    rows = [
+        ("CPU per upload of a 12-megapixel JPEG", f"{cpu_ms:.1f} ms", f"<= {CPU_GOAL_MS} ms",
+         cpu_ms <= CPU_GOAL_MS),
+        (f"peak RSS over idle, {clients} uploaders", f"+{over:.0f} MB", f"<= +{RSS_GOAL_MB} MB",
+         over <= RSS_GOAL_MB),
+        ("peak RSS, second round against the first", f"{growth:+.0f} MB",
+         f"flat (<= +{FLAT_MB} MB)", growth <= FLAT_MB),
+    ]  # fmt: skip
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nCommand: `python -m {' '.join(['bench.uploads', *sys.argv[1:]])}`, "
+          f"{time.strftime('%F %H:%M %Z')}; load average (1 / 5 / 15 min): {load}")  # fmt: skip
+    print("\n| goal | this run | target | met |\n| --- | --- | --- | --- |")
+    for goal, figure, target, met in rows:
+        print(f"| {goal} | {figure} | {target} | {'yes' if met else '**no**'} |")
 
 
 def main() -> None:

@@ -10,12 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import pytest
 import redis.asyncio as redis_client
 
+from api import rate_limits
 from api.rate_limits import SYNC_SECONDS
 from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
-from tests.support import REDIS_URL, running_app
+from tests.support import REDIS_URL, running_app, test_settings
 from tests.support.keys import IssuedKey
 from tests.support.polling import eventually
 from tests.support.proxy import proxy_to
@@ -279,3 +281,20 @@ async def test_a_real_key_whose_verdict_expired_is_not_locked_out_by_junk_tokens
         # Unknown tokens stay behind the gate.
         refused = await _post(api, LOOKUP, headers={"Authorization": "Bearer jw_other"})
         assert refused.status_code == 429
+
+
+async def test_the_budgets_counted_in_process_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client address has a budget: the process keeps at most MAX_TALLIES of them, the
+    longest unread dropped first, and counting goes on for all."""
+    monkeypatch.setattr(rate_limits, "MAX_TALLIES", 3)
+    limits = rate_limits.RateLimits(test_settings(redis_url=None))
+    try:
+        for n in range(10):
+            decision = await limits.hit(limits.anonymous, f"ip:10.0.0.{n}", 1, "anonymous")
+            assert decision.allowed
+            assert decision.remaining == limits.anonymous.amount - 1
+        assert len(limits._tallies) == 3
+        again = await limits.hit(limits.anonymous, "ip:10.0.0.0", 1, "anonymous")
+        assert again.remaining == limits.anonymous.amount - 2  # counted all the same
+    finally:
+        await limits.close()
