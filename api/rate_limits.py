@@ -18,7 +18,9 @@ Far from the end of a budget, a process counts on its own: it reads the shared c
 counts up to a tenth of what was left by itself for a tenth of a second, and writes what it
 counted with its next reading. A request then costs a few additions, and Redis one round trip
 per budget every tenth of a second rather than two per request. Near the end of a budget that
-share is nothing, so every request is counted on the shared counters as it comes, exactly.
+share is nothing, so every request is counted on the shared counters as it comes, exactly; and a
+request that a reading of the last tenth of a second says does not fit is refused without asking
+them, so a caller flooding past its budget costs the counters nothing.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
 worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
@@ -160,11 +162,19 @@ class RateLimits:
             return Decision(False, policy, item.amount, item.amount, WINDOW_SECONDS)
         key = (identity, item.amount)
         tally = self._tallies.get(key)
-        if tally is not None and tally.admits(cost, time.monotonic()):
-            tally.used += cost
-            remaining = tally.remaining - tally.used
-            reset = max(0, math.ceil(tally.reset_at - time.time()))
-            return Decision(True, policy, item.amount, remaining, reset)
+        if tally is not None:
+            now = time.monotonic()
+            if tally.admits(cost, now):
+                tally.used += cost
+                remaining = tally.remaining - tally.used
+                reset = max(0, math.ceil(tally.reset_at - time.time()))
+                return Decision(True, policy, item.amount, remaining, reset)
+            if tally.refuses(cost, now):
+                # Over the budget by a recent reading: refused here, so that a caller flooding
+                # past its budget costs neither the shared counters nor Redis anything.
+                reset = max(0, math.ceil(tally.reset_at - time.time()))
+                left = max(tally.remaining - tally.used, 0)
+                return Decision(False, policy, item.amount, left, reset)
         return await self._counted(key, tally, item, cost, policy)
 
     async def _counted(
@@ -262,6 +272,11 @@ class _Tally:
         and the room left holds it."""
         fresh = self.syncing or now - self.read_at < SYNC_SECONDS
         return fresh and self.used + cost <= self.room
+
+    def refuses(self, cost: int, now: float) -> bool:
+        """Whether `cost` does not fit in what a recent reading left (less what was counted
+        here since): refused without asking the shared counters again."""
+        return now - self.read_at < SYNC_SECONDS and self.remaining - self.used < cost
 
 
 def client_address(request: Request) -> str:

@@ -298,3 +298,33 @@ async def test_the_budgets_counted_in_process_are_bounded(monkeypatch: pytest.Mo
         assert again.remaining == limits.anonymous.amount - 2  # counted all the same
     finally:
         await limits.close()
+
+
+async def test_a_flood_past_the_budget_is_refused_without_the_shared_counters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = rate_limits.RateLimits(test_settings(redis_url=None, rate_limit_anonymous=5))
+    calls: list[str] = []
+    call = limits._call
+
+    async def counted(operation: Any) -> Any:
+        calls.append("counters")
+        return await call(operation)
+
+    monkeypatch.setattr(limits, "_call", counted)
+    try:
+        assert (await limits.hit(limits.anonymous, "ip:10.0.0.1", 5, "anonymous")).allowed
+        calls.clear()
+        refused = [
+            await limits.hit(limits.anonymous, "ip:10.0.0.1", 1, "anonymous") for _ in range(20)
+        ]
+        assert not any(decision.allowed for decision in refused)
+        assert refused[-1].remaining == 0
+        assert 1 <= refused[-1].reset_seconds <= rate_limits.WINDOW_SECONDS
+        assert calls == []  # the reading said so: the counters were not asked
+        # Once the reading is old, the counters are asked again (and still say no).
+        await asyncio.sleep(SYNC_SECONDS * 2)
+        assert not (await limits.hit(limits.anonymous, "ip:10.0.0.1", 1, "anonymous")).allowed
+        assert calls
+    finally:
+        await limits.close()
