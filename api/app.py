@@ -42,16 +42,13 @@ class App(Starlette):
         self._direct = RequestIdMiddleware(view)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if expressible(scope):
-            rest = await express(self.view, scope, receive, send)
-            if rest is None:
-                return
-            if not any(name == b"origin" for name, _ in scope["headers"]):
-                scope["app"] = self
-                await self._direct(scope, rest, send)
-                return
-            receive = rest
-        await super().__call__(scope, receive, send)
+        if not expressible(scope):
+            await super().__call__(scope, receive, send)
+            return
+        rest = await express(self.view, scope, receive, send)
+        if rest is not None:
+            scope["app"] = self
+            await self._direct(scope, rest, send)
 
 
 def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:

@@ -10,9 +10,9 @@ give them, and the same `cached` step answers it.
 
 Anything this lane does not answer exactly as the handler would goes on, unchanged, with the
 body it has read handed on: a request the cache does not remember, a missing or larger
-`Content-Length`, another content type or charset, an `Accept` nothing we speak satisfies, a
-browser's request (it carries `Origin`: CORS headers are the middleware's), a body that does not
-arrive as announced, and any fault in the cache.
+`Content-Length`, a content type or charset the handler refuses, an `Accept` nothing we speak
+satisfies, a body that does not arrive as announced, and any fault in the cache. A browser's
+request (it carries `Origin`: CORS headers are the middleware's) never enters the lane.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from api.answers import cached
-from api.protocol import APPLICATION_JSON, BODY_READ, negotiate
+from api.protocol import BODY_READ, json_body_refusal, negotiate
 from api.request_id import SCOPE_KEY, request_id_from
 from api.request_state import HTTPView, RequestState
 from api.response_cache import MEMO_MAX_REQUEST_BYTES
@@ -33,25 +33,28 @@ from monitoring.logs import REQUEST_ID
 
 log = logging.getLogger("jobwizard.api")
 
-_UTF8 = ("", "charset=utf-8", "charset=utf8", 'charset="utf-8"', 'charset="utf8"')
-
 
 def expressible(scope: Scope) -> bool:
-    """A request the lane may look at: a POST to /graphql."""
+    """A request the lane may look at: a POST to /graphql that is not a browser's (one with
+    `Origin` gets its CORS headers from the middleware)."""
     return bool(
-        scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/graphql"
+        scope["type"] == "http"
+        and scope["method"] == "POST"
+        and scope["path"] == "/graphql"
+        and all(name != b"origin" for name, _ in scope["headers"])
     )
 
 
 async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-    """None when the request was answered from the cache; otherwise the `receive` the rest of
-    the app must read the request with (it hands on whatever was read here first)."""
+    """None when the request (one `expressible` admits) was answered from the cache;
+    otherwise the `receive` the rest of the app must read the request with (it hands on
+    whatever was read here first)."""
     state = scope.get("state")
     http: HttpState | None = state.get("http_state") if state else None
     cache = http.response_cache if http is not None else None
     if http is None or cache is None or not cache.live():
         return receive
-    # One pass over the raw headers (names arrive lower-cased) for the four this lane reads.
+    # One pass over the raw headers (names arrive lower-cased) for the three this lane reads.
     length = content_type = accept = b""
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -60,13 +63,10 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
             content_type = content_type or value
         elif name == b"accept":
             accept = accept or value
-        elif name == b"origin":
-            return receive
     if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
         return receive
-    media_type, _, parameters = content_type.decode("latin-1").partition(";")
-    if media_type.strip().lower() != APPLICATION_JSON or parameters.strip().lower() not in _UTF8:
-        return receive
+    if json_body_refusal(content_type.decode("latin-1")) is not None:
+        return receive  # the handler refuses it
     negotiated = negotiate(accept.decode("latin-1") if accept else None)
     if negotiated is None:
         return receive

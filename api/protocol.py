@@ -138,18 +138,26 @@ async def read_raw(request: Request, max_body_bytes: int) -> bytes:
     if request.method == "GET":
         raw: bytes = request.scope["query_string"]
         return raw
-    media_type, _, parameters = request.headers.get("content-type", "").partition(";")
-    if media_type.strip().lower() != APPLICATION_JSON:
-        raise UnsupportedMediaTypeError("Send POST requests as 'Content-Type: application/json'.")
-    charset = parameters.strip().lower().removeprefix("charset=").strip('"')
-    if parameters.strip() and charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaTypeError("The request body must be UTF-8 encoded.")
+    refusal = json_body_refusal(request.headers.get("content-type", ""))
+    if refusal is not None:
+        raise UnsupportedMediaTypeError(refusal)
     read = request.scope.get(BODY_READ)
     if isinstance(read, bytes):  # read whole already, by the express lane (api/express.py)
         if len(read) > max_body_bytes:
             raise _too_large(max_body_bytes)
         return read
     return await read_body(request, max_body_bytes)
+
+
+def json_body_refusal(content_type: str) -> str | None:
+    """Why a POST body of this `Content-Type` is refused (415), or None for JSON in UTF-8."""
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() != APPLICATION_JSON:
+        return "Send POST requests as 'Content-Type: application/json'."
+    charset = parameters.strip().lower().removeprefix("charset=").strip('"')
+    if parameters.strip() and charset not in ("utf-8", "utf8"):
+        return "The request body must be UTF-8 encoded."
+    return None
 
 
 def parse_params(request: Request, raw: bytes) -> Params:

@@ -166,15 +166,11 @@ class RateLimits:
             now = time.monotonic()
             if tally.admits(cost, now):
                 tally.used += cost
-                remaining = tally.remaining - tally.used
-                reset = max(0, math.ceil(tally.reset_at - time.time()))
-                return Decision(True, policy, item.amount, remaining, reset)
+                return tally.decision(True, policy, item)
             if tally.refuses(cost, now):
                 # Over the budget by a recent reading: refused here, so that a caller flooding
                 # past its budget costs neither the shared counters nor Redis anything.
-                reset = max(0, math.ceil(tally.reset_at - time.time()))
-                left = max(tally.remaining - tally.used, 0)
-                return Decision(False, policy, item.amount, left, reset)
+                return tally.decision(False, policy, item)
         return await self._counted(key, tally, item, cost, policy)
 
     async def _counted(
@@ -272,6 +268,12 @@ class _Tally:
         and the room left holds it."""
         fresh = self.syncing or now - self.read_at < SYNC_SECONDS
         return fresh and self.used + cost <= self.room
+
+    def decision(self, allowed: bool, policy: str, item: RateLimitItem) -> Decision:
+        """The decision this reading gives, with what it leaves after what was counted here."""
+        reset = max(0, math.ceil(self.reset_at - time.time()))
+        left = max(self.remaining - self.used, 0)
+        return Decision(allowed, policy, item.amount, left, reset)
 
     def refuses(self, cost: int, now: float) -> bool:
         """Whether `cost` does not fit in what a recent reading left (less what was counted

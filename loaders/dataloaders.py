@@ -3,6 +3,7 @@ a DataLoader memoizes, and a memo shared across requests would serve stale rows 
 
 from __future__ import annotations
 
+import functools
 from uuid import UUID
 
 import asyncpg
@@ -83,26 +84,12 @@ class Loaders:
     """The request's DataLoaders, each made on its first use: a request needs one or two of
     them, and making a DataLoader inspects its batch function."""
 
-    __slots__ = (
-        "_job_photos",
-        "_jobs",
-        "_lookup",
-        "_micro_services",
-        "_pool",
-        "_suggested",
-        "_timeout",
-    )
-
     def __init__(
         self, pool: asyncpg.Pool, lookup: MicroServiceLookup, statement_timeout: float
     ) -> None:
         self._pool = pool
         self._lookup = lookup
         self._timeout = statement_timeout
-        self._micro_services: MicroServiceLoader | None = None
-        self._suggested: MicroServiceLoader | None = None
-        self._jobs: JobLoader | None = None
-        self._job_photos: JobPhotosLoader | None = None
 
     @classmethod
     def create(
@@ -112,27 +99,19 @@ class Loaders:
         database, its pool acquire included."""
         return cls(pool, lookup, statement_timeout)
 
-    @property
+    @functools.cached_property
     def micro_services(self) -> MicroServiceLoader:
-        if self._micro_services is None:
-            self._micro_services = MicroServiceLoader(self._lookup)
-        return self._micro_services
+        return MicroServiceLoader(self._lookup)
 
-    @property
+    @functools.cached_property
     def suggested(self) -> MicroServiceLoader:
         """The same lookups, not recorded as lookup events."""
-        if self._suggested is None:
-            self._suggested = MicroServiceLoader(self._lookup, observed=False)
-        return self._suggested
+        return MicroServiceLoader(self._lookup, observed=False)
 
-    @property
+    @functools.cached_property
     def jobs(self) -> JobLoader:
-        if self._jobs is None:
-            self._jobs = JobLoader(self._pool, self._timeout)
-        return self._jobs
+        return JobLoader(self._pool, self._timeout)
 
-    @property
+    @functools.cached_property
     def job_photos(self) -> JobPhotosLoader:
-        if self._job_photos is None:
-            self._job_photos = JobPhotosLoader(self._pool, self._timeout)
-        return self._job_photos
+        return JobPhotosLoader(self._pool, self._timeout)

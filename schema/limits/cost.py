@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -10,7 +10,6 @@ from graphql import (
     FieldNode,
     IntValueNode,
     ListValueNode,
-    Node,
     OperationDefinitionNode,
     VariableNode,
 )
@@ -27,15 +26,7 @@ def request_cost(
     one. Compiled plans count their cost here
     too, so that a plan costs what the same request costs on the general path."""
     values = variables or {}
-    operation = next(
-        (
-            d
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
-        ),
-        None,  # the one that runs; others are the validator's concern
-    )
+    operation = _running_operation(document, operation_name)
     if operation is None:
         return 1
     total = sum_root_fields(
@@ -47,26 +38,39 @@ def request_cost(
 
 
 def fixed_cost(document: DocumentNode, operation_name: str | None) -> int | None:
-    """The document's cost when no variable can change it (no argument its cost reads is a
-    variable), so that it is worked out once per document; None otherwise."""
-    for node in _field_nodes(document):
-        for argument in node.arguments or ():
-            if argument.name.value in _PRICED_ARGUMENTS and isinstance(
-                argument.value, VariableNode
-            ):
-                return None
+    """The document's cost when no variable can change it (no root field's priced argument
+    is a variable), so that it is worked out once per document; None otherwise."""
+    operation = _running_operation(document, operation_name)
+    if operation is not None and sum_root_fields(
+        operation.selection_set, fragments_of(document), _prices_a_variable
+    ):
+        return None
     return request_cost(document, None, operation_name)
 
 
-def _field_nodes(document: DocumentNode) -> Iterator[FieldNode]:
-    stack: list[Node] = list(document.definitions)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, FieldNode):
-            yield node
-        selection_set = getattr(node, "selection_set", None)
-        if selection_set is not None:
-            stack.extend(selection_set.selections)
+def _running_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation that runs; others are the validator's concern."""
+    return next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ),
+        None,
+    )
+
+
+def _prices_a_variable(field: FieldNode) -> int:
+    """1 when an argument `field_cost` reads is given as a variable, else 0."""
+    return int(
+        any(
+            argument.name.value in _PRICED_ARGUMENTS and isinstance(argument.value, VariableNode)
+            for argument in field.arguments or ()
+        )
+    )
 
 
 # The arguments `field_cost` reads.

@@ -95,15 +95,20 @@ async def test_random_tokens_are_stopped_before_they_reach_the_database(
         assert len(api.statements.matching("FROM api_keys")) == 20
 
 
-async def test_counters_are_shared_through_redis(database_url: str, redis_namespace: str) -> None:
-    settings: dict[str, Any] = {
+def _sharing_redis(namespace: str, *, anonymous: int) -> dict[str, Any]:
+    """Settings of apps that keep their counters in one Redis namespace."""
+    return {
         "migrate_on_start": False,
         "seed_on_start": False,
         "redis_url": REDIS_URL,
-        "cache_namespace": redis_namespace,
-        "rate_limit_prefix": redis_namespace + ":rl",
-        "rate_limit_anonymous": 10,
+        "cache_namespace": namespace,
+        "rate_limit_prefix": namespace + ":rl",
+        "rate_limit_anonymous": anonymous,
     }
+
+
+async def test_counters_are_shared_through_redis(database_url: str, redis_namespace: str) -> None:
+    settings = _sharing_redis(redis_namespace, anonymous=10)
     async with (
         running_app(database_url, **settings) as one,
         running_app(database_url, **settings) as other,
@@ -116,14 +121,7 @@ async def test_counters_are_shared_through_redis(database_url: str, redis_namesp
 async def test_what_a_process_counts_on_its_own_reaches_the_shared_counters(
     database_url: str, redis_namespace: str
 ) -> None:
-    settings: dict[str, Any] = {
-        "migrate_on_start": False,
-        "seed_on_start": False,
-        "redis_url": REDIS_URL,
-        "cache_namespace": redis_namespace,
-        "rate_limit_prefix": redis_namespace + ":rl",
-        "rate_limit_anonymous": 100,
-    }
+    settings = _sharing_redis(redis_namespace, anonymous=100)
     async with (
         running_app(database_url, **settings) as one,
         running_app(database_url, **settings) as other,
