@@ -13,6 +13,7 @@ What runs a request once it is read (persisted queries, plans, the schema) is ap
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,7 +48,20 @@ class Params:
 
 def negotiate(accept: str | None) -> str | None:
     """The response media type for an Accept header; None when nothing we speak is acceptable."""
-    if not accept or not accept.strip():
+    if not accept:
+        return APPLICATION_JSON
+    if len(accept) > _MEMO_MAX_ACCEPT:
+        return _negotiate(accept)
+    return _negotiate_memo(accept)
+
+
+# Clients send a handful of distinct Accept values, each on every request: the answer is
+# remembered per value (bounded in count and in the length of a value remembered).
+_MEMO_MAX_ACCEPT = 256
+
+
+def _negotiate(accept: str) -> str | None:
+    if not accept.strip():
         return APPLICATION_JSON
     best: tuple[float, int, int] | None = None
     chosen: str | None = None
@@ -86,6 +100,9 @@ def negotiate(accept: str | None) -> str | None:
         if best is None or score > best:
             best, chosen = score, media_type
     return chosen
+
+
+_negotiate_memo = functools.lru_cache(maxsize=256)(_negotiate)
 
 
 def wants_graphql_ide(request: Request) -> bool:
@@ -138,14 +155,16 @@ async def read_raw(request: Request, max_body_bytes: int) -> bytes:
     if request.method == "GET":
         raw: bytes = request.scope["query_string"]
         return raw
-    refusal = json_body_refusal(request.headers.get("content-type", ""))
-    if refusal is not None:
-        raise UnsupportedMediaTypeError(refusal)
     read = request.scope.get(BODY_READ)
-    if isinstance(read, bytes):  # read whole already, by the express lane (api/express.py)
+    if isinstance(read, bytes):
+        # Read whole already, by the express lane (api/express.py), which reads only a body
+        # whose Content-Type `json_body_refusal` accepts.
         if len(read) > max_body_bytes:
             raise _too_large(max_body_bytes)
         return read
+    refusal = json_body_refusal(request.headers.get("content-type", ""))
+    if refusal is not None:
+        raise UnsupportedMediaTypeError(refusal)
     return await read_body(request, max_body_bytes)
 
 

@@ -76,13 +76,23 @@ class GraphQLView(GraphQL[Context, None]):
         # Strawberry's own page loads React and GraphiQL from a CDN; ours is self-hosted.
         return graphiql_page()
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        # Strawberry's: an empty Response whose content-length is then deleted through a
+        # MutableHeaders built for that alone. The same response, its headers emptied directly.
+        sub_response = Response()
+        sub_response.status_code = None  # type: ignore[assignment]  # "not set by a resolver"
+        sub_response.raw_headers = []
+        return sub_response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         state: AppState = request.state.app_state
         request_id = request_id_of(request.scope)
         if isinstance(response, Response):
-            response.headers["X-Request-ID"] = request_id
+            headers = response.raw_headers
+            if all(name != b"x-request-id" for name, _ in headers):  # a second context's
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
         return Context(
             request=request,  # type: ignore[arg-type]  # no websocket routes are mounted
             response=response,  # type: ignore[arg-type]

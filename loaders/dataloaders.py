@@ -33,19 +33,6 @@ class MicroServiceLoader(DataLoader[str, MicroServiceRecord | None]):
         # (aiodataloader rejects just that key), so cached slugs of the same batch still load.
         return await self._lookup.resolve_each(slugs, observed=self._observed)
 
-    async def load_batch(self, slugs: list[str]) -> list[MicroServiceRecord | None]:
-        """Every one of `slugs` (repeats included, in order) in one batch, now: for a caller
-        that holds all of a request's slugs at once (a compiled plan), without the future, the
-        callback and the tick a `load` costs per slug. Fails as `load_many` does, with the
-        error of the first slug that has one."""
-        distinct = list(dict.fromkeys(slugs))
-        found: dict[str, MicroServiceRecord | None] = {}
-        for slug, value in zip(distinct, await self.batch_load_fn(distinct), strict=True):
-            if isinstance(value, Exception):
-                raise value
-            found[slug] = value
-        return [found[slug] for slug in slugs]
-
 
 class JobLoader(DataLoader[UUID, JobRecord | None]):
     """Job id -> job, so that many `job(id:)` fields cost one statement."""
@@ -98,6 +85,20 @@ class Loaders:
         """`statement_timeout`: seconds each batch of job or photo reads may wait on the
         database, its pool acquire included."""
         return cls(pool, lookup, statement_timeout)
+
+    async def micro_services_at_once(self, slugs: list[str]) -> list[MicroServiceRecord | None]:
+        """Every one of `slugs` (repeats included, in order) in one batch, now: for a caller
+        that holds all of a request's slugs at once (a compiled plan). It makes no DataLoader
+        (nor the future, the callback and the tick a `load` costs per slug), and is recorded as
+        the loader's own batch is. Fails as `load_many` does, with the error of the first slug
+        that has one."""
+        distinct = list(dict.fromkeys(slugs))
+        found: dict[str, MicroServiceRecord | None] = {}
+        for slug, value in zip(distinct, await self._lookup.resolve_each(distinct), strict=True):
+            if isinstance(value, Exception):
+                raise value
+            found[slug] = value
+        return [found[slug] for slug in slugs]
 
     @functools.cached_property
     def micro_services(self) -> MicroServiceLoader:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from prometheus_client import Histogram
 from strawberry.extensions import SchemaExtension
 
 from monitoring.metrics import GRAPHQL_DURATION, sanitize_operation
 
 # Operation names seen so far (bounded by sanitize_operation): one set for the process.
 _known_operations: set[str] = set()
+# The histogram's child per (name, outcome), for the names that are labels of their own
+# (bounded as those are): `labels` takes a lock and builds its key on every call.
+_children: dict[tuple[str | None, bool], Histogram] = {}
 
 
 class OperationMetrics(SchemaExtension):
@@ -35,7 +39,11 @@ class OperationMetrics(SchemaExtension):
 
 def observe_operation(name: str | None, elapsed: float, *, failed: bool) -> None:
     """One operation's duration, under its (bounded) name and outcome."""
-    GRAPHQL_DURATION.labels(
-        operation=sanitize_operation(name, _known_operations),
-        outcome="error" if failed else "success",
-    ).observe(elapsed)
+    key = (name, failed)
+    child = _children.get(key)
+    if child is None:
+        label = sanitize_operation(name, _known_operations)
+        child = GRAPHQL_DURATION.labels(operation=label, outcome="error" if failed else "success")
+        if label == (name or "anonymous"):  # not "other": the names it stands for are unbounded
+            _children[key] = child
+    child.observe(elapsed)

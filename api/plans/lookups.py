@@ -29,7 +29,7 @@ from context import Context
 from db.records import MicroServiceRecord
 from monitoring.graphql import observe_operation
 from schema.limits import fixed_cost, request_cost
-from schema.limits.document import variable_list_errors
+from schema.limits.document import has_list_variables, variable_list_errors
 
 # The root fields a lookup plan answers, with the one argument it reads: microServices'
 # catalogue filters are left to the general path.
@@ -65,6 +65,7 @@ class LookupPlan:
     variables: Variables
     lookups: tuple[_Lookup, ...]
     fixed_cost: int | None  # the cost when no variable changes it
+    list_variables: bool  # any list-typed variable, whose length the limit must check
 
     def cost(self, variables: Mapping[str, Any] | None) -> int:
         if self.fixed_cost is not None:
@@ -78,7 +79,9 @@ class LookupPlan:
         plans that report errors; a lookup plan leaves every error to the general path.)"""
         started = time.perf_counter()
         max_list_length = context.app.settings.max_list_length
-        if variable_list_errors(self.document, variables or {}, max_list_length):
+        if self.list_variables and variable_list_errors(
+            self.document, variables or {}, max_list_length
+        ):
             return None  # the general path reports the limit
         coerced = self.variables.coerce(variables)
         if coerced is None:
@@ -91,7 +94,7 @@ class LookupPlan:
             wanted.append(slugs)
         try:
             # One batch for every field: one statement at most.
-            records = await context.loaders.micro_services.load_batch(
+            records = await context.loaders.micro_services_at_once(
                 [slug for slugs in wanted for slug in slugs]
             )
         except Exception:
@@ -150,4 +153,5 @@ def compile_lookups(
         variables=variables,
         lookups=tuple(lookups),
         fixed_cost=fixed_cost(document, operation_name),
+        list_variables=has_list_variables(document),
     )

@@ -148,6 +148,20 @@ def list_length_rule(max_length: int) -> type[ASTValidationRule]:
     return ListLength
 
 
+def has_list_variables(document: DocumentNode) -> bool:
+    """Whether any operation of `document` declares a list-typed variable: without one,
+    `variable_list_errors` has nothing to find, whatever the variables."""
+    for operation in document.definitions:
+        if isinstance(operation, OperationDefinitionNode):
+            for definition in operation.variable_definitions or ():
+                declared = definition.type
+                if isinstance(declared, NonNullTypeNode):
+                    declared = declared.type
+                if isinstance(declared, ListTypeNode):
+                    return True
+    return False
+
+
 def variable_list_errors(
     document: DocumentNode, variables: Mapping[str, Any], max_length: int
 ) -> list[GraphQLError]:
