@@ -203,7 +203,7 @@ class Bench:
         the system changes scenario."""
         kind = self.kind(system)
         path = self.tmp / f"{system.name}-{scenario.name}.lua"
-        sent = self.all_slugs if scenario.literal else slugs
+        sent = self.all_slugs if scenario.literal or scenario.every_slug else slugs
         script = lua_script(path, scenario, kind, sent, self.headers(kind))
         if system.window_runs and system.window_runs[0].scenario != scenario.name:
             self.settle(system)

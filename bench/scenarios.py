@@ -49,6 +49,10 @@ class Scenario:
     literal: bool = False
     # Bodies to pick from at random per request (ours and the floor); `bodies` holds the first.
     variants: tuple[str, ...] = ()
+    # The slug written (as a JSON string, once) into every system's body: the wrk script sends
+    # each seeded slug in turn in its place, as the literal scenario does, so that a lookup by
+    # variables meets the same spread of slugs (and of cache entries) as its literal twin.
+    every_slug: str | None = None
 
 
 TREE_QUERY = (
@@ -97,6 +101,7 @@ def scenarios(slugs: list[str]) -> list[Scenario]:
                 ),
             },
             {OURS: 1, BASELINE: 1, POSTGRAPHILE: 1},
+            every_slug=one,
         ),
         Scenario(
             "aliased",

@@ -3,6 +3,7 @@ read back from wrk's report."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -28,6 +29,19 @@ def lua_script(
             f'  local q = string.format(\'{{ {field_name}(slug: \\\\"%s\\\\") '
             f"{{ {fields} }} }}', slug)",
             "  return wrk.format(nil, nil, nil, '{\"query\":\"' .. q .. '\"}')",
+            "end",
+        ]
+    elif scenario.every_slug is not None:
+        template = scenario.bodies[system].replace("%", "%%")
+        template = template.replace(json.dumps(scenario.every_slug), '"%s"')
+        quoted = ", ".join(f'"{s}"' for s in slugs)
+        lines += [
+            f"local slugs = {{{quoted}}}",
+            f"local template = [==[{template}]==]",
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            "  return wrk.format(nil, nil, nil, string.format(template, slugs[(n % #slugs) + 1]))",
             "end",
         ]
     elif scenario.variants and system in (OURS, FLOOR):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cachetools import LRUCache
@@ -51,21 +51,20 @@ PREFIX = "__l"
 _LIFTED_OPERATIONS = (OperationType.QUERY, OperationType.MUTATION)
 _KINDS = {"s": str, "i": int, "f": float}
 
-# A literal's first character, outside any name: a quote, or a digit or minus not inside a name.
-_MAYBE = re.compile(r'"|(?<![_0-9A-Za-z])-?[0-9]')
+# Possessive (`*+`, `++`) where nothing after a repetition could match what it gave back: the
+# same tokens, without the engine keeping a way back at every character.
 _TOKENS = re.compile(
     r'(?P<block>"""(?:\\"""|[^"]|"(?!""))*""")'
-    r'|(?P<s>"(?:[^"\\\n\r]|\\.)*")'
+    r'|(?P<s>"(?:[^"\\\n\r]++|\\.)*+")'
     # Names, comments, punctuation and white space, as one run between literals: the loop
     # below then visits the literals and the runs between them, not every token.
-    r'|(?P<other>(?:[_A-Za-z][_0-9A-Za-z]*|#[^\n\r]*|[^"#_A-Za-z0-9\-])+)'
+    r'|(?P<other>(?:[_A-Za-z][_0-9A-Za-z]*+|#[^\n\r]*+|[^"#_A-Za-z0-9\-]++)++)'
     r"|(?P<f>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)(?![_0-9A-Za-z.]))"
     r"|(?P<i>-?(?:0|[1-9][0-9]*)(?![_0-9A-Za-z.]))"
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Scanned:
+class Scanned(NamedTuple):
     signature: str
     starts: tuple[int, ...]  # where each literal starts in the text
     ends: tuple[int, ...]
@@ -74,23 +73,22 @@ class Scanned:
 
 def scan(query: str) -> Scanned | None:
     """The literals of `query` and its signature; None when it has none to lift."""
-    if _MAYBE.search(query) is None:
-        return None
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     values: list[Any] = []
     done = 0
     for token in _TOKENS.finditer(query):
-        kind = token.lastgroup
-        if kind not in _KINDS:
+        kind = token.lastgroup or ""
+        expected = _KINDS.get(kind)
+        if expected is None:
             continue
         text = token.group()
         try:
             value: Any = orjson.loads(text)  # a GraphQL string or number reads as JSON does
         except orjson.JSONDecodeError:
             continue  # left in the text: part of the signature
-        if type(value) is not _KINDS[kind]:
+        if type(value) is not expected:
             continue
         start, end = token.span()
         pieces += (query[done:start], "\0", kind)
@@ -112,7 +110,8 @@ class Lifted:
     kept: tuple[tuple[int, Any], ...]  # the others, with the value each has in `text`
 
     def matches(self, scanned: Scanned) -> bool:
-        return all(scanned.values[n] == value for n, value in self.kept)
+        kept = self.kept
+        return not kept or all(scanned.values[n] == value for n, value in kept)
 
 
 class Literals:
