@@ -84,14 +84,20 @@ class Decision:
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers of an allowed request, encoded, to append to a response's header list."""
-        policy, state = self._values()
-        return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+        state = f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}'
+        return [_policy_header(self.policy, self.limit), (b"ratelimit", state.encode())]
 
     def _values(self) -> tuple[str, str]:
         return (
             f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
             f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}',
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_header(policy: str, limit: int) -> tuple[bytes, bytes]:
+    """`RateLimit-Policy`, encoded: the same for every request of a budget."""
+    return (b"ratelimit-policy", f'"{policy}";q={limit};w={WINDOW_SECONDS}'.encode())
 
 
 class RateLimits:
@@ -242,7 +248,9 @@ class RateLimits:
 
 
 @functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024)
 def _per_minute(amount: int) -> RateLimitItem:
+    # One per budget size rather than per request: making an item parses its granularity.
     return RateLimitItemPerMinute(amount)
 
 
