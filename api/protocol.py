@@ -16,8 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -38,8 +37,9 @@ _MEDIA_TYPES = (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON)
 BODY_READ = "jobwizard.body"
 
 
-@dataclass(frozen=True, slots=True)
-class Params:
+class Params(NamedTuple):
+    # A named tuple rather than a frozen dataclass: one is made for every request (two for a
+    # lifted one), and a frozen dataclass sets each field through object.__setattr__.
     query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
@@ -192,7 +192,7 @@ def parse_params(request: Request, raw: bytes) -> Params:
             data[name] = _decode_json(value, f"The '{name}' parameter") if value else None
         return _params(data, check_nul=True)
     body = raw
-    if not body.strip():
+    if not body or body.isspace():
         raise BadRequestError("The request body is empty.")
     data = _decode_json(body, "The request body")
     if isinstance(data, list):
@@ -221,14 +221,16 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+_EXPECTED: tuple[tuple[str, type], ...] = (
+    ("query", str),
+    ("operationName", str),
+    ("variables", dict),
+    ("extensions", dict),
+)
+
+
 def _params(data: Mapping[str, Any], *, check_nul: bool = False) -> Params:
-    expected = {
-        "query": str,
-        "operationName": str,
-        "variables": dict,
-        "extensions": dict,
-    }
-    for name, kind in expected.items():
+    for name, kind in _EXPECTED:
         value = data.get(name)
         if value is not None and not isinstance(value, kind):
             shape = "a string" if kind is str else "an object"

@@ -148,7 +148,8 @@ class LookupEventBuffer:
             return
         self._batches.append((time.time(), batch))
         self._buffered += count
-        self._drop_overflow()
+        if self._buffered > self._capacity:
+            self._drop_overflow()
         # Wake the writer early for a full batch, but not while the database is failing:
         # then the writer retries on its own clock instead of spinning on every request.
         if self._buffered >= self._batch_size and not self._failing:

@@ -216,10 +216,13 @@ def observe_many(histogram: Histogram, value: float, count: int) -> None:
 
     prometheus-client has no bulk observe; this updates the same sum and bucket values its
     `observe` does, and falls back to the loop if a release ever lays them out differently."""
+    if count == 1:
+        histogram.observe(value)
+        return
     buckets = getattr(histogram, "_buckets", None)
     bounds = getattr(histogram, "_upper_bounds", None)
     total = getattr(histogram, "_sum", None)
-    if buckets is None or bounds is None or total is None or count == 1:
+    if buckets is None or bounds is None or total is None:
         for _ in range(count):
             histogram.observe(value)
         return
