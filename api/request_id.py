@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitoring.logs import REQUEST_ID
@@ -65,9 +65,11 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "x-request-id" not in headers:
-                    headers.append("X-Request-ID", request_id)
+                # ASGI header names are lower-case: the raw list is read as it is, rather than
+                # through a MutableHeaders made (and its list copied) for every response.
+                headers = message.get("headers") or ()
+                if all(name != b"x-request-id" for name, _ in headers):
+                    message["headers"] = [*headers, (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
 
         token = REQUEST_ID.set(request_id)
