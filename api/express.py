@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from api.answers import cached
 from api.protocol import BODY_READ, json_body_refusal, negotiate
-from api.request_id import SCOPE_KEY, request_id_from
+from api.request_id import SCOPE_KEY, request_id_given
 from api.request_state import HTTPView, RequestState
 from api.response_cache import MEMO_MAX_REQUEST_BYTES
 from api.state import HttpState
@@ -54,8 +53,8 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     cache = http.response_cache if http is not None else None
     if http is None or cache is None or not cache.live():
         return receive
-    # One pass over the raw headers (names arrive lower-cased) for the three this lane reads.
-    length = content_type = accept = b""
+    # One pass over the raw headers (names arrive lower-cased) for the four this lane reads.
+    length = content_type = accept = given_id = b""
     for name, value in scope["headers"]:
         if name == b"content-length":
             length = length or value
@@ -63,6 +62,8 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
             content_type = content_type or value
         elif name == b"accept":
             accept = accept or value
+        elif name == b"x-request-id":
+            given_id = given_id or value
     if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
         return receive
     if json_body_refusal(content_type.decode("latin-1")) is not None:
@@ -78,7 +79,7 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     lookup = cache.recall("POST", raw)
     if lookup is None:
         return rest
-    request_id = request_id_from(Headers(scope=scope))
+    request_id = request_id_given(given_id.decode("latin-1"))
     scope[SCOPE_KEY] = request_id
     token = REQUEST_ID.set(request_id)
     try:

@@ -40,7 +40,12 @@ new_request_id = _ids.new
 
 def request_id_from(headers: Headers) -> str:
     """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
-    given = headers.get("x-request-id", "")
+    return request_id_given(headers.get("x-request-id", ""))
+
+
+def request_id_given(given: str) -> str:
+    """`given` (the value of the caller's `X-Request-ID`, "" for none) when it is sane; otherwise
+    a new id."""
     return given if _CLIENT_REQUEST_ID.match(given) else new_request_id()
 
 
