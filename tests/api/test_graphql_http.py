@@ -92,6 +92,17 @@ def test_content_negotiation(accept: str | None, chosen: str | None) -> None:
     assert negotiate(accept) == chosen
 
 
+def test_a_long_accept_is_negotiated_without_being_remembered() -> None:
+    # Remembered answers are bounded in the length of a value too: a long one is worked out
+    # every time, to the same answer.
+    padding = ", ".join(f"text/x-{i}" for i in range(40))
+    accept = f"{padding}, {GRAPHQL_RESPONSE_JSON}"
+    assert len(accept) > 256
+    assert negotiate(accept) == GRAPHQL_RESPONSE_JSON
+    assert negotiate(f"{padding}, text/html") is None
+    assert negotiate("   ") == APPLICATION_JSON
+
+
 @pytest.fixture
 async def cors_api(database_url: str) -> AsyncIterator[AppHarness]:
     async with running_app(
