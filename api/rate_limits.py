@@ -76,28 +76,30 @@ class Decision:
     def headers(self) -> dict[str, str]:
         """`RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and
         `Retry-After` when refused."""
-        policy, state = self._values()
-        headers = {"RateLimit-Policy": policy, "RateLimit": state}
+        headers = {
+            "RateLimit-Policy": _policy_value(self.policy, self.limit),
+            "RateLimit": self._state(),
+        }
         if not self.allowed:
             headers["Retry-After"] = str(max(self.reset_seconds, 1))
         return headers
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers of an allowed request, encoded, to append to a response's header list."""
-        state = f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}'
-        return [_policy_header(self.policy, self.limit), (b"ratelimit", state.encode())]
+        return [_policy_header(self.policy, self.limit), (b"ratelimit", self._state().encode())]
 
-    def _values(self) -> tuple[str, str]:
-        return (
-            f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
-            f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}',
-        )
+    def _state(self) -> str:
+        return f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}'
+
+
+def _policy_value(policy: str, limit: int) -> str:
+    return f'"{policy}";q={limit};w={WINDOW_SECONDS}'
 
 
 @functools.lru_cache(maxsize=1024)
 def _policy_header(policy: str, limit: int) -> tuple[bytes, bytes]:
     """`RateLimit-Policy`, encoded: the same for every request of a budget."""
-    return (b"ratelimit-policy", f'"{policy}";q={limit};w={WINDOW_SECONDS}'.encode())
+    return (b"ratelimit-policy", _policy_value(policy, limit).encode())
 
 
 class RateLimits:
@@ -248,9 +250,7 @@ class RateLimits:
 
 
 @functools.lru_cache(maxsize=1024)
-@functools.lru_cache(maxsize=1024)
 def _per_minute(amount: int) -> RateLimitItem:
-    # One per budget size rather than per request: making an item parses its granularity.
     return RateLimitItemPerMinute(amount)
 
 
