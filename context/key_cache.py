@@ -15,49 +15,13 @@ verify again, rather than be refused with the flood.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Generic, TypeVar
 
 from cachetools import LRUCache
 
 from domain.api_keys import ApiKey
-
-V = TypeVar("V")
-
-
-class _Expiring(Generic[V]):
-    """What cachetools' `TTLCache` keeps (entries that expire a fixed time after they were
-    stored, least recently used out at the bound), read for a fraction of its cost: its
-    timer and its walk over expired entries run on every access, and every request with a key
-    reads here. Each entry carries its expiry, checked when it is read."""
-
-    def __init__(self, maxsize: int, ttl: float) -> None:
-        self._entries: LRUCache[str, tuple[V, float]] = LRUCache(maxsize)
-        self._ttl = ttl
-
-    def get(self, key: str) -> V | None:
-        try:
-            value, expires_at = self._entries[key]
-        except KeyError:
-            return None
-        if expires_at > time.monotonic():
-            return value
-        del self._entries[key]
-        return None
-
-    def __contains__(self, key: str) -> bool:
-        return self.get(key) is not None
-
-    def __setitem__(self, key: str, value: V) -> None:
-        self._entries[key] = (value, time.monotonic() + self._ttl)
-
-    def pop(self, key: str) -> None:
-        self._entries.pop(key, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
+from loaders.cache import MemoryLevel
 
 
 class KeyCache:
@@ -70,10 +34,12 @@ class KeyCache:
         live: Callable[[], bool] = lambda: False,
     ) -> None:
         self._live = live
-        self._known: _Expiring[ApiKey] | None = _Expiring(max_entries, ttl) if ttl > 0 else None
-        self._unknown: _Expiring[bool] | None = (
-            _Expiring(max_entries, negative_ttl) if negative_ttl > 0 else None
-        )
+        # Each verdict carries its expiry, checked when read (the lookup cache's level): every
+        # request with a key reads here, and cachetools' TTLCache runs its timer and its walk
+        # over expired entries on every access.
+        self._ttl, self._negative_ttl = ttl, negative_ttl
+        self._known = MemoryLevel(max_entries=max_entries) if ttl > 0 else None
+        self._unknown = MemoryLevel(max_entries=max_entries) if negative_ttl > 0 else None
         # Hashes verified as keys since they were last dropped, however long ago.
         self._vouched: LRUCache[str, bool] = LRUCache(max_entries)
         # Bumped by every drop: a verdict fetched before a drop must not be stored after it.
@@ -109,9 +75,11 @@ class KeyCache:
         """The cached key, False for a hash remembered as unknown, None when not cached."""
         if not self._live():
             return None
-        if self._known is not None and (key := self._known.get(key_sha256)) is not None:
-            return key
-        if self._unknown is not None and key_sha256 in self._unknown:
+        if self._known is not None:
+            key: ApiKey | None = self._known.peek_many((key_sha256,))[0]
+            if key is not None:
+                return key
+        if self._unknown is not None and self._unknown.peek_many((key_sha256,))[0]:
             return False
         return None
 
@@ -128,17 +96,17 @@ class KeyCache:
             return
         if key is not None:
             if self._known is not None:
-                self._known[key_sha256] = key
+                self._known.set_many(((key_sha256, key),), self._ttl)
         elif self._unknown is not None:
-            self._unknown[key_sha256] = True
+            self._unknown.set_many(((key_sha256, True),), self._negative_ttl)
 
     def drop(self, key_sha256: str) -> None:
         self.generation += 1
         self._vouched.pop(key_sha256, None)
         if self._known is not None:
-            self._known.pop(key_sha256)
+            self._known.delete(key_sha256)
         if self._unknown is not None:
-            self._unknown.pop(key_sha256)
+            self._unknown.delete(key_sha256)
         self._tell(list(self._watchers.get(key_sha256, ())))
 
     def clear(self) -> None:
