@@ -4,9 +4,9 @@ Most traffic is `microService(slug: ...)` fields, often many aliased in one docu
 `microServices(slugs: [...])`, each asking for plain fields only. graphql-core's general
 executor spends most of a request's CPU on such a document (field collection, resolver calls
 through Strawberry's hooks, completion of every leaf) to do what a plan can do directly: take the
-slugs, hand them to the request's DataLoader's batch function in one call (so the cache, breaker,
-retries, lookup events and the one-statement batch all apply as before) and complete the rows as the
-schema says (api/plans/selection.py).
+slugs, hand them to the lookup pipeline in one call (`Loaders.micro_services_at_once`: the cache,
+breaker, retries, lookup events and the one-statement batch all apply as before) and complete the
+rows as the schema says (api/plans/selection.py).
 
 Anything a plan cannot answer exactly as the general path would (a variable that does not
 coerce, a null list, a list past the limit, a lookup error) makes it step aside (`None`), and the
