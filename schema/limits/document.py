@@ -3,7 +3,7 @@ list arguments (literals here, variables before validation), and introspection o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    VariableDefinitionNode,
     get_nullable_type,
 )
 from graphql.language import ArgumentNode
@@ -148,18 +149,23 @@ def list_length_rule(max_length: int) -> type[ASTValidationRule]:
     return ListLength
 
 
-def has_list_variables(document: DocumentNode) -> bool:
-    """Whether any operation of `document` declares a list-typed variable: without one,
-    `variable_list_errors` has nothing to find, whatever the variables."""
+def _list_variables(document: DocumentNode) -> Iterator[VariableDefinitionNode]:
+    """The list-typed variables the operations of `document` declare."""
     for operation in document.definitions:
-        if isinstance(operation, OperationDefinitionNode):
-            for definition in operation.variable_definitions or ():
-                declared = definition.type
-                if isinstance(declared, NonNullTypeNode):
-                    declared = declared.type
-                if isinstance(declared, ListTypeNode):
-                    return True
-    return False
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        for definition in operation.variable_definitions or ():
+            declared = definition.type
+            if isinstance(declared, NonNullTypeNode):
+                declared = declared.type
+            if isinstance(declared, ListTypeNode):
+                yield definition
+
+
+def has_list_variables(document: DocumentNode) -> bool:
+    """Whether `document` declares a list-typed variable: without one, `variable_list_errors`
+    has nothing to find, whatever the variables."""
+    return next(_list_variables(document), None) is not None
 
 
 def variable_list_errors(
@@ -170,24 +176,16 @@ def variable_list_errors(
     Only a list-typed variable can fill a list argument with more than one item (a lone value
     coerces to a one-item list), so checking the variables' own lengths is enough."""
     errors: list[GraphQLError] = []
-    for operation in document.definitions:
-        if not isinstance(operation, OperationDefinitionNode):
-            continue
-        for definition in operation.variable_definitions or ():
-            declared = definition.type
-            if isinstance(declared, NonNullTypeNode):
-                declared = declared.type
-            if not isinstance(declared, ListTypeNode):
-                continue
-            name = definition.variable.name.value
-            if name in variables:
-                sent = variables[name]
-                length = len(sent) if isinstance(sent, list) else 0
-            else:
-                default = definition.default_value
-                length = len(default.values) if isinstance(default, ListValueNode) else 0
-            if length > max_length:
-                errors.append(_too_long(name, length, max_length, definition))
+    for definition in _list_variables(document):
+        name = definition.variable.name.value
+        if name in variables:
+            sent = variables[name]
+            length = len(sent) if isinstance(sent, list) else 0
+        else:
+            default = definition.default_value
+            length = len(default.values) if isinstance(default, ListValueNode) else 0
+        if length > max_length:
+            errors.append(_too_long(name, length, max_length, definition))
     return errors
 
 
