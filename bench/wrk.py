@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from bench.processes import RunResult
-from bench.scenarios import FLOOR, OURS, Scenario
+from bench.scenarios import FLOOR, OURS, Scenario, literal_body
 
 
 def lua_script(
@@ -17,23 +17,8 @@ def lua_script(
 ) -> Path:
     lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
     lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
-    if scenario.literal:
-        field_name, fields = scenario.bodies[system].split("|")
-        quoted = ", ".join(f'"{s}"' for s in slugs)
-        lines += [
-            f"local slugs = {{{quoted}}}",
-            "local n = 0",
-            "request = function()",
-            "  n = n + 1",
-            "  local slug = slugs[(n % #slugs) + 1]",
-            f'  local q = string.format(\'{{ {field_name}(slug: \\\\"%s\\\\") '
-            f"{{ {fields} }} }}', slug)",
-            "  return wrk.format(nil, nil, nil, '{\"query\":\"' .. q .. '\"}')",
-            "end",
-        ]
-    elif scenario.every_slug is not None:
-        template = scenario.bodies[system].replace("%", "%%")
-        template = template.replace(json.dumps(scenario.every_slug), '"%s"')
+    template = _slug_template(scenario, system)
+    if template is not None:
         quoted = ", ".join(f'"{s}"' for s in slugs)
         lines += [
             f"local slugs = {{{quoted}}}",
@@ -56,6 +41,21 @@ def lua_script(
         lines.append(f"wrk.body = [==[{scenario.bodies[system]}]==]")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+_SLOT = "__SLUG_SLOT__"
+
+
+def _slug_template(scenario: Scenario, system: str) -> str | None:
+    """The scenario's body with Lua's `%s` where each request's slug goes (every seeded slug in
+    turn: written into the query text, or as the variable), or None when it sends one body."""
+    if scenario.literal:
+        body, slot, into = literal_body(scenario.bodies[system], _SLOT), _SLOT, "%s"
+    elif scenario.every_slug is not None:
+        body, slot, into = scenario.bodies[system], json.dumps(scenario.every_slug), '"%s"'
+    else:
+        return None
+    return body.replace("%", "%%").replace(slot, into)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
