@@ -9,8 +9,10 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from api.compression import choose_encoding
 from api.http_cache import (
     NO_STORE,
+    ReadyResponse,
     accepted_encoding,
     cache_control,
     compressed_response,
@@ -55,6 +57,37 @@ async def cached(state: RequestState, cache: ResponseCache, lookup: Lookup) -> R
                 return response
     CACHE_HITS.inc()
     return await _from_cache(state, cache, lookup, entry)
+
+
+def kept_at_hand(
+    cache: ResponseCache,
+    lookup: Lookup,
+    *,
+    media_type: str,
+    accept_encoding: str,
+    credentials: bool,
+    request_id: str,
+    min_bytes: int,
+) -> ReadyResponse | None:
+    """A POST's kept answer, when this process holds it in the encoding it is to be sent in:
+    the bytes and headers `cached` gives a POST, without waiting on anything (no shared level,
+    no compression). None otherwise, and the request goes the usual way."""
+    entry = cache.get_local(lookup.key, lookup.policy.kind)
+    if entry is None:
+        return None
+    encoding = choose_encoding(accept_encoding) if len(entry.body) > min_bytes else None
+    body = entry.body if encoding is None else entry.encoded.get(encoding)
+    if body is None:
+        return None
+    CACHE_HITS.inc()
+    return ready_response(
+        body,
+        media_type=media_type,
+        encoding=encoding,
+        request_id=request_id,
+        etag=None,
+        cache_control_value=NO_STORE if credentials else None,
+    )
 
 
 async def answer(state: RequestState, outcome: Outcome) -> Response:

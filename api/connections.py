@@ -36,13 +36,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
 from api.access_log import ACCESS_LOG
+from api.express import Head, answer_at_once, held_for_answer, read_head
 from api.request_id import new_request_id
+from api.state import HttpState
 from config import Settings
+from monitoring.logs import REQUEST_ID
 from schema.codes import CODES, HeadersTooLargeError
 
 log = logging.getLogger(__name__)
@@ -102,6 +106,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._due: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        # A POST the response cache may answer at once: its head, and its body held back
+        # until it is complete (`_answer_at_once`); None while no request is held.
+        self._head: Head | None = None
+        self._held: list[bytes] | None = None
+        self._shutting_down = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -150,12 +159,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._phase = "body"
         self._arm(self._limits.body_timeout)
+        if self._may_hold():
+            self._held = []
+            return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         self._callbacks += 1
-        if not self._over_budget:
-            super().on_body(body)
+        if self._over_budget:
+            return
+        if self._held is not None:
+            self._held.append(body)  # at most MEMO_MAX_REQUEST_BYTES: `_may_hold` saw its length
+            return
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._callbacks += 1
@@ -163,7 +179,86 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._phase = "app"
         self._disarm()  # the app's own time is bounded by its own timeouts
+        held = self._held
+        if held is not None:
+            self._held = None
+            if self._answer_at_once(b"".join(held)):
+                return
+            # The usual way, as if the body had never been held: the app's task starts now,
+            # with the whole body already there.
+            super().on_headers_complete()
+            if self._shutting_down and self.cycle is not None:
+                self.cycle.keep_alive = False  # what uvicorn's shutdown does to one under way
+            for chunk in held:
+                super().on_body(chunk)
         super().on_message_complete()
+
+    def shutdown(self) -> None:
+        if self._held is not None:
+            # A request under way, as uvicorn sees one: answered, then the connection closes.
+            self._shutting_down = True
+            return
+        super().shutdown()
+
+    # A cached answer given from here (the protocol lane): a POST to /graphql whose body the
+    # response cache remembers, answered when its body is in, without the ASGI task, the
+    # request-response cycle, the middleware and the `send` messages every request otherwise
+    # costs: the same bytes and headers (api/express.py `answer_at_once`), the same access
+    # line. Anything else starts the app's task as uvicorn would.
+    def _may_hold(self) -> bool:
+        if self.url != b"/graphql" or self.expect_100_continue or self._shutting_down:
+            return False
+        if self.cycle is not None and not self.cycle.response_complete:
+            return False  # pipelined behind a request still being answered: it queues
+        parser = self.parser
+        if (
+            parser.get_method() != b"POST"
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or parser.should_upgrade()
+            or self.root_path
+        ):
+            return False
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            return False  # uvicorn answers 503
+        http: HttpState | None = self.app_state.get("http_state")
+        head = read_head(self.headers)
+        if not held_for_answer(http, head):
+            return False
+        self._head = head
+        return True
+
+    def _answer_at_once(self, raw: bytes) -> bool:
+        http: HttpState | None = self.app_state.get("http_state")
+        head = self._head
+        self._head = None
+        if http is None or head is None or self._shutting_down:
+            return False
+        found = answer_at_once(http, head, raw)
+        if found is None:
+            return False
+        response, request_id = found
+        if self.access_log:
+            token = REQUEST_ID.set(request_id)
+            try:
+                self.access_logger.info(
+                    '%s - "%s %s HTTP/%s" %d',
+                    get_client_addr(self.scope),
+                    "POST",
+                    "/graphql",
+                    "1.1",
+                    response.status_code,
+                )
+            finally:
+                REQUEST_ID.reset(token)
+        content = [STATUS_LINE[response.status_code]]
+        for name, value in (*self.server_state.default_headers, *response.raw_headers):
+            content += (name, b": ", value, b"\r\n")
+        content += (b"\r\n", bytes(response.body))  # the same bytes: no copy
+        self.transport.write(b"".join(content))
+        self.on_response_complete()
+        return True
 
     def on_response_complete(self) -> None:
         # uvicorn's own, with its keep-alive timer (one `call_later` and one cancel per request)

@@ -13,16 +13,25 @@ body it has read handed on: a request the cache does not remember, a missing or 
 `Content-Length`, a content type or charset the handler refuses, an `Accept` nothing we speak
 satisfies, a body that does not arrive as announced, and any fault in the cache. A browser's
 request (it carries `Origin`: CORS headers are the middleware's) never enters the lane.
+
+The connection itself answers before this lane when it can (api/connections.py): uvicorn's
+protocol holds the body of such a POST back and, when this process holds the answer in the
+encoding asked for (`answer_at_once`), writes it without starting the app at all. This lane
+answers what the connection leaves: a request behind a proxy, an answer only the shared level
+holds or not yet compressed, and any server other than uvicorn.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from api.answers import cached
+from api.answers import cached, kept_at_hand
+from api.http_cache import ReadyResponse
 from api.protocol import BODY_READ, json_body_refusal, negotiate
 from api.request_id import SCOPE_KEY, request_id_given
 from api.request_state import HTTPView, RequestState
@@ -44,6 +53,93 @@ def expressible(scope: Scope) -> bool:
     )
 
 
+@dataclass(slots=True)
+class Head:
+    """What the lanes read of a request's headers, in one pass over them (names arrive
+    lower-cased); of a header sent twice, the first."""
+
+    length: bytes = b""
+    content_type: bytes = b""
+    accept: bytes = b""
+    request_id: bytes = b""
+    accept_encoding: bytes = b""
+    credentials: bool = False
+    browser: bool = False  # `Origin`: its CORS headers are the middleware's
+    forwarded: bool = False  # X-Forwarded-*: uvicorn's proxy-headers middleware reads them
+
+    def media_type(self) -> str | None:
+        """The response's media type; None when the handler must answer (a content type or
+        charset it refuses, or an `Accept` nothing we speak satisfies)."""
+        if json_body_refusal(self.content_type.decode("latin-1")) is not None:
+            return None
+        return negotiate(self.accept.decode("latin-1") if self.accept else None)
+
+
+def read_head(headers: Iterable[tuple[bytes, bytes]]) -> Head:
+    head = Head()
+    for name, value in headers:
+        if name == b"content-length":
+            head.length = head.length or value
+        elif name == b"content-type":
+            head.content_type = head.content_type or value
+        elif name == b"accept":
+            head.accept = head.accept or value
+        elif name == b"x-request-id":
+            head.request_id = head.request_id or value
+        elif name == b"accept-encoding":
+            head.accept_encoding = head.accept_encoding or value
+        elif name == b"authorization":
+            head.credentials = True
+        elif name == b"origin":
+            head.browser = True
+        elif name.startswith(b"x-forwarded-"):
+            head.forwarded = True
+    return head
+
+
+def held_for_answer(http: HttpState | None, head: Head) -> bool:
+    """Whether a POST to /graphql with these headers may be answered as soon as its body is
+    in (`answer_at_once`), so that the connection holds its body back until then: a body the
+    response cache could remember, from a client that is neither a browser nor behind a proxy."""
+    cache = http.response_cache if http is not None else None
+    length = head.length
+    return bool(
+        cache is not None
+        and cache.live()
+        and not head.browser
+        and not head.forwarded
+        and length.isdigit()
+        and int(length) <= MEMO_MAX_REQUEST_BYTES
+    )
+
+
+def answer_at_once(http: HttpState, head: Head, raw: bytes) -> tuple[ReadyResponse, str] | None:
+    """The answer to a POST to /graphql with these headers and body (one `held_for_answer`
+    admitted), with its request id, when the response cache remembers the body and this
+    process holds the answer as it is to be sent: the bytes and headers the express lane and
+    the handler give it. None for anything else, which goes the usual way."""
+    cache = http.response_cache
+    if cache is None or not cache.live():
+        return None
+    media_type = head.media_type()
+    if media_type is None:
+        return None
+    lookup = cache.recall("POST", raw)
+    if lookup is None:
+        return None
+    request_id = request_id_given(head.request_id.decode("latin-1"))
+    response = kept_at_hand(
+        cache,
+        lookup,
+        media_type=media_type,
+        accept_encoding=head.accept_encoding.decode("latin-1"),
+        credentials=head.credentials,
+        request_id=request_id,
+        min_bytes=http.settings.compress_min_bytes,
+    )
+    return None if response is None else (response, request_id)
+
+
 async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) -> Receive | None:
     """None when the request (one `expressible` admits) was answered from the cache;
     otherwise the `receive` the rest of the app must read the request with (it hands on
@@ -53,22 +149,11 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     cache = http.response_cache if http is not None else None
     if http is None or cache is None or not cache.live():
         return receive
-    # One pass over the raw headers (names arrive lower-cased) for the four this lane reads.
-    length = content_type = accept = given_id = b""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            length = length or value
-        elif name == b"content-type":
-            content_type = content_type or value
-        elif name == b"accept":
-            accept = accept or value
-        elif name == b"x-request-id":
-            given_id = given_id or value
+    head = read_head(scope["headers"])
+    length = head.length
     if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
         return receive
-    if json_body_refusal(content_type.decode("latin-1")) is not None:
-        return receive  # the handler refuses it
-    negotiated = negotiate(accept.decode("latin-1") if accept else None)
+    negotiated = head.media_type()
     if negotiated is None:
         return receive
     messages, raw = await _body(receive, int(length))
@@ -79,7 +164,7 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     lookup = cache.recall("POST", raw)
     if lookup is None:
         return rest
-    request_id = request_id_given(given_id.decode("latin-1"))
+    request_id = request_id_given(head.request_id.decode("latin-1"))
     scope[SCOPE_KEY] = request_id
     token = REQUEST_ID.set(request_id)
     try:
