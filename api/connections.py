@@ -44,6 +44,7 @@ from websockets.http11 import Request
 from api.access_log import ACCESS_LOG
 from api.express import Head, answer_at_once, held_for_answer, read_head
 from api.request_id import new_request_id
+from api.response_cache import MEMO_MAX_REQUEST_BYTES
 from api.state import HttpState
 from config import Settings
 from monitoring.logs import REQUEST_ID
@@ -110,6 +111,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # until it is complete (`_answer_at_once`); None while no request is held.
         self._head: Head | None = None
         self._held: list[bytes] | None = None
+        self._held_bytes = 0
         self._shutting_down = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -160,7 +162,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._phase = "body"
         self._arm(self._limits.body_timeout)
         if self._may_hold():
-            self._held = []
+            self._held, self._held_bytes = [], 0
             return
         super().on_headers_complete()
 
@@ -168,8 +170,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._callbacks += 1
         if self._over_budget:
             return
-        if self._held is not None:
-            self._held.append(body)  # at most MEMO_MAX_REQUEST_BYTES: `_may_hold` saw its length
+        held = self._held
+        if held is not None:
+            held.append(body)
+            self._held_bytes += len(body)
+            if self._held_bytes <= MEMO_MAX_REQUEST_BYTES:
+                return
+            # More than its Content-Length said could be remembered: not held any longer.
+            self._held = self._head = None
+            self._release(held)
             return
         super().on_body(body)
 
@@ -184,14 +193,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._held = None
             if self._answer_at_once(b"".join(held)):
                 return
-            # The usual way, as if the body had never been held: the app's task starts now,
-            # with the whole body already there.
-            super().on_headers_complete()
-            if self._shutting_down and self.cycle is not None:
-                self.cycle.keep_alive = False  # what uvicorn's shutdown does to one under way
-            for chunk in held:
-                super().on_body(chunk)
+            self._release(held)
         super().on_message_complete()
+
+    def _release(self, held: list[bytes]) -> None:
+        """The usual way for a held request, as if its body had never been held: the app's
+        task starts now, with what has arrived of the body already there."""
+        super().on_headers_complete()
+        if self._shutting_down and self.cycle is not None:
+            self.cycle.keep_alive = False  # what uvicorn's shutdown does to one under way
+        for chunk in held:
+            super().on_body(chunk)
 
     def shutdown(self) -> None:
         if self._held is not None:
