@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: clients settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench bench-quick soak
+.PHONY: clients settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench-connection bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -81,6 +81,11 @@ bench-events: $(STAMP)
 # location, with and without 3 photos.
 bench-uploads: $(STAMP)
 	$(BIN)/python -m bench.uploads $(BENCH_ARGS)
+
+# A cached answer's CPU inside the process, through uvicorn's protocol without a socket: ours
+# (the connection's lane on, then off) against the floor's app (bench/connection.py).
+bench-connection: $(STAMP)
+	$(BIN)/python -m bench.connection $(BENCH_ARGS)
 
 # Imports point down the layers (pyproject.toml's import-linter contracts).
 lint: $(STAMP)

@@ -13,6 +13,11 @@
   bytes that reach no callback (a header line still incomplete, which httptools buffers until it
   ends) are spent as they arrive.
 
+The HTTP protocol also answers, by itself, a POST to /graphql whose body the response cache
+remembers, once that body is in: the bytes, headers, request id and access line the app would
+give it, in one write, with no ASGI task started (`_may_hold`, `_answer_at_once`; the
+decision is api/express.py's `answer_at_once`). Any other request starts as uvicorn starts it.
+
 WebSockets (`GuardedWebSocketProtocol`, uvicorn's websockets-sansio protocol): a message, its
 fragments together, is at most WS_MAX_MESSAGE_BYTES (close 1009 before more is buffered); at
 most WS_MAX_CONNECTIONS sockets per worker (503 to the handshake past it), so that they cannot
@@ -33,9 +38,10 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
+from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_client_addr
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -247,7 +253,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head = None
         if http is None or head is None or self._shutting_down:
             return False
-        found = answer_at_once(http, head, raw)
+        # uvicorn types the scope as a TypedDict, Starlette as a mapping: the same dict.
+        found = answer_at_once(http, head, raw, cast("Scope", self.scope))
         if found is None:
             return False
         response, request_id = found

@@ -41,6 +41,10 @@ from monitoring.logs import REQUEST_ID
 
 log = logging.getLogger("jobwizard.api")
 
+# Set in a request's scope by the connection (`answer_at_once`) when the response cache does not
+# remember its body: the lane has nothing to add then.
+UNREMEMBERED = "jobwizard.unremembered"
+
 
 def expressible(scope: Scope) -> bool:
     """A request the lane may look at: a POST to /graphql that is not a browser's (one with
@@ -113,11 +117,15 @@ def held_for_answer(http: HttpState | None, head: Head) -> bool:
     )
 
 
-def answer_at_once(http: HttpState, head: Head, raw: bytes) -> tuple[ReadyResponse, str] | None:
+def answer_at_once(
+    http: HttpState, head: Head, raw: bytes, scope: Scope
+) -> tuple[ReadyResponse, str] | None:
     """The answer to a POST to /graphql with these headers and body (one `held_for_answer`
     admitted), with its request id, when the response cache remembers the body and this
     process holds the answer as it is to be sent: the bytes and headers the express lane and
-    the handler give it. None for anything else, which goes the usual way."""
+    the handler give it. None for anything else, which goes the usual way; when the cache does
+    not remember the body, `scope` (the request's, not yet handed to the app) says so, with
+    the body, so that the express lane steps aside and the handler does not read it again."""
     cache = http.response_cache
     if cache is None or not cache.live():
         return None
@@ -126,6 +134,8 @@ def answer_at_once(http: HttpState, head: Head, raw: bytes) -> tuple[ReadyRespon
         return None
     lookup = cache.recall("POST", raw)
     if lookup is None:
+        scope[UNREMEMBERED] = True
+        scope[BODY_READ] = raw  # its Content-Type accepted above, as `read_raw` expects
         return None
     request_id = request_id_given(head.request_id.decode("latin-1"))
     response = kept_at_hand(
@@ -144,6 +154,8 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     """None when the request (one `expressible` admits) was answered from the cache;
     otherwise the `receive` the rest of the app must read the request with (it hands on
     whatever was read here first)."""
+    if scope.get(UNREMEMBERED):
+        return receive  # the connection found the body not remembered a moment ago
     state = scope.get("state")
     http: HttpState | None = state.get("http_state") if state else None
     cache = http.response_cache if http is not None else None

@@ -19,6 +19,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from api import express as express_lane
 from api.connections import GuardedHttpToolsProtocol, uvicorn_options
 from monitoring.logs import REQUEST_ID
 from tests.support import running_app, test_settings
@@ -301,3 +302,27 @@ async def test_a_held_body_past_what_could_be_remembered_goes_to_the_app(
         conn.protocol.on_message_complete()
         answered = (await conn.responses(1))[0]
         assert answered[0].startswith(b"HTTP/1.1 400")
+
+
+async def test_a_body_the_cache_does_not_remember_is_read_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    original = express_lane._body
+
+    async def counting(receive: Any, length: int) -> Any:
+        reads.append(length)
+        return await original(receive, length)
+
+    monkeypatch.setattr(express_lane, "_body", counting)
+    other = orjson.dumps({"query": "{ categories { slug } }"})
+    async with connected(database_url) as conn:
+        # Held, found not remembered: the app's express lane steps aside, and the handler takes
+        # the body the connection read.
+        answered = await conn.exchange(post(other))
+        assert orjson.loads(answered[2])["data"]["categories"][0].keys() == {"slug"}
+        assert reads == []
+        # Not held (HTTP/1.0): the express lane reads it as before.
+        answered = await conn.exchange(post(other, version=b"1.0"))
+        assert b"200" in answered[0]
+        assert reads == [len(other)]
