@@ -253,8 +253,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head = None
         if http is None or head is None or self._shutting_down:
             return False
-        # uvicorn types the scope as a TypedDict, Starlette as a mapping: the same dict.
-        found = answer_at_once(http, head, raw, cast("Scope", self.scope))
+        try:
+            # uvicorn types the scope as a TypedDict, Starlette as a mapping: the same dict.
+            found = answer_at_once(http, head, raw, cast("Scope", self.scope))
+        except Exception:
+            # Raised inside the parser's callback, it would make uvicorn answer 400: the app
+            # answers instead, and reports the fault as it reports any.
+            log.debug("connection lane: the cache step failed; the app answers", exc_info=True)
+            return False
         if found is None:
             return False
         response, request_id = found

@@ -326,3 +326,18 @@ async def test_a_body_the_cache_does_not_remember_is_read_once(
         answered = await conn.exchange(post(other, version=b"1.0"))
         assert b"200" in answered[0]
         assert reads == [len(other)]
+
+
+async def test_a_fault_in_the_connections_cache_step_leaves_the_request_to_the_app(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the cache step broke")
+
+    async with connected(database_url) as conn:
+        first = await conn.exchange(post())
+        monkeypatch.setattr("api.connections.answer_at_once", broken)
+        answered = await conn.exchange(post())
+        assert answered[0] == first[0]
+        assert answered[2] == first[2]
+        assert conn.reached_app == ["/graphql"] * 2
