@@ -258,9 +258,10 @@ def _thumbnail(image: Image.Image, side: int) -> Image.Image:
     size = _fitted(image.size, side)
     if size == image.size:
         return image
-    # A box reduction to within twice the size, then Lanczos: at thumbnail size the box pass
-    # is invisible, and it leaves Lanczos a sixth of the pixels a gap of 2 would.
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    # A box reduction to within the size's next whole factor, then bicubic for the last few
+    # per cent: at thumbnail size neither step is visible (Lanczos there differs by at most two
+    # levels in a channel), and bicubic costs less over the reduced pixels.
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=1.0)
 
 
 def _bytes_per_pixel(mode: str) -> int:
