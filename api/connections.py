@@ -13,10 +13,8 @@
   bytes that reach no callback (a header line still incomplete, which httptools buffers until it
   ends) are spent as they arrive.
 
-The HTTP protocol also answers, by itself, a POST to /graphql whose body the response cache
-remembers, once that body is in: the bytes, headers, request id and access line the app would
-give it, in one write, with no ASGI task started (`_may_hold`, `_answer_at_once`; the
-decision is api/express.py's `answer_at_once`). Any other request starts as uvicorn starts it.
+The HTTP protocol is built on the connection's lane (api/connection_lane.py), which answers a
+POST the response cache remembers by itself, once its body is in.
 
 WebSockets (`GuardedWebSocketProtocol`, uvicorn's websockets-sansio protocol): a message, its
 fragments together, is at most WS_MAX_MESSAGE_BYTES (close 1009 before more is buffered); at
@@ -38,22 +36,16 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import orjson
-from starlette.types import Scope
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-from uvicorn.protocols.utils import get_client_addr
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
 from api.access_log import ACCESS_LOG
-from api.express import Head, answer_at_once, held_for_answer, read_head
+from api.connection_lane import AnswerLane
 from api.request_id import new_request_id
-from api.response_cache import MEMO_MAX_REQUEST_BYTES
-from api.state import HttpState
 from config import Settings
-from monitoring.logs import REQUEST_ID
 from schema.codes import CODES, HeadersTooLargeError
 
 log = logging.getLogger(__name__)
@@ -81,7 +73,7 @@ class ConnectionLimits:
         )
 
 
-class GuardedHttpToolsProtocol(HttpToolsProtocol):
+class GuardedHttpToolsProtocol(AnswerLane):
     """uvicorn's httptools protocol with the deadlines and the header cap above. uvicorn
     builds one per connection; the limits are the process's (`configure`), so that worker
     processes, which import this class by name, get them from their own settings."""
@@ -113,12 +105,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._due: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        # A POST the response cache may answer at once: its head, and its body held back
-        # until it is complete (`_answer_at_once`); None while no request is held.
-        self._head: Head | None = None
-        self._held: list[bytes] | None = None
-        self._held_bytes = 0
-        self._shutting_down = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -167,24 +153,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._phase = "body"
         self._arm(self._limits.body_timeout)
-        if self._may_hold():
-            self._held, self._held_bytes = [], 0
+        if self._hold_if_answerable():
             return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         self._callbacks += 1
-        if self._over_budget:
-            return
-        held = self._held
-        if held is not None:
-            held.append(body)
-            self._held_bytes += len(body)
-            if self._held_bytes <= MEMO_MAX_REQUEST_BYTES:
-                return
-            # More than its Content-Length said could be remembered: not held any longer.
-            self._held = self._head = None
-            self._release(held)
+        if self._over_budget or self._held_body(body):
             return
         super().on_body(body)
 
@@ -194,96 +169,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._phase = "app"
         self._disarm()  # the app's own time is bounded by its own timeouts
-        held = self._held
-        if held is not None:
-            self._held = None
-            if self._answer_at_once(b"".join(held)):
-                return
-            self._release(held)
-        super().on_message_complete()
-
-    def _release(self, held: list[bytes]) -> None:
-        """The usual way for a held request, as if its body had never been held: the app's
-        task starts now, with what has arrived of the body already there."""
-        super().on_headers_complete()
-        if self._shutting_down and self.cycle is not None:
-            self.cycle.keep_alive = False  # what uvicorn's shutdown does to one under way
-        for chunk in held:
-            super().on_body(chunk)
-
-    def shutdown(self) -> None:
-        if self._held is not None:
-            # A request under way, as uvicorn sees one: answered, then the connection closes.
-            self._shutting_down = True
+        if self._answered_held():
             return
-        super().shutdown()
-
-    # A cached answer given from here (the protocol lane): a POST to /graphql whose body the
-    # response cache remembers, answered when its body is in, without the ASGI task, the
-    # request-response cycle, the middleware and the `send` messages every request otherwise
-    # costs: the same bytes and headers (api/express.py `answer_at_once`), the same access
-    # line. Anything else starts the app's task as uvicorn would.
-    def _may_hold(self) -> bool:
-        if self.url != b"/graphql" or self.expect_100_continue or self._shutting_down:
-            return False
-        if self.cycle is not None and not self.cycle.response_complete:
-            return False  # pipelined behind a request still being answered: it queues
-        parser = self.parser
-        if (
-            parser.get_method() != b"POST"
-            or parser.get_http_version() != "1.1"
-            or not parser.should_keep_alive()
-            or parser.should_upgrade()
-            or self.root_path
-        ):
-            return False
-        limit = self.limit_concurrency
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
-            return False  # uvicorn answers 503
-        http: HttpState | None = self.app_state.get("http_state")
-        head = read_head(self.headers)
-        if not held_for_answer(http, head):
-            return False
-        self._head = head
-        return True
-
-    def _answer_at_once(self, raw: bytes) -> bool:
-        http: HttpState | None = self.app_state.get("http_state")
-        head = self._head
-        self._head = None
-        if http is None or head is None or self._shutting_down:
-            return False
-        try:
-            # uvicorn types the scope as a TypedDict, Starlette as a mapping: the same dict.
-            found = answer_at_once(http, head, raw, cast("Scope", self.scope))
-        except Exception:
-            # Raised inside the parser's callback, it would make uvicorn answer 400: the app
-            # answers instead, and reports the fault as it reports any.
-            log.debug("connection lane: the cache step failed; the app answers", exc_info=True)
-            return False
-        if found is None:
-            return False
-        response, request_id = found
-        if self.access_log:
-            token = REQUEST_ID.set(request_id)
-            try:
-                self.access_logger.info(
-                    '%s - "%s %s HTTP/%s" %d',
-                    get_client_addr(self.scope),
-                    "POST",
-                    "/graphql",
-                    "1.1",
-                    response.status_code,
-                )
-            finally:
-                REQUEST_ID.reset(token)
-        content = [STATUS_LINE[response.status_code]]
-        for name, value in (*self.server_state.default_headers, *response.raw_headers):
-            content += (name, b": ", value, b"\r\n")
-        content += (b"\r\n", bytes(response.body))  # the same bytes: no copy
-        self.transport.write(b"".join(content))
-        self.on_response_complete()
-        return True
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         # uvicorn's own, with its keep-alive timer (one `call_later` and one cancel per request)

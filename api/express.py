@@ -14,7 +14,7 @@ body it has read handed on: a request the cache does not remember, a missing or 
 satisfies, a body that does not arrive as announced, and any fault in the cache. A browser's
 request (it carries `Origin`: CORS headers are the middleware's) never enters the lane.
 
-The connection itself answers before this lane when it can (api/connections.py): uvicorn's
+The connection itself answers before this lane when it can (api/connection_lane.py): uvicorn's
 protocol holds the body of such a POST back and, when this process holds the answer in the
 encoding asked for (`answer_at_once`), writes it without starting the app at all. This lane
 answers what the connection leaves: a request behind a proxy, an answer only the shared level

@@ -37,6 +37,7 @@ from bench.floor import create_app as floor_app
 from config import Settings
 from monitoring.logs import log_config
 from tests.support import with_database
+from tests.support.transport import MemoryTransport
 
 SERVER_URL = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TREE = "{ categories { slug name subcategories { slug name microServices { slug name } } } }"
@@ -47,42 +48,14 @@ REQUEST = (
 )
 
 
-class Transport:
-    """A socket's side of the protocol, keeping only the last write."""
-
-    def __init__(self) -> None:
-        self.last = b""
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.last = data
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 def connection(
     protocol: type[HttpToolsProtocol], config: Config, app_state: dict[str, Any]
-) -> tuple[Callable[[], Awaitable[None]], Transport]:
+) -> tuple[Callable[[], Awaitable[None]], MemoryTransport]:
     """One request and its whole answer on a new connection's protocol, as a callable; and
     the connection's transport."""
     loop = asyncio.get_running_loop()
     proto = protocol(config=config, server_state=ServerState(), app_state=app_state, _loop=loop)
-    transport = Transport()
+    transport = MemoryTransport()
     proto.connection_made(transport)  # type: ignore[arg-type]
 
     async def exchange() -> None:
@@ -98,12 +71,16 @@ def connection(
     return exchange, transport
 
 
-async def measure(exchange: Callable[[], Awaitable[None]], requests: int, rounds: int) -> float:
+async def measure(
+    connected: tuple[Callable[[], Awaitable[None]], MemoryTransport], requests: int, rounds: int
+) -> float:
     """µs of CPU per request: the least of `rounds` rounds."""
+    exchange, transport = connected
     for _ in range(500):
         await exchange()
     best = float("inf")
     for _ in range(rounds):
+        transport.written.clear()  # what a round writes is kept until the next one
         started = time.process_time()
         for _ in range(requests):
             await exchange()
@@ -135,18 +112,18 @@ async def run(requests: int, rounds: int) -> None:
             config.load()
             warm, transport = connection(GuardedHttpToolsProtocol, config, state)
             await warm()  # the app answers once (head, then body), and the cache keeps it
-            answer = transport.last
+            answer = transport.written[-1]
             ours = await measure(
-                connection(GuardedHttpToolsProtocol, config, state)[0], requests, rounds
+                connection(GuardedHttpToolsProtocol, config, state), requests, rounds
             )
-            lane_off = await measure(connection(_LaneOff, config, state)[0], requests, rounds)
+            lane_off = await measure(connection(_LaneOff, config, state), requests, rounds)
             floor_config = Config(floor_app({BODY: answer}), log_config=None)
             floor_config.load()
             access = logging.getLogger("uvicorn.access")
             access.disabled = True  # the floor runs without an access log
             try:
                 floor = await measure(
-                    connection(HttpToolsProtocol, floor_config, {})[0], requests, rounds
+                    connection(HttpToolsProtocol, floor_config, {}), requests, rounds
                 )
             finally:
                 access.disabled = False

@@ -1,6 +1,7 @@
-"""The connection's own lane (api/connections.py): a POST to /graphql whose body the response
-cache remembers is answered by the HTTP protocol as soon as its body is in, with the bytes and
-headers the app gives it; anything else reaches the app as uvicorn would hand it over.
+"""The connection's own lane (api/connection_lane.py, under the guard of api/connections.py): a
+POST to /graphql whose body the response cache remembers is answered by the HTTP protocol as
+soon as its body is in, with the bytes and headers the app gives it; anything else reaches the
+app as uvicorn would hand it over.
 
 Driven through uvicorn's protocol in process, on the real app: the bytes written to the
 connection are what a client reads."""
@@ -11,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from api import express as express_lane
 from api.connections import GuardedHttpToolsProtocol, uvicorn_options
 from monitoring.logs import REQUEST_ID
 from tests.support import running_app, test_settings
+from tests.support.transport import MemoryTransport
 
 TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
 BODY = orjson.dumps({"query": TREE})
@@ -41,40 +43,9 @@ def post(body: bytes = BODY, *headers: bytes, version: bytes = b"1.1") -> bytes:
 
 
 @dataclass
-class Transport:
-    """What uvicorn's protocol needs of a socket; keeps what is written to it."""
-
-    written: list[bytes] = field(default_factory=list)
-    closed: bool = False
-
-    def write(self, data: bytes) -> None:
-        self.written.append(data)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return False
-
-
-@dataclass
 class Connection:
     protocol: GuardedHttpToolsProtocol
-    transport: Transport
+    transport: MemoryTransport
     reached_app: list[str]
     read: int = 0  # bytes of `transport.written` already returned as responses
 
@@ -134,7 +105,7 @@ async def connected(database_url: str, **overrides: Any) -> AsyncIterator[Connec
         protocol = GuardedHttpToolsProtocol(
             config=config, server_state=state, app_state=api.state, _loop=asyncio.get_running_loop()
         )
-        transport = Transport()
+        transport = MemoryTransport()
         protocol.connection_made(transport)  # type: ignore[arg-type]
         try:
             yield Connection(protocol, transport, reached)
@@ -336,7 +307,7 @@ async def test_a_fault_in_the_connections_cache_step_leaves_the_request_to_the_a
 
     async with connected(database_url) as conn:
         first = await conn.exchange(post())
-        monkeypatch.setattr("api.connections.answer_at_once", broken)
+        monkeypatch.setattr("api.connection_lane.answer_at_once", broken)
         answered = await conn.exchange(post())
         assert answered[0] == first[0]
         assert answered[2] == first[2]
