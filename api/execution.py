@@ -163,7 +163,7 @@ async def _lift(state: RequestState) -> Response | None:
         return None
     state.sent, state.sent_params = state.query, params
     state.query = form.text
-    variables = {**(params.variables or {}), **values}
+    variables = {**params.variables, **values} if params.variables else values
     # Built directly: `dataclasses.replace` inspects the fields on every call.
     state.params = Params(form.text, variables, params.operation_name, params.extensions)
     return None

@@ -4,7 +4,9 @@ plan and the same response-cache policy, as Apollo's operation signatures and Ha
 cache do.
 
 One pass of a regular expression over the text finds its string and number literals; the text
-with each replaced by a placeholder of its kind is the document's *signature*. The second
+with each replaced by a placeholder of its kind is the document's *signature*. A text without
+comments or block strings (the common case) is split at its literals in C, and their values
+read in one call; only the others are walked token by token. The second
 document of a signature that runs without error teaches its *lifted* form: the same text with
 each literal replaced by a variable `$__lN` of the type its position expects (the schema's type
 info over the parsed document), declared on the operation. A literal whose position has no input
@@ -64,18 +66,63 @@ _TOKENS = re.compile(
 )
 
 
+# The literals alone, for a text without comments or block strings: a string, or a number not
+# inside a name (a digit that follows a name character, a digit included, belongs to it, as the
+# tokens above have it; a minus sign starts a number wherever it stands). Each match begins
+# with a character of one class, so the engine skips to the next quote, minus or digit rather
+# than trying the pattern at every character; the look-behinds then tell which was found.
+# Possessive throughout: a number that fails its look-ahead cannot succeed with fewer digits.
+_LITERALS = re.compile(
+    r'([-"0-9](?:(?<=")(?:[^"\\\n\r]++|\\.)*+"'
+    r"|(?:(?<=-)(?:0|[1-9][0-9]*+)|(?<=0)(?<![_0-9A-Za-z]0)|(?<=[1-9])(?<![_0-9A-Za-z][1-9])[0-9]*+)"
+    r"(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?(?![_0-9A-Za-z.])))"
+)
+_KIND_OF = {str: "\0s", int: "\0i", float: "\0f"}
+
+
 class Scanned(NamedTuple):
     signature: str
-    starts: tuple[int, ...]  # where each literal starts in the text
-    ends: tuple[int, ...]
+    parts: list[str]  # the text split at its literals: text, literal, text, ..., text
     values: tuple[Any, ...]
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Where each literal starts and ends in the text."""
+        spans: list[tuple[int, int]] = []
+        parts, at = self.parts, 0
+        for n in range(1, len(parts), 2):
+            start = at + len(parts[n - 1])
+            at = start + len(parts[n])
+            spans.append((start, at))
+        return spans
 
 
 def scan(query: str) -> Scanned | None:
     """The literals of `query` and its signature; None when it has none to lift."""
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    if "#" in query or '"""' in query:
+        return scan_by_tokens(query)  # a quote or a digit may be a comment's or a block's
+    parts = _LITERALS.split(query)
+    if len(parts) == 1:
+        return None
+    texts = parts[1::2]
+    try:
+        # A GraphQL string or number reads as JSON does: all of them in one call.
+        values: list[Any] = orjson.loads(f"[{','.join(texts)}]")
+    except orjson.JSONDecodeError:
+        return scan_by_tokens(query)  # one JSON cannot read stays in the text: token by token
+    marks = parts.copy()
+    marks[1::2] = kinds = [_KIND_OF[type(value)] for value in values]
+    if "\0f" in kinds and any(
+        kind == "\0f" and "." not in text and "e" not in text and "E" not in text
+        for text, kind in zip(texts, kinds, strict=True)
+    ):
+        return scan_by_tokens(query)  # an integer past 64 bits, which JSON reads as a float
+    return Scanned("".join(marks), parts, tuple(values))
+
+
+def scan_by_tokens(query: str) -> Scanned | None:
+    """`scan` for any text, token by token: names, comments and block strings included."""
+    pieces: list[str] = []  # the signature's
+    parts: list[str] = []
     values: list[Any] = []
     done = 0
     for token in _TOKENS.finditer(query):
@@ -91,15 +138,16 @@ def scan(query: str) -> Scanned | None:
         if type(value) is not expected:
             continue
         start, end = token.span()
-        pieces += (query[done:start], "\0", kind)
-        starts.append(start)
-        ends.append(end)
+        before = query[done:start]
+        pieces += (before, "\0", kind)
+        parts += (before, text)
         values.append(value)
         done = end
     if not values:
         return None
     pieces.append(query[done:])
-    return Scanned("".join(pieces), tuple(starts), tuple(ends), tuple(values))
+    parts.append(query[done:])
+    return Scanned("".join(pieces), parts, tuple(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +156,17 @@ class Lifted:
     mutation: bool  # answered lifted only through its compiled plan
     lifted: tuple[int, ...]  # which literals of the signature are variables, by their order
     kept: tuple[tuple[int, Any], ...]  # the others, with the value each has in `text`
+    names: tuple[str, ...] = ()  # the variables, in the order of `lifted`
 
     def matches(self, scanned: Scanned) -> bool:
         kept = self.kept
         return not kept or all(scanned.values[n] == value for n, value in kept)
+
+    def variables(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The lifted literals' values, by their variables' names."""
+        if not self.kept:  # every literal lifted, in order
+            return dict(zip(self.names, values, strict=True))
+        return dict(zip(self.names, [values[n] for n in self.lifted], strict=True))
 
 
 class Literals:
@@ -143,8 +198,7 @@ class Literals:
         lifted = self._lifted.get(scanned.signature)
         if lifted is None or not lifted.matches(scanned):
             return None
-        values = scanned.values
-        return lifted, {f"{PREFIX}{i}": values[n] for i, n in enumerate(lifted.lifted)}
+        return lifted, lifted.variables(scanned.values)
 
     def learn(self, query: str, document: DocumentNode, schema: GraphQLSchema) -> Lifted | None:
         """Work out the lifted form of `query` (which ran without error) once per signature and
@@ -198,7 +252,8 @@ def _lifted(
     type_info = TypeInfo(schema)
     positions = _Positions(type_info)
     visit(document, TypeInfoVisitor(type_info, positions))
-    types = [positions.types.get(start) for start in scanned.starts]
+    spans = scanned.spans()
+    types = [positions.types.get(start) for start, _ in spans]
     lifted = tuple(n for n, t in enumerate(types) if t is not None)
     if not lifted or operation.loc is None:
         return None
@@ -218,7 +273,7 @@ def _lifted(
         insert = (operation.loc.start, f"query({declared}) ")
     if insert[0] < 0:
         return None
-    edits = [(scanned.starts[n], scanned.ends[n], f"${PREFIX}{i}") for i, n in enumerate(lifted)]
+    edits = [(*spans[n], f"${PREFIX}{i}") for i, n in enumerate(lifted)]
     edits.append((insert[0], insert[0], insert[1]))
     edits.sort(key=lambda edit: (edit[0], edit[1]))
     pieces: list[str] = []
@@ -235,4 +290,5 @@ def _lifted(
             return None
     except GraphQLError:  # it does not parse: not liftable
         return None
-    return Lifted(text, operation.operation == OperationType.MUTATION, lifted, kept)
+    names = tuple(f"{PREFIX}{i}" for i in range(len(lifted)))
+    return Lifted(text, operation.operation == OperationType.MUTATION, lifted, kept, names)

@@ -4,11 +4,13 @@ exactly as it would be as sent, errors and their locations included."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
+from graphql import parse
 
-from api.plans.literals import scan
+from api.plans.literals import scan, scan_by_tokens
 from tests.support import PLANS_ON, running_app
 
 BASE: dict[str, Any] = {"migrate_on_start": False, "seed_on_start": False}
@@ -29,6 +31,48 @@ def test_the_signature_is_the_text_without_its_literal_values() -> None:
     # Names with digits, comments and block strings are not literals; a number is not a string.
     assert scan('{ a1: f(s: """x""") # 5 "y"\n }') is None
     assert scan('{ f(n: "1") }').signature != scan("{ f(n: 1) }").signature  # type: ignore[union-attr]
+
+
+VALUES = [
+    '"x"', '""', '"a\\"b"', '"\\u00e9"', '"\\\\"', '"1.5"', '"ü 5"', "0", "-0", "12", "-3",
+    "1.5", "-1.5e3", "2E-2", "1e5", "0.0", "99999999999999999999999", "RED", "true", "null", "$v",
+]  # fmt: skip
+NAMES = ["a", "a1", "_9", "x0y", "e5", "E1", "f"]
+
+
+def _value(rng: random.Random, depth: int = 0) -> str:
+    draw = rng.random()
+    if depth < 2 and draw < 0.15:
+        items = [_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+        return "[" + rng.choice([", ", " ", ","]).join(items) + "]"
+    if depth < 2 and draw < 0.3:
+        fields = [
+            f"{rng.choice(NAMES)}: {_value(rng, depth + 1)}" for _ in range(rng.randint(0, 2))
+        ]
+        return "{" + ", ".join(fields) + "}"
+    return rng.choice(VALUES)
+
+
+def test_the_split_at_literals_finds_what_the_token_by_token_scan_finds() -> None:
+    # Strings with escapes JSON can or cannot read, numbers of every form (an integer past 64
+    # bits included) and names with digits, in arguments, lists and objects, aliases with
+    # digits, and a minus sign right after an enum value.
+    rng = random.Random(5)
+    documents = ["{ f(a: [RED-1], b: [x-1]) }", '{ f(a: "#", b: 2) }', "{ f(a: 1) } # 2"]
+    for _ in range(3000):
+        separator = rng.choice([",", " ", ", ", ",\n"])
+        arguments = separator.join(
+            f"{rng.choice(NAMES)}:{rng.choice(['', ' '])}{_value(rng)}"
+            for _ in range(rng.randint(1, 3))
+        )
+        head = rng.choice(["", "query Q1 ", "query($v: Int) "])
+        alias = rng.choice(["", "m1: ", "a0:", "x9 : "])
+        documents.append(f"{head}{{ {alias}f2({arguments}) {{ id1 }} }}")
+    for document in documents:
+        parse(document)  # each a valid document
+        assert scan(document) == scan_by_tokens(document), document
+    # A string JSON cannot read stays in the text (the parser refuses it in a moment).
+    assert scan('{ f(a: "\\x", b: 1) }') == scan_by_tokens('{ f(a: "\\x", b: 1) }')
 
 
 @pytest.mark.parametrize("plans", [PLANS_ON, dict.fromkeys(PLANS_ON, False)])
