@@ -23,6 +23,7 @@ holds or not yet compressed, and any server other than uvicorn.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,9 +75,21 @@ class Head:
     def media_type(self) -> str | None:
         """The response's media type; None when the handler must answer (a content type or
         charset it refuses, or an `Accept` nothing we speak satisfies)."""
-        if json_body_refusal(self.content_type.decode("latin-1")) is not None:
-            return None
-        return negotiate(self.accept.decode("latin-1") if self.accept else None)
+        if len(self.content_type) + len(self.accept) > _MEMO_MAX_HEADERS:
+            return _media_type(self.content_type, self.accept)
+        return _media_type_memo(self.content_type, self.accept)
+
+
+def _media_type(content_type: bytes, accept: bytes) -> str | None:
+    if json_body_refusal(content_type.decode("latin-1")) is not None:
+        return None
+    return negotiate(accept.decode("latin-1") if accept else None)
+
+
+# Clients send a handful of (Content-Type, Accept) pairs, each on every request: the answer is
+# remembered per pair, bounded in count and in the length of a pair remembered.
+_MEMO_MAX_HEADERS = 256
+_media_type_memo = functools.lru_cache(maxsize=256)(_media_type)
 
 
 def read_head(headers: Iterable[tuple[bytes, bytes]]) -> Head:
