@@ -14,6 +14,7 @@ drops it from every process's cache before anything else.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import asyncpg
 from starlette.datastructures import Headers
@@ -35,6 +36,16 @@ from domain.customers import Customer
 from domain.errors import ServiceUnavailableError, UnauthenticatedError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_hash(token: str) -> str | None:
+    """The hash of a token shaped as one of our keys, None for any other token: remembered for
+    the latest tokens, as a client presents the same key on every request. A hash vouches for
+    nothing by itself: it is what the key cache and the database know a key by."""
+    return hash_key(token) if looks_like_key(token) else None
+
+
 # One message for every refused token: which check failed would only help an attacker.
 INVALID_TOKEN = "The access token is not valid (expired, or not issued for this API)."
 NO_CUSTOMER = "This needs a signed-in customer: send 'Authorization: Bearer <access token>'."
@@ -189,10 +200,10 @@ class RequestAuth:
     def _hash(self) -> str | None:
         """The presented token's hash, once it has the shape of one of our keys."""
         token = self._token
-        if token is None or len(token) > _MAX_KEY_LENGTH or not looks_like_key(token):
+        if token is None or len(token) > _MAX_KEY_LENGTH:
             return None
         if self._key_sha256 is None:
-            self._key_sha256 = hash_key(token)
+            self._key_sha256 = _key_hash(token)
         return self._key_sha256
 
     async def _lookup(self) -> ApiKey | None:
