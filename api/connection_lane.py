@@ -15,6 +15,7 @@ calls it from its parser callbacks: `_hold_if_answerable` when the headers are c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_client_addr
 
 from api.express import Head, answer_at_once, held_for_answer, read_head
+from api.one_write import HeadWithBody
 from api.response_cache import MEMO_MAX_REQUEST_BYTES
 from api.state import HttpState
 from monitoring.logs import REQUEST_ID
@@ -85,11 +87,21 @@ class AnswerLane(HttpToolsProtocol):
     def _release(self, held: list[bytes]) -> None:
         """The usual way for a held request, as if its body had never been held: the app's
         task starts now, with what has arrived of the body already there."""
-        super().on_headers_complete()
+        self._start_cycle()
         if self._shutting_down and self.cycle is not None:
             self.cycle.keep_alive = False  # what uvicorn's shutdown does to one under way
         for chunk in held:
             super().on_body(chunk)
+
+    def _start_cycle(self) -> None:
+        """uvicorn's start of a request whose headers are in (its cycle, and its task unless it
+        queues behind another), the cycle writing each response's head with its body."""
+        before = self.cycle
+        HttpToolsProtocol.on_headers_complete(self)
+        cycle = self.cycle
+        if cycle is not None and cycle is not before:
+            # Only its write, close and is_closing are used: the cycle's whole use of it.
+            cycle.transport = cast("asyncio.Transport", HeadWithBody(self.transport))
 
     def _may_hold(self) -> bool:
         if self.url != b"/graphql" or self.expect_100_continue or self._shutting_down:

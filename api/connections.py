@@ -155,7 +155,7 @@ class GuardedHttpToolsProtocol(AnswerLane):
         self._arm(self._limits.body_timeout)
         if self._hold_if_answerable():
             return
-        super().on_headers_complete()
+        self._start_cycle()
 
     def on_body(self, body: bytes) -> None:
         self._callbacks += 1

@@ -3,6 +3,7 @@ connection guard and its lane) without a socket, in tests and in bench/connectio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,9 @@ class MemoryTransport:
 
     def write(self, data: bytes) -> None:
         self.written.append(data)
+
+    def writelines(self, data: Iterable[bytes]) -> None:
+        self.written.append(b"".join(data))  # one write, as a socket's writev is one call
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8000), "peername": PEER}.get(name, default)
