@@ -99,7 +99,8 @@ class AnswerLane(HttpToolsProtocol):
         before = self.cycle
         HttpToolsProtocol.on_headers_complete(self)
         cycle = self.cycle
-        if cycle is not None and cycle is not before:
+        # Not for HEAD: uvicorn writes no body for it, so a head held back would never go out.
+        if cycle is not None and cycle is not before and cycle.scope["method"] != "HEAD":
             # Only its write, close and is_closing are used: the cycle's whole use of it.
             cycle.transport = cast("asyncio.Transport", HeadWithBody(self.transport))
 

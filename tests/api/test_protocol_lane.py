@@ -335,3 +335,16 @@ async def test_an_expect_continue_is_answered_at_once_and_the_response_in_one_wr
         assert orjson.loads(body)["data"]["categories"]
         assert len(conn.transport.written) == 2  # the head with its body
         assert conn.reached_app == ["/graphql"]
+
+
+async def test_a_head_request_gets_its_head_though_no_body_follows(database_url: str) -> None:
+    async with connected(database_url) as conn:
+        conn.protocol.data_received(b"HEAD /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        for _ in range(200):
+            if b"\r\n\r\n" in b"".join(conn.transport.written):
+                break
+            await asyncio.sleep(0.01)
+        written = b"".join(conn.transport.written)
+        assert written.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert written.endswith(b"\r\n\r\n")  # the head alone, no body
+        assert not conn.transport.closed
