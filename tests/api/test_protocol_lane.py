@@ -348,3 +348,23 @@ async def test_a_head_request_gets_its_head_though_no_body_follows(database_url:
         assert written.startswith(b"HTTP/1.1 200 OK\r\n")
         assert written.endswith(b"\r\n\r\n")  # the head alone, no body
         assert not conn.transport.closed
+
+
+async def test_a_not_modified_answer_gets_its_head_though_its_body_is_empty(
+    database_url: str,
+) -> None:
+    async with connected(database_url) as conn:
+        target = b"/graphql?query=%7B%20categories%20%7B%20slug%20%7D%20%7D"
+        get = b"GET " + target + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        status, headers, _ = await conn.exchange(get + b"\r\n")
+        assert status == b"HTTP/1.1 200 OK"
+        etag = headers[b"etag"]
+        written = len(conn.transport.written)
+        conn.protocol.data_received(get + b"if-none-match: " + etag + b"\r\n\r\n")
+        for _ in range(200):
+            if len(conn.transport.written) > written:
+                break
+            await asyncio.sleep(0.01)
+        answer = b"".join(conn.transport.written[written:])
+        assert answer.startswith(b"HTTP/1.1 304 Not Modified\r\n")
+        assert answer.endswith(b"\r\n\r\n")
