@@ -72,6 +72,14 @@ class Head:
     browser: bool = False  # `Origin`: its CORS headers are the middleware's
     forwarded: bool = False  # X-Forwarded-*: uvicorn's proxy-headers middleware reads them
 
+    def memo_length(self) -> int | None:
+        """The body's announced length, when the response cache could remember a body that
+        long; None otherwise (no `Content-Length`, or past the memo's bound)."""
+        length = self.length
+        if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
+            return None
+        return int(length)
+
     def media_type(self) -> str | None:
         """The response's media type; None when the handler must answer (a content type or
         charset it refuses, or an `Accept` nothing we speak satisfies)."""
@@ -119,14 +127,12 @@ def held_for_answer(http: HttpState | None, head: Head) -> bool:
     in (`answer_at_once`), so that the connection holds its body back until then: a body the
     response cache could remember, from a client that is neither a browser nor behind a proxy."""
     cache = http.response_cache if http is not None else None
-    length = head.length
     return bool(
         cache is not None
         and cache.live()
         and not head.browser
         and not head.forwarded
-        and length.isdigit()
-        and int(length) <= MEMO_MAX_REQUEST_BYTES
+        and head.memo_length() is not None
     )
 
 
@@ -175,13 +181,13 @@ async def express(view: HTTPView, scope: Scope, receive: Receive, send: Send) ->
     if http is None or cache is None or not cache.live():
         return receive
     head = read_head(scope["headers"])
-    length = head.length
-    if not length.isdigit() or int(length) > MEMO_MAX_REQUEST_BYTES:
+    length = head.memo_length()
+    if length is None:
         return receive
     negotiated = head.media_type()
     if negotiated is None:
         return receive
-    messages, raw = await _body(receive, int(length))
+    messages, raw = await _body(receive, length)
     rest = _replay(messages, receive)
     if raw is None:
         return rest
