@@ -36,16 +36,6 @@ from domain.customers import Customer
 from domain.errors import ServiceUnavailableError, UnauthenticatedError
 
 _MAX_KEY_LENGTH = 256  # longer is not one of ours; do not even hash it
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_hash(token: str) -> str | None:
-    """The hash of a token shaped as one of our keys, None for any other token: remembered for
-    the latest tokens, as a client presents the same key on every request. A hash vouches for
-    nothing by itself: it is what the key cache and the database know a key by."""
-    return hash_key(token) if looks_like_key(token) else None
-
-
 # One message for every refused token: which check failed would only help an attacker.
 INVALID_TOKEN = "The access token is not valid (expired, or not issued for this API)."
 NO_CUSTOMER = "This needs a signed-in customer: send 'Authorization: Bearer <access token>'."
@@ -60,6 +50,14 @@ def bearer_token(headers: Headers) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     return token
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_hash(token: str) -> str | None:
+    """The hash of a token shaped as one of our keys, None for any other token: remembered for
+    the latest tokens, as a client presents the same key on every request. A hash vouches for
+    nothing by itself: it is what the key cache and the database know a key by."""
+    return hash_key(token) if looks_like_key(token) else None
 
 
 class RequestAuth:

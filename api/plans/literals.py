@@ -156,7 +156,7 @@ class Lifted:
     mutation: bool  # answered lifted only through its compiled plan
     lifted: tuple[int, ...]  # which literals of the signature are variables, by their order
     kept: tuple[tuple[int, Any], ...]  # the others, with the value each has in `text`
-    names: tuple[str, ...] = ()  # the variables, in the order of `lifted`
+    names: tuple[str, ...]  # the variables, in the order of `lifted`
 
     def matches(self, scanned: Scanned) -> bool:
         kept = self.kept
