@@ -254,7 +254,7 @@ class LookupEventBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await asyncio.wait_for(self.flush(), grace)
+            await asyncio.wait_for(self._drain(), grace)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("shutdown: %d lookup event(s) not written (%s)", self._buffered, exc)
         await self._release()
@@ -276,13 +276,21 @@ class LookupEventBuffer:
 
     # --- writer -----------------------------------------------------------------------------
     async def flush(self, *, full_batches_only: bool = False) -> int:
-        """Write what is buffered now, one COPY per batch of up to `batch_size` events; return
-        the events written. With `full_batches_only`, a last partial batch waits for the timer.
-        Raises the database error of a failed batch, leaving it (and later ones) buffered."""
+        """Write the events buffered when the flush begins, one COPY per batch of up to
+        `batch_size`; return the events written. With `full_batches_only`, a last partial batch
+        waits for the timer. Raises the database error of a failed batch, leaving it (and later
+        ones) buffered.
+
+        Events that arrive while it writes wait for the next flush (a full batch wakes the
+        writer at once): under steady traffic a flush that went on to write them would never
+        end, and would write the few events each COPY's round trip let in, one COPY each."""
         total = 0
         async with self._lock:
-            while self._buffered and not (full_batches_only and self._buffered < self._batch_size):
-                batches, count = self._take(self._batch_size)
+            due = self._buffered
+            batch_size = self._batch_size
+            while self._buffered and due >= (batch_size if full_batches_only else 1):
+                batches, count = self._take(min(batch_size, due))
+                due -= count
                 try:
                     stored = await self._write(batches, count)
                 except BaseException:  # cancelled included: the batch must not be lost
@@ -297,6 +305,11 @@ class LookupEventBuffer:
                 else:
                     self._count_dropped(count)
         return total
+
+    async def _drain(self) -> None:
+        """Flush until nothing is buffered: what arrives during one flush is left to the next."""
+        while self._buffered:
+            await self.flush()
 
     async def _release(self) -> None:
         if self._conn is not None:

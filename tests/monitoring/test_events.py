@@ -239,7 +239,9 @@ async def test_events_dropped_while_their_write_is_in_flight_are_counted_once(
             )
         await tx.rollback()
         if write_succeeds:
-            assert await flush == 15  # s0..s4, then the 10 still buffered
+            # s0..s4, then as many more as were buffered when it began (s10..s12): the rest
+            # arrived during the flush and wait for the next one.
+            assert await flush == 8
         else:
             with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
                 await flush
@@ -256,6 +258,41 @@ async def test_events_dropped_while_their_write_is_in_flight_are_counted_once(
     else:  # s0..s9 lost; stop() wrote the other 10 on a new connection
         assert (status.written, status.dropped, status.buffered) == (10, 10, 0)
         assert slugs == names(10, 20)
+
+
+@pytest.mark.parametrize("full_batches_only", [False, True])
+async def test_a_flush_writes_what_was_buffered_when_it_began_not_what_arrives_during_it(
+    events_pool: asyncpg.Pool, migrated_url: str, full_batches_only: bool
+) -> None:
+    # Under steady traffic, a flush that went on to write what each write's round trip let in
+    # never ended and wrote a few events per COPY.
+    buffer = LookupEventBuffer(events_pool, flush_interval=60.0, batch_size=5)
+    blocker = await asyncpg.connect(migrated_url)
+    watcher = await asyncpg.connect(migrated_url)
+    try:
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
+        buffer.on_lookups(batch(names(0, 12)))
+        flush = asyncio.create_task(buffer.flush(full_batches_only=full_batches_only))
+        await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
+        buffer.on_lookups(batch(names(12, 30)))  # arrive while s0..s4 are being written
+        await tx.rollback()
+        written = await flush
+    finally:
+        await blocker.close()
+        await watcher.close()
+    try:
+        # Two full batches of the twelve, and with a partial one allowed their last two.
+        assert written == (10 if full_batches_only else 12)
+        assert buffer.status().buffered == 30 - written
+        count, writes, slugs = await stored(migrated_url)
+        assert (count, writes) == (written, 2 if full_batches_only else 3)
+        assert slugs == names(0, written)
+    finally:
+        await buffer.stop()
+    assert buffer.status().buffered == 0
+    assert (await stored(migrated_url))[0] == 30
 
 
 @pytest.mark.parametrize(
