@@ -38,7 +38,7 @@ from api.protocol import (
     read_raw,
     wants_graphql_ide,
 )
-from api.rate_limits import WINDOW_SECONDS, check_rate_limit
+from api.rate_limits import WINDOW_SECONDS, check_rate_limit, counted_here
 from api.request_state import HTTPView, Outcome, RequestState
 from domain.errors import RateLimitedError
 from schema import document_cache
@@ -207,7 +207,9 @@ async def _rate_limit(state: RequestState) -> Response | None:
         return None
     variables = state.params.variables
     cost = state.plan.cost(variables) if state.plan is not None else _document_cost(state)
-    decision = await check_rate_limit(limits, state.request, state.context, cost)
+    decision = counted_here(limits, state.request, state.context, cost)
+    if decision is None:
+        decision = await check_rate_limit(limits, state.request, state.context, cost)
     if not decision.allowed:
         limit_headers = decision.headers()
         retry_after = limit_headers["Retry-After"]

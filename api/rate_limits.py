@@ -166,21 +166,33 @@ class RateLimits:
     async def hit(self, item: RateLimitItem, identity: str, cost: int, policy: str) -> Decision:
         """Count `cost` units against `identity`'s budget, or refuse them all."""
         cost = max(cost, 1)
+        decided = self.hit_here(item, identity, cost, policy)
+        if decided is not None:
+            return decided
+        key = (identity, item.amount)
+        return await self._counted(key, self._tallies.get(key), item, cost, policy)
+
+    def hit_here(
+        self, item: RateLimitItem, identity: str, cost: int, policy: str
+    ) -> Decision | None:
+        """`hit` (for a `cost` of at least one) when this process decides alone, without a
+        wait: the cost never fits, fits in the room a recent reading left here, or a recent
+        reading says it does not fit. None when the shared counters must be asked."""
         if cost > item.amount:
             # Never fits: refused without touching the counters.
             return Decision(False, policy, item.amount, item.amount, WINDOW_SECONDS)
-        key = (identity, item.amount)
-        tally = self._tallies.get(key)
-        if tally is not None:
-            now = time.monotonic()
-            if tally.admits(cost, now):
-                tally.used += cost
-                return tally.decision(True, policy, item)
-            if tally.refuses(cost, now):
-                # Over the budget by a recent reading: refused here, so that a caller flooding
-                # past its budget costs neither the shared counters nor Redis anything.
-                return tally.decision(False, policy, item)
-        return await self._counted(key, tally, item, cost, policy)
+        tally = self._tallies.get((identity, item.amount))
+        if tally is None:
+            return None
+        now = time.monotonic()
+        if tally.admits(cost, now):
+            tally.used += cost
+            return tally.decision(True, policy, item)
+        if tally.refuses(cost, now):
+            # Over the budget by a recent reading: refused here, so that a caller flooding
+            # past its budget costs neither the shared counters nor Redis anything.
+            return tally.decision(False, policy, item)
+        return None
 
     async def _counted(
         self,
@@ -323,6 +335,24 @@ async def screen_token(limits: RateLimits, client: str, auth: RequestAuth) -> De
     return None
 
 
+def counted_here(
+    limits: RateLimits, request: Request, context: Context, cost: int
+) -> Decision | None:
+    """`check_rate_limit` for the common callers, decided in this process without a wait: a
+    key it knows as valid, or a caller with no bearer at all, counted in the room a recent
+    reading left. None: ask `check_rate_limit`."""
+    auth = context.auth
+    cost = max(cost, 1)
+    if not auth.presented:
+        return limits.hit_here(limits.anonymous, _ip_identity(request), cost, "anonymous")
+    known = auth.remembered()
+    if known is None:
+        return None
+    return limits.hit_here(
+        limits.for_key(known.rate_per_minute), _key_identity(known.id), cost, "key"
+    )
+
+
 async def check_rate_limit(
     limits: RateLimits, request: Request, context: Context, cost: int
 ) -> Decision:
@@ -351,7 +381,12 @@ async def check_rate_limit(
         return await limits.hit(
             limits.for_key(caller.rate_per_minute), _key_identity(caller.id), cost, "key"
         )
-    return await limits.hit(limits.anonymous, f"ip:{client}", cost, "anonymous")
+    return await limits.hit(limits.anonymous, _ip_identity(request), cost, "anonymous")
+
+
+def _ip_identity(request: Request) -> str:
+    """The name an anonymous caller's budget is kept under."""
+    return f"ip:{client_address(request)}"
 
 
 @functools.lru_cache(maxsize=4096)

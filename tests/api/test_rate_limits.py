@@ -326,3 +326,26 @@ async def test_a_flood_past_the_budget_is_refused_without_the_shared_counters(
         assert calls
     finally:
         await limits.close()
+
+
+async def test_a_request_within_the_room_a_reading_left_is_counted_without_a_wait() -> None:
+    """`hit_here` decides what `hit` would when the process can alone, and says so (None)
+    when the shared counters must be asked: before any reading, and past the room."""
+    limits = rate_limits.RateLimits(test_settings(redis_url=None, rate_limit_anonymous=100))
+    try:
+        item, who = limits.anonymous, "ip:10.0.0.1"
+        assert limits.hit_here(item, who, 1, "anonymous") is None  # nothing read yet
+        first = await limits.hit(item, who, 1, "anonymous")  # reads: 99 left, room 9
+        assert (first.allowed, first.remaining) == (True, 99)
+        here = [limits.hit_here(item, who, 1, "anonymous") for _ in range(9)]
+        assert all(d is not None and d.allowed for d in here)
+        assert [d.remaining for d in here if d is not None] == list(range(98, 89, -1))
+        assert limits.hit_here(item, who, 1, "anonymous") is None  # the room is used up
+        # What was counted here reaches the shared counters with the next reading.
+        after = await limits.hit(item, who, 1, "anonymous")
+        assert (after.allowed, after.remaining) == (True, 89)
+        never = limits.hit_here(item, who, 101, "anonymous")
+        assert never is not None
+        assert not never.allowed
+    finally:
+        await limits.close()
