@@ -3,14 +3,18 @@ arrives.
 
 Starlette's `request.form()` bounds the number of parts but not a file's size, and reads the
 whole body before anyone can say no; this reads the stream through python-multipart's parser
-and stops at the first byte past the limit. The file goes to a spooled temporary file (in memory
-while small, on disk past `spool_bytes`, written a batch at a time), so a request holds at most
-about that much of it in memory.
+and stops at the first byte past the limit. The file goes to a spooled temporary file: in memory
+while it is at most `spool_bytes` (a phone photo whole) and the process's `MemoryBudget` for
+upload bodies has room for it, on disk otherwise (written a batch at a time). So a request holds
+at most `spool_bytes` of it in memory, and all requests together at most the budget, however
+many arrive at once; a photo kept in memory costs no disk write, no read back and no thread hop
+per batch.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -31,10 +35,29 @@ FILE_FIELD = "file"
 ENVELOPE_BYTES = 16 * 1024
 MAX_PARTS = 4
 MAX_FIELD_BYTES = 1024  # a part other than the file (clients add a name or a caption)
-SPOOL_BYTES = 1024 * 1024
+SPOOL_BYTES = 4 * 1024 * 1024
 # File bytes gathered before one write to the spool: a write on disk goes through a worker
 # thread, and a hop per network chunk costs more CPU than the writes themselves.
 SPOOL_BATCH_BYTES = 256 * 1024
+
+
+class MemoryBudget:
+    """Bytes of upload bodies the process holds in memory at once, shared by every upload: a
+    body is kept in memory only while it can take its bytes from here, and gives them back
+    when it is closed. Used on the event loop only, so it needs no lock."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.free = total
+
+    def take(self, count: int) -> bool:
+        if count > self.free:
+            return False
+        self.free -= count
+        return True
+
+    def give(self, count: int) -> None:
+        self.free = min(self.free + count, self.total)
 
 
 @dataclass(slots=True)
@@ -46,9 +69,11 @@ class ReceivedFile:
     size: int
     filename: str | None
     declared_type: str | None
+    _release: Callable[[], None] = lambda: None  # its bytes' share of the memory budget
 
     def close(self) -> None:
         self.file.close()
+        self._release()
 
 
 @dataclass(slots=True)
@@ -62,9 +87,13 @@ class _Part:
 class _Collector:
     """python-multipart callbacks collecting the one file part, everything bounded."""
 
-    def __init__(self, max_bytes: int, spool_bytes: int) -> None:
+    def __init__(self, max_bytes: int, spool_bytes: int, memory: MemoryBudget) -> None:
         self.max_bytes = max_bytes
+        # Rolled over to disk by `_spool`, never by a write on the event loop.
         self.spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115
+        self.memory = memory
+        self.held = 0  # bytes taken from `memory` for the spool while it is in memory
+        self.on_disk = False
         self.parts = 0
         self.file: ReceivedFile | None = None
         self.pending: list[bytes] = []  # file bytes to write once the parser returns
@@ -89,6 +118,15 @@ class _Collector:
 
     def _on_end(self) -> None:
         self.ended = True
+
+    def release(self) -> None:
+        """Give the spool's share of the memory budget back (closed, or moved to disk)."""
+        held, self.held = self.held, 0
+        self.memory.give(held)
+
+    def discard(self) -> None:
+        self.spool.close()
+        self.release()
 
     def _on_part_begin(self) -> None:
         self.parts += 1
@@ -123,6 +161,7 @@ class _Collector:
                 size=0,
                 filename=part.filename,
                 declared_type=None if declared is None else declared.decode("latin-1")[:100],
+                _release=self.release,
             )
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -159,16 +198,21 @@ def _boundary(request: Request) -> bytes:
 
 
 async def receive_file(
-    request: Request, *, max_bytes: int, spool_bytes: int = SPOOL_BYTES
+    request: Request,
+    *,
+    max_bytes: int,
+    memory: MemoryBudget,
+    spool_bytes: int = SPOOL_BYTES,
 ) -> ReceivedFile:
     """The part named `file` of `request`'s multipart body, rewound; a refusal, 400 (no file
-    part, malformed body), 413 (past `max_bytes`) or 415 (not multipart) otherwise."""
+    part, malformed body), 413 (past `max_bytes`) or 415 (not multipart) otherwise. Kept in
+    memory while it fits `spool_bytes` and `memory` has room for it."""
     boundary = _boundary(request)
     body_limit = max_bytes + ENVELOPE_BYTES
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > body_limit:
         raise too_large(max_bytes)
-    collector = _Collector(max_bytes, spool_bytes)
+    collector = _Collector(max_bytes, spool_bytes, memory)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     received = 0
     try:
@@ -183,18 +227,18 @@ async def receive_file(
         if collector.pending:
             await _spool(collector)
     except MultipartParseError as exc:
-        collector.spool.close()
+        collector.discard()
         raise BadRequestError("The multipart body is malformed.") from exc
     except BaseException:
-        collector.spool.close()
+        collector.discard()
         raise
     if collector.file is None:
-        collector.spool.close()
+        collector.discard()
         raise BadRequestError(
             f"The body has no file part: send the image in a part named '{FILE_FIELD}'."
         )
     if not collector.ended:
-        collector.spool.close()
+        collector.discard()
         raise BadRequestError("The multipart body ends before its closing boundary.")
     collector.spool.seek(0)
     return collector.file
@@ -203,7 +247,23 @@ async def receive_file(
 async def _spool(collector: _Collector) -> None:
     data, collector.pending, collector.pending_bytes = b"".join(collector.pending), [], 0
     collector.written += len(data)
-    if collector.written > collector.spool_bytes:  # on disk now: keep the event loop free
-        await run_in_threadpool(collector.spool.write, data)
-    else:
+    if (
+        not collector.on_disk
+        and collector.written <= collector.spool_bytes
+        and collector.memory.take(len(data))
+    ):
+        collector.held += len(data)
         collector.spool.write(data)
+        return
+    # On disk from now on, in a worker thread: disk writes would hold up the event loop.
+    if not collector.on_disk:
+        collector.on_disk = True
+        await run_in_threadpool(_to_disk, collector.spool, data)
+        collector.release()  # after: the bytes are in memory until the rollover has copied them
+    else:
+        await run_in_threadpool(collector.spool.write, data)
+
+
+def _to_disk(spool: tempfile.SpooledTemporaryFile[bytes], data: bytes) -> None:
+    spool.rollover()
+    spool.write(data)

@@ -147,7 +147,9 @@ async def _upload(request: Request) -> Response:
             auth=auth,
             declared_bytes=int(declared) if declared.isdigit() else None,
         )
-        received = await receive_file(request, max_bytes=service.max_bytes)
+        received = await receive_file(
+            request, max_bytes=service.max_bytes, memory=request.state.http_state.upload_memory
+        )
         try:
             record = await store_upload(
                 pool, service, admitted=admitted, file=received.file, received_bytes=received.size

@@ -23,6 +23,7 @@ from api.plans import Plans
 from api.rate_limits import RateLimits
 from api.response_cache import ResponseCache
 from api.state import HttpState
+from api.upload_body import MemoryBudget
 from api.uploads import UploadService
 from app.components import (
     business_counts,
@@ -226,6 +227,7 @@ def create_app(
                     response_cache=response_cache,
                     uploads=UploadService.from_settings(settings, media_store, media_url_secret),
                     rate_limits=rate_limits,
+                    upload_memory=MemoryBudget(settings.upload_memory_bytes),
                 ),
                 "invalidation": invalidation,
             }

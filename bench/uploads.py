@@ -10,9 +10,10 @@ engine is built (/health): the model embedding the catalogue in the background a
 otherwise be counted as the uploads' CPU. For each part: requests per
 second, median and p99 latency, and the server's CPU per request (from /proc). While the
 uploads run (two rounds), the server's resident memory is sampled every 20 ms: its peak over
-the idle baseline shows whether 8 concurrent uploaders hold whole files in memory (they should
-not: bodies are spooled to disk past 1 MB and at most UPLOAD_PROCESSING images decode at once),
-and the second round's peak whether anything accumulates.
+the idle baseline shows what 8 concurrent uploaders hold in memory (bounded: bodies are kept in
+memory up to 4 MB each and UPLOAD_MEMORY_BYTES in all, spooled to disk past that, and at most
+UPLOAD_PROCESSING images decode at once), and the second round's peak whether anything
+accumulates.
 """
 
 from __future__ import annotations

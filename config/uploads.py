@@ -30,6 +30,13 @@ class UploadSettings(BaseSettings):
         le=256,
         description="Images decoded at once per process; further uploads wait their turn.",
     )
+    upload_memory_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        le=2**40,
+        description="Bytes of upload bodies a process holds in memory at once (each at most "
+        "4 MB); bodies past what is left are spooled to temporary files.",
+    )
     upload_purge: bool = Field(
         False,
         description="Delete uploads left unattached for 24 h from within the server, "

@@ -245,32 +245,77 @@ async def test_a_body_over_the_limit_is_cut_off_without_a_content_length(
     assert refusal_code(response) == "PAYLOAD_TOO_LARGE"
 
 
-async def test_a_photo_past_the_in_memory_spool_sent_in_small_chunks_arrives_whole(
-    app: UploadHarness, writer: IssuedKey
-) -> None:
-    # Noise keeps the JPEG large: past the 1 MB kept in memory, so most of it is written to
-    # disk a batch at a time, from chunks far smaller than a batch.
+def _noise_jpeg() -> bytes:
+    """A JPEG of about 1.5 MB: noise keeps it large."""
     out = io.BytesIO()
     Image.effect_noise((1400, 1050), 64).convert("RGB").save(out, format="JPEG", quality=95)
-    source = out.getvalue()
-    assert SPOOL_BYTES < len(source) < MAX_BYTES
-    head = b'--bound\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    return out.getvalue()
 
+
+def _multipart(source: bytes, chunk: int = 10_000) -> AsyncIterator[bytes]:
     async def body() -> AsyncIterator[bytes]:
-        yield head
-        for start in range(0, len(source), 10_000):
-            yield source[start : start + 10_000]
+        yield b'--bound\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        for start in range(0, len(source), chunk):
+            yield source[start : start + chunk]
         yield b"\r\n--bound--\r\n"
 
-    response = await app.client.post(
-        "/uploads",
-        content=body(),
-        headers={**writer.headers, "content-type": "multipart/form-data; boundary=bound"},
-    )
-    assert response.status_code == 201, response.text
-    stored = await app.client.get(f"/media/{response.json()['id']}", headers=writer.headers)
+    return body()
+
+
+async def test_a_photo_past_the_memory_budget_sent_in_small_chunks_arrives_whole(
+    database_url: str, writer: IssuedKey
+) -> None:
+    # A budget smaller than the photo: its first batches are kept in memory, then the spool
+    # moves to disk mid-body and the rest is written there a batch at a time, from chunks far
+    # smaller than a batch.
+    source = _noise_jpeg()
+    budget = 512 * 1024
+    assert budget < len(source) < MAX_BYTES
+    async with running_upload_app(
+        database_url, max_bytes=MAX_BYTES, upload_memory_bytes=budget
+    ) as app:
+        response = await app.client.post(
+            "/uploads",
+            content=_multipart(source),
+            headers={**writer.headers, "content-type": "multipart/form-data; boundary=bound"},
+        )
+        assert response.status_code == 201, response.text
+        stored = await app.client.get(f"/media/{response.json()['id']}", headers=writer.headers)
+        memory = app.harness.http_state.upload_memory
+        assert (memory.total, memory.free) == (budget, budget)
     # Re-encoding is deterministic: the same bytes only if every byte sent reached the decoder.
     assert stored.content == process_image(io.BytesIO(source)).image.data
+
+
+async def test_bodies_kept_in_memory_give_their_share_back_however_the_upload_ends(
+    app: UploadHarness, writer: IssuedKey
+) -> None:
+    memory = app.harness.http_state.upload_memory
+    total = memory.total
+    assert total > SPOOL_BYTES
+    stored = await app.client.post(
+        "/uploads", files=upload_files(samples.jpeg((640, 480))), headers=writer.headers
+    )
+    not_an_image = await app.client.post(
+        "/uploads", files=upload_files(b"not an image at all" * 1000), headers=writer.headers
+    )
+    unfinished = await app.client.post(
+        "/uploads",
+        content=b'--bound\r\nContent-Disposition: form-data; name="file"\r\n\r\n' + b"x" * 300_000,
+        headers={**writer.headers, "content-type": "multipart/form-data; boundary=bound"},
+    )
+    too_large = await app.client.post(
+        "/uploads",
+        content=_multipart(b"\xff" * (MAX_BYTES + 1)),
+        headers={**writer.headers, "content-type": "multipart/form-data; boundary=bound"},
+    )
+    assert [r.status_code for r in (stored, not_an_image, unfinished, too_large)] == [
+        201,
+        415,
+        400,
+        413,
+    ]
+    assert memory.free == total
 
 
 async def test_while_postgresql_is_down_uploads_and_media_are_unavailable_not_500(

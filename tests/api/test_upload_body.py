@@ -1,0 +1,99 @@
+"""The body of POST /uploads read into a spool: in memory while it fits its own bound and the
+process's budget, on disk otherwise, and the budget given back when it is closed."""
+
+from __future__ import annotations
+
+import os
+
+from starlette.requests import Request
+from starlette.types import Message
+
+from api.upload_body import SPOOL_BATCH_BYTES, MemoryBudget, ReceivedFile, receive_file
+from media.images import process_image
+from tests.media import samples
+
+BOUNDARY = b"bound"
+
+
+def request_with(file: bytes, chunk: int = 64 * 1024) -> Request:
+    body = (
+        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+        b"\r\n" + file + b"\r\n--" + BOUNDARY + b"--\r\n"
+    )
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+
+    async def receive() -> Message:
+        data = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": data, "more_body": bool(chunks)}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/uploads",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=" + BOUNDARY)],
+    }
+    return Request(scope, receive)
+
+
+def on_disk(received: ReceivedFile) -> bool:
+    """Whether the spool moved to a file on disk (asking for its `fileno()` would move it)."""
+    rolled: bool = received.file._rolled  # type: ignore[attr-defined]
+    return rolled
+
+
+async def test_a_photo_within_the_budget_stays_in_memory_and_gives_its_share_back() -> None:
+    memory = MemoryBudget(8 * 1024 * 1024)
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    received = await receive_file(request_with(data), max_bytes=10 * 1024 * 1024, memory=memory)
+    try:
+        assert not on_disk(received)
+        assert memory.free == memory.total - len(data)
+        assert received.file.read() == data
+    finally:
+        received.close()
+    assert memory.free == memory.total
+
+
+async def test_a_photo_the_budget_has_no_room_for_goes_to_disk() -> None:
+    memory = MemoryBudget(5 * 1024 * 1024)
+    first_data, second_data = os.urandom(3 * 1024 * 1024), os.urandom(3 * 1024 * 1024)
+    first = await receive_file(request_with(first_data), max_bytes=2**24, memory=memory)
+    second = await receive_file(request_with(second_data), max_bytes=2**24, memory=memory)
+    try:
+        assert not on_disk(first)
+        # The second started in memory, then moved to disk where the budget ran out, and gave
+        # back what it had taken.
+        assert on_disk(second)
+        assert memory.free == memory.total - len(first_data)
+        assert (first.file.read(), second.file.read()) == (first_data, second_data)
+    finally:
+        first.close()
+        second.close()
+    assert memory.free == memory.total
+
+
+async def test_a_photo_past_its_own_bound_goes_to_disk_whatever_the_budget() -> None:
+    memory = MemoryBudget(2**30)
+    data = os.urandom(2 * 1024 * 1024)
+    received = await receive_file(
+        request_with(data), max_bytes=2**24, memory=memory, spool_bytes=SPOOL_BATCH_BYTES * 2
+    )
+    try:
+        assert on_disk(received)
+        assert memory.free == memory.total
+        assert received.file.read() == data
+    finally:
+        received.close()
+
+
+async def test_decoding_a_photo_kept_in_memory_reads_it_there() -> None:
+    memory = MemoryBudget(8 * 1024 * 1024)
+    received = await receive_file(
+        request_with(samples.jpeg((1200, 900))), max_bytes=2**24, memory=memory
+    )
+    try:
+        processed = process_image(received.file)
+        assert (processed.image.width, processed.image.height) == (1200, 900)
+        assert not on_disk(received)  # nothing asked the spool for a file descriptor
+    finally:
+        received.close()
