@@ -45,7 +45,8 @@ class UploadService:
     url_ttl: int = 3600
     limits: ImageLimits = field(default_factory=ImageLimits)
     # Decoding is CPU and memory: at most this many images at once, whatever the number of
-    # uploads in flight (the rest wait with their bytes spooled, mostly on disk).
+    # uploads in flight (the rest wait with their bytes spooled: in memory within the
+    # process's budget for bodies, on disk past it).
     processing: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(2))
 
     @classmethod
