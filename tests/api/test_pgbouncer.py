@@ -42,9 +42,10 @@ async def test_the_app_serves_and_publishes_through_pgbouncer_in_transaction_mod
         db_pool_max=6,  # more client connections than PgBouncer's two server connections
         response_cache=False,
         # Statements queue in PgBouncer for its two server connections: on a loaded machine
-        # that wait, not a fault, can pass the lookups' own deadline. This test is about the
-        # protocol through the bouncer, not its latency.
+        # that wait, not a fault, can pass the lookups' own deadline, and the job reads' and
+        # writes'. This test is about the protocol through the bouncer, not its latency.
         lookup_statement_timeout_ms=10_000,
+        db_statement_timeout_ms=10_000,
     ) as api:
         assert api.state["invalidation"].live()
         conn = await asyncpg.connect(empty_database_url)
