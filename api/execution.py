@@ -38,7 +38,8 @@ from api.protocol import (
     read_raw,
     wants_graphql_ide,
 )
-from api.rate_limits import WINDOW_SECONDS, check_rate_limit, counted_here
+from api.rate_limit_callers import check_rate_limit, counted_here
+from api.rate_limits import WINDOW_SECONDS
 from api.request_state import HTTPView, Outcome, RequestState
 from domain.errors import RateLimitedError
 from schema import document_cache

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.http_errors import HTTPError
-from api.rate_limits import RateLimits, client_address, screen_token
+from api.rate_limit_callers import client_address, screen_token
+from api.rate_limits import RateLimits
 from api.upload_body import receive_file
 from context.auth import RequestAuth, bearer_token
 from db.errors import is_transient
