@@ -2,12 +2,15 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 
 from app.components import event_upkeep
 from app.periodic import Periodic
@@ -68,6 +71,35 @@ def _waiting_on_lock(watcher: asyncpg.Connection) -> Callable[[], Awaitable[bool
         return bool(await watcher.fetchval(WRITER_WAITING_ON_LOCK))
 
     return waiting
+
+
+@dataclass
+class HeldCopies:
+    """Every COPY into analytics_events waits until `release()` (or the end of the block)."""
+
+    watcher: asyncpg.Connection  # a session of its own: pg_stat_activity is a snapshot per
+    # transaction, so the writer's wait is polled from outside the locking one
+    _locking: Transaction
+
+    async def writer_waiting(self) -> None:
+        await eventually(_waiting_on_lock(self.watcher), what="the writer reached its COPY")
+
+    async def release(self) -> None:
+        await self._locking.rollback()
+
+
+@asynccontextmanager
+async def copies_held(url: str) -> AsyncIterator[HeldCopies]:
+    blocker = await asyncpg.connect(url)
+    watcher = await asyncpg.connect(url)
+    try:
+        locking = blocker.transaction()
+        await locking.start()
+        await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
+        yield HeldCopies(watcher, locking)
+    finally:
+        await blocker.close()
+        await watcher.close()
 
 
 async def test_n_lookups_produce_n_events_in_at_most_ceil_n_over_500_writes(
@@ -191,24 +223,16 @@ async def test_a_request_never_waits_on_the_event_write(
             body = await api.graphql(LOOKUP_20, {"slugs": slugs})
             assert len(body["data"]["microServices"]) == 20
 
-    async with running_app(empty_database_url, event_flush_interval=0.05) as api:
-        blocker = await asyncpg.connect(empty_database_url)
-        watcher = await asyncpg.connect(empty_database_url)
-        try:
-            # Every COPY into analytics_events now blocks until this transaction ends.
-            tx = blocker.transaction()
-            await tx.start()
-            await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
-            await asyncio.wait_for(lookups(api, 5), 10)
-            # Polled from another session: pg_stat_activity is a snapshot per transaction.
-            await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
-            # The writer is stuck on the lock; requests still answer (a request that awaited
-            # the write would hang here and time out).
-            await asyncio.wait_for(lookups(api, 35), 10)
-            await tx.rollback()
-        finally:
-            await blocker.close()
-            await watcher.close()
+    async with (
+        running_app(empty_database_url, event_flush_interval=0.05) as api,
+        copies_held(empty_database_url) as held,
+    ):
+        await asyncio.wait_for(lookups(api, 5), 10)
+        await held.writer_waiting()
+        # The writer is stuck on the lock; requests still answer (a request that awaited the
+        # write would hang here and time out).
+        await asyncio.wait_for(lookups(api, 35), 10)
+        await held.release()
     count, _, _ = await stored(empty_database_url)
     assert count == 800
 
@@ -218,36 +242,30 @@ async def test_events_dropped_while_their_write_is_in_flight_are_counted_once(
     events_pool: asyncpg.Pool, migrated_url: str, write_succeeds: bool
 ) -> None:
     buffer = LookupEventBuffer(events_pool, capacity=10, flush_interval=60.0, batch_size=5)
-    blocker = await asyncpg.connect(migrated_url)
-    watcher = await asyncpg.connect(migrated_url)  # pg_stat_activity is a snapshot per transaction
     try:
-        tx = blocker.transaction()
-        await tx.start()
-        await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
-        buffer.on_lookups(batch(names(0, 8)))
-        flush = asyncio.create_task(buffer.flush())  # s0..s4 in flight, stuck on the lock
-        await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
-        # 20 events in a buffer of 10: s0..s9 leave it. s5..s9 are dropped now; s0..s4 only if
-        # their write fails.
-        buffer.on_lookups(batch(names(8, 20)))
-        assert (buffer.status().buffered, buffer.status().dropped) == (10, 5)
-        if not write_succeeds:
-            await watcher.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND query LIKE '%uuid_lookup_batches%'"
-                " AND pid <> pg_backend_pid()"
-            )
-        await tx.rollback()
-        if write_succeeds:
-            # s0..s4, then as many more as were buffered when it began (s10..s12): the rest
-            # arrived during the flush and wait for the next one.
-            assert await flush == 8
-        else:
-            with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
-                await flush
+        async with copies_held(migrated_url) as held:
+            buffer.on_lookups(batch(names(0, 8)))
+            flush = asyncio.create_task(buffer.flush())  # s0..s4 in flight, stuck on the lock
+            await held.writer_waiting()
+            # 20 events in a buffer of 10: s0..s9 leave it. s5..s9 are dropped now; s0..s4 only
+            # if their write fails.
+            buffer.on_lookups(batch(names(8, 20)))
+            assert (buffer.status().buffered, buffer.status().dropped) == (10, 5)
+            if not write_succeeds:
+                await held.watcher.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE '%uuid_lookup_batches%'"
+                    " AND pid <> pg_backend_pid()"
+                )
+            await held.release()
+            if write_succeeds:
+                # s0..s4, then as many more as were buffered when it began (s10..s12): the rest
+                # arrived during the flush and wait for the next one.
+                assert await flush == 8
+            else:
+                with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+                    await flush
     finally:
-        await blocker.close()
-        await watcher.close()
         await buffer.stop()  # gives the writer's connection back to the pool
     status = buffer.status()
     assert status.written + status.dropped + status.buffered == 20
@@ -267,21 +285,13 @@ async def test_a_flush_writes_what_was_buffered_when_it_began_not_what_arrives_d
     # Under steady traffic, a flush that went on to write what each write's round trip let in
     # never ended and wrote a few events per COPY.
     buffer = LookupEventBuffer(events_pool, flush_interval=60.0, batch_size=5)
-    blocker = await asyncpg.connect(migrated_url)
-    watcher = await asyncpg.connect(migrated_url)
-    try:
-        tx = blocker.transaction()
-        await tx.start()
-        await blocker.execute("LOCK TABLE analytics_events IN ACCESS EXCLUSIVE MODE")
+    async with copies_held(migrated_url) as held:
         buffer.on_lookups(batch(names(0, 12)))
         flush = asyncio.create_task(buffer.flush(full_batches_only=full_batches_only))
-        await eventually(_waiting_on_lock(watcher), what="the writer reached its COPY")
+        await held.writer_waiting()
         buffer.on_lookups(batch(names(12, 30)))  # arrive while s0..s4 are being written
-        await tx.rollback()
+        await held.release()
         written = await flush
-    finally:
-        await blocker.close()
-        await watcher.close()
     try:
         # Two full batches of the twelve, and with a partial one allowed their last two.
         assert written == (10 if full_batches_only else 12)
