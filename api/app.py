@@ -3,8 +3,8 @@ is built by the lifespan the composition root (app/root.py) passes in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,6 +19,7 @@ from api.express import express, expressible
 from api.health import health
 from api.metrics import metrics
 from api.request_id import RequestIdMiddleware
+from api.request_state import VIEW_KEY
 from api.uploads import media, upload
 from api.view import GraphQLView
 from api.web import web_routes
@@ -75,6 +76,18 @@ def http_app(settings: Settings, lifespan: Lifespan) -> Starlette:
             Route("/media/{id}/thumb", media, methods=["GET"]),
             *web_routes(settings),
         ],
-        lifespan=lifespan,
+        lifespan=_with_view(lifespan, view),
         middleware=[Middleware(RequestIdMiddleware), *cors_middleware(settings)],
     )
+
+
+def _with_view(lifespan: Lifespan, view: GraphQLView) -> Lifespan:
+    """`lifespan`, its state carrying the view, for the connection's lane
+    (api/connection_lane.py) to serve the requests it holds through."""
+
+    @asynccontextmanager
+    async def lifespan_with_view(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with lifespan(app) as state:
+            yield {**state, VIEW_KEY: view}
+
+    return lifespan_with_view

@@ -16,6 +16,9 @@ from api.response_cache import Lookup
 from api.state import HttpState
 from context import Context
 
+# The lifespan state's key for the view (api/app.py): the connection's lane serves through it.
+VIEW_KEY = "graphql_view"
+
 
 class HTTPView(Protocol):
     """What the handler needs from the Strawberry view."""

@@ -1,7 +1,8 @@
 """The connection's own lane (api/connection_lane.py, under the guard of api/connections.py): a
 POST to /graphql whose body the response cache remembers is answered by the HTTP protocol as
-soon as its body is in, with the bytes and headers the app gives it; anything else reaches the
-app as uvicorn would hand it over.
+soon as its body is in, with the bytes and headers the app gives it; another body it held is
+served by the handler without the app's layers, with the bytes the app would give it; anything
+else reaches the app as uvicorn would hand it over.
 
 Driven through uvicorn's protocol in process, on the real app: the bytes written to the
 connection are what a client reads."""
@@ -10,123 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pytest
-from uvicorn.config import Config
-from uvicorn.server import ServerState
 
 from api import express as express_lane
-from api.connections import GuardedHttpToolsProtocol, uvicorn_options
-from monitoring.logs import REQUEST_ID
-from tests.support import running_app, test_settings
-from tests.support.transport import MemoryTransport
-
-TREE = "{ categories { slug name subcategories { slug name microServices { id slug name } } } }"
-BODY = orjson.dumps({"query": TREE})
-DEFAULT_HEADERS = [(b"date", b"Sun, 06 Dec 2026 18:00:00 GMT"), (b"server", b"uvicorn")]
-
-
-def post(body: bytes = BODY, *headers: bytes, version: bytes = b"1.1") -> bytes:
-    head = [
-        b"POST /graphql HTTP/" + version,
-        b"host: 127.0.0.1",
-        b"content-type: application/json",
-        b"content-length: " + str(len(body)).encode(),
-        *headers,
-    ]
-    return b"\r\n".join(head) + b"\r\n\r\n" + body
-
-
-@dataclass
-class Connection:
-    protocol: GuardedHttpToolsProtocol
-    transport: MemoryTransport
-    reached_app: list[str]
-    read: int = 0  # bytes of `transport.written` already returned as responses
-
-    async def responses(self, count: int) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
-        """The next `count` responses written: status line, headers, body."""
-        found: list[tuple[bytes, dict[bytes, bytes], bytes]] = []
-        for _ in range(500):
-            data = b"".join(self.transport.written)[self.read :]
-            found, used = _parse(data, count)
-            if len(found) == count:
-                self.read += used
-                return found
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{len(found)} of {count} responses written: {data[:300]!r}")
-
-    async def exchange(self, request: bytes) -> tuple[bytes, dict[bytes, bytes], bytes]:
-        self.protocol.data_received(request)
-        return (await self.responses(1))[0]
-
-
-def _parse(data: bytes, count: int) -> tuple[list[tuple[bytes, dict[bytes, bytes], bytes]], int]:
-    found: list[tuple[bytes, dict[bytes, bytes], bytes]] = []
-    at = 0
-    while len(found) < count:
-        end = data.find(b"\r\n\r\n", at)
-        if end < 0:
-            break
-        status, *lines = data[at:end].split(b"\r\n")
-        headers = dict(line.split(b": ", 1) for line in lines)
-        length = int(headers.get(b"content-length", b"0"))
-        if len(data) < end + 4 + length:
-            break
-        found.append((status, headers, data[end + 4 : end + 4 + length]))
-        at = end + 4 + length
-    return found, at
-
-
-@asynccontextmanager
-async def connected(database_url: str, **overrides: Any) -> AsyncIterator[Connection]:
-    """One connection to the real app, through the protocol uvicorn is given."""
-    settings = test_settings(migrate_on_start=False, seed_on_start=False, **overrides)
-    async with running_app(
-        database_url, migrate_on_start=False, seed_on_start=False, **overrides
-    ) as api:
-        reached: list[str] = []
-
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                reached.append(scope["path"])
-            await api.app(scope, receive, send)
-
-        options = uvicorn_options(settings)
-        config = Config(app, log_config=None, **options)
-        config.load()
-        state = ServerState()
-        state.default_headers = list(DEFAULT_HEADERS)
-        protocol = GuardedHttpToolsProtocol(
-            config=config, server_state=state, app_state=api.state, _loop=asyncio.get_running_loop()
-        )
-        transport = MemoryTransport()
-        protocol.connection_made(transport)  # type: ignore[arg-type]
-        try:
-            yield Connection(protocol, transport, reached)
-        finally:
-            protocol.connection_lost(None)
-
-
-class _RequestIds(logging.Filter):
-    """The request id each access line was written under."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        self.seen.append(REQUEST_ID.get())
-        return True
-
-
-def _without_id(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:
-    return {k: v for k, v in headers.items() if k != b"x-request-id"}
+from tests.support.connection import BODY, RequestIds, connected, post, without_id
 
 
 async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_bytes(
@@ -134,8 +25,8 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
 ) -> None:
     async with connected(database_url) as conn:
         first = await conn.exchange(post())
-        assert conn.reached_app == ["/graphql"]  # the app answers, and the cache remembers it
-        ids = _RequestIds()
+        assert conn.served == ["handler"]  # the handler answers, and the cache remembers it
+        ids = RequestIds()
         access = logging.getLogger("uvicorn.access")
         access.addFilter(ids)
         try:
@@ -143,10 +34,10 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
                 again = await conn.exchange(post(BODY, b"x-request-id: client-chosen-id-7"))
         finally:
             access.removeFilter(ids)
-        assert conn.reached_app == ["/graphql"]  # the connection answered
+        assert conn.served == ["handler"]  # the connection answered
         assert again[0] == first[0] == b"HTTP/1.1 200 OK"
         assert again[2] == first[2]
-        assert _without_id(again[1]) == _without_id(first[1])
+        assert without_id(again[1]) == without_id(first[1])
         assert list(again[1])[:2] == [b"date", b"server"]  # uvicorn's own headers come first
         assert again[1][b"x-request-id"] == b"client-chosen-id-7"
         # The app's head with its body in one write (api/one_write.py), then the connection's.
@@ -161,7 +52,7 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
         gzip = b"accept-encoding: gzip"
         by_app = await conn.exchange(post(BODY + b" ", gzip))
         by_connection = await conn.exchange(post(BODY + b" ", gzip))
-        assert conn.reached_app == ["/graphql"] * 2
+        assert conn.served == ["handler"] * 2
         assert by_connection[1][b"content-encoding"] == by_app[1][b"content-encoding"] == b"gzip"
         assert by_connection[2] == by_app[2]
         # With credentials: what the app answers the same request (a proxy's header sends it
@@ -169,20 +60,20 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
         bearer = b"authorization: Bearer not-a-key"
         by_app = await conn.exchange(post(BODY, bearer, b"x-forwarded-for: 203.0.113.9"))
         by_connection = await conn.exchange(post(BODY, bearer))
-        assert conn.reached_app == ["/graphql"] * 3
+        assert conn.served == ["handler", "handler", "app"]
         assert by_connection[0] == by_app[0]
-        assert _without_id(by_connection[1]) == _without_id(by_app[1])
+        assert without_id(by_connection[1]) == without_id(by_app[1])
         assert by_connection[1][b"cache-control"] == b"no-store"
         assert by_connection[2] == by_app[2]
         assert not conn.transport.closed
 
 
-async def test_what_the_connection_cannot_answer_exactly_reaches_the_app(
+async def test_what_the_connection_cannot_answer_exactly_reaches_the_app_or_the_handler(
     database_url: str,
 ) -> None:
     async with connected(database_url) as conn:
         await conn.exchange(post())
-        conn.reached_app.clear()
+        conn.served.clear()
         cases = [
             (post(BODY, b"origin: https://wizard.example"), b"200"),  # CORS is the middleware's
             (post(BODY, b"x-forwarded-for: 203.0.113.9"), b"200"),  # the proxy headers' client
@@ -193,17 +84,17 @@ async def test_what_the_connection_cannot_answer_exactly_reaches_the_app(
         for request, status in cases:
             answered = await conn.exchange(request)
             assert status in answered[0], (request, answered)
-        assert len(conn.reached_app) == len(cases)
+        assert conn.served == ["app", "app", "app", "handler", "app"]
         refused = post(BODY).replace(b"application/json", b"text/plain")
         assert b"415" in (await conn.exchange(refused))[0]
-        assert len(conn.reached_app) == len(cases) + 1
+        assert conn.served[len(cases) :] == ["app"]
     # HTTP/1.0 and `Connection: close` end the connection: each on one of its own.
     for request in (post(version=b"1.0"), post(BODY, b"connection: close")):
         async with connected(database_url) as conn:
             await conn.exchange(post())
             answered = await conn.exchange(request)
             assert b"200" in answered[0]
-            assert conn.reached_app == ["/graphql"] * 2
+            assert conn.served == ["handler", "app"]
             assert conn.transport.closed
 
 
@@ -222,13 +113,14 @@ async def test_a_body_in_pieces_and_pipelined_requests_are_answered_in_order(
         conn.protocol.data_received(BODY[10:])
         assert (await conn.responses(1))[0][2] == first[2]
         # Three in one read: remembered, not remembered, remembered. The second goes to the
-        # app; the third waits behind it, as uvicorn queues any request behind an answer.
+        # handler; the third waits behind it, as uvicorn queues any request behind an answer,
+        # and then reaches the app.
         other = orjson.dumps({"query": "{ categories { slug } }"})
         conn.protocol.data_received(post() + post(other) + post())
         answers = await conn.responses(3)
         assert [a[2] for a in answers] == [first[2], answers[1][2], first[2]]
         assert orjson.loads(answers[1][2])["data"]["categories"][0].keys() == {"slug"}
-        assert conn.reached_app == ["/graphql"] * 3
+        assert conn.served == ["handler", "handler", "app"]
 
 
 async def test_a_held_request_is_answered_through_a_shutdown(database_url: str) -> None:
@@ -242,7 +134,7 @@ async def test_a_held_request_is_answered_through_a_shutdown(database_url: str) 
         answered = (await conn.responses(1))[0]
         assert answered[2] == first[2]
         assert answered[1][b"connection"] == b"close"
-        assert conn.reached_app == ["/graphql"] * 2
+        assert conn.served == ["handler", "app"]
         for _ in range(100):
             if conn.transport.closed:
                 break
@@ -256,7 +148,7 @@ async def test_without_the_response_cache_every_request_reaches_the_app(
     async with connected(database_url, response_cache=False) as conn:
         for _ in range(3):
             assert b"200" in (await conn.exchange(post()))[0]
-        assert conn.reached_app == ["/graphql"] * 3
+        assert conn.served == ["app"] * 3
 
 
 async def test_a_held_body_past_what_could_be_remembered_goes_to_the_app(
@@ -269,9 +161,9 @@ async def test_a_held_body_past_what_could_be_remembered_goes_to_the_app(
         # More body than its Content-Length said, as a lenient parser might hand over: held no
         # longer, the app's task starts with what arrived.
         conn.protocol.on_body(b" " * 9000)
-        assert conn.reached_app == ["/graphql"] * 1
+        assert conn.served == ["handler"]
         await asyncio.sleep(0.05)
-        assert conn.reached_app == ["/graphql"] * 2
+        assert conn.served == ["handler", "app"]
         conn.protocol.on_message_complete()
         answered = (await conn.responses(1))[0]
         assert answered[0].startswith(b"HTTP/1.1 400")
@@ -313,7 +205,7 @@ async def test_a_fault_in_the_connections_cache_step_leaves_the_request_to_the_a
         answered = await conn.exchange(post())
         assert answered[0] == first[0]
         assert answered[2] == first[2]
-        assert conn.reached_app == ["/graphql"] * 2
+        assert conn.served == ["handler", "app"]
 
 
 async def test_an_expect_continue_is_answered_at_once_and_the_response_in_one_write(
@@ -334,7 +226,7 @@ async def test_an_expect_continue_is_answered_at_once_and_the_response_in_one_wr
         assert status == b"HTTP/1.1 200 OK"
         assert orjson.loads(body)["data"]["categories"]
         assert len(conn.transport.written) == 2  # the head with its body
-        assert conn.reached_app == ["/graphql"]
+        assert conn.served == ["app"]
 
 
 async def test_a_head_request_gets_its_head_though_no_body_follows(database_url: str) -> None:
