@@ -108,11 +108,19 @@ async def test_a_revoked_key_stops_working_at_once_in_every_worker(
         for worker in (one, two):
             body = await worker.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
             assert "errors" not in body, body
+        caches = [worker.state["app_state"].keys for worker in (one, two)]
+        before = [cache.generation for cache in caches]
         conn = await asyncpg.connect(database_url)
         try:
             assert await revoke_api_key(conn, key_id=jobs_writer_key.id) is not None
         finally:
             await conn.close()
+        # The notice travels to each worker's listener on its own: "at once" is on its arrival,
+        # which a loaded machine may delay by a moment after the revoking commit.
+        await eventually(
+            lambda: all(c.generation > b for c, b in zip(caches, before, strict=True)),
+            what="every worker heard of the revocation",
+        )
         for worker in (one, two):
             body = await worker.graphql(PUBLISH, publish_input(), headers=jobs_writer_key.headers)
             assert error_codes(body) == ["UNAUTHENTICATED"]
