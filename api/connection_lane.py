@@ -161,7 +161,8 @@ class AnswerLane(HttpToolsProtocol):
                 response = await serve(view, Request(scope, receive))
                 headers = response.raw_headers
                 if all(name != b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    # A new list, as the middleware makes: a response's may not be its own.
+                    response.raw_headers = [*headers, (b"x-request-id", request_id.encode())]
                 if response.background is not None or cycle.disconnected:
                     # Sent the ASGI way: its background runs after it, as in the app.
                     await response(scope, receive, cast("Send", cycle.send))
