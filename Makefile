@@ -1,6 +1,10 @@
 # The two commands a newcomer needs: `make serve` and `make test`.
 # Each creates .venv and installs the project into it when missing or stale.
-PYTHON ?= python3
+# The interpreter .venv is built on: the distribution's CPython when the machine has one (Debian
+# builds it with profile-guided and link-time optimisation, its libpython linked in), else
+# python3 on PATH. A plain source build, pyenv's default among them, runs the same request with
+# more CPU (docs/benchmarks.md). `make PYTHON=...` picks another.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.1[1-9]) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -26,7 +30,7 @@ NPM_STAMP := node_modules/.installed
 ASSETS := web/dist/.built
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); python3 -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
