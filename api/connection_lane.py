@@ -45,7 +45,7 @@ from uvicorn.protocols.utils import get_client_addr
 from api.execution import serve
 from api.express import UNREMEMBERED, Head, answer_at_once, held_for_answer, read_head
 from api.one_write import HeadWithBody
-from api.request_id import SCOPE_KEY, request_id_from
+from api.request_id import SCOPE_KEY, request_id_from, with_request_id
 from api.request_state import VIEW_KEY, HTTPView
 from api.response_cache import MEMO_MAX_REQUEST_BYTES
 from api.state import HttpState
@@ -159,10 +159,7 @@ class AnswerLane(HttpToolsProtocol):
             try:
                 view: HTTPView = self.app_state[VIEW_KEY]
                 response = await serve(view, Request(scope, receive))
-                headers = response.raw_headers
-                if all(name != b"x-request-id" for name, _ in headers):
-                    # A new list, as the middleware makes: a response's may not be its own.
-                    response.raw_headers = [*headers, (b"x-request-id", request_id.encode())]
+                response.raw_headers = with_request_id(response.raw_headers, request_id)
                 if response.background is not None or cycle.disconnected:
                     # Sent the ASGI way: its background runs after it, as in the app.
                     await response(scope, receive, cast("Send", cycle.send))

@@ -7,12 +7,15 @@ import itertools
 import os
 import re
 import secrets
+from collections.abc import Sequence
+from typing import TypeVar
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitoring.logs import REQUEST_ID
 
+_Headers = TypeVar("_Headers", bound=Sequence[tuple[bytes, bytes]])
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 SCOPE_KEY = "jobwizard.request_id"
 
@@ -49,6 +52,16 @@ def request_id_given(given: str) -> str:
     return given if _CLIENT_REQUEST_ID.match(given) else new_request_id()
 
 
+def with_request_id(headers: _Headers, request_id: str) -> _Headers | list[tuple[bytes, bytes]]:
+    """A response's raw headers with its `X-Request-ID`: `headers` as they are when they carry
+    one, else a new list with it (the given list may not be the response's own). ASGI header
+    names are lower-case: the raw list is read as it is, rather than through a MutableHeaders
+    made (and its list copied) for every response."""
+    if any(name == b"x-request-id" for name, _ in headers):
+        return headers
+    return [*headers, (b"x-request-id", request_id.encode("latin-1"))]
+
+
 def request_id_of(scope: Scope) -> str:
     """The id the middleware gave this request (a new one outside it, as in unit tests)."""
     found = scope.get(SCOPE_KEY)
@@ -70,11 +83,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # ASGI header names are lower-case: the raw list is read as it is, rather than
-                # through a MutableHeaders made (and its list copied) for every response.
-                headers = message.get("headers") or ()
-                if all(name != b"x-request-id" for name, _ in headers):
-                    message["headers"] = [*headers, (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = with_request_id(message.get("headers") or (), request_id)
             await send(message)
 
         token = REQUEST_ID.set(request_id)
