@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from api import connection_lane, execution
-from tests.support.connection import Connection, RequestIds, connected, post, without_id
+from tests.support.connection import Connection, connected, logged_exchange, post, without_id
 
 LOOKUP = orjson.dumps(
     {
@@ -63,20 +63,13 @@ async def test_what_the_connection_holds_gets_the_apps_answer_from_the_handler(
             statuses.add(by_handler[0].split(b" ")[1])
         assert statuses == {b"200", b"400"}
         # The caller's request id, in the response and in the access line written under it.
-        ids = RequestIds()
-        access = logging.getLogger("uvicorn.access")
-        access.addFilter(ids)
-        try:
-            with caplog.at_level(logging.INFO, logger="uvicorn.access"):
-                answered = await conn.exchange(post(LOOKUP, b"x-request-id: client-chosen-id-9"))
-        finally:
-            access.removeFilter(ids)
+        answered, lines = await logged_exchange(
+            conn, post(LOOKUP, b"x-request-id: client-chosen-id-9"), caplog
+        )
         assert conn.served[-1] == "handler"
         assert answered[1][b"x-request-id"] == b"client-chosen-id-9"
         assert orjson.loads(answered[2])["data"]["microService"]["slug"] == "wall-painting"
-        [line] = [r for r in caplog.records if r.name == "uvicorn.access"]
-        assert line.getMessage() == '127.0.0.1:50000 - "POST /graphql HTTP/1.1" 200'
-        assert ids.seen == ["client-chosen-id-9"]
+        assert lines == [('127.0.0.1:50000 - "POST /graphql HTTP/1.1" 200', "client-chosen-id-9")]
         # Its own id otherwise, one per request; and one write per response.
         written = len(conn.transport.written)
         first, second = [await conn.exchange(post(LOOKUP)) for _ in range(2)]

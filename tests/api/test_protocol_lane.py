@@ -10,14 +10,13 @@ connection are what a client reads."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import orjson
 import pytest
 
 from api import express as express_lane
-from tests.support.connection import BODY, RequestIds, connected, post, without_id
+from tests.support.connection import BODY, connected, logged_exchange, post, without_id
 
 
 async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_bytes(
@@ -26,14 +25,9 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
     async with connected(database_url) as conn:
         first = await conn.exchange(post())
         assert conn.served == ["handler"]  # the handler answers, and the cache remembers it
-        ids = RequestIds()
-        access = logging.getLogger("uvicorn.access")
-        access.addFilter(ids)
-        try:
-            with caplog.at_level(logging.INFO, logger="uvicorn.access"):
-                again = await conn.exchange(post(BODY, b"x-request-id: client-chosen-id-7"))
-        finally:
-            access.removeFilter(ids)
+        again, lines = await logged_exchange(
+            conn, post(BODY, b"x-request-id: client-chosen-id-7"), caplog
+        )
         assert conn.served == ["handler"]  # the connection answered
         assert again[0] == first[0] == b"HTTP/1.1 200 OK"
         assert again[2] == first[2]
@@ -43,9 +37,7 @@ async def test_a_remembered_post_is_answered_by_the_connection_with_the_apps_byt
         # The app's head with its body in one write (api/one_write.py), then the connection's.
         assert len(conn.transport.written) == 2
         # The access line uvicorn writes, with the request's id.
-        [line] = [r for r in caplog.records if r.name == "uvicorn.access"]
-        assert line.getMessage() == '127.0.0.1:50000 - "POST /graphql HTTP/1.1" 200'
-        assert ids.seen == ["client-chosen-id-7"]
+        assert lines == [('127.0.0.1:50000 - "POST /graphql HTTP/1.1" 200', "client-chosen-id-7")]
         fresh = await conn.exchange(post())
         assert fresh[1][b"x-request-id"] not in (b"", b"client-chosen-id-7")
         # Compressed as the app compresses it, once the app has compressed it.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
@@ -115,7 +116,7 @@ async def connected(database_url: str, **overrides: Any) -> AsyncIterator[Connec
             protocol.connection_lost(None)
 
 
-class RequestIds(logging.Filter):
+class _RequestIds(logging.Filter):
     """The request id each access line was written under."""
 
     def __init__(self) -> None:
@@ -125,6 +126,23 @@ class RequestIds(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         self.seen.append(REQUEST_ID.get())
         return True
+
+
+async def logged_exchange(
+    conn: Connection, request: bytes, caplog: pytest.LogCaptureFixture
+) -> tuple[tuple[bytes, dict[bytes, bytes], bytes], list[tuple[str, str]]]:
+    """`request`'s response, and the access lines it wrote: each line's message and the
+    request id it was written under."""
+    ids = _RequestIds()
+    access = logging.getLogger("uvicorn.access")
+    access.addFilter(ids)
+    try:
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            answered = await conn.exchange(request)
+    finally:
+        access.removeFilter(ids)
+    messages = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    return answered, list(zip(messages, ids.seen, strict=True))
 
 
 def without_id(headers: dict[bytes, bytes]) -> dict[bytes, bytes]:
