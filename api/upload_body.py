@@ -3,16 +3,21 @@ arrives.
 
 Starlette's `request.form()` bounds the number of parts but not a file's size, and reads the
 whole body before anyone can say no; this reads the stream through python-multipart's parser
-and stops at the first byte past the limit. The file goes to a spooled temporary file: in memory
-while it is at most `spool_bytes` (a phone photo whole) and the process's `MemoryBudget` for
-upload bodies has room for it, on disk otherwise (written a batch at a time). So a request holds
-at most `spool_bytes` of it in memory, and all requests together at most the budget, however
-many arrive at once; a photo kept in memory costs no disk write, no read back and no thread hop
-per batch.
+and stops at the first byte past the limit. The file is kept in memory while it is at most
+`spool_bytes` (a phone photo whole) and the process's `MemoryBudget` for upload bodies has room
+for it, and goes to a temporary file on disk otherwise (written a batch at a time). So a request
+holds at most `spool_bytes` of it in memory, and all requests together at most the budget,
+however many arrive at once; a photo kept in memory costs no disk write, no read back and no
+thread hop per batch.
+
+In memory, the file is the network's own chunks until its last byte, then joined once: the
+parser hands over each piece as a view of the chunk it arrived in, not a copy, and no buffer is
+grown and copied batch by batch.
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,8 +41,8 @@ ENVELOPE_BYTES = 16 * 1024
 MAX_PARTS = 4
 MAX_FIELD_BYTES = 1024  # a part other than the file (clients add a name or a caption)
 SPOOL_BYTES = 4 * 1024 * 1024
-# File bytes gathered before one write to the spool: a write on disk goes through a worker
-# thread, and a hop per network chunk costs more CPU than the writes themselves.
+# File bytes gathered before they are placed (kept, or written to disk): a write on disk goes
+# through a worker thread, and a hop per network chunk costs more CPU than the writes themselves.
 SPOOL_BATCH_BYTES = 256 * 1024
 
 
@@ -70,6 +75,7 @@ class ReceivedFile:
     filename: str | None
     declared_type: str | None
     _release: Callable[[], None] = lambda: None  # its bytes' share of the memory budget
+    on_disk: bool = False  # in a temporary file rather than in memory
 
     def close(self) -> None:
         self.file.close()
@@ -89,16 +95,16 @@ class _Collector:
 
     def __init__(self, max_bytes: int, spool_bytes: int, memory: MemoryBudget) -> None:
         self.max_bytes = max_bytes
-        # Rolled over to disk by `_spool`, never by a write on the event loop.
-        self.spool = tempfile.SpooledTemporaryFile(max_size=spool_bytes)  # noqa: SIM115
+        self.disk: IO[bytes] | None = None  # made by `_spool`, never on the event loop
         self.memory = memory
-        self.held = 0  # bytes taken from `memory` for the spool while it is in memory
-        self.on_disk = False
+        self.held = 0  # of `pending_bytes`, taken from `memory` while the file is in memory
         self.parts = 0
         self.file: ReceivedFile | None = None
-        self.pending: list[bytes] = []  # file bytes to write once the parser returns
+        # File bytes not on disk: all of them while the file is in memory, else those to write
+        # once the parser returns. Views of the chunks they arrived in, or copies of a buffer
+        # that is not bytes (its owner may write it again).
+        self.pending: list[bytes | memoryview] = []
         self.pending_bytes = 0
-        self.written = 0
         self.spool_bytes = spool_bytes
         self.ended = False
         self._part = _Part()
@@ -120,13 +126,30 @@ class _Collector:
         self.ended = True
 
     def release(self) -> None:
-        """Give the spool's share of the memory budget back (closed, or moved to disk)."""
+        """Give the file's share of the memory budget back (closed, or moved to disk)."""
         held, self.held = self.held, 0
         self.memory.give(held)
 
+    @property
+    def unspooled(self) -> int:
+        """File bytes received since `_spool` last placed them: in memory, or on disk."""
+        return self.pending_bytes - self.held
+
     def discard(self) -> None:
-        self.spool.close()
+        self.pending.clear()
+        if self.disk is not None:
+            self.disk.close()
         self.release()
+
+    def rewound(self) -> IO[bytes]:
+        """The whole file, read from its start: the pieces joined (one copy), or the file on
+        disk."""
+        if self.disk is None:
+            data = b"".join(self.pending)
+            self.pending.clear()
+            return io.BytesIO(data)  # shares `data`: nothing more is written to it
+        self.disk.seek(0)
+        return self.disk
 
     def _on_part_begin(self) -> None:
         self.parts += 1
@@ -157,7 +180,7 @@ class _Collector:
                 raise BadRequestError("One file a request: send each photo alone.")
             declared = part.headers.get(b"content-type")
             self.file = ReceivedFile(
-                file=self.spool,
+                file=io.BytesIO(),  # the bytes, once they are all in: `rewound`
                 size=0,
                 filename=part.filename,
                 declared_type=None if declared is None else declared.decode("latin-1")[:100],
@@ -171,7 +194,8 @@ class _Collector:
             if part.size > self.max_bytes:
                 raise too_large(self.max_bytes)
             self.file.size = part.size
-            self.pending.append(data[start:end])
+            piece = memoryview(data)[start:end] if type(data) is bytes else bytes(data[start:end])
+            self.pending.append(piece)
             self.pending_bytes += end - start
         elif part.size > MAX_FIELD_BYTES:
             raise BadRequestError(
@@ -221,10 +245,10 @@ async def receive_file(
             if received > body_limit:  # a lying or absent Content-Length gets no further
                 raise too_large(max_bytes)
             parser.write(chunk)
-            if collector.pending_bytes >= SPOOL_BATCH_BYTES:
+            if collector.unspooled >= SPOOL_BATCH_BYTES:
                 await _spool(collector)
         parser.finalize()
-        if collector.pending:
+        if collector.unspooled:
             await _spool(collector)
     except MultipartParseError as exc:
         collector.discard()
@@ -240,30 +264,32 @@ async def receive_file(
     if not collector.ended:
         collector.discard()
         raise BadRequestError("The multipart body ends before its closing boundary.")
-    collector.spool.seek(0)
+    collector.file.on_disk = collector.disk is not None
+    collector.file.file = collector.rewound()
     return collector.file
 
 
 async def _spool(collector: _Collector) -> None:
-    data, collector.pending, collector.pending_bytes = b"".join(collector.pending), [], 0
-    collector.written += len(data)
+    """Place the bytes received since the last call: kept in memory while the file fits its
+    bound and the budget has room for them, else written to disk with what was kept before."""
+    count = collector.unspooled
     if (
-        not collector.on_disk
-        and collector.written <= collector.spool_bytes
-        and collector.memory.take(len(data))
+        collector.disk is None
+        and collector.pending_bytes <= collector.spool_bytes
+        and collector.memory.take(count)
     ):
-        collector.held += len(data)
-        collector.spool.write(data)
+        collector.held += count
         return
+    data, collector.pending, collector.pending_bytes = b"".join(collector.pending), [], 0
     # On disk from now on, in a worker thread: disk writes would hold up the event loop.
-    if not collector.on_disk:
-        collector.on_disk = True
-        await run_in_threadpool(_to_disk, collector.spool, data)
-        collector.release()  # after: the bytes are in memory until the rollover has copied them
+    if collector.disk is None:
+        collector.disk = await run_in_threadpool(_to_disk, data)
+        collector.release()  # after: the bytes are in memory until they are on disk
     else:
-        await run_in_threadpool(collector.spool.write, data)
+        await run_in_threadpool(collector.disk.write, data)
 
 
-def _to_disk(spool: tempfile.SpooledTemporaryFile[bytes], data: bytes) -> None:
-    spool.rollover()
-    spool.write(data)
+def _to_disk(data: bytes) -> IO[bytes]:
+    disk = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the ReceivedFile)
+    disk.write(data)
+    return disk
