@@ -38,7 +38,7 @@ from api.protocol import (
     read_raw,
     wants_graphql_ide,
 )
-from api.rate_limit_callers import check_rate_limit, counted_here
+from api.rate_limit_callers import budget_here, check_rate_limit
 from api.rate_limits import WINDOW_SECONDS
 from api.request_state import HTTPView, Outcome, RequestState
 from domain.errors import RateLimitedError
@@ -208,7 +208,15 @@ async def _rate_limit(state: RequestState) -> Response | None:
         return None
     variables = state.params.variables
     cost = state.plan.cost(variables) if state.plan is not None else _document_cost(state)
-    decision = counted_here(limits, state.request, state.context, cost)
+    budget = budget_here(limits, state.request, state.context)
+    decision = None
+    if budget is not None:
+        item, identity, policy = budget
+        admitted = limits.admitted_here(item, identity, cost if cost > 1 else 1, policy)
+        if admitted is not None:  # the common case: no Decision, the headers straight away
+            state.sub_response.raw_headers.extend(admitted)
+            return None
+        decision = limits.hit_here(item, identity, cost if cost > 1 else 1, policy)
     if decision is None:
         decision = await check_rate_limit(limits, state.request, state.context, cost)
     if not decision.allowed:

@@ -83,10 +83,23 @@ class Decision:
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers of an allowed request, encoded, to append to a response's header list."""
-        return [_policy_header(self.policy, self.limit), (b"ratelimit", self._state().encode())]
+        return _raw_headers(self.policy, self.limit, self.remaining, self.reset_seconds)
 
     def _state(self) -> str:
-        return f'"{self.policy}";r={max(self.remaining, 0)};t={self.reset_seconds}'
+        return _state(self.policy, self.remaining, self.reset_seconds)
+
+
+def _state(policy: str, remaining: int, reset_seconds: int) -> str:
+    return f'"{policy}";r={remaining if remaining > 0 else 0};t={reset_seconds}'
+
+
+def _raw_headers(
+    policy: str, limit: int, remaining: int, reset_seconds: int
+) -> list[tuple[bytes, bytes]]:
+    return [
+        _policy_header(policy, limit),
+        (b"ratelimit", _state(policy, remaining, reset_seconds).encode()),
+    ]
 
 
 def _policy_value(policy: str, limit: int) -> str:
@@ -167,6 +180,20 @@ class RateLimits:
             return decided
         key = (identity, item.amount)
         return await self._counted(key, self._tallies.get(key), item, cost, policy)
+
+    def admitted_here(
+        self, item: RateLimitItem, identity: str, cost: int, policy: str
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The common answer of `hit_here`, for a `cost` of at least one: counted in the room
+        a recent reading left here, and the allowed request's headers, encoded. None: ask
+        `hit_here`. Every request of a busy caller passes here, so it builds no `Decision`."""
+        tally = self._tallies.get((identity, item.amount))
+        if tally is None or tally.used + cost > tally.room:
+            return None
+        if not tally.syncing and time.monotonic() - tally.read_at >= SYNC_SECONDS:
+            return None
+        tally.used += cost
+        return tally.allowed_headers(policy, item.amount)
 
     def hit_here(
         self, item: RateLimitItem, identity: str, cost: int, policy: str
@@ -291,6 +318,11 @@ class _Tally:
         reset = max(0, math.ceil(self.reset_at - time.time()))
         left = max(self.remaining - self.used, 0)
         return Decision(allowed, policy, item.amount, left, reset)
+
+    def allowed_headers(self, policy: str, limit: int) -> list[tuple[bytes, bytes]]:
+        """`decision(True, ...).raw_headers()`, without the decision."""
+        reset = math.ceil(self.reset_at - time.time())
+        return _raw_headers(policy, limit, self.remaining - self.used, reset if reset > 0 else 0)
 
     def refuses(self, cost: int, now: float) -> bool:
         """Whether `cost` does not fit in what a recent reading left (less what was counted

@@ -76,10 +76,10 @@ class KeyCache:
         if not self._live():
             return None
         if self._known is not None:
-            key: ApiKey | None = self._known.peek_many((key_sha256,))[0]
+            key: ApiKey | None = self._known.peek(key_sha256)
             if key is not None:
                 return key
-        if self._unknown is not None and self._unknown.peek_many((key_sha256,))[0]:
+        if self._unknown is not None and self._unknown.peek(key_sha256):
             return False
         return None
 

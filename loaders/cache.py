@@ -109,6 +109,17 @@ class MemoryLevel:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def peek(self, key: str) -> Any:
+        """`peek_many` for one key, without building a list: its value, or None."""
+        try:
+            value, expires_at, _size = self._entries[key]
+        except KeyError:
+            return None
+        if expires_at > self._clock():
+            return value
+        del self._entries[key]
+        return None
+
     def peek_many(self, keys: Sequence[str]) -> list[Any]:
         # The hottest path of a cached lookup: one clock read, one indexing per key. (cachetools'
         # TLRUCache checks expiry on every access and costs about three times as much here.)

@@ -349,3 +349,42 @@ async def test_a_request_within_the_room_a_reading_left_is_counted_without_a_wai
         assert not never.allowed
     finally:
         await limits.close()
+
+
+async def test_admitted_here_answers_as_hit_here_would_with_the_headers_alone() -> None:
+    """`admitted_here` (the common case, no Decision) counts what `hit_here` would have let in
+    here and returns its decision's headers; None wherever `hit_here` would decide otherwise
+    or the counters must be asked."""
+    limits = rate_limits.RateLimits(test_settings(redis_url=None, rate_limit_anonymous=100))
+    twin = rate_limits.RateLimits(test_settings(redis_url=None, rate_limit_anonymous=100))
+    try:
+        item, who = limits.anonymous, "ip:10.0.0.1"
+        assert limits.admitted_here(item, who, 1, "anonymous") is None  # nothing read yet
+        for both in (limits, twin):
+            await both.hit(item, who, 1, "anonymous")  # reads: 99 left, room 9
+        for left in (97, 95, 93, 91):  # two at a time: 8 of the room of 9
+            admitted = limits.admitted_here(item, who, 2, "anonymous")
+            decided = twin.hit_here(item, who, 2, "anonymous")
+            assert decided is not None
+            assert decided.allowed
+            assert admitted is not None
+            # The same headers, but for the seconds to the reset, which each reads off a clock.
+            (policy, state), (twin_policy, twin_state) = admitted, decided.raw_headers()
+            assert policy == twin_policy == (b"ratelimit-policy", b'"anonymous";q=100;w=60')
+            assert state[0] == twin_state[0] == b"ratelimit"
+            prefix = f'"anonymous";r={left};t='.encode()
+            assert state[1].startswith(prefix)
+            assert twin_state[1].startswith(prefix)
+            seconds = int(state[1].removeprefix(prefix))
+            assert abs(seconds - decided.reset_seconds) <= 1
+            assert 0 <= seconds <= rate_limits.WINDOW_SECONDS
+        # Past the room, and a cost that never fits: for `hit_here` and the counters.
+        assert limits.admitted_here(item, who, 2, "anonymous") is None
+        assert limits.admitted_here(item, who, 101, "anonymous") is None
+        # The room is still there for what fits, and the reading ages out.
+        assert limits.admitted_here(item, who, 1, "anonymous") is not None
+        await asyncio.sleep(SYNC_SECONDS * 2)
+        assert limits.admitted_here(item, who, 1, "anonymous") is None
+    finally:
+        await limits.close()
+        await twin.close()

@@ -48,6 +48,21 @@ async def test_entries_expire_after_their_ttl() -> None:
     assert len(cache) == 1  # the expired key was dropped when read
 
 
+async def test_peek_answers_as_peek_many_does_for_one_key() -> None:
+    clock = FakeClock()
+    cache = MemoryLevel(max_entries=2, clock=clock)
+    cache.set_many([("short", "x"), ("long", "y")], ttl=1.0)
+    cache.set_many([("long", "y")], ttl=100.0)
+    assert (cache.peek("short"), cache.peek("long"), cache.peek("absent")) == ("x", "y", None)
+    cache.set_many([("new", "z")], ttl=100.0)  # "short" is the least recently used: evicted
+    assert cache.peek("short") is None
+    clock.now += 50
+    assert cache.peek("long") == "y"
+    clock.now += 51
+    assert cache.peek("long") is None
+    assert len(cache) == 1  # the expired key was dropped when read
+
+
 async def test_lookup_caches_rows_and_serves_them_without_sql(database_url: str) -> None:
     async with lookup_rig(database_url) as rig:
         first = await rig.lookup.resolve(SLUGS)
