@@ -137,13 +137,22 @@ DECODE_BUDGET = DecodeBudget()
 # every decoded image in a mapping of its own, handed back to the system when it is freed.
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 4 * 1024 * 1024
+# Fixing that threshold also stops glibc raising the trim threshold with it (to twice it): a
+# heap then hands back all but 128 KB of free memory at its top on every free, and the next
+# upload's body, up to 4 MB and held in one block, is faulted in and zeroed by the kernel page
+# by page again. Twice the fixed threshold, as glibc's own rule would set it, bounds what a
+# heap keeps for the next one.
+_M_TRIM_THRESHOLD = -1
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
 
 
 def return_large_blocks_to_the_system() -> None:
-    """Fix the threshold for the whole process; the composition root calls it once at start."""
-    # Not glibc (no mallopt): its allocator has no such threshold to fix.
+    """Fix the thresholds for the whole process; the composition root calls it once at start."""
+    # Not glibc (no mallopt): its allocator has no such thresholds to fix.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 # Image blocks one upload frees: the decoded photo's, its thumbnail's and the thumbnail's

@@ -396,3 +396,34 @@ def test_twenty_large_pngs_at_once_stay_within_the_decode_budget_and_memory_is_r
     assert figures["peak"] - figures["before"] < 300 * mb
     # What is left is at most the freed image blocks Pillow keeps for the next decodes.
     assert figures["after"] - figures["before"] < 50 * mb + figures["kept"]
+
+
+# In a process of its own, set up as the server is at start: a body-sized block (under the
+# mmap threshold, so from the heap) allocated and freed again and again.
+_REUSE_A_BODY_SIZED_BLOCK = """
+import resource
+from media.images import return_large_blocks_to_the_system
+return_large_blocks_to_the_system()
+size = 3 * 1024 * 1024
+block = bytes(size)
+del block
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    block = bytearray(size)
+    block[:: 4096] = b"x" * len(block[:: 4096])
+    del block
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_a_freed_body_sized_block_is_kept_for_the_next_one_not_faulted_in_again() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _REUSE_A_BODY_SIZED_BLOCK],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    pages_per_block = 3 * 1024 * 1024 // 4096
+    # Handed back on every free, each block would be faulted in page by page again: 20 times.
+    assert int(done.stdout) < 2 * pages_per_block
