@@ -212,11 +212,12 @@ async def _rate_limit(state: RequestState) -> Response | None:
     decision = None
     if budget is not None:
         item, identity, policy = budget
-        admitted = limits.admitted_here(item, identity, cost if cost > 1 else 1, policy)
+        units = cost if cost > 1 else 1  # a request costs at least one
+        admitted = limits.admitted_here(item, identity, units, policy)
         if admitted is not None:  # the common case: no Decision, the headers straight away
             state.sub_response.raw_headers.extend(admitted)
             return None
-        decision = limits.hit_here(item, identity, cost if cost > 1 else 1, policy)
+        decision = limits.hit_here(item, identity, units, policy)
     if decision is None:
         decision = await check_rate_limit(limits, state.request, state.context, cost)
     if not decision.allowed:

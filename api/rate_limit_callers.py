@@ -64,7 +64,8 @@ def budget_here(limits: RateLimits, request: Request, context: Context) -> Budge
     known = auth.remembered()
     if known is None:
         return None
-    return limits.for_key(known.rate_per_minute), _key_identity(known.id.int), "key"
+    item, identity = _key_budget(limits, known)
+    return item, identity, "key"
 
 
 async def check_rate_limit(
