@@ -6,34 +6,10 @@ from __future__ import annotations
 import io
 import os
 
-from starlette.requests import Request
-from starlette.types import Message
-
 from api.upload_body import SPOOL_BATCH_BYTES, MemoryBudget, ReceivedFile, receive_file
 from media.images import process_image
 from tests.media import samples
-
-BOUNDARY = b"bound"
-
-
-def request_with(file: bytes, chunk: int = 64 * 1024) -> Request:
-    body = (
-        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
-        b"\r\n" + file + b"\r\n--" + BOUNDARY + b"--\r\n"
-    )
-    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
-
-    async def receive() -> Message:
-        data = chunks.pop(0) if chunks else b""
-        return {"type": "http.request", "body": data, "more_body": bool(chunks)}
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/uploads",
-        "headers": [(b"content-type", b"multipart/form-data; boundary=" + BOUNDARY)],
-    }
-    return Request(scope, receive)
+from tests.support.uploads import multipart_request
 
 
 def on_disk(received: ReceivedFile) -> bool:
@@ -45,7 +21,9 @@ def on_disk(received: ReceivedFile) -> bool:
 async def test_a_photo_within_the_budget_stays_in_memory_and_gives_its_share_back() -> None:
     memory = MemoryBudget(8 * 1024 * 1024)
     data = os.urandom(3 * 1024 * 1024 + 17)
-    received = await receive_file(request_with(data), max_bytes=10 * 1024 * 1024, memory=memory)
+    received = await receive_file(
+        multipart_request(data), max_bytes=10 * 1024 * 1024, memory=memory
+    )
     try:
         assert not on_disk(received)
         assert memory.free == memory.total - len(data)
@@ -58,8 +36,8 @@ async def test_a_photo_within_the_budget_stays_in_memory_and_gives_its_share_bac
 async def test_a_photo_the_budget_has_no_room_for_goes_to_disk() -> None:
     memory = MemoryBudget(5 * 1024 * 1024)
     first_data, second_data = os.urandom(3 * 1024 * 1024), os.urandom(3 * 1024 * 1024)
-    first = await receive_file(request_with(first_data), max_bytes=2**24, memory=memory)
-    second = await receive_file(request_with(second_data), max_bytes=2**24, memory=memory)
+    first = await receive_file(multipart_request(first_data), max_bytes=2**24, memory=memory)
+    second = await receive_file(multipart_request(second_data), max_bytes=2**24, memory=memory)
     try:
         assert not on_disk(first)
         # The second started in memory, then moved to disk where the budget ran out, and gave
@@ -77,7 +55,7 @@ async def test_a_photo_past_its_own_bound_goes_to_disk_whatever_the_budget() -> 
     memory = MemoryBudget(2**30)
     data = os.urandom(2 * 1024 * 1024)
     received = await receive_file(
-        request_with(data), max_bytes=2**24, memory=memory, spool_bytes=SPOOL_BATCH_BYTES * 2
+        multipart_request(data), max_bytes=2**24, memory=memory, spool_bytes=SPOOL_BATCH_BYTES * 2
     )
     try:
         assert on_disk(received)
@@ -90,7 +68,7 @@ async def test_a_photo_past_its_own_bound_goes_to_disk_whatever_the_budget() -> 
 async def test_decoding_a_photo_kept_in_memory_reads_it_there() -> None:
     memory = MemoryBudget(8 * 1024 * 1024)
     received = await receive_file(
-        request_with(samples.jpeg((1200, 900))), max_bytes=2**24, memory=memory
+        multipart_request(samples.jpeg((1200, 900))), max_bytes=2**24, memory=memory
     )
     try:
         processed = process_image(received.file)
@@ -107,7 +85,7 @@ async def test_bytes_that_look_like_the_boundary_arrive_whole_however_the_chunks
     for chunk in (1, 5, 7, 64, 4096):
         memory = MemoryBudget(1024 * 1024)
         received = await receive_file(
-            request_with(data, chunk=chunk), max_bytes=2**20, memory=memory
+            multipart_request(data, chunk=chunk), max_bytes=2**20, memory=memory
         )
         try:
             assert received.file.read() == data

@@ -1,4 +1,5 @@
-"""The app with its upload and media endpoints on a test database, and a way to upload."""
+"""The app with its upload and media endpoints on a test database, and a way to upload; and a
+multipart upload request without a socket, for reading a body in process."""
 
 from __future__ import annotations
 
@@ -10,9 +11,45 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from starlette.requests import Request
+from starlette.types import Message
 
 from tests.support import AppHarness, running_app
 from tests.support.keys import IssuedKey
+
+BOUNDARY = b"bound"
+
+
+def multipart_body(file: bytes) -> bytes:
+    """A multipart/form-data body (boundary `BOUNDARY`) with `file` as its part named `file`."""
+    return (
+        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+        b"\r\n" + file + b"\r\n--" + BOUNDARY + b"--\r\n"
+    )
+
+
+def multipart_request(file: bytes, chunk: int = 64 * 1024) -> Request:
+    """POST /uploads with `file` as its part named `file`, its body arriving `chunk` bytes at a
+    time, as `receive_file` (api/upload_body.py) reads it."""
+    return chunked_request(multipart_body(file), chunk)
+
+
+def chunked_request(body: bytes, chunk: int) -> Request:
+    """POST /uploads of a multipart `body` (`multipart_body`), arriving `chunk` bytes at a
+    time: each chunk a new bytes object, as the network's are."""
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+
+    async def receive() -> Message:
+        data = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": data, "more_body": bool(chunks)}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/uploads",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=" + BOUNDARY)],
+    }
+    return Request(scope, receive)
 
 
 @dataclass
