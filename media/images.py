@@ -255,8 +255,9 @@ def _fitted(size: tuple[int, int], side: int) -> tuple[int, int]:
 _DRAFT_SHARE = 0.9
 
 
-def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
-    """The least size a JPEG decode of `size` may be reduced to, for a stored `side`."""
+def draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The least size a JPEG decode of `size` may be reduced to, for a stored `side` (what
+    `process_image` asks of `Image.draft`)."""
     width, height = _fitted(size, side)
     return max(math.ceil(width * _DRAFT_SHARE), 1), max(math.ceil(height * _DRAFT_SHARE), 1)
 
@@ -293,7 +294,7 @@ def _price(opened: ImageFile.ImageFile, limits: ImageLimits) -> int:
         # Lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the image is far larger than what
         # is kept: a fraction of the memory and time of a full decode. The size and mode the
         # header now announces are what will be decoded.
-        opened.draft("RGB", _draft_size(opened.size, limits.max_side))
+        opened.draft("RGB", draft_size(opened.size, limits.max_side))
     width, height = opened.size
     pixels = width * height
     price = pixels * _bytes_per_pixel(opened.mode)
