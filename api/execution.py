@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from api.answers import answer, cached
 from api.general_execution import executed
+from api.headers import header
 from api.http_errors import (
     BadRequestError,
     HTTPError,
@@ -52,7 +53,7 @@ Step = Callable[[RequestState], Awaitable[Response | None]]
 async def serve(view: HTTPView, request: Request) -> Response:
     """Answer one HTTP request to /graphql."""
     state = RequestState(
-        view, request, request.state.http_state, negotiate(request.headers.get("accept"))
+        view, request, request.state.http_state, negotiate(header(request.headers, b"accept"))
     )
     try:
         for step in STEPS:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.compression import choose_encoding, compress
+from api.headers import header
 
 VARY = "Accept, Accept-Encoding"
 NO_STORE = "no-store"
@@ -48,10 +49,10 @@ def with_credentials(request: Request) -> bool:
 
 def not_modified(request: Request, etag: str) -> bool:
     """Whether the request's If-None-Match holds `etag` (weak comparison, RFC 9110 13.1.2)."""
-    header = request.headers.get("if-none-match")
-    if not header:
+    given = header(request.headers, b"if-none-match")
+    if not given:
         return False
-    for candidate in header.split(","):
+    for candidate in given.split(","):
         candidate = candidate.strip()
         if candidate == "*" or candidate.removeprefix("W/") == etag:
             return True
@@ -61,7 +62,7 @@ def not_modified(request: Request, etag: str) -> bool:
 def accepted_encoding(request: Request, size: int, min_bytes: int) -> str | None:
     if size <= min_bytes:
         return None
-    return choose_encoding(request.headers.get("accept-encoding", ""))
+    return choose_encoding(header(request.headers, b"accept-encoding") or "")
 
 
 def compressed_response(

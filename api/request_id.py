@@ -13,6 +13,7 @@ from typing import TypeVar
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.headers import header
 from monitoring.logs import REQUEST_ID
 
 _Headers = TypeVar("_Headers", bound=Sequence[tuple[bytes, bytes]])
@@ -43,7 +44,7 @@ new_request_id = _ids.new
 
 def request_id_from(headers: Headers) -> str:
     """The caller's `X-Request-ID` when it is sane, so traces join up; otherwise a new one."""
-    return request_id_given(headers.get("x-request-id", ""))
+    return request_id_given(header(headers, b"x-request-id") or "")
 
 
 def request_id_given(given: str) -> str:
@@ -57,8 +58,10 @@ def with_request_id(headers: _Headers, request_id: str) -> _Headers | list[tuple
     one, else a new list with it (the given list may not be the response's own). ASGI header
     names are lower-case: the raw list is read as it is, rather than through a MutableHeaders
     made (and its list copied) for every response."""
-    if any(name == b"x-request-id" for name, _ in headers):
-        return headers
+    # A loop, not any() over a generator: one left unfinished is closed by an exception.
+    for name, _ in headers:
+        if name == b"x-request-id":
+            return headers
     return [*headers, (b"x-request-id", request_id.encode("latin-1"))]
 
 
