@@ -15,12 +15,13 @@ counters whatever the budget, where a moving window keeps one entry per counted 
 with a large budget held a list that long, shifted on every request).
 
 Far from the end of a budget, a process counts on its own: it reads the shared counters, then
-counts up to a tenth of what was left by itself for a tenth of a second, and writes what it
-counted with its next reading. A request then costs a few additions, and Redis one round trip
-per budget every tenth of a second rather than two per request. Near the end of a budget that
-share is nothing, so every request is counted on the shared counters as it comes, exactly; and a
-request that a reading of the last tenth of a second says does not fit is refused without asking
-them, so a caller flooding past its budget costs the counters nothing.
+counts up to a tenth of what was left by itself for `RATE_LIMIT_SYNC_SECONDS` (a tenth of a
+second by default), and writes what it counted with its next reading. A request then costs a
+few additions, and Redis one round trip per budget per interval rather than two per request.
+Near the end of a budget that share is nothing, so every request is counted on the shared
+counters as it comes, exactly; and a request that a reading of the last interval says does not
+fit is refused without asking them, so a caller flooding past its budget costs the counters
+nothing.
 
 The counters live in memory (per worker), or in Redis when `REDIS_URL` is set so that every
 worker and host shares them: `limits`' Redis storage on redis-py, over the process's shared
@@ -50,11 +51,10 @@ from config import Settings
 from loaders.redis_guard import FAILED, SharedRedis
 
 WINDOW_SECONDS = 60
-# Counting in process between readings of the shared counters: a reading is trusted this long,
-# and a process may count on its own this share of what was left (1 / LOCAL_SHARE of it), so that
-# up to LOCAL_SHARE processes drawing on one budget at once never pass it together, and a budget
-# close to its end is counted exactly, request by request.
-SYNC_SECONDS = 0.1
+# Counting in process between readings of the shared counters: a reading is trusted for
+# RATE_LIMIT_SYNC_SECONDS, and a process may count on its own this share of what was left
+# (1 / LOCAL_SHARE of it), so that up to LOCAL_SHARE processes drawing on one budget at once
+# never pass it together, and a budget close to its end is counted exactly, request by request.
 LOCAL_SHARE = 10
 MAX_TALLIES = 100_000
 _T = TypeVar("_T")
@@ -123,6 +123,7 @@ class RateLimits:
         """Counters in `storage` when given; else in Redis with `REDIS_URL` (through `redis`,
         the process's shared client, when given one), else in memory."""
         self.enabled = settings.rate_limits
+        self.sync_seconds = settings.rate_limit_sync_seconds
         self._owns_redis = redis is None
         if storage is None and redis is None:
             redis = SharedRedis.from_settings(settings)
@@ -190,7 +191,7 @@ class RateLimits:
         tally = self._tallies.get((identity, item.amount))
         if tally is None or tally.used + cost > tally.room:
             return None
-        if not tally.syncing and time.monotonic() - tally.read_at >= SYNC_SECONDS:
+        if not tally.syncing and time.monotonic() >= tally.fresh_until:
             return None
         tally.used += cost
         return tally.allowed_headers(policy, item.amount)
@@ -248,7 +249,7 @@ class RateLimits:
             remaining=stats.remaining,
             reset_at=stats.reset_time,
             room=stats.remaining // LOCAL_SHARE,
-            read_at=time.monotonic(),
+            fresh_until=time.monotonic() + self.sync_seconds,
         )
         if tally is not None and owner:
             fresh.used = tally.used  # counted here while the shared counters were read
@@ -303,14 +304,14 @@ class _Tally:
     remaining: int  # left in the window when read
     reset_at: float  # wall-clock time the next counted unit leaves the window
     room: int  # what this process may count on its own before it reads again
-    read_at: float  # monotonic
+    fresh_until: float  # monotonic: the reading is trusted until then
     used: int = 0  # counted here since, not yet on the shared counters
     syncing: bool = False  # a request is writing `used` and reading the counters now
 
     def admits(self, cost: int, now: float) -> bool:
         """Whether `cost` may be counted here alone: the reading is recent (or being renewed)
         and the room left holds it."""
-        fresh = self.syncing or now - self.read_at < SYNC_SECONDS
+        fresh = self.syncing or now < self.fresh_until
         return fresh and self.used + cost <= self.room
 
     def decision(self, allowed: bool, policy: str, item: RateLimitItem) -> Decision:
@@ -327,4 +328,4 @@ class _Tally:
     def refuses(self, cost: int, now: float) -> bool:
         """Whether `cost` does not fit in what a recent reading left (less what was counted
         here since): refused without asking the shared counters again."""
-        return now - self.read_at < SYNC_SECONDS and self.remaining - self.used < cost
+        return now < self.fresh_until and self.remaining - self.used < cost

@@ -72,6 +72,15 @@ class LimitSettings(BaseSettings):
         description="Unknown or revoked keys one client IP may present per minute; past it, 429 "
         "without the key being looked up.",
     )
+    rate_limit_sync_seconds: float = Field(
+        0.1,
+        gt=0,
+        le=60,
+        description="How long a process counts on its own from one reading of the shared "
+        "counters (far from a budget's end, up to a tenth of what was left) before it writes "
+        "what it counted and reads them again: longer means fewer Redis round trips, and "
+        "processes that see each other's counting later.",
+    )
     rate_limit_prefix: str = Field(
         "jobwizard:rl", description="Redis key prefix of the rate-limit counters."
     )

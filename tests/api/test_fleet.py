@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.rate_limits import SYNC_SECONDS
+from config.limits import LimitSettings
 from domain.catalogue import Catalogue
 from tests.support import REDIS_URL, error_codes
 from tests.support.jobs import PUBLISH, publish_input
@@ -31,6 +31,9 @@ from tests.support.replication import (
     why_no_replica,
 )
 from tests.support.resilience import drop_namespace, unique_namespace
+
+# How long a reading of the shared counters is trusted, by default.
+SYNC_SECONDS = LimitSettings.model_fields["rate_limit_sync_seconds"].default
 
 pytestmark = pytest.mark.skipif(why_no_replica() is not None, reason=str(why_no_replica()))
 

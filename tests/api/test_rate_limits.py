@@ -14,13 +14,16 @@ import pytest
 import redis.asyncio as redis_client
 
 from api import rate_limits
-from api.rate_limits import SYNC_SECONDS
+from config.limits import LimitSettings
 from db.api_keys import insert_api_key
 from domain.api_keys import generate_key, hash_key
 from tests.support import REDIS_URL, running_app, test_settings
 from tests.support.keys import IssuedKey
 from tests.support.polling import eventually
 from tests.support.proxy import proxy_to
+
+# How long a reading of the shared counters is trusted, by default.
+SYNC_SECONDS = LimitSettings.model_fields["rate_limit_sync_seconds"].default
 
 LOOKUP = '{ microService(slug: "wall-painting") { id } }'
 
@@ -388,3 +391,19 @@ async def test_admitted_here_answers_as_hit_here_would_with_the_headers_alone() 
     finally:
         await limits.close()
         await twin.close()
+
+
+async def test_a_reading_is_trusted_for_the_configured_interval() -> None:
+    """RATE_LIMIT_SYNC_SECONDS: a process counts on its own that long after a reading."""
+    limits = rate_limits.RateLimits(
+        test_settings(redis_url=None, rate_limit_anonymous=100, rate_limit_sync_seconds=2.0)
+    )
+    try:
+        item, who = limits.anonymous, "ip:10.0.0.1"
+        await limits.hit(item, who, 1, "anonymous")  # reads: 99 left, room 9
+        await asyncio.sleep(SYNC_SECONDS * 3)  # past the default interval, within this one
+        assert limits.admitted_here(item, who, 1, "anonymous") is not None
+        await asyncio.sleep(2.0)
+        assert limits.admitted_here(item, who, 1, "anonymous") is None
+    finally:
+        await limits.close()
