@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: clients settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench-connection bench bench-quick soak
+.PHONY: clients settings-doc serve test lint typecheck pytest migrate seed clean schema assets chromium pgbouncer backfill bench-backfill bench-events bench-search bench-uploads bench-connection bench-instructions bench bench-quick soak
 
 # The GraphQL-over-HTTP audit (tests/api/test_graphql_over_http_audit.py) runs the npm package
 # graphql-http under Node; it lives in a git-ignored folder, fetched once.
@@ -90,6 +90,12 @@ bench-uploads: $(STAMP)
 # (the connection's lane on, then off) against the floor's app (bench/connection.py).
 bench-connection: $(STAMP)
 	$(BIN)/python -m bench.connection $(BENCH_ARGS)
+
+# The goals that compare this server with itself (the literal query against variables, rate
+# limits on against off), in instructions counted by callgrind: steady on a drifting machine.
+bench-instructions: $(STAMP)
+	command -v valgrind >/dev/null || apt-get install -y valgrind
+	$(BIN)/python -m bench.request_instructions
 
 # Imports point down the layers (pyproject.toml's import-linter contracts).
 lint: $(STAMP)
