@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from types import FrameType
 from typing import Any
 
@@ -27,7 +28,9 @@ def test_the_same_value_as_starlette_gives(name: bytes) -> None:
 
 
 def _exceptions_raised(call: Any) -> list[str]:
-    """The exceptions raised (and caught or not) in Python frames while `call()` runs."""
+    """The exceptions raised (and caught or not) in Python frames while `call()` runs. Traced
+    in a thread of its own: a trace function is per thread, and the test run's own (coverage's)
+    must stay in place in this one."""
     raised: list[str] = []
 
     def tracer(frame: FrameType, event: str, arg: Any) -> Any:
@@ -35,11 +38,16 @@ def _exceptions_raised(call: Any) -> list[str]:
             raised.append(arg[0].__name__)
         return tracer
 
-    sys.settrace(tracer)
-    try:
-        call()
-    finally:
-        sys.settrace(None)
+    def traced() -> None:
+        sys.settrace(tracer)
+        try:
+            call()
+        finally:
+            sys.settrace(None)
+
+    thread = threading.Thread(target=traced)
+    thread.start()
+    thread.join()
     return raised
 
 
