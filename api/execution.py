@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from api.answers import answer, cached
 from api.general_execution import executed
-from api.headers import header
 from api.http_errors import (
     BadRequestError,
     HTTPError,
@@ -42,6 +41,7 @@ from api.protocol import (
 from api.rate_limit_callers import budget_here, check_rate_limit
 from api.rate_limits import WINDOW_SECONDS
 from api.request_state import HTTPView, Outcome, RequestState
+from context.headers import header
 from domain.errors import RateLimitedError
 from schema import document_cache
 from schema.codes import CODES

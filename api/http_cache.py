@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.compression import choose_encoding, compress
-from api.headers import header
+from context.headers import header
 
 VARY = "Accept, Accept-Encoding"
 NO_STORE = "no-store"

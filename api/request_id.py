@@ -13,7 +13,7 @@ from typing import TypeVar
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.headers import header
+from context.headers import header
 from monitoring.logs import REQUEST_ID
 
 _Headers = TypeVar("_Headers", bound=Sequence[tuple[bytes, bytes]])

@@ -19,6 +19,7 @@ import functools
 import asyncpg
 from starlette.datastructures import Headers
 
+from context.headers import header
 from context.key_cache import KeyCache
 from context.tokens import TokenVerifier, looks_like_jwt
 from db.api_keys import find_live_key
@@ -44,7 +45,7 @@ KEY_NOT_TOKEN = "This needs an API key: a customer's access token does not give 
 
 def bearer_token(headers: Headers) -> str | None:
     """The token of an `Authorization: Bearer ...` header, or None."""
-    value = headers.get("authorization", "")
+    value = header(headers, b"authorization") or ""
     scheme, _, token = value.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

@@ -1,4 +1,4 @@
-"""api/headers.py: a request header's value without Starlette's KeyError for a missing one."""
+"""context/headers.py: a request header's value without Starlette's KeyError for a missing one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers
 
-from api.headers import header
+from context.headers import header
 
 RAW = [
     (b"host", b"127.0.0.1:8000"),
