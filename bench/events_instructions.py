@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 import asyncpg
@@ -63,10 +65,50 @@ def callgrind(pid: int, *args: str) -> None:
     subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True)
 
 
-def instructions(out_dir: Path, pid: int) -> int:
-    """The instructions of the dumps of `pid` (only the measured stretch is instrumented)."""
+def require_callgrind() -> None:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("valgrind (with callgrind_control) is needed: apt-get install valgrind")
+
+
+async def start_under_callgrind(env: dict[str, str], out_dir: Path) -> asyncio.subprocess.Process:
+    """`python server.py --no-migrate` under callgrind, instrumented only when switched on
+    (`counted`), its dumps into `out_dir`."""
+    return await asyncio.create_subprocess_exec(
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",  # start-up runs uninstrumented: faster, and not counted
+        f"--callgrind-out-file={out_dir}/callgrind.%p",
+        sys.executable,
+        "server.py",
+        "--no-migrate",
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def counted(
+    pid: int, out_dir: Path, seen: set[Path], work: Awaitable[None]
+) -> tuple[int, float]:
+    """The instructions process `pid` executes while `work` runs, and the seconds it took:
+    counting switched on for it alone, then dumped; `seen` holds the dumps read before."""
+    callgrind(pid, "--instr=on")
+    started = time.perf_counter()
+    await work
+    seconds = time.perf_counter() - started
+    callgrind(pid, "--dump")
+    callgrind(pid, "--instr=off")
+    return _dumped(out_dir, pid, seen), seconds
+
+
+def _dumped(out_dir: Path, pid: int, seen: set[Path]) -> int:
+    """The instructions of the dumps of `pid` not in `seen` (which is updated)."""
     total = 0
-    for dump in out_dir.glob(f"callgrind.{pid}*"):
+    for dump in sorted(out_dir.glob(f"callgrind.{pid}*")):
+        if dump in seen:
+            continue
+        seen.add(dump)
         for line in dump.read_text(errors="replace").splitlines():
             if line.startswith("totals:"):
                 total += int(line.split()[1])
@@ -76,36 +118,22 @@ def instructions(out_dir: Path, pid: int) -> int:
 async def measure(url: str, slugs: list[str], events: bool, requests: int, out_dir: Path) -> float:
     """Instructions per request of one server, events on or off."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",  # start-up runs uninstrumented: faster, and not counted
-        f"--callgrind-out-file={out_dir}/callgrind.%p",
-        sys.executable,
-        "server.py",
-        "--no-migrate",
-        cwd=ROOT,
-        env=server_env(url, port, events, EVENT_FLUSH_INTERVAL="3600"),
-        stderr=subprocess.DEVNULL,
-    )
+    env = server_env(url, port, events, EVENT_FLUSH_INTERVAL="3600")
+    process = await start_under_callgrind(env, out_dir)
     try:
         await wait_until_listening(port, process, within=120)  # valgrind starts slowly
         payload = request_bytes(port, slugs)
         # Warm-up: code paths, the writer's connection and its first COPYs.
         await send(port, payload, 100)
-        callgrind(process.pid, "--instr=on")
-        await send(port, payload, requests)
-        callgrind(process.pid, "--dump")
-        callgrind(process.pid, "--instr=off")
-        return instructions(out_dir, process.pid) / requests
+        total, _ = await counted(process.pid, out_dir, set(), send(port, payload, requests))
+        return total / requests
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 60)
 
 
 async def main(requests: int) -> None:
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        raise SystemExit("valgrind (with callgrind_control) is needed: apt-get install valgrind")
+    require_callgrind()
     with tempfile.TemporaryDirectory(prefix="jw-callgrind-") as tmp:
         async with temporary_database() as (url, slugs):
             per_request = {}

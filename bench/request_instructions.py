@@ -27,9 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -37,8 +34,8 @@ from itertools import cycle
 from pathlib import Path
 
 from bench.database import create_seeded, drop
-from bench.events_instructions import callgrind
-from bench.events_overhead import ROOT, read_response, wait_until_listening
+from bench.events_instructions import counted, require_callgrind, start_under_callgrind
+from bench.events_overhead import read_response, wait_until_listening
 from bench.processes import free_port
 from bench.scenarios import ALIASES, SERVICE_FIELDS, literal_body
 from tests.support import with_database
@@ -105,19 +102,6 @@ async def send(port: int, payloads: Sequence[bytes], count: int) -> None:
     await asyncio.gather(*(one_connection(n) for n in shares))
 
 
-def new_dump_instructions(out_dir: Path, pid: int, seen: set[Path]) -> int:
-    """The instructions of the dumps of `pid` written since `seen` (which is updated)."""
-    total = 0
-    for dump in sorted(out_dir.glob(f"callgrind.{pid}*")):
-        if dump in seen:
-            continue
-        seen.add(dump)
-        for line in dump.read_text(errors="replace").splitlines():
-            if line.startswith("totals:"):
-                total += int(line.split()[1])
-    return total
-
-
 async def measure(
     url: str, key: str, bodies: dict[str, list[str]], limits: bool, requests: int, out: Path
 ) -> dict[str, float]:
@@ -134,19 +118,7 @@ async def measure(
         "GRAPHIQL": "false",
         "OIDC_DEV_PORT": "0",
     }
-    process = await asyncio.create_subprocess_exec(
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",  # start-up runs uninstrumented: faster, and not counted
-        f"--callgrind-out-file={out}/callgrind.%p",
-        sys.executable,
-        "server.py",
-        "--no-migrate",
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = await start_under_callgrind(env, out)
     seen: set[Path] = set()
     per_request: dict[str, float] = {}
     try:
@@ -154,15 +126,10 @@ async def measure(
         for name, texts in bodies.items():
             payloads = [http_request(port, text, key) for text in texts]
             await send(port, payloads, len(payloads) + 2 * CONNECTIONS)
-            callgrind(process.pid, "--instr=on")
-            started = time.perf_counter()
-            await send(port, payloads, requests)
-            rate = requests / (time.perf_counter() - started)
-            callgrind(process.pid, "--dump")
-            callgrind(process.pid, "--instr=off")
-            per_request[name] = new_dump_instructions(out, process.pid, seen) / requests
+            total, seconds = await counted(process.pid, out, seen, send(port, payloads, requests))
+            per_request[name] = total / requests
             state = "on " if limits else "off"
-            print(f"  limits {state} {name:<8} {rate:6.1f} req/s under valgrind")
+            print(f"  limits {state} {name:<8} {requests / seconds:6.1f} req/s under valgrind")
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 60)
@@ -170,8 +137,7 @@ async def measure(
 
 
 async def main(requests: int) -> None:
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        raise SystemExit("valgrind (with callgrind_control) is needed: apt-get install valgrind")
+    require_callgrind()
     name, slugs, key = await create_seeded(SERVER_URL, SERVICES)
     try:
         bodies = scenario_bodies(slugs)
